@@ -1,0 +1,105 @@
+# postern: a plain Makefile. `make` builds ./postern; `make test` builds
+# an ASan+UBSan variant and runs every test; `make run` starts a demo.
+# Quiet unless V=1.
+
+PKGS     := libevent libevent_openssl libssl libcrypto libsodium sqlite3 \
+            jansson libidn2 libcares
+CC       ?= cc
+CSTD     := -std=c11 -D_GNU_SOURCE
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-unused-parameter
+OPT      ?= -O2 -g
+PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS      = $(PKGLIBS) -lpthread -lm
+
+SRC      := $(sort $(wildcard src/*/*.c))
+MAIN     := src/main.c
+OBJ      := $(SRC:src/%.c=build/rel/%.o)
+ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
+TESTS    := tests/unit/unit.c $(sort $(wildcard tests/unit/test_*.c))
+FUZZERS  := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+.PHONY: all deps test unit e2e run fuzz fuzz-smoke bench format clean
+
+all: deps postern
+
+deps:
+	$(Q)sh scripts/deps.sh
+
+postern: $(OBJ) build/rel/main.o
+	@echo "  LD      $@"
+	$(Q)$(CC) -o $@ $^ $(LIBS)
+
+build/rel/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -c -o $@ $<
+
+build/asan/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (asan)"
+	$(Q)$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -c -o $@ $<
+
+build/asan/postern: $(ASAN_OBJ) build/asan/main.o
+	@echo "  LD      $@"
+	$(Q)$(CC) $(SAN) -o $@ $^ $(LIBS)
+
+build/asan/unit: $(TESTS) tests/unit/unit.h $(ASAN_OBJ)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) \
+	    $(PKGCFLAGS) -Isrc -o $@ $(TESTS) $(ASAN_OBJ) $(LIBS)
+
+# The whole suite, under AddressSanitizer and UBSan.
+test:
+	$(Q)sh scripts/deps.sh test
+	$(Q)$(MAKE) --no-print-directory build/asan/postern build/asan/unit
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/unit
+	$(Q)cd tests/e2e && POSTERN_BIN=$(CURDIR)/build/asan/postern \
+	    ASAN_OPTIONS=detect_leaks=1 \
+	    /usr/bin/python3 -m pytest -q -p no:cacheprovider .
+
+# A demo in ./demo: a domain, a user and their credentials.
+run: all
+	$(Q)sh scripts/demo.sh ./postern demo
+
+# libFuzzer harnesses (clang): a short run of each in `make test`,
+# FUZZTIME seconds each with `make fuzz`.
+FUZZTIME ?= 60
+build/fuzz/%: fuzz/fuzz_%.c $(SRC) $(wildcard src/*/*.h)
+	@mkdir -p build/fuzz
+	@echo "  FUZZ    $@"
+	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined \
+	    $(PKGCFLAGS) -Isrc -o $@ $< $(filter-out $(MAIN),$(SRC)) $(LIBS)
+
+fuzz-smoke: $(FUZZERS:%=build/fuzz/%)
+	$(Q)for f in $(FUZZERS); do \
+	    mkdir -p fuzz/corpus/$$f build/fuzz/work/$$f; \
+	    ./build/fuzz/$$f -runs=20000 -max_len=4096 build/fuzz/work/$$f \
+	        fuzz/corpus/$$f \
+	        >build/fuzz/$$f.log 2>&1 || { cat build/fuzz/$$f.log; exit 1; }; \
+	    echo "  fuzz    $$f: 20000 runs, no crash"; \
+	done
+
+fuzz: $(FUZZERS:%=build/fuzz/%)
+	$(Q)for f in $(FUZZERS); do \
+	    mkdir -p build/fuzz/new/$$f; \
+	    ./build/fuzz/$$f -max_total_time=$(FUZZTIME) -max_len=4096 \
+	        build/fuzz/new/$$f fuzz/corpus/$$f || exit 1; \
+	done
+
+format:
+	$(Q)clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c
+
+clean:
+	rm -rf build postern

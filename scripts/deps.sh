@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages postern's build and tests need, only those
+# missing. Called by `make`, `make run` and `make test`; safe to run again.
+set -e
+build="make gcc clang pkg-config libevent-dev libssl-dev libsodium-dev
+libsqlite3-dev libpq-dev libc-ares-dev libjansson-dev libidn2-dev"
+test="libclang-rt-14-dev python3 python3-pytest python3-dkim python3-dnslib
+python3-aiosmtpd swaks openssl sqlite3"
+want="$build"
+[ "${1:-}" = "test" ] && want="$build $test"
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+	    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing Debian packages:$missing" >&2
+	echo "deps: run as root, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

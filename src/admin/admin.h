@@ -1,0 +1,127 @@
+/*
+ * admin: the provisioning operations (domains, users, credentials, terms,
+ * relay networks). The CLI and the JSON API both call these: arguments
+ * come in as a JSON object of strings, the result goes out as a JSON
+ * object, an error as an HTTP-style status and a sentence that says what
+ * is wrong and what to do. Neither caller formats for the other.
+ */
+#ifndef POSTERN_ADMIN_H
+#define POSTERN_ADMIN_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../store/store.h"
+
+struct store;
+struct secret_keys;
+struct conf;
+
+struct admin_ctx {
+	struct store *store;
+	const struct secret_keys *keys;
+	const struct conf *conf;
+	const char *actor;	/* "cli", "api:KEYNAME", "panel" */
+	const char *ip;		/* client address, NULL from the CLI */
+};
+
+struct admin_err {
+	int status;		/* 400 bad input, 404, 409 conflict, 500 */
+	char msg[512];
+};
+
+typedef int (*admin_fn)(struct admin_ctx *, json_t *args, json_t **out,
+    struct admin_err *);
+
+struct admin_op {
+	const char *name;	/* "domain.add" */
+	admin_fn fn;
+};
+
+/* Every operation, by name; NULL if none. */
+const struct admin_op *admin_op_find(const char *name);
+extern const struct admin_op admin_ops[];
+
+/* shared by the operation files */
+int admin_fail(struct admin_err *, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+const char *admin_arg(json_t *args, const char *key);
+const char *admin_need(json_t *args, const char *key, struct admin_err *);
+
+/* The owner of an SMTP credential: a user address or a bare domain. */
+struct admin_owner {
+	struct store_user user;
+	struct store_domain domain;
+	int64_t user_id, domain_id;	/* one of them is 0 */
+	char login[ADDR_MAX + 1];	/* canonical */
+};
+int admin_find_owner(struct admin_ctx *, const char *login,
+    struct admin_owner *, struct admin_err *);
+
+/* Look-ups that fail with a ready sentence (400 bad name, 404 none). */
+int admin_find_domain(struct admin_ctx *, const char *name,
+    struct store_domain *, struct admin_err *);
+int admin_find_user(struct admin_ctx *, const char *address,
+    struct store_user *, struct admin_err *);
+/* Make, seal and store a new SMTP password for a user or a domain. */
+int admin_smtp_new(struct admin_ctx *, int64_t user_id, int64_t domain_id,
+    char *pw, struct admin_err *);
+int admin_store_fail(struct admin_ctx *, struct admin_err *);
+
+int admin_domain_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_domain_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_domain_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_domain_alias_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_domain_alias_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_show(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_alias_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_alias_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_password(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_block(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_user_unblock(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_smtp_show(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_smtp_generate(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_app_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_app_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_app_revoke(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_token_issue(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_token_revoke(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_tos_set(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_tos_show(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_tos_accept(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_relay_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_relay_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_relay_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
+#endif

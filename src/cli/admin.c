@@ -1,0 +1,388 @@
+/*
+ * cli/admin: the table that turns command words and flags into an admin
+ * operation's JSON arguments, and its result into text (or JSON with
+ * --json). Exit status: 0 done, 1 refused (the message says why), 2 bad
+ * usage.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "../admin/admin.h"
+#include "../auth/secret.h"
+#include "../store/store.h"
+#include "../util/conf.h"
+#include "../util/str.h"
+
+#define STDIN_MAX 4096
+#define FILE_MAX (256 * 1024)
+
+/*
+ * args: positional names in order ("?" suffix: optional; "<" prefix:
+ * the argument is a file whose content becomes the value).
+ * opts: "--flag" sets key true, "--name=key" takes a value, "--name<key"
+ * reads the value from standard input (secrets never go on argv).
+ */
+struct cli_cmd {
+	const char *words;
+	const char *op;
+	const char *args;
+	const char *opts;
+	const char *help;
+};
+
+static const struct cli_cmd cli_cmds[] = {
+	{ "domain add", "domain.add", "domain", "", "DOMAIN" },
+	{ "domain list", "domain.list", "", "", "" },
+	{ "domain remove", "domain.remove", "domain", "--force", "DOMAIN [--force]" },
+	{ "domain alias add", "domain.alias.add", "alias domain", "",
+	    "ALIAS DOMAIN" },
+	{ "domain alias remove", "domain.alias.remove", "alias domain", "",
+	    "ALIAS DOMAIN" },
+	{ "user add", "user.add", "address", "--password-stdin<password",
+	    "ADDRESS [--password-stdin]" },
+	{ "user list", "user.list", "domain?", "", "[DOMAIN]" },
+	{ "user show", "user.show", "address", "", "ADDRESS" },
+	{ "user remove", "user.remove", "address", "", "ADDRESS" },
+	{ "user alias add", "user.alias.add", "address local", "",
+	    "ADDRESS LOCALPART" },
+	{ "user alias remove", "user.alias.remove", "address local", "",
+	    "ADDRESS LOCALPART" },
+	{ "user password", "user.password", "address",
+	    "--stdin<password --password-stdin<password",
+	    "ADDRESS --stdin   (the login password, read from stdin)" },
+	{ "user block", "user.block", "address", "--reason=reason",
+	    "ADDRESS --reason TEXT" },
+	{ "user unblock", "user.unblock", "address", "", "ADDRESS" },
+	{ "smtp-password show", "smtp-password.show", "login", "",
+	    "ADDRESS|DOMAIN" },
+	{ "smtp-password generate", "smtp-password.generate", "login", "",
+	    "ADDRESS|DOMAIN" },
+	{ "app-password add", "app-password.add", "address", "--label=label",
+	    "ADDRESS --label NAME" },
+	{ "app-password list", "app-password.list", "address", "", "ADDRESS" },
+	{ "app-password revoke", "app-password.revoke", "address label", "",
+	    "ADDRESS NAME" },
+	{ "token issue", "token.issue", "address", "--ttl=ttl --scope=scope",
+	    "ADDRESS [--ttl 1h] [--scope smtp]" },
+	{ "token revoke", "token.revoke", "id", "", "TOKEN-ID" },
+	{ "tos set", "tos.set", "<text", "", "FILE" },
+	{ "tos show", "tos.show", "", "", "" },
+	{ "tos accept", "tos.accept", "address", "", "ADDRESS" },
+	{ "relay-net add", "relay-net.add", "domain cidr", "", "DOMAIN CIDR" },
+	{ "relay-net list", "relay-net.list", "domain?", "", "[DOMAIN]" },
+	{ "relay-net remove", "relay-net.remove", "domain cidr", "",
+	    "DOMAIN CIDR" },
+	{ NULL, NULL, NULL, NULL, NULL },
+};
+
+void
+cli_usage(void)
+{
+	const struct cli_cmd *c;
+
+	fprintf(stderr,
+	    "usage: postern [-c FILE] [--json] COMMAND ...\n\n"
+	    "  init --dir DIR --hostname HOST [--cert FILE --key FILE]\n"
+	    "  serve\n");
+	for (c = cli_cmds; c->words; c++)
+		fprintf(stderr, "  %s %s\n", c->words, c->help);
+	fprintf(stderr,
+	    "\nThe config is -c FILE, else $POSTERN_CONFIG, else ./postern.conf,\n"
+	    "else /etc/postern/postern.conf.\n");
+}
+
+/* Words of argv matching a command; the longest match wins. */
+static const struct cli_cmd *
+cli_match(int argc, char **argv, int *used)
+{
+	const struct cli_cmd *c, *best = NULL;
+	int bestn = 0;
+
+	for (c = cli_cmds; c->words; c++) {
+		char w[64], *tok, *save = NULL;
+		int n = 0, ok = 1;
+		str_lcpy(w, c->words, sizeof(w));
+		for (tok = strtok_r(w, " ", &save); tok;
+		     tok = strtok_r(NULL, " ", &save), n++)
+			if (n >= argc || strcmp(argv[n], tok) != 0) {
+				ok = 0;
+				break;
+			}
+		if (ok && n > bestn) {
+			best = c;
+			bestn = n;
+		}
+	}
+	*used = bestn;
+	return best;
+}
+
+/* Find "--name" in an option spec: its kind ('!', '=', '<') and key. */
+static int
+cli_opt(const char *spec, const char *name, char *key, size_t keylen)
+{
+	char s[256], *tok, *save = NULL;
+
+	str_lcpy(s, spec, sizeof(s));
+	for (tok = strtok_r(s, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		size_t n = strcspn(tok, "=<");
+		if (strlen(name) == n && strncmp(tok, name, n) == 0) {
+			if (tok[n] == '\0') {
+				str_lcpy(key, tok + 2, keylen);
+				return '!';
+			}
+			str_lcpy(key, tok + n + 1, keylen);
+			return tok[n];
+		}
+	}
+	return 0;
+}
+
+static int
+cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
+{
+	char names[128], *pos[8], *tok, *save = NULL, key[64];
+	int npos = 0, i, got = 0, need = 0;
+
+	str_lcpy(names, c->args, sizeof(names));
+	for (tok = strtok_r(names, " ", &save); tok && npos < 8;
+	     tok = strtok_r(NULL, " ", &save))
+		pos[npos++] = tok;
+	for (i = 0; i < npos; i++)
+		if (pos[i][strlen(pos[i]) - 1] != '?')
+			need++;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+			char name[64], *eq;
+			int kind;
+			str_lcpy(name, a, sizeof(name));
+			if ((eq = strchr(name, '=')) != NULL)
+				*eq = '\0';
+			kind = cli_opt(c->opts, name, key, sizeof(key));
+			if (kind == 0) {
+				fprintf(stderr, "postern: unknown option %s\n",
+				    name);
+				return -1;
+			}
+			if (kind == '!') {
+				json_object_set_new(args, key, json_true());
+			} else if (kind == '=') {
+				const char *v = eq ? a + (eq - name) + 1
+						   : (i + 1 < argc ? argv[++i]
+								   : NULL);
+				if (v == NULL) {
+					fprintf(stderr,
+					    "postern: %s needs a value\n",
+					    name);
+					return -1;
+				}
+				json_object_set_new(args, key, json_string(v));
+			} else {
+				char *v = str_read_stdin(STDIN_MAX);
+				if (v == NULL) {
+					fprintf(stderr,
+					    "postern: cannot read %s from standard input\n",
+					    key);
+					return -1;
+				}
+				json_object_set_new(args, key, json_string(v));
+				sodium_memzero(v, strlen(v));
+				free(v);
+			}
+			continue;
+		}
+		if (got >= npos) {
+			fprintf(stderr, "postern: unexpected argument \"%s\"\n",
+			    a);
+			return -1;
+		}
+		str_lcpy(key, pos[got], sizeof(key));
+		if (key[strlen(key) - 1] == '?')
+			key[strlen(key) - 1] = '\0';
+		if (key[0] == '<') {
+			size_t len;
+			char *text = str_read_file(a, FILE_MAX, &len);
+			if (text == NULL) {
+				fprintf(stderr, "postern: cannot read %s\n", a);
+				return -1;
+			}
+			json_object_set_new(args, key + 1, json_string(text));
+			free(text);
+		} else {
+			json_object_set_new(args, key, json_string(a));
+		}
+		got++;
+	}
+	if (got < need) {
+		fprintf(stderr, "postern: missing argument(s)\nusage: postern %s %s\n",
+		    c->words, c->help);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cli_is_time(const char *key)
+{
+	static const char *const keys[] = { "created", "last_used", "expires",
+		"accepted", "revoked", "time", NULL };
+	int i;
+
+	for (i = 0; keys[i]; i++)
+		if (strcmp(key, keys[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+cli_print_value(const char *key, json_t *v)
+{
+	char buf[64];
+
+	if (json_is_string(v)) {
+		fputs(json_string_value(v), stdout);
+	} else if (json_is_integer(v) && cli_is_time(key)) {
+		time_t t = (time_t)json_integer_value(v);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%SZ", &tm);
+		fputs(buf, stdout);
+	} else if (json_is_null(v)) {
+		fputs("-", stdout);
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(v, i, e)
+		{
+			if (i)
+				fputs(", ", stdout);
+			if (json_is_object(e) && json_object_size(e) == 1)
+				e = json_object_iter_value(json_object_iter(e));
+			cli_print_value(key, e);
+		}
+	} else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+		fputs(s ? s : "?", stdout);
+		free(s);
+	}
+}
+
+/* Objects as "key: value" lines; a list of objects as a table. */
+static void
+cli_print(json_t *out)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(out, key, v)
+	{
+		json_t *row;
+		size_t i;
+		if (json_is_array(v) && json_array_size(v) > 0 &&
+		    json_is_object(json_array_get(v, 0)) &&
+		    json_object_size(json_array_get(v, 0)) > 1) {
+			const char *k;
+			json_t *f;
+			printf("%s:\n", key);
+			json_array_foreach(v, i, row)
+			{
+				int first = 1;
+				printf("  ");
+				json_object_foreach(row, k, f)
+				{
+					printf("%s%s=", first ? "" : "  ", k);
+					cli_print_value(k, f);
+					first = 0;
+				}
+				printf("\n");
+			}
+			continue;
+		}
+		printf("%s: ", key);
+		cli_print_value(key, v);
+		printf("\n");
+	}
+}
+
+int
+cli_admin(struct cli_global *g, int argc, char **argv)
+{
+	const struct cli_cmd *c;
+	const struct admin_op *op;
+	struct conf conf;
+	struct secret_keys keys;
+	struct admin_ctx ctx;
+	struct admin_err err = { 0, "" };
+	json_t *args, *out = NULL;
+	char msg[512];
+	int used, rc = 1;
+
+	if ((c = cli_match(argc, argv, &used)) == NULL) {
+		fprintf(stderr, "postern: unknown command \"%s%s%s\"\n",
+		    argv[0], argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+		cli_usage();
+		return 2;
+	}
+	args = json_object();
+	if (cli_parse(c, argc - used, argv + used, args) == -1) {
+		json_decref(args);
+		return 2;
+	}
+	if (cli_load_conf(g, &conf) == -1) {
+		json_decref(args);
+		return 1;
+	}
+	memset(&ctx, 0, sizeof(ctx));
+	if (secret_master_load(conf.master_key, &keys, msg, sizeof(msg)) ==
+	    -1) {
+		fprintf(stderr, "postern: %s\n", msg);
+		json_decref(args);
+		return 1;
+	}
+	ctx.store = store_open(conf.store_driver,
+	    strcmp(conf.store_driver, "sqlite") == 0 ? conf.store_path
+						     : conf.store_conninfo,
+	    msg, sizeof(msg));
+	if (ctx.store == NULL) {
+		fprintf(stderr, "postern: %s\n", msg);
+		json_decref(args);
+		sodium_memzero(&keys, sizeof(keys));
+		return 1;
+	}
+	ctx.keys = &keys;
+	ctx.conf = &conf;
+	ctx.actor = "cli";
+	op = admin_op_find(c->op);
+	if (op->fn(&ctx, args, &out, &err) == 0) {
+		if (g->json) {
+			json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			fputc('\n', stdout);
+		} else {
+			cli_print(out);
+		}
+		rc = 0;
+	} else if (g->json) {
+		json_t *e = json_pack("{s:s,s:i}", "error", err.msg, "status",
+		    err.status);
+		json_dumpf(e, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		fputc('\n', stdout);
+		json_decref(e);
+		fprintf(stderr, "postern: %s\n", err.msg);
+	} else {
+		fprintf(stderr, "postern: %s\n", err.msg);
+	}
+	fflush(stdout);
+	json_decref(out);
+	json_decref(args);
+	store_close(ctx.store);
+	sodium_memzero(&keys, sizeof(keys));
+	return rc;
+}

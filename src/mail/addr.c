@@ -1,0 +1,230 @@
+/*
+ * addr: address and domain validation and canonical forms, used by the
+ * CLI and API to store names and by SMTP to compare envelope addresses
+ * with what is stored. IDNA through libidn2.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <idn2.h>
+
+#include "addr.h"
+#include "../util/str.h"
+
+int
+addr_utf8_is_valid(const unsigned char *s, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], n, cp, k;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return 0;
+		if (len - i <= n)
+			return 0;
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+static int
+addr_ldh_check(const char *d, char *err, size_t errlen)
+{
+	const char *p = d, *label = d;
+	size_t total = strlen(d);
+
+	if (total == 0 || total > 253) {
+		snprintf(err, errlen, "a domain name has 1 to 253 characters");
+		return -1;
+	}
+	for (;; p++) {
+		if (*p == '.' || *p == '\0') {
+			size_t l = (size_t)(p - label);
+			if (l == 0) {
+				snprintf(err, errlen, "empty label in domain");
+				return -1;
+			}
+			if (l > 63) {
+				snprintf(err, errlen,
+				    "a domain label has at most 63 characters");
+				return -1;
+			}
+			if (label[0] == '-' || p[-1] == '-') {
+				snprintf(err, errlen,
+				    "a domain label may not begin or end with '-'");
+				return -1;
+			}
+			if (*p == '\0')
+				break;
+			label = p + 1;
+			continue;
+		}
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '-')) {
+			snprintf(err, errlen,
+			    "invalid character in domain name");
+			return -1;
+		}
+	}
+	if (strchr(d, '.') == NULL) {
+		snprintf(err, errlen,
+		    "a domain name needs at least two labels (example.org)");
+		return -1;
+	}
+	/* the top-level label of a host name is never all digits */
+	label = strrchr(d, '.') + 1;
+	if (strspn(label, "0123456789") == strlen(label)) {
+		snprintf(err, errlen, "an IP address is not a domain name");
+		return -1;
+	}
+	return 0;
+}
+
+int
+addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	char tmp[ADDR_DOMAIN_MAX + 2];
+	char *ascii = NULL;
+	size_t len = strlen(in);
+	int ascii_only = 1, rc;
+	size_t i;
+
+	if (len == 0 || len > ADDR_DOMAIN_MAX) {
+		snprintf(err, errlen, "a domain name has 1 to 253 characters");
+		return -1;
+	}
+	if (!addr_utf8_is_valid((const unsigned char *)in, len)) {
+		snprintf(err, errlen, "domain name is not valid UTF-8");
+		return -1;
+	}
+	str_lcpy(tmp, in, sizeof(tmp));
+	/* one trailing dot is the root, not part of the name */
+	if (len > 1 && tmp[len - 1] == '.')
+		tmp[--len] = '\0';
+	for (i = 0; i < len; i++)
+		if ((unsigned char)tmp[i] >= 0x80)
+			ascii_only = 0;
+	if (ascii_only) {
+		str_ascii_lower(tmp);
+		if (addr_ldh_check(tmp, err, errlen) == -1)
+			return -1;
+		/* an A-label must decode: xn--garbage is refused */
+		if (strstr(tmp, "xn--") != NULL) {
+			char *u = NULL;
+			rc = idn2_to_unicode_8z8z(tmp, &u, 0);
+			free(u);
+			if (rc != IDN2_OK) {
+				snprintf(err, errlen, "invalid A-label: %s",
+				    idn2_strerror(rc));
+				return -1;
+			}
+		}
+		if (strlen(tmp) >= outlen)
+			return -1;
+		str_lcpy(out, tmp, outlen);
+		return 0;
+	}
+	rc = idn2_to_ascii_8z(tmp, &ascii,
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK) {
+		snprintf(err, errlen, "invalid internationalised domain: %s",
+		    idn2_strerror(rc));
+		return -1;
+	}
+	str_ascii_lower(ascii);
+	if (addr_ldh_check(ascii, err, errlen) == -1 ||
+	    strlen(ascii) >= outlen) {
+		free(ascii);
+		return -1;
+	}
+	str_lcpy(out, ascii, outlen);
+	free(ascii);
+	return 0;
+}
+
+static int
+addr_is_atext(unsigned char c)
+{
+	if (c >= 0x80)
+		return 1; /* UTF-8, checked as a whole */
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+int
+addr_local_is_valid(const char *local)
+{
+	size_t len = strlen(local), i;
+
+	if (len == 0 || len > ADDR_LOCAL_MAX)
+		return 0;
+	if (local[0] == '.' || local[len - 1] == '.')
+		return 0;
+	for (i = 0; i < len; i++) {
+		if (local[i] == '.') {
+			if (local[i + 1] == '.')
+				return 0;
+			continue;
+		}
+		if (!addr_is_atext((unsigned char)local[i]))
+			return 0;
+	}
+	return addr_utf8_is_valid((const unsigned char *)local, len);
+}
+
+void
+addr_local_key(const char *local, char *key, size_t keylen)
+{
+	str_lcpy(key, local, keylen);
+	str_ascii_lower(key);
+}
+
+int
+addr_parse(const char *in, struct addr *out, char *err, size_t errlen)
+{
+	const char *at = strrchr(in, '@');
+	size_t llen;
+
+	memset(out, 0, sizeof(*out));
+	if (at == NULL) {
+		snprintf(err, errlen, "an address is local@domain");
+		return -1;
+	}
+	llen = (size_t)(at - in);
+	if (llen == 0 || llen > ADDR_LOCAL_MAX) {
+		snprintf(err, errlen, "the local part has 1 to 64 characters");
+		return -1;
+	}
+	memcpy(out->local, in, llen);
+	out->local[llen] = '\0';
+	if (!addr_local_is_valid(out->local)) {
+		snprintf(err, errlen,
+		    "invalid local part (letters, digits, . and !#$%%&'*+-/=?^_`{|}~)");
+		return -1;
+	}
+	addr_local_key(out->local, out->local_key, sizeof(out->local_key));
+	return addr_domain_canon(at + 1, out->domain, sizeof(out->domain), err,
+	    errlen);
+}

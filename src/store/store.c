@@ -1,0 +1,733 @@
+/*
+ * store: every query postern runs against its accounts database. Writes
+ * that touch more than one row run in a transaction; uniqueness of names
+ * is left to the schema's keys so two writers can never both succeed.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+#include "store_impl.h"
+#include "../util/str.h"
+
+const char *const store_quota_names[STORE_QUOTA_N] = { "messages_per_hour",
+	"messages_per_day", "recipients_per_day", "recipients_per_message" };
+
+static int
+store_rc(int rc)
+{
+	if (rc == DB_DONE || rc == DB_ROW)
+		return 0;
+	return rc == DB_CONSTRAINT ? STORE_EXISTS : STORE_FAIL;
+}
+
+struct store *
+store_open(const char *driver, const char *target, char *err, size_t errlen)
+{
+	struct store *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->db = db_open(driver, target, err, errlen)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	if (store_schema_migrate(s, err, errlen) == -1) {
+		store_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	db_close(s->db);
+	free(s);
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return db_errmsg(s->db);
+}
+
+int
+store_schema_version(struct store *s)
+{
+	return (int)db_scalar(s->db, "SELECT max(version) FROM schema_version",
+	    NULL);
+}
+
+int
+store_begin(struct store *s)
+{
+	return db_begin(s->db);
+}
+
+int
+store_commit(struct store *s)
+{
+	return db_commit(s->db);
+}
+
+void
+store_rollback(struct store *s)
+{
+	db_rollback(s->db);
+}
+
+/* domains */
+
+int
+store_domain_add(struct store *s, const char *name)
+{
+	int64_t id, now = (int64_t)time(NULL);
+	int rc;
+
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	/* the name table first: it also holds the aliases */
+	id = db_scalar(s->db,
+	    "INSERT INTO domain (name, created) VALUES (?, ?) RETURNING id",
+	    "si", name, now);
+	if (id < 0) {
+		rc = db_scalar(s->db,
+			 "SELECT 1 FROM domain_name WHERE name = ?", "s",
+			 name) == 1 ||
+			db_scalar(s->db, "SELECT 1 FROM domain WHERE name = ?",
+			    "s", name) == 1
+		    ? STORE_EXISTS
+		    : STORE_FAIL;
+		db_rollback(s->db);
+		return rc;
+	}
+	rc = db_exec(s->db,
+	    "INSERT INTO domain_name (name, domain_id, is_alias, created)"
+	    " VALUES (?, ?, 0, ?)",
+	    "sii", name, id, now);
+	if (rc != DB_DONE) {
+		db_rollback(s->db);
+		return store_rc(rc);
+	}
+	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
+}
+
+int
+store_domain_get(struct store *s, const char *name, struct store_domain *d)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT d.id, d.name, n.is_alias FROM domain_name n"
+	    " JOIN domain d ON d.id = n.domain_id WHERE n.name = ?",
+	    "s", name);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		d->id = db_int(st, 0);
+		str_lcpy(d->name, db_text(st, 1), sizeof(d->name));
+		d->is_alias = (int)db_int(st, 2);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_domain_remove(struct store *s, int64_t id, int force, int64_t *users)
+{
+	int rc;
+
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	*users = db_scalar(s->db,
+	    "SELECT count(*) FROM account WHERE domain_id = ?", "i", id);
+	if (*users > 0 && !force) {
+		db_rollback(s->db);
+		return STORE_EXISTS;
+	}
+	/* everything hanging on the domain goes with it (ON DELETE CASCADE) */
+	rc = db_exec(s->db, "DELETE FROM domain WHERE id = ?", "i", id);
+	if (rc != DB_DONE) {
+		db_rollback(s->db);
+		return STORE_FAIL;
+	}
+	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
+}
+
+json_t *
+store_domain_list(struct store *s)
+{
+	json_t *rows, *row;
+	size_t i;
+
+	rows = db_rows(s->db,
+	    "SELECT d.id, d.name, d.created,"
+	    " (SELECT count(*) FROM account a WHERE a.domain_id = d.id) AS users"
+	    " FROM domain d ORDER BY d.name",
+	    NULL);
+	if (rows == NULL)
+		return NULL;
+	json_array_foreach(rows, i, row)
+	{
+		json_t *al = db_rows(s->db,
+		    "SELECT name FROM domain_name WHERE domain_id = ?"
+		    " AND is_alias = 1 ORDER BY name",
+		    "i", json_integer_value(json_object_get(row, "id")));
+		json_t *names = json_array(), *a;
+		size_t j;
+		json_array_foreach(al, j, a)
+		    json_array_append(names, json_object_get(a, "name"));
+		json_decref(al);
+		json_object_set_new(row, "aliases", names);
+	}
+	return rows;
+}
+
+json_t *
+store_domain_names(struct store *s, int64_t domain_id)
+{
+	return db_rows(s->db,
+	    "SELECT name, is_alias FROM domain_name WHERE domain_id = ?"
+	    " ORDER BY is_alias, name",
+	    "i", domain_id);
+}
+
+int
+store_domain_alias_add(struct store *s, const char *alias, int64_t dom)
+{
+	/* the primary key of domain_name refuses a name already taken */
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO domain_name (name, domain_id, is_alias, created)"
+	    " VALUES (?, ?, 1, ?)",
+	    "sii", alias, dom, (int64_t)time(NULL)));
+}
+
+int
+store_domain_alias_remove(struct store *s, const char *alias, int64_t dom)
+{
+	int rc = db_exec(s->db,
+	    "DELETE FROM domain_name WHERE name = ? AND domain_id = ?"
+	    " AND is_alias = 1",
+	    "si", alias, dom);
+
+	if (rc != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+/* users */
+
+int
+store_user_add(struct store *s, int64_t domain_id, const char *local,
+    const char *local_key, int64_t *id)
+{
+	int rc;
+
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	*id = db_scalar(s->db,
+	    "INSERT INTO account (domain_id, local, local_key, created)"
+	    " VALUES (?, ?, ?, ?) RETURNING id",
+	    "issi", domain_id, local, local_key, (int64_t)time(NULL));
+	if (*id < 0) {
+		db_rollback(s->db);
+		return db_scalar(s->db,
+			   "SELECT 1 FROM user_name WHERE domain_id = ? AND local_key = ?",
+			   "is", domain_id, local_key) == 1
+		    ? STORE_EXISTS
+		    : STORE_FAIL;
+	}
+	rc = db_exec(s->db,
+	    "INSERT INTO user_name (domain_id, local_key, local, user_id,"
+	    " is_alias) VALUES (?, ?, ?, ?, 0)",
+	    "issi", domain_id, local_key, local, *id);
+	if (rc != DB_DONE) {
+		db_rollback(s->db);
+		return store_rc(rc);
+	}
+	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
+}
+
+int
+store_user_get(struct store *s, const struct addr *a, struct store_user *u)
+{
+	struct db_stmt *st;
+	int rc;
+
+	/* by any name of the domain (alias domains too), by primary local */
+	st = db_query(s->db,
+	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
+	    " FROM domain_name n JOIN account a ON a.domain_id = n.domain_id"
+	    " JOIN domain d ON d.id = a.domain_id"
+	    " WHERE n.name = ? AND a.local_key = ?",
+	    "ss", a->domain, a->local_key);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		u->id = db_int(st, 0);
+		u->domain_id = db_int(st, 1);
+		str_lcpy(u->local, db_text(st, 2), sizeof(u->local));
+		str_lcpy(u->domain, db_text(st, 3), sizeof(u->domain));
+		u->blocked = !db_is_null(st, 4);
+		str_lcpy(u->blocked_reason, db_text(st, 4),
+		    sizeof(u->blocked_reason));
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_user_has_name(struct store *s, int64_t user_id, int64_t domain_id,
+    const char *local_key)
+{
+	return db_scalar(s->db,
+		   "SELECT 1 FROM user_name WHERE domain_id = ? AND local_key = ?"
+		   " AND user_id = ?",
+		   "isi", domain_id, local_key, user_id) == 1;
+}
+
+int
+store_user_remove(struct store *s, int64_t user_id)
+{
+	if (db_exec(s->db, "DELETE FROM account WHERE id = ?", "i", user_id) !=
+	    DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+json_t *
+store_user_list(struct store *s, int64_t domain_id)
+{
+	return db_rows(s->db,
+	    "SELECT a.local || '@' || d.name AS address, a.created,"
+	    " a.blocked_reason,"
+	    " (SELECT count(*) FROM login_password p WHERE p.user_id = a.id)"
+	    " AS has_login_password,"
+	    " (SELECT count(*) FROM smtp_credential c WHERE c.user_id = a.id)"
+	    " AS has_smtp_password"
+	    " FROM account a JOIN domain d ON d.id = a.domain_id"
+	    " WHERE ? = 0 OR a.domain_id = ? ORDER BY d.name, a.local_key",
+	    "ii", domain_id, domain_id);
+}
+
+json_t *
+store_user_aliases(struct store *s, int64_t user_id)
+{
+	return db_rows(s->db,
+	    "SELECT local FROM user_name WHERE user_id = ? AND is_alias = 1"
+	    " ORDER BY local_key",
+	    "i", user_id);
+}
+
+int
+store_user_alias_add(struct store *s, int64_t user_id, int64_t domain_id,
+    const char *local, const char *local_key)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO user_name (domain_id, local_key, local, user_id,"
+	    " is_alias) VALUES (?, ?, ?, ?, 1)",
+	    "issi", domain_id, local_key, local, user_id));
+}
+
+int
+store_user_alias_remove(struct store *s, int64_t user_id,
+    const char *local_key)
+{
+	if (db_exec(s->db,
+		"DELETE FROM user_name WHERE user_id = ? AND local_key = ?"
+		" AND is_alias = 1",
+		"is", user_id, local_key) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_user_block(struct store *s, int64_t user_id, const char *reason,
+    int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "UPDATE account SET blocked_reason = ?, blocked_at = ? WHERE id = ?",
+	    "sii", reason, now, user_id));
+}
+
+int
+store_user_unblock(struct store *s, int64_t user_id)
+{
+	return store_rc(db_exec(s->db,
+	    "UPDATE account SET blocked_reason = NULL, blocked_at = NULL"
+	    " WHERE id = ?",
+	    "i", user_id));
+}
+
+/* login password */
+
+int
+store_login_password_set(struct store *s, int64_t user_id, const char *hash,
+    int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO login_password (user_id, hash, updated) VALUES (?, ?, ?)"
+	    " ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash,"
+	    " updated = excluded.updated",
+	    "isi", user_id, hash, now));
+}
+
+int
+store_login_password_get(struct store *s, int64_t user_id, char *hash,
+    size_t len)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db, "SELECT hash FROM login_password WHERE user_id = ?",
+	    "i", user_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		str_lcpy(hash, db_text(st, 0), len);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+/* SMTP credentials */
+
+int
+store_smtp_set(struct store *s, int64_t user_id, int64_t domain_id,
+    const char *hash, const char *sealed, int64_t now)
+{
+	int rc;
+
+	/* one row per owner: replacing it is what makes the old one stop */
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	rc = db_exec(s->db,
+	    "DELETE FROM smtp_credential WHERE user_id = ? OR domain_id = ?",
+	    "II", user_id, domain_id);
+	if (rc == DB_DONE)
+		rc = db_exec(s->db,
+		    "INSERT INTO smtp_credential (user_id, domain_id, hash,"
+		    " sealed, created) VALUES (?, ?, ?, ?, ?)",
+		    "IIssi", user_id, domain_id, hash, sealed, now);
+	if (rc != DB_DONE) {
+		db_rollback(s->db);
+		return store_rc(rc);
+	}
+	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
+}
+
+int
+store_smtp_get(struct store *s, int64_t user_id, int64_t domain_id,
+    char *hash, size_t hlen, char *sealed, size_t slen, int64_t *created)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT hash, sealed, created FROM smtp_credential"
+	    " WHERE user_id = ? OR domain_id = ?",
+	    "II", user_id, domain_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		if (hash)
+			str_lcpy(hash, db_text(st, 0), hlen);
+		if (sealed)
+			str_lcpy(sealed, db_text(st, 1), slen);
+		if (created)
+			*created = db_int(st, 2);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+/* app passwords */
+
+int
+store_app_add(struct store *s, int64_t user_id, const char *label,
+    const char *hash, int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO app_password (user_id, label, hash, created)"
+	    " VALUES (?, ?, ?, ?)",
+	    "issi", user_id, label, hash, now));
+}
+
+json_t *
+store_app_list(struct store *s, int64_t user_id)
+{
+	return db_rows(s->db,
+	    "SELECT label, created, last_used, revoked FROM app_password"
+	    " WHERE user_id = ? ORDER BY created, id",
+	    "i", user_id);
+}
+
+int
+store_app_revoke(struct store *s, int64_t user_id, const char *label,
+    int64_t now)
+{
+	if (db_exec(s->db,
+		"UPDATE app_password SET revoked = ? WHERE user_id = ?"
+		" AND label = ? AND revoked IS NULL",
+		"iis", now, user_id, label) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_app_match(struct store *s, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now)
+{
+	struct db_stmt *st;
+	int64_t found = 0;
+
+	st = db_query(s->db,
+	    "SELECT id, hash FROM app_password WHERE user_id = ?"
+	    " AND revoked IS NULL",
+	    "i", user_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	/* every row is checked, so the time does not tell which matched */
+	while (db_step(st) == DB_ROW)
+		if (match(db_text(st, 1), arg) && found == 0)
+			found = db_int(st, 0);
+	db_done(st);
+	if (found == 0)
+		return 0;
+	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
+	    "ii", now, found);
+	return 1;
+}
+
+/* OAuth bearer tokens */
+
+int
+store_token_add(struct store *s, const char *id, int64_t user_id,
+    const char *hash, const char *scope, int64_t now, int64_t expires)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO oauth_token (id, user_id, hash, scope, created,"
+	    " expires) VALUES (?, ?, ?, ?, ?, ?)",
+	    "sissii", id, user_id, hash, scope, now, expires));
+}
+
+int
+store_token_revoke(struct store *s, const char *id, int64_t now)
+{
+	if (db_exec(s->db,
+		"UPDATE oauth_token SET revoked = ? WHERE id = ?"
+		" AND revoked IS NULL",
+		"is", now, id) != DB_DONE)
+		return STORE_FAIL;
+	if (db_changes(s->db) == 1)
+		return 0;
+	return db_scalar(s->db, "SELECT 1 FROM oauth_token WHERE id = ?", "s",
+		   id) == 1
+	    ? STORE_EXISTS /* already revoked */
+	    : STORE_NOTFOUND;
+}
+
+int
+store_token_get(struct store *s, const char *id, int64_t *user_id,
+    char *hash, size_t hlen, int64_t *expires, int *revoked)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT user_id, hash, expires, revoked FROM oauth_token"
+	    " WHERE id = ?",
+	    "s", id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		*user_id = db_int(st, 0);
+		str_lcpy(hash, db_text(st, 1), hlen);
+		*expires = db_int(st, 2);
+		*revoked = !db_is_null(st, 3);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+json_t *
+store_token_list(struct store *s, int64_t user_id)
+{
+	return db_rows(s->db,
+	    "SELECT id, scope, created, expires, revoked FROM oauth_token"
+	    " WHERE user_id = ? ORDER BY created, id",
+	    "i", user_id);
+}
+
+/* terms of service */
+
+int
+store_tos_add(struct store *s, const char *text, int64_t now,
+    int64_t *version)
+{
+	*version = db_scalar(s->db,
+	    "INSERT INTO tos_version (version, body, created)"
+	    " SELECT coalesce(max(version), 0) + 1, ?, ? FROM tos_version"
+	    " RETURNING version",
+	    "si", text, now);
+	return *version > 0 ? 0 : STORE_FAIL;
+}
+
+int64_t
+store_tos_current(struct store *s, char **text)
+{
+	struct db_stmt *st;
+	int64_t v = 0;
+
+	st = db_query(s->db,
+	    "SELECT version, body FROM tos_version ORDER BY version DESC"
+	    " LIMIT 1",
+	    NULL);
+	if (st == NULL)
+		return -1;
+	if (db_step(st) == DB_ROW) {
+		v = db_int(st, 0);
+		if (text)
+			*text = strdup(db_text(st, 1));
+	}
+	db_done(st);
+	return v;
+}
+
+int
+store_tos_accept(struct store *s, int64_t user_id, int64_t version,
+    int64_t now, const char *ip)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO tos_acceptance (user_id, version, accepted, ip)"
+	    " VALUES (?, ?, ?, ?)",
+	    "iiis", user_id, version, now, ip));
+}
+
+json_t *
+store_tos_acceptances(struct store *s, int64_t user_id)
+{
+	return db_rows(s->db,
+	    "SELECT version, accepted, ip FROM tos_acceptance WHERE user_id = ?"
+	    " ORDER BY version",
+	    "i", user_id);
+}
+
+int
+store_tos_accepted(struct store *s, int64_t user_id, int64_t version)
+{
+	return db_scalar(s->db,
+		   "SELECT 1 FROM tos_acceptance WHERE user_id = ? AND version = ?",
+		   "ii", user_id, version) == 1;
+}
+
+/* relay networks */
+
+int
+store_relay_add(struct store *s, int64_t domain_id, const char *cidr,
+    int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO relay_net (domain_id, cidr, created) VALUES (?, ?, ?)",
+	    "isi", domain_id, cidr, now));
+}
+
+int
+store_relay_remove(struct store *s, int64_t domain_id, const char *cidr)
+{
+	if (db_exec(s->db,
+		"DELETE FROM relay_net WHERE domain_id = ? AND cidr = ?", "is",
+		domain_id, cidr) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+json_t *
+store_relay_list(struct store *s, int64_t domain_id)
+{
+	return db_rows(s->db,
+	    "SELECT d.name AS domain, r.cidr, r.created FROM relay_net r"
+	    " JOIN domain d ON d.id = r.domain_id"
+	    " WHERE ? = 0 OR r.domain_id = ? ORDER BY d.name, r.cidr",
+	    "ii", domain_id, domain_id);
+}
+
+/* quotas */
+
+int
+store_quota_set(struct store *s, int64_t user_id, int64_t domain_id,
+    const int64_t q[STORE_QUOTA_N])
+{
+	/* -1 binds NULL: "not set here, inherit" */
+	if (user_id)
+		return store_rc(db_exec(s->db,
+		    "UPDATE account SET q_msgs_hour = ?, q_msgs_day = ?,"
+		    " q_rcpts_day = ?, q_rcpts_msg = ? WHERE id = ?",
+		    "QQQQi", q[0], q[1], q[2], q[3], user_id));
+	return store_rc(db_exec(s->db,
+	    "UPDATE domain SET q_msgs_hour = ?, q_msgs_day = ?,"
+	    " q_rcpts_day = ?, q_rcpts_msg = ? WHERE id = ?",
+	    "QQQQi", q[0], q[1], q[2], q[3], domain_id));
+}
+
+int
+store_quota_get(struct store *s, int64_t user_id, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N])
+{
+	struct db_stmt *st;
+	int rc, i;
+
+	if (user_id)
+		st = db_query(s->db,
+		    "SELECT q_msgs_hour, q_msgs_day, q_rcpts_day, q_rcpts_msg"
+		    " FROM account WHERE id = ?",
+		    "i", user_id);
+	else
+		st = db_query(s->db,
+		    "SELECT q_msgs_hour, q_msgs_day, q_rcpts_day, q_rcpts_msg"
+		    " FROM domain WHERE id = ?",
+		    "i", domain_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		for (i = 0; i < STORE_QUOTA_N; i++)
+			q[i] = db_is_null(st, i) ? -1 : db_int(st, i);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+/* authentication events */
+
+int
+store_auth_log(struct store *s, const struct store_auth_event *e)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO auth_event (time, login, ip, mech, kind, outcome,"
+	    " reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    "isssss" "s", e->time, e->login, e->ip, e->mech, e->kind,
+	    e->outcome, e->reason));
+}
+
+json_t *
+store_auth_list(struct store *s, const char *login, int64_t since,
+    int failed_only, int64_t limit)
+{
+	return db_rows(s->db,
+	    "SELECT time, login, ip, mech, kind, outcome, reason"
+	    " FROM auth_event WHERE (? IS NULL OR login = ?) AND time >= ?"
+	    " AND (? = 0 OR outcome <> 'ok') ORDER BY time DESC, id DESC"
+	    " LIMIT ?",
+	    "ssiii", login, login, since, (int64_t)failed_only, limit);
+}
+
+int
+store_auth_prune(struct store *s, int64_t before)
+{
+	return store_rc(
+	    db_exec(s->db, "DELETE FROM auth_event WHERE time < ?", "i", before));
+}

@@ -1,0 +1,152 @@
+/*
+ * store: accounts, credentials, policy settings and the authentication
+ * log, behind one interface. Every SQL statement postern runs is in
+ * store.c (portable SQL over db.h); the schema and its migrations are in
+ * store_schema.c. Names are stored canonical (see mail/addr.h).
+ *
+ * Return values: 0 ok, STORE_NOTFOUND, STORE_EXISTS (a name taken), or
+ * STORE_FAIL (database error; store_errmsg() says which).
+ */
+#ifndef POSTERN_STORE_H
+#define POSTERN_STORE_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "../mail/addr.h"
+
+#define STORE_NOTFOUND (-2)
+#define STORE_EXISTS (-3)
+#define STORE_FAIL (-1)
+
+struct store;
+
+struct store_domain {
+	int64_t id;
+	char name[ADDR_DOMAIN_MAX + 1];	/* the primary name */
+	int is_alias;			/* looked up by an alias name */
+};
+
+struct store_user {
+	int64_t id, domain_id;
+	char local[ADDR_LOCAL_MAX + 1];
+	char domain[ADDR_DOMAIN_MAX + 1];
+	char blocked_reason[512];	/* "" unless blocked */
+	int blocked;
+};
+
+/* Credential kinds, as written to the authentication log. */
+#define STORE_CRED_SMTP "smtp_password"
+#define STORE_CRED_DOMAIN "domain_smtp_password"
+#define STORE_CRED_APP "app_password"
+#define STORE_CRED_TOKEN "token"
+
+struct store_auth_event {
+	int64_t time;
+	const char *login, *ip, *mech, *kind, *outcome, *reason;
+};
+
+struct store *store_open(const char *driver, const char *target, char *err,
+    size_t errlen);
+void store_close(struct store *);
+const char *store_errmsg(struct store *);
+int store_schema_version(struct store *);
+int store_begin(struct store *);
+int store_commit(struct store *);
+void store_rollback(struct store *);
+
+/* domains */
+int store_domain_add(struct store *, const char *name);
+int store_domain_get(struct store *, const char *name, struct store_domain *);
+int store_domain_remove(struct store *, int64_t id, int force,
+    int64_t *users);
+json_t *store_domain_list(struct store *);
+/* Every name of a domain, primary first: [{name, is_alias}]. */
+json_t *store_domain_names(struct store *, int64_t domain_id);
+int store_domain_alias_add(struct store *, const char *alias, int64_t dom);
+int store_domain_alias_remove(struct store *, const char *alias, int64_t dom);
+
+/* users, by canonical domain and local key */
+int store_user_add(struct store *, int64_t domain_id, const char *local,
+    const char *local_key, int64_t *id);
+int store_user_get(struct store *, const struct addr *, struct store_user *);
+/* Is local_key at domain_id one of user's names (address or alias)? */
+int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
+    const char *local_key);
+int store_user_remove(struct store *, int64_t user_id);
+json_t *store_user_list(struct store *, int64_t domain_id /* 0: all */);
+json_t *store_user_aliases(struct store *, int64_t user_id);
+int store_user_alias_add(struct store *, int64_t user_id, int64_t domain_id,
+    const char *local, const char *local_key);
+int store_user_alias_remove(struct store *, int64_t user_id,
+    const char *local_key);
+int store_user_block(struct store *, int64_t user_id, const char *reason,
+    int64_t now);
+int store_user_unblock(struct store *, int64_t user_id);
+
+/* login password (panel, IMAP): argon2id string or none */
+int store_login_password_set(struct store *, int64_t user_id,
+    const char *hash, int64_t now);
+int store_login_password_get(struct store *, int64_t user_id, char *hash,
+    size_t len);
+
+/* SMTP credentials: owner is a user (domain_id 0) or a domain (user_id 0) */
+int store_smtp_set(struct store *, int64_t user_id, int64_t domain_id,
+    const char *hash, const char *sealed, int64_t now);
+int store_smtp_get(struct store *, int64_t user_id, int64_t domain_id,
+    char *hash, size_t hlen, char *sealed, size_t slen, int64_t *created);
+
+/* app passwords */
+int store_app_add(struct store *, int64_t user_id, const char *label,
+    const char *hash, int64_t now);
+json_t *store_app_list(struct store *, int64_t user_id);
+int store_app_revoke(struct store *, int64_t user_id, const char *label,
+    int64_t now);
+/* Calls match(hash, arg) for each live app password until it returns 1;
+ * then records the use and returns 1. 0 if none matched. */
+int store_app_match(struct store *, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now);
+
+/* OAuth bearer tokens */
+int store_token_add(struct store *, const char *id, int64_t user_id,
+    const char *hash, const char *scope, int64_t now, int64_t expires);
+int store_token_revoke(struct store *, const char *id, int64_t now);
+int store_token_get(struct store *, const char *id, int64_t *user_id,
+    char *hash, size_t hlen, int64_t *expires, int *revoked);
+json_t *store_token_list(struct store *, int64_t user_id);
+
+/* terms of service */
+int store_tos_add(struct store *, const char *text, int64_t now,
+    int64_t *version);
+/* Current version (0 if none) and, if text, its text (caller frees). */
+int64_t store_tos_current(struct store *, char **text);
+int store_tos_accept(struct store *, int64_t user_id, int64_t version,
+    int64_t now, const char *ip);
+json_t *store_tos_acceptances(struct store *, int64_t user_id);
+int store_tos_accepted(struct store *, int64_t user_id, int64_t version);
+
+/* relay networks */
+int store_relay_add(struct store *, int64_t domain_id, const char *cidr,
+    int64_t now);
+int store_relay_remove(struct store *, int64_t domain_id, const char *cidr);
+json_t *store_relay_list(struct store *, int64_t domain_id /* 0: all */);
+
+/* quotas: -1 = not set (inherit) */
+#define STORE_QUOTA_N 4
+extern const char *const store_quota_names[STORE_QUOTA_N];
+int store_quota_set(struct store *, int64_t user_id, int64_t domain_id,
+    const int64_t q[STORE_QUOTA_N]);
+int store_quota_get(struct store *, int64_t user_id, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N]);
+
+/* authentication events */
+int store_auth_log(struct store *, const struct store_auth_event *);
+json_t *store_auth_list(struct store *, const char *login, int64_t since,
+    int failed_only, int64_t limit);
+int store_auth_prune(struct store *, int64_t before);
+
+/* schema (store_schema.c) */
+int store_schema_migrate(struct store *, char *err, size_t errlen);
+
+#endif

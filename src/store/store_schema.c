@@ -1,0 +1,167 @@
+/*
+ * store_schema: the schema as numbered migrations, applied in order at
+ * open, each in its own transaction, the version kept in the store. A
+ * migration is never edited once released: add the next one.
+ *
+ * Names: domain_name and user_name hold every name (primary and alias)
+ * in one table each, so "an alias may not shadow an existing address" is
+ * a unique key the database enforces, even between two writers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store.h"
+#include "store_impl.h"
+
+static const char *const store_migrations[] = {
+	/* 1: accounts and credentials */
+	"CREATE TABLE domain ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL,"
+	" q_msgs_hour INTEGER, q_msgs_day INTEGER,"
+	" q_rcpts_day INTEGER, q_rcpts_msg INTEGER);"
+	"CREATE TABLE domain_name ("
+	" name TEXT PRIMARY KEY,"
+	" domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,"
+	" is_alias INTEGER NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE INDEX domain_name_domain ON domain_name(domain_id);"
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY,"
+	" domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,"
+	" local TEXT NOT NULL,"
+	" local_key TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" blocked_reason TEXT, blocked_at INTEGER,"
+	" q_msgs_hour INTEGER, q_msgs_day INTEGER,"
+	" q_rcpts_day INTEGER, q_rcpts_msg INTEGER,"
+	" UNIQUE (domain_id, local_key));"
+	"CREATE TABLE user_name ("
+	" domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,"
+	" local_key TEXT NOT NULL,"
+	" local TEXT NOT NULL,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" is_alias INTEGER NOT NULL,"
+	" PRIMARY KEY (domain_id, local_key));"
+	"CREATE INDEX user_name_user ON user_name(user_id);"
+	"CREATE TABLE login_password ("
+	" user_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" updated INTEGER NOT NULL);"
+	"CREATE TABLE smtp_credential ("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER UNIQUE REFERENCES account(id) ON DELETE CASCADE,"
+	" domain_id INTEGER UNIQUE REFERENCES domain(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" sealed TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" CHECK ((user_id IS NULL) <> (domain_id IS NULL)));"
+	"CREATE TABLE app_password ("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" label TEXT NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER,"
+	" revoked INTEGER);"
+	"CREATE UNIQUE INDEX app_password_live ON app_password(user_id, label)"
+	" WHERE revoked IS NULL;"
+	"CREATE TABLE oauth_token ("
+	" id TEXT PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" scope TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" revoked INTEGER);"
+	"CREATE INDEX oauth_token_user ON oauth_token(user_id);"
+	"CREATE TABLE tos_version ("
+	" version INTEGER PRIMARY KEY,"
+	" body TEXT NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE tos_acceptance ("
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" version INTEGER NOT NULL REFERENCES tos_version(version),"
+	" accepted INTEGER NOT NULL,"
+	" ip TEXT,"
+	" PRIMARY KEY (user_id, version));"
+	"CREATE TABLE relay_net ("
+	" id INTEGER PRIMARY KEY,"
+	" domain_id INTEGER NOT NULL REFERENCES domain(id) ON DELETE CASCADE,"
+	" cidr TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" UNIQUE (domain_id, cidr));"
+	"CREATE TABLE auth_event ("
+	" id INTEGER PRIMARY KEY,"
+	" time INTEGER NOT NULL,"
+	" login TEXT NOT NULL,"
+	" ip TEXT NOT NULL,"
+	" mech TEXT NOT NULL,"
+	" kind TEXT,"
+	" outcome TEXT NOT NULL,"
+	" reason TEXT);"
+	"CREATE INDEX auth_event_login ON auth_event(login, time);"
+	"CREATE INDEX auth_event_time ON auth_event(time);",
+};
+
+#define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
+
+int
+store_schema_migrate(struct store *s, char *err, size_t errlen)
+{
+	int64_t v;
+	size_t i;
+
+	if (db_exec(s->db,
+		"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+		NULL) != DB_DONE)
+		goto fail;
+	if (db_begin(s->db) == -1)
+		goto fail;
+	v = db_scalar(s->db, "SELECT max(version) FROM schema_version", NULL);
+	if (v < 0)
+		v = 0;
+	if ((size_t)v > NMIGRATIONS) {
+		db_rollback(s->db);
+		snprintf(err, errlen,
+		    "store schema version %lld is newer than this postern (%zu): upgrade postern",
+		    (long long)v, NMIGRATIONS);
+		return -1;
+	}
+	for (i = (size_t)v; i < NMIGRATIONS; i++) {
+		/* one migration may hold several statements: run them as a
+		 * script through the backend's exec of each statement */
+		const char *p = store_migrations[i];
+		char stmt[4096];
+		while (*p) {
+			const char *e = strchr(p, ';');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			if (n >= sizeof(stmt)) {
+				db_rollback(s->db);
+				snprintf(err, errlen, "migration too long");
+				return -1;
+			}
+			memcpy(stmt, p, n);
+			stmt[n] = '\0';
+			/* not cached: each text is run once */
+			if (n > 0 && db_exec_once(s->db, stmt) != DB_DONE) {
+				db_rollback(s->db);
+				goto fail;
+			}
+			p = e ? e + 1 : p + n;
+		}
+		if (db_exec(s->db,
+			"INSERT INTO schema_version (version) VALUES (?)", "i",
+			(int64_t)(i + 1)) != DB_DONE) {
+			db_rollback(s->db);
+			goto fail;
+		}
+	}
+	if (db_commit(s->db) == -1)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "store schema: %s", db_errmsg(s->db));
+	return -1;
+}

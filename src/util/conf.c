@@ -1,0 +1,390 @@
+/*
+ * conf: the table of settings (name, type, default, bounds) drives
+ * parsing, defaults and the file that `postern init` writes, so a setting
+ * is declared in one place.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "str.h"
+
+enum conf_type { T_STR, T_PATH, T_INT, T_DURATION, T_SIZE, T_ENUM };
+
+struct conf_key {
+	const char *section, *key;
+	enum conf_type type;
+	size_t off, len;
+	const char *def;
+	int64_t min, max;
+	const char *choices;	/* T_ENUM: "a|b|c" */
+	const char *doc;
+};
+
+#define S(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
+#define I(f) offsetof(struct conf, f), 0
+
+static const struct conf_key conf_keys[] = {
+	{ "server", "hostname", T_STR, S(hostname), "localhost", 0, 0, NULL,
+	    "name in the greeting, EHLO and Received: headers" },
+	{ "server", "user", T_STR, S(user), "", 0, 0, NULL,
+	    "drop root to this user after binding (empty: stay)" },
+	{ "server", "data_dir", T_PATH, S(data_dir), "data", 0, 0, NULL,
+	    "spool, keys and the SQLite store live here" },
+	{ "server", "master_key", T_PATH, S(master_key), "data/master.key", 0,
+	    0, NULL, "32 random bytes, mode 0600; seals SMTP passwords" },
+	{ "server", "workers", T_INT, I(workers), "0", 0, 64, NULL,
+	    "worker threads for hashing, store and fsync (0: one per core)" },
+
+	{ "listen", "smtp", T_STR, S(listen_smtp), "127.0.0.1:2525", 0, 0,
+	    NULL, "port 25 style: relay networks, no AUTH" },
+	{ "listen", "submission", T_STR, S(listen_submission),
+	    "127.0.0.1:2587", 0, 0, NULL, "port 587 style: STARTTLS, AUTH" },
+	{ "listen", "submissions", T_STR, S(listen_submissions),
+	    "127.0.0.1:2465", 0, 0, NULL, "port 465 style: implicit TLS, AUTH" },
+	{ "listen", "http", T_STR, S(listen_http), "127.0.0.1:8080", 0, 0,
+	    NULL, "JSON API and control panel" },
+
+	{ "tls", "cert", T_PATH, S(tls_cert), "data/tls/cert.pem", 0, 0, NULL,
+	    "certificate chain, PEM" },
+	{ "tls", "key", T_PATH, S(tls_key), "data/tls/key.pem", 0, 0, NULL,
+	    "private key, PEM" },
+
+	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0, "sqlite",
+	    "sqlite (embedded)" },
+	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0,
+	    NULL, "the SQLite database file" },
+	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
+	    "PostgreSQL connection string (driver = postgresql)" },
+
+	{ "delivery", "mode", T_ENUM, S(delivery_mode), "mx", 0, 0,
+	    "mx|smarthost|capture",
+	    "mx: to each recipient's MX; smarthost; capture: to a folder" },
+	{ "delivery", "dns_servers", T_STR, S(dns_servers), "", 0, 0, NULL,
+	    "resolvers \"IP[:PORT], ...\" (empty: /etc/resolv.conf)" },
+	{ "delivery", "remote_port", T_INT, I(remote_port), "25", 1, 65535,
+	    NULL, "port of the recipients' MX hosts" },
+	{ "delivery", "smarthost", T_STR, S(smarthost), "", 0, 0, NULL,
+	    "HOST:PORT of the upstream server (mode = smarthost)" },
+	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture",
+	    0, 0, NULL, "where mode = capture writes messages" },
+	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1,
+	    86400, NULL, "first retry after a temporary failure" },
+	{ "delivery", "retry_max_interval", T_DURATION,
+	    I(retry_max_interval), "4h", 1, 7 * 86400, NULL,
+	    "longest wait between retries" },
+	{ "delivery", "max_age", T_DURATION, I(queue_max_age), "5d", 60,
+	    60 * 86400, NULL, "bounce what is still undelivered after this" },
+
+	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
+	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
+	{ "limits", "recipients_per_message", T_INT,
+	    I(recipients_per_message), "100", 1, 100000, NULL,
+	    "RCPT TO per transaction" },
+	{ "limits", "line_length", T_INT, I(line_length), "1000", 512, 65536,
+	    NULL, "longest line with CRLF (RFC 5321: 1000)" },
+	{ "limits", "command_timeout", T_DURATION, I(command_timeout), "5m", 1,
+	    3600, NULL, "idle time allowed between commands" },
+	{ "limits", "data_timeout", T_DURATION, I(data_timeout), "10m", 1,
+	    3600, NULL, "idle time allowed inside DATA" },
+	{ "limits", "connections", T_INT, I(connections), "20000", 1,
+	    1000000, NULL, "concurrent sessions in all" },
+	{ "limits", "connections_per_ip", T_INT, I(connections_per_ip), "100",
+	    1, 1000000, NULL, "concurrent sessions per client address" },
+	{ "limits", "errors_per_session", T_INT, I(errors_per_session), "10",
+	    1, 1000, NULL, "bad commands before the session is closed" },
+	{ "limits", "auth_failures_per_session", T_INT,
+	    I(auth_failures_per_session), "3", 1, 100, NULL,
+	    "failed AUTH before the session is closed" },
+
+	{ "auth", "fail_delay", T_INT, I(auth_fail_delay_ms), "1000", 0, 60000,
+	    NULL, "milliseconds before a 535 (the same for every failure)" },
+	{ "auth", "token_ttl", T_DURATION, I(token_ttl_default), "1h", 60,
+	    366 * 86400, NULL, "lifetime of an OAuth token by default" },
+	{ "auth", "log_retention", T_DURATION, I(auth_log_retention), "90d",
+	    86400, 3660 * 86400, NULL, "authentication events kept this long" },
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+static void
+conf_path_join(char *dst, size_t len, const char *dir, const char *val)
+{
+	if (val[0] == '/' || val[0] == '\0' || dir[0] == '\0')
+		str_lcpy(dst, val, len);
+	else
+		snprintf(dst, len, "%s/%s", dir, val);
+}
+
+static int
+conf_set(struct conf *c, const struct conf_key *k, const char *val,
+    char *why, size_t whylen)
+{
+	char *dst = (char *)c + k->off;
+	int64_t v;
+
+	switch (k->type) {
+	case T_STR:
+		if (strlen(val) >= k->len) {
+			snprintf(why, whylen, "value too long");
+			return -1;
+		}
+		str_lcpy(dst, val, k->len);
+		return 0;
+	case T_PATH:
+		if (strlen(val) + strlen(c->dir) + 2 > k->len) {
+			snprintf(why, whylen, "path too long");
+			return -1;
+		}
+		conf_path_join(dst, k->len, c->dir, val);
+		return 0;
+	case T_ENUM: {
+		const char *p = k->choices;
+		size_t n = strlen(val);
+		while (p) {
+			const char *e = strchr(p, '|');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+			if (l == n && strncmp(p, val, n) == 0) {
+				str_lcpy(dst, val, k->len);
+				return 0;
+			}
+			p = e ? e + 1 : NULL;
+		}
+		snprintf(why, whylen, "must be one of %s", k->choices);
+		return -1;
+	}
+	case T_INT:
+		v = str_uint(val);
+		break;
+	case T_DURATION:
+		v = str_duration(val);
+		break;
+	case T_SIZE:
+		v = str_size(val);
+		break;
+	default:
+		return -1;
+	}
+	if (v < 0) {
+		snprintf(why, whylen, "%s",
+		    k->type == T_DURATION ? "not a duration (30s, 5m, 1h, 5d)"
+		    : k->type == T_SIZE   ? "not a size (1024, 512k, 35M)"
+					  : "not a number");
+		return -1;
+	}
+	if (v < k->min || v > k->max) {
+		snprintf(why, whylen, "out of range %lld..%lld",
+		    (long long)k->min, (long long)k->max);
+		return -1;
+	}
+	*(int64_t *)(void *)dst = v;
+	return 0;
+}
+
+void
+conf_defaults(struct conf *c, const char *dir)
+{
+	char why[128];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	str_lcpy(c->dir, dir, sizeof(c->dir));
+	for (i = 0; i < NKEYS; i++)
+		if (conf_set(c, &conf_keys[i], conf_keys[i].def, why,
+			sizeof(why)) == -1)
+			abort(); /* a default that fails its own bounds */
+}
+
+static char *
+conf_trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+			    e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	char dir[CONF_PATH_MAX], real[PATH_MAX], section[64] = "";
+	char line[2048], why[160];
+	FILE *f;
+	int lineno = 0, rc = -1;
+	size_t i;
+
+	if (realpath(path, real) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	str_lcpy(dir, real, sizeof(dir));
+	if (strrchr(dir, '/') != NULL)
+		*strrchr(dir, '/') = '\0';
+	conf_defaults(c, dir[0] ? dir : "/");
+	str_lcpy(c->path, real, sizeof(c->path));
+	if ((f = fopen(real, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *s, *eq, *key, *val;
+		const struct conf_key *k = NULL;
+
+		lineno++;
+		if (strchr(line, '\n') == NULL && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path,
+			    lineno);
+			goto out;
+		}
+		s = conf_trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		if (*s == '[') {
+			char *e = strchr(s, ']');
+			if (e == NULL || e[1] != '\0' ||
+			    (size_t)(e - s) >= sizeof(section)) {
+				snprintf(err, errlen,
+				    "%s:%d: bad section header", path, lineno);
+				goto out;
+			}
+			*e = '\0';
+			str_lcpy(section, conf_trim(s + 1), sizeof(section));
+			for (i = 0; i < NKEYS; i++)
+				if (strcmp(conf_keys[i].section, section) == 0)
+					break;
+			if (i == NKEYS) {
+				snprintf(err, errlen,
+				    "%s:%d: unknown section [%s]", path, lineno,
+				    section);
+				goto out;
+			}
+			continue;
+		}
+		if ((eq = strchr(s, '=')) == NULL) {
+			snprintf(err, errlen,
+			    "%s:%d: expected \"key = value\"", path, lineno);
+			goto out;
+		}
+		*eq = '\0';
+		key = conf_trim(s);
+		val = conf_trim(eq + 1);
+		if (strlen(val) >= 2 && val[0] == '"' &&
+		    val[strlen(val) - 1] == '"') {
+			val[strlen(val) - 1] = '\0';
+			val++;
+		}
+		for (i = 0; i < NKEYS; i++)
+			if (strcmp(conf_keys[i].section, section) == 0 &&
+			    strcmp(conf_keys[i].key, key) == 0)
+				k = &conf_keys[i];
+		if (k == NULL) {
+			snprintf(err, errlen, "%s:%d: unknown key '%s'%s%s%s",
+			    path, lineno, key, section[0] ? " in [" : "",
+			    section, section[0] ? "]" : "");
+			goto out;
+		}
+		if (conf_set(c, k, val, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%s:%d: %s.%s: %s", path, lineno,
+			    section, key, why);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	fclose(f);
+	return rc;
+}
+
+const char *
+conf_locate(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv("POSTERN_CONFIG")) != NULL && *env)
+		return env;
+	if (access("postern.conf", F_OK) == 0)
+		return "postern.conf";
+	return "/etc/postern/postern.conf";
+}
+
+static void
+conf_format(const struct conf *c, const struct conf_key *k, char *out,
+    size_t len)
+{
+	const char *p = (const char *)c + k->off;
+	size_t dl = strlen(c->dir);
+
+	switch (k->type) {
+	case T_STR:
+	case T_ENUM:
+		str_lcpy(out, p, len);
+		break;
+	case T_PATH:
+		/* written relative to the config's folder when inside it */
+		if (dl > 0 && strncmp(p, c->dir, dl) == 0 && p[dl] == '/')
+			p += dl + 1;
+		str_lcpy(out, p, len);
+		break;
+	default:
+		snprintf(out, len, "%lld",
+		    (long long)*(const int64_t *)(const void *)p);
+	}
+}
+
+int
+conf_get(const struct conf *c, const char *name, char *out, size_t len)
+{
+	size_t i;
+	char full[128];
+
+	for (i = 0; i < NKEYS; i++) {
+		snprintf(full, sizeof(full), "%s.%s", conf_keys[i].section,
+		    conf_keys[i].key);
+		if (strcmp(full, name) == 0) {
+			conf_format(c, &conf_keys[i], out, len);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+conf_write_default(const struct conf *c, const char *path)
+{
+	FILE *f;
+	const char *section = "";
+	char val[CONF_PATH_MAX];
+	size_t i;
+	int rc;
+
+	if ((f = fopen(path, "wx")) == NULL)
+		return -1;
+	fprintf(f, "# postern.conf: written by `postern init`.\n"
+		   "# Relative paths are taken from this file's folder.\n"
+		   "# Durations: 30s, 5m, 1h, 5d. Sizes: 512k, 35M.\n");
+	for (i = 0; i < NKEYS; i++) {
+		const struct conf_key *k = &conf_keys[i];
+		if (strcmp(section, k->section) != 0) {
+			section = k->section;
+			fprintf(f, "\n[%s]\n", section);
+		}
+		conf_format(c, k, val, sizeof(val));
+		fprintf(f, "# %s\n%s = %s\n", k->doc, k->key, val);
+	}
+	rc = fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,80 @@
+/*
+ * conf: postern.conf, one small file of [sections] and key = value lines.
+ * Every setting has a default; an unknown key or a bad value is an error
+ * that names the file, the line and the key. Relative paths are taken
+ * from the folder of the config file.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONF_PATH_MAX 1024
+#define CONF_STR_MAX 256
+
+struct conf {
+	char path[CONF_PATH_MAX];	/* the file read */
+	char dir[CONF_PATH_MAX];	/* its folder */
+
+	/* [server] */
+	char hostname[CONF_STR_MAX];
+	char user[CONF_STR_MAX];	/* drop root to this user */
+	char data_dir[CONF_PATH_MAX];
+	char master_key[CONF_PATH_MAX];
+	int64_t workers;		/* 0: one per core */
+
+	/* [listen]: "ADDR:PORT[, ADDR:PORT]", empty = off */
+	char listen_smtp[CONF_STR_MAX];
+	char listen_submission[CONF_STR_MAX];
+	char listen_submissions[CONF_STR_MAX];
+	char listen_http[CONF_STR_MAX];
+
+	/* [tls] */
+	char tls_cert[CONF_PATH_MAX];
+	char tls_key[CONF_PATH_MAX];
+
+	/* [store] */
+	char store_driver[32];		/* sqlite (postgresql to come) */
+	char store_path[CONF_PATH_MAX]; /* sqlite file */
+	char store_conninfo[CONF_STR_MAX];
+
+	/* [delivery] */
+	char delivery_mode[32];		/* mx, smarthost, capture */
+	char dns_servers[CONF_STR_MAX];	/* "ip[:port], ..." empty = system */
+	int64_t remote_port;
+	char smarthost[CONF_STR_MAX];
+	char capture_dir[CONF_PATH_MAX];
+	int64_t retry_first;		/* seconds */
+	int64_t retry_max_interval;
+	int64_t queue_max_age;
+
+	/* [limits] */
+	int64_t message_size;
+	int64_t recipients_per_message;
+	int64_t line_length;
+	int64_t command_timeout;
+	int64_t data_timeout;
+	int64_t connections;
+	int64_t connections_per_ip;
+	int64_t errors_per_session;
+	int64_t auth_failures_per_session;
+
+	/* [auth] */
+	int64_t auth_fail_delay_ms;	/* same delay, known or unknown login */
+	int64_t token_ttl_default;
+	int64_t auth_log_retention;
+};
+
+/* Fill with defaults; paths relative to dir. */
+void conf_defaults(struct conf *, const char *dir);
+/* 0, or -1 with a message "FILE:LINE: ..." in err. */
+int conf_load(struct conf *, const char *path, char *err, size_t errlen);
+/* Find the config: -c value, $POSTERN_CONFIG, ./postern.conf, /etc/... */
+const char *conf_locate(const char *opt);
+/* Write a documented config file with these values (postern init). */
+int conf_write_default(const struct conf *, const char *path);
+/* The value of a key as text ("section.key"), for `postern config`. */
+int conf_get(const struct conf *, const char *name, char *out, size_t len);
+
+#endif

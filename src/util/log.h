@@ -1,0 +1,23 @@
+/*
+ * log: one event per line, "name key=value ...", to stderr.
+ * Peer bytes go through log_quote() so a line can never be forged.
+ * No secret is ever passed here.
+ */
+#ifndef POSTERN_LOG_H
+#define POSTERN_LOG_H
+
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERR };
+
+void log_init(const char *progname, int verbose);
+void log_event(enum log_level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+#define log_info(...) log_event(LOG_INFO, __VA_ARGS__)
+#define log_warnx(...) log_event(LOG_WARN, __VA_ARGS__)
+#define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__)
+void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* Quote peer bytes for a log line: printable ASCII kept, rest \xNN. */
+const char *log_quote(char *dst, size_t dstlen, const char *src, size_t len);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * str: string, number and small-file helpers shared by every floor.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "str.h"
+
+size_t
+str_lcpy(char *dst, const char *src, size_t size)
+{
+	size_t len = strlen(src);
+
+	if (size > 0) {
+		size_t n = len >= size ? size - 1 : len;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+void
+str_ascii_lower(char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+}
+
+int
+str_ascii_casecmp(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		int ca = (unsigned char)*a, cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 32;
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 32;
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+}
+
+static int64_t
+str_scaled(const char *s, const char *units, const int64_t *mult)
+{
+	int64_t v = 0;
+	const char *p = s, *u;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p == '\0')
+		return v;
+	if (p[1] != '\0' || (u = strchr(units, *p)) == NULL)
+		return -1;
+	if (v > INT64_MAX / mult[u - units])
+		return -1;
+	return v * mult[u - units];
+}
+
+int64_t
+str_duration(const char *s)
+{
+	static const int64_t m[] = { 1, 60, 3600, 86400, 604800 };
+	return str_scaled(s, "smhdw", m);
+}
+
+int64_t
+str_size(const char *s)
+{
+	static const int64_t m[] = { 1024, 1024, 1048576, 1048576,
+		1073741824, 1073741824 };
+	return str_scaled(s, "kKmMgG", m);
+}
+
+int64_t
+str_uint(const char *s)
+{
+	static const int64_t m[] = { 1 };
+	return str_scaled(s, "", m);
+}
+
+void
+str_hex(char *dst, const unsigned char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		dst[2 * i] = hex[src[i] >> 4];
+		dst[2 * i + 1] = hex[src[i] & 15];
+	}
+	dst[2 * len] = '\0';
+}
+
+static int
+str_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+str_unhex(unsigned char *dst, size_t dstlen, const char *src)
+{
+	size_t i;
+
+	if (strlen(src) != 2 * dstlen)
+		return -1;
+	for (i = 0; i < dstlen; i++) {
+		int hi = str_hexval(src[2 * i]), lo = str_hexval(src[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		dst[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+char *
+str_read_file(const char *path, size_t max, size_t *lenp)
+{
+	FILE *f;
+	char *buf;
+	size_t len;
+
+	if ((f = fopen(path, "rb")) == NULL)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL) {
+		fclose(f);
+		return NULL;
+	}
+	len = fread(buf, 1, max + 1, f);
+	if (ferror(f) || len > max) {
+		if (len > max)
+			errno = EFBIG;
+		free(buf);
+		fclose(f);
+		return NULL;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+}
+
+char *
+str_read_stdin(size_t max)
+{
+	char *buf = malloc(max + 1);
+	size_t len = 0;
+	ssize_t n;
+
+	if (buf == NULL)
+		return NULL;
+	while (len <= max &&
+	    (n = read(STDIN_FILENO, buf + len, max + 1 - len)) > 0)
+		len += (size_t)n;
+	if (len > max) {
+		free(buf);
+		errno = EFBIG;
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (len > 0 && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	if (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	return buf;
+}
+
+int
+str_write_file(const char *path, const void *data, size_t len, int mode)
+{
+	char tmp[4096];
+	int fd, rc = -1;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path,
+		(long)getpid()) >= sizeof(tmp))
+		return -1;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode)) == -1)
+		return -1;
+	if (fchmod(fd, mode) == 0 && write(fd, data, len) == (ssize_t)len &&
+	    fsync(fd) == 0)
+		rc = 0;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = -1;
+	if (rc == -1)
+		unlink(tmp);
+	return rc;
+}

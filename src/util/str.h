@@ -1,0 +1,28 @@
+/*
+ * str: small string helpers that know nothing of mail.
+ */
+#ifndef POSTERN_STR_H
+#define POSTERN_STR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+size_t str_lcpy(char *dst, const char *src, size_t size);
+void str_ascii_lower(char *s);
+int str_ascii_casecmp(const char *a, const char *b);
+/* Parse a duration "90", "30s", "15m", "1h", "5d": seconds, or -1. */
+int64_t str_duration(const char *s);
+/* Parse a size "1024", "10k", "25M", "1G": bytes, or -1. */
+int64_t str_size(const char *s);
+/* Parse a non-negative decimal integer; -1 on anything else. */
+int64_t str_uint(const char *s);
+void str_hex(char *dst, const unsigned char *src, size_t len);
+int str_unhex(unsigned char *dst, size_t dstlen, const char *src);
+/* Read a whole file (NUL-terminated, at most max bytes); NULL on error. */
+char *str_read_file(const char *path, size_t max, size_t *len);
+/* Read stdin up to max bytes, strip one trailing newline. */
+char *str_read_stdin(size_t max);
+/* Write a file via temp+rename; mode applies to the new file. */
+int str_write_file(const char *path, const void *data, size_t len, int mode);
+
+#endif
