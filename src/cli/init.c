@@ -145,7 +145,7 @@ cli_init(struct cli_global *g, int argc, char **argv)
 		    "usage: postern init --dir DIR --hostname HOST [--cert FILE --key FILE]\n");
 		return 2;
 	}
-	if (addr_domain_canon(host, canon, sizeof(canon), why, sizeof(why)) ==
+	if (addr_host_canon(host, canon, sizeof(canon), why, sizeof(why)) ==
 	    -1) {
 		fprintf(stderr, "postern: hostname %s: %s\n", host, why);
 		return 1;

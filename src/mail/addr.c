@@ -47,7 +47,7 @@ addr_utf8_is_valid(const unsigned char *s, size_t len)
 }
 
 static int
-addr_ldh_check(const char *d, char *err, size_t errlen)
+addr_ldh_check(const char *d, int one_label_ok, char *err, size_t errlen)
 {
 	const char *p = d, *label = d;
 	size_t total = strlen(d);
@@ -85,13 +85,13 @@ addr_ldh_check(const char *d, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	if (strchr(d, '.') == NULL) {
+	if (strchr(d, '.') == NULL && !one_label_ok) {
 		snprintf(err, errlen,
 		    "a domain name needs at least two labels (example.org)");
 		return -1;
 	}
 	/* the top-level label of a host name is never all digits */
-	label = strrchr(d, '.') + 1;
+	label = strrchr(d, '.') ? strrchr(d, '.') + 1 : d;
 	if (strspn(label, "0123456789") == strlen(label)) {
 		snprintf(err, errlen, "an IP address is not a domain name");
 		return -1;
@@ -99,9 +99,9 @@ addr_ldh_check(const char *d, char *err, size_t errlen)
 	return 0;
 }
 
-int
-addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
-    size_t errlen)
+static int
+addr_name_canon(const char *in, int one_label_ok, char *out, size_t outlen,
+    char *err, size_t errlen)
 {
 	char tmp[ADDR_DOMAIN_MAX + 2];
 	char *ascii = NULL;
@@ -126,7 +126,7 @@ addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
 			ascii_only = 0;
 	if (ascii_only) {
 		str_ascii_lower(tmp);
-		if (addr_ldh_check(tmp, err, errlen) == -1)
+		if (addr_ldh_check(tmp, one_label_ok, err, errlen) == -1)
 			return -1;
 		/* an A-label must decode: xn--garbage is refused */
 		if (strstr(tmp, "xn--") != NULL) {
@@ -152,7 +152,7 @@ addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
 		return -1;
 	}
 	str_ascii_lower(ascii);
-	if (addr_ldh_check(ascii, err, errlen) == -1 ||
+	if (addr_ldh_check(ascii, one_label_ok, err, errlen) == -1 ||
 	    strlen(ascii) >= outlen) {
 		free(ascii);
 		return -1;
@@ -160,6 +160,20 @@ addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
 	str_lcpy(out, ascii, outlen);
 	free(ascii);
 	return 0;
+}
+
+int
+addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	return addr_name_canon(in, 0, out, outlen, err, errlen);
+}
+
+int
+addr_host_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	return addr_name_canon(in, 1, out, outlen, err, errlen);
 }
 
 static int

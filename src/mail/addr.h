@@ -27,6 +27,9 @@ struct addr {
  */
 int addr_domain_canon(const char *in, char *out, size_t outlen, char *err,
     size_t errlen);
+/* The same for a host name, which may be a single label (localhost). */
+int addr_host_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen);
 /*
  * A local part a user or alias may have: dot-atom (RFC 5322 atext, and
  * UTF-8 per RFC 6531), 1..64 octets, no leading, trailing or double dot.

@@ -1,0 +1,95 @@
+/* test_util: config parsing, durations, sizes and networks. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "util/cidr.h"
+#include "util/conf.h"
+#include "util/str.h"
+
+static int
+conf_try(const char *text, struct conf *c, char *err, size_t len)
+{
+	FILE *f = fopen("/tmp/postern-unit.conf", "w");
+
+	fputs(text, f);
+	fclose(f);
+	return conf_load(c, "/tmp/postern-unit.conf", err, len);
+}
+
+UNIT_TEST(test_config_defaults_and_relative_paths)
+{
+	struct conf c;
+	char err[512];
+
+	CHECK(conf_try("[server]\nhostname = mx.example.org\n[limits]\n"
+		       "message_size = 10M\ncommand_timeout = 2m\n",
+		  &c, err, sizeof(err)) == 0);
+	CHECK_STR(c.hostname, "mx.example.org");
+	CHECK(c.message_size == 10 * 1048576);
+	CHECK(c.command_timeout == 120);
+	CHECK(c.recipients_per_message == 100);
+	CHECK_STR(c.store_path, "/tmp/data/postern.db");
+	CHECK_STR(c.delivery_mode, "mx");
+}
+
+UNIT_TEST(test_config_errors_name_file_line_and_key)
+{
+	struct conf c;
+	char err[512];
+
+	CHECK(conf_try("[server]\n\nbogus = 1\n", &c, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "postern-unit.conf:3") && strstr(err, "bogus"));
+	CHECK(conf_try("[limits]\nmessage_size = lots\n", &c, err,
+		  sizeof(err)) == -1);
+	CHECK(strstr(err, ":2:") && strstr(err, "message_size"));
+	CHECK(conf_try("[delivery]\nremote_port = 99999\n", &c, err,
+		  sizeof(err)) == -1);
+	CHECK(strstr(err, "remote_port") && strstr(err, "range"));
+	CHECK(conf_try("[delivery]\nmode = carrier-pigeon\n", &c, err,
+		  sizeof(err)) == -1);
+	CHECK(strstr(err, "mx|smarthost|capture") != NULL);
+	CHECK(conf_try("[nosuch]\n", &c, err, sizeof(err)) == -1);
+	CHECK(conf_try("[server]\nhostname\n", &c, err, sizeof(err)) == -1);
+	unlink("/tmp/postern-unit.conf");
+}
+
+UNIT_TEST(test_durations_and_sizes_parse_with_units)
+{
+	CHECK(str_duration("90") == 90);
+	CHECK(str_duration("5m") == 300);
+	CHECK(str_duration("5d") == 432000);
+	CHECK(str_duration("5x") == -1);
+	CHECK(str_duration("") == -1);
+	CHECK(str_duration("-5") == -1);
+	CHECK(str_size("35M") == 35 * 1048576);
+	CHECK(str_size("99999999999999999999") == -1);
+	CHECK(str_uint("12a") == -1);
+}
+
+UNIT_TEST(test_networks_match_their_addresses_only)
+{
+	struct cidr c;
+	char err[128], out[CIDR_TEXT_MAX];
+
+	CHECK(cidr_parse("192.0.2.0/24", &c, err, sizeof(err)) == 0);
+	CHECK(cidr_contains(&c, "192.0.2.200"));
+	CHECK(cidr_contains(&c, "::ffff:192.0.2.9"));
+	CHECK(!cidr_contains(&c, "192.0.3.1"));
+	CHECK(!cidr_contains(&c, "2001:db8::1"));
+	CHECK(cidr_parse("192.0.2.7/24", &c, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "192.0.2.0/24") != NULL);
+	CHECK(cidr_parse("2001:DB8::/32", &c, err, sizeof(err)) == 0);
+	cidr_format(&c, out, sizeof(out));
+	CHECK_STR(out, "2001:db8::/32");
+	CHECK(cidr_contains(&c, "2001:db8:ffff::1"));
+	CHECK(cidr_parse("10.0.0.1", &c, err, sizeof(err)) == 0);
+	CHECK(c.prefix == 32);
+	CHECK(cidr_parse("10.0.0.0/33", &c, err, sizeof(err)) == -1);
+	CHECK(cidr_parse("10.0.0.0/08", &c, err, sizeof(err)) == -1);
+	CHECK(cidr_parse("example.org/8", &c, err, sizeof(err)) == -1);
+	CHECK(cidr_parse("10.16.0.0/11", &c, err, sizeof(err)) == -1);
+	CHECK(cidr_parse("0.0.0.0/0", &c, err, sizeof(err)) == 0);
+	CHECK(cidr_contains(&c, "203.0.113.5"));
+}
