@@ -89,7 +89,8 @@ cli_usage(void)
 	fprintf(stderr,
 	    "usage: postern [-c FILE] [--json] COMMAND ...\n\n"
 	    "  init --dir DIR --hostname HOST [--cert FILE --key FILE]\n"
-	    "  serve\n");
+	    "  serve [-v]\n"
+	    "  queue list | show ID\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);
 	fprintf(stderr,

@@ -325,6 +325,14 @@ store_user_aliases(struct store *s, int64_t user_id)
 	    "i", user_id);
 }
 
+json_t *
+store_user_names(struct store *s, int64_t user_id)
+{
+	return db_rows(s->db,
+	    "SELECT local_key FROM user_name WHERE user_id = ? ORDER BY is_alias",
+	    "i", user_id);
+}
+
 int
 store_user_alias_add(struct store *s, int64_t user_id, int64_t domain_id,
     const char *local, const char *local_key)

@@ -77,6 +77,8 @@ int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
 int store_user_remove(struct store *, int64_t user_id);
 json_t *store_user_list(struct store *, int64_t domain_id /* 0: all */);
 json_t *store_user_aliases(struct store *, int64_t user_id);
+/* Every folded local part of a user, primary and aliases: [{local_key}]. */
+json_t *store_user_names(struct store *, int64_t user_id);
 int store_user_alias_add(struct store *, int64_t user_id, int64_t domain_id,
     const char *local, const char *local_key);
 int store_user_alias_remove(struct store *, int64_t user_id,

@@ -1,0 +1,181 @@
+/*
+ * cred: the credential check. A login is a user address (SMTP password,
+ * app password, or with a bearer mechanism an OAuth token) or a bare
+ * domain (the domain's SMTP password). The login password is never
+ * looked at: that is the two-password design. An unknown login costs
+ * the same hashing as a known one; the caller answers every failure
+ * after the same fixed delay.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cred.h"
+#include "../store/store.h"
+#include "../util/str.h"
+
+struct cred_app {
+	const struct secret_keys *keys;
+	const char *secret;
+};
+
+static int
+cred_app_match(const char *hash, void *arg)
+{
+	struct cred_app *a = arg;
+
+	return secret_hash_verify(a->keys, a->secret, strlen(a->secret), hash);
+}
+
+/* The identity: every name the login may send as. */
+static struct sender_identity *
+cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
+    const char *login)
+{
+	const char *locals[SENDER_NAMES_MAX], *domains[SENDER_NAMES_MAX];
+	json_t *lrows = NULL, *drows, *r;
+	struct sender_identity *id = NULL;
+	int nl = 0, nd = 0;
+	size_t i;
+
+	if ((drows = store_domain_names(st, domain_id)) == NULL)
+		return NULL;
+	if (user_id && (lrows = store_user_names(st, user_id)) == NULL)
+		goto out;
+	json_array_foreach(drows, i, r) if (nd < SENDER_NAMES_MAX)
+	    domains[nd++] = json_string_value(json_object_get(r, "name"));
+	json_array_foreach(lrows, i, r) if (nl < SENDER_NAMES_MAX)
+	    locals[nl++] = json_string_value(json_object_get(r, "local_key"));
+	id = sender_identity_new(user_id, domain_id, login, locals, nl,
+	    domains, nd);
+out:
+	json_decref(drows);
+	json_decref(lrows);
+	return id;
+}
+
+static void
+cred_check_user(struct store *st, const struct secret_keys *keys,
+    const struct sasl_creds *c, const struct store_user *u, int64_t now,
+    struct cred_result *r)
+{
+	char hash[SECRET_HASH_HEX + 1];
+	int64_t tok_user, expires;
+	int revoked;
+
+	if (c->bearer) {
+		/* "ID.SECRET": the id finds the row, the secret proves it */
+		const char *dot = strchr(c->secret, '.');
+		char tid[64];
+		r->kind = STORE_CRED_TOKEN;
+		if (dot == NULL || (size_t)(dot - c->secret) >= sizeof(tid)) {
+			r->reason = "malformed token";
+			return;
+		}
+		memcpy(tid, c->secret, (size_t)(dot - c->secret));
+		tid[dot - c->secret] = '\0';
+		if (store_token_get(st, tid, &tok_user, hash, sizeof(hash),
+			&expires, &revoked) != 0 ||
+		    !secret_hash_verify(keys, dot + 1, strlen(dot + 1), hash)) {
+			r->reason = "wrong token";
+			return;
+		}
+		if (tok_user != u->id)
+			r->reason = "token of another user";
+		else if (revoked)
+			r->reason = "token revoked";
+		else if (expires <= now)
+			r->reason = "token expired";
+		else
+			r->ok = 1;
+		return;
+	}
+	if (store_smtp_get(st, u->id, 0, hash, sizeof(hash), NULL, 0, NULL) ==
+		0 &&
+	    secret_hash_verify(keys, c->secret, strlen(c->secret), hash)) {
+		r->kind = STORE_CRED_SMTP;
+		r->ok = 1;
+		return;
+	}
+	struct cred_app app = { keys, c->secret };
+	if (store_app_match(st, u->id, cred_app_match, &app, now) == 1) {
+		r->kind = STORE_CRED_APP;
+		r->ok = 1;
+		return;
+	}
+	r->kind = STORE_CRED_SMTP;
+	r->reason = "wrong password";
+}
+
+int
+cred_verify(struct store *st, const struct secret_keys *keys,
+    const struct sasl_creds *c, const char *mech, const char *ip,
+    int64_t now, struct cred_result *r)
+{
+	struct store_auth_event ev;
+	char hash[SECRET_HASH_HEX + 1], why[160];
+	struct store_user u;
+	struct store_domain d;
+	struct addr a;
+	char login[ADDR_MAX + 1] = "";
+	int64_t user_id = 0, domain_id = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->reason = "unknown login";
+	if (strchr(c->login, '@') != NULL) {
+		if (addr_parse(c->login, &a, why, sizeof(why)) == 0 &&
+		    store_user_get(st, &a, &u) == 0) {
+			cred_check_user(st, keys, c, &u, now, r);
+			if (r->ok) {
+				user_id = u.id;
+				domain_id = u.domain_id;
+				snprintf(login, sizeof(login), "%s@%s",
+				    u.local, u.domain);
+				r->blocked = u.blocked;
+				str_lcpy(r->block_reason, u.blocked_reason,
+				    sizeof(r->block_reason));
+			}
+		}
+	} else if (!c->bearer &&
+	    addr_domain_canon(c->login, d.name, sizeof(d.name), why,
+		sizeof(why)) == 0 &&
+	    store_domain_get(st, d.name, &d) == 0) {
+		r->kind = STORE_CRED_DOMAIN;
+		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
+			NULL) == 0 &&
+		    secret_hash_verify(keys, c->secret, strlen(c->secret),
+			hash)) {
+			r->ok = 1;
+			domain_id = d.id;
+			str_lcpy(login, d.name, sizeof(login));
+		} else {
+			r->reason = "wrong password";
+		}
+	}
+	if (r->kind == NULL) /* unknown: the same hashing work, no answer */
+		secret_hash_verify(keys, c->secret, strlen(c->secret),
+		    "00000000000000000000000000000000"
+		    "00000000000000000000000000000000");
+	if (r->ok) {
+		r->reason = NULL;
+		if ((r->id = cred_identity(st, user_id, domain_id, login)) ==
+		    NULL) {
+			r->ok = 0;
+			r->reason = "store error";
+		}
+		if (user_id) {
+			int64_t v = store_tos_current(st, NULL);
+			r->tos_ok = v == 0 || store_tos_accepted(st, user_id, v);
+		} else {
+			r->tos_ok = 1;
+		}
+	}
+	ev.time = now;
+	ev.login = r->ok ? login : c->login;
+	ev.ip = ip;
+	ev.mech = mech;
+	ev.kind = r->kind;
+	ev.outcome = r->ok ? "ok" : "failed";
+	ev.reason = r->reason;
+	store_auth_log(st, &ev);
+	return r->ok ? 0 : -1;
+}

@@ -1,0 +1,31 @@
+/*
+ * cred: checks a login and secret that a SASL mechanism decoded, and
+ * loads what the login may do. Runs on a worker thread (store access);
+ * every attempt, good or bad, is written to the authentication log.
+ */
+#ifndef POSTERN_CRED_H
+#define POSTERN_CRED_H
+
+#include <stdint.h>
+
+#include "sasl.h"
+#include "secret.h"
+#include "../policy/sender.h"
+
+struct store;
+
+struct cred_result {
+	int ok;
+	const char *kind;	/* STORE_CRED_*, NULL if the login is unknown */
+	const char *reason;	/* why it failed, for the log only */
+	int blocked;
+	char block_reason[512];
+	int tos_ok;		/* current terms accepted (or none set) */
+	struct sender_identity *id;	/* on success; the caller frees */
+};
+
+int cred_verify(struct store *, const struct secret_keys *,
+    const struct sasl_creds *, const char *mech, const char *ip,
+    int64_t now, struct cred_result *);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * server: `postern serve`. One event loop per core, each accepting on
+ * its own SO_REUSEPORT sockets for every listener, and a pool of worker
+ * threads for the store, hashing and fsync. No thread per connection.
+ */
+#ifndef POSTERN_SERVER_H
+#define POSTERN_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "../auth/secret.h"
+#include "../util/conf.h"
+
+enum listen_kind { LISTEN_SMTP, LISTEN_SUBMISSION, LISTEN_SUBMISSIONS };
+#define SERVER_LISTEN_MAX 24
+
+struct smtp_session;
+struct server;
+
+struct server_loop {
+	struct server *srv;
+	int idx;
+	pthread_t thread;
+	struct event_base *base;
+	struct workers_loop *wl;
+	struct evconnlistener *ls[SERVER_LISTEN_MAX];
+	enum listen_kind kinds[SERVER_LISTEN_MAX];
+	int nls;
+	int ctlfd;		/* eventfd: the main thread says "stop" */
+	struct event *ctl;
+	TAILQ_HEAD(, smtp_session) sessions;
+	int nsessions;
+	int stopping;
+};
+
+struct server {
+	struct conf *conf;		/* swapped on SIGHUP */
+	SSL_CTX *_Atomic tls;		/* swapped on SIGHUP */
+	struct secret_keys keys;
+	int nloops;
+	struct server_loop *loops;
+	atomic_int conns;
+	atomic_uint_fast64_t next_id;
+	atomic_int stopping;
+};
+
+int server_run(struct conf *);
+/* Per-address connection accounting (shared by all loops). */
+int server_conn_enter(struct server *, const char *ip);
+void server_conn_leave(struct server *, const char *ip);
+/* The worker-thread context: a store connection each. */
+struct store *server_worker_store(void *thread_ctx);
+const struct secret_keys *server_keys(void *thread_ctx);
+
+#endif

@@ -1,0 +1,1279 @@
+/*
+ * session: the SMTP command state machine (RFC 5321, 3207, 4954). Input
+ * is read line by line with a hard limit, each command is checked
+ * against the table's rules in one place, and work that needs the store
+ * (AUTH, the relay-network check) goes to a worker while the session
+ * waits. Replies to pipelined commands leave in one write.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sodium.h>
+
+#include "session.h"
+#include "../auth/cred.h"
+#include "../store/store.h"
+#include "../util/base64.h"
+#include "../util/cidr.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+#define CMD_PRE_TLS 0x01	/* allowed before STARTTLS on submission */
+#define CMD_NEED_EHLO 0x02
+#define CMD_IN_TX 0x04		/* needs MAIL first */
+#define CMD_NO_TX 0x08		/* not inside a transaction */
+
+struct smtp_cmd {
+	const char *name;
+	unsigned flags;
+	void (*fn)(struct smtp_session *, char *arg);
+};
+
+static void smtp_do_ehlo(struct smtp_session *, char *);
+static void smtp_do_helo(struct smtp_session *, char *);
+static void smtp_do_starttls(struct smtp_session *, char *);
+static void smtp_do_auth(struct smtp_session *, char *);
+static void smtp_do_mail(struct smtp_session *, char *);
+static void smtp_do_rcpt(struct smtp_session *, char *);
+static void smtp_do_data(struct smtp_session *, char *);
+static void smtp_do_bdat(struct smtp_session *, char *);
+static void smtp_do_rset(struct smtp_session *, char *);
+static void smtp_do_noop(struct smtp_session *, char *);
+static void smtp_do_quit(struct smtp_session *, char *);
+static void smtp_do_vrfy(struct smtp_session *, char *);
+static void smtp_do_help(struct smtp_session *, char *);
+static void smtp_read_cb(struct bufferevent *, void *);
+static void smtp_event_cb(struct bufferevent *, short, void *);
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "EHLO", CMD_PRE_TLS, smtp_do_ehlo },
+	{ "HELO", CMD_PRE_TLS, smtp_do_helo },
+	{ "STARTTLS", CMD_PRE_TLS | CMD_NEED_EHLO | CMD_NO_TX,
+	    smtp_do_starttls },
+	{ "AUTH", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_auth },
+	{ "MAIL", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_mail },
+	{ "RCPT", CMD_IN_TX, smtp_do_rcpt },
+	{ "DATA", CMD_IN_TX, smtp_do_data },
+	{ "BDAT", CMD_IN_TX, smtp_do_bdat },
+	{ "RSET", CMD_PRE_TLS, smtp_do_rset },
+	{ "NOOP", CMD_PRE_TLS, smtp_do_noop },
+	{ "QUIT", CMD_PRE_TLS, smtp_do_quit },
+	{ "VRFY", 0, smtp_do_vrfy },
+	{ "HELP", CMD_PRE_TLS, smtp_do_help },
+	{ NULL, 0, NULL },
+};
+
+uint64_t
+smtp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static const struct conf *
+smtp_conf(struct smtp_session *s)
+{
+	return s->loop->srv->conf;
+}
+
+void
+smtp_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	bufferevent_write(s->bev, line, (size_t)n);
+}
+
+static void
+smtp_close_after_reply(struct smtp_session *s)
+{
+	/* the write callback, or smtp_run(), frees it once the reply is out */
+	s->state = S_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+/* Free a closing session whose last reply is out; 1 if freed. */
+static int
+smtp_maybe_close(struct smtp_session *s)
+{
+	if (s->state != S_CLOSING)
+		return 0;
+	if (s->bev != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(s->bev)) > 0)
+		return 0;
+	smtp_session_free(s);
+	return 1;
+}
+
+static int
+smtp_error(struct smtp_session *s)
+{
+	if (++s->errors >= smtp_conf(s)->errors_per_session) {
+		smtp_reply(s, "421 4.7.0 %s Too many errors, closing",
+		    smtp_conf(s)->hostname);
+		log_info("smtp.close session=%016llx ip=%s reason=errors",
+		    (unsigned long long)s->id, s->ip);
+		smtp_close_after_reply(s);
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_tx_free(struct smtp_session *s)
+{
+	if (s->tx == NULL)
+		return;
+	free(s->tx->rcpts);
+	buf_free(&s->tx->msg);
+	free(s->tx);
+	s->tx = NULL;
+}
+
+static void
+smtp_auth_clear(struct smtp_session *s)
+{
+	if (s->sasl_login) {
+		sodium_memzero(s->sasl_login, strlen(s->sasl_login));
+		free(s->sasl_login);
+		s->sasl_login = NULL;
+	}
+	s->sasl_step = 0;
+}
+
+void
+smtp_session_free(struct smtp_session *s)
+{
+	struct server_loop *l = s->loop;
+
+	if (s->job)
+		s->job->owner = NULL; /* the job's done() drops the result */
+	if (s->timer)
+		event_free(s->timer);
+	smtp_tx_free(s);
+	smtp_auth_clear(s);
+	free(s->helo);
+	free(s->ident);
+	free(s->block_reason);
+	if (s->bev)
+		bufferevent_free(s->bev);
+	server_conn_leave(l->srv, s->ip);
+	TAILQ_REMOVE(&l->sessions, s, entry);
+	l->nsessions--;
+	log_debug("smtp.disconnect session=%016llx ip=%s",
+	    (unsigned long long)s->id, s->ip);
+	free(s);
+	if (l->stopping && l->nsessions == 0)
+		event_base_loopexit(l->base, NULL);
+}
+
+static void
+smtp_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)bev;
+	if (s->state == S_CLOSING)
+		smtp_session_free(s);
+}
+
+static void
+smtp_set_timeout(struct smtp_session *s, int64_t secs)
+{
+	struct timeval tv = { (time_t)secs, 0 };
+
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static void
+smtp_setup_bev(struct smtp_session *s)
+{
+	bufferevent_setcb(s->bev, smtp_read_cb, smtp_write_cb, smtp_event_cb,
+	    s);
+	/* stop reading while this much input waits (a stalled pipeline) */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 64 * 1024);
+	smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+}
+
+void
+smtp_session_new(struct server_loop *l, int fd, const char *ip,
+    enum listen_kind kind)
+{
+	struct smtp_session *s;
+	SSL *ssl;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		evutil_closesocket(fd);
+		server_conn_leave(l->srv, ip);
+		return;
+	}
+	s->id = atomic_fetch_add(&l->srv->next_id, 1);
+	s->loop = l;
+	s->kind = kind;
+	s->fd = fd;
+	str_lcpy(s->ip, ip, sizeof(s->ip));
+	TAILQ_INSERT_TAIL(&l->sessions, s, entry);
+	l->nsessions++;
+	if (kind == LISTEN_SUBMISSIONS) {
+		if ((ssl = SSL_new(atomic_load(&l->srv->tls))) == NULL) {
+			evutil_closesocket(fd);
+			smtp_session_free(s);
+			return;
+		}
+		s->bev = bufferevent_openssl_socket_new(l->base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+		s->flags |= SF_TLS;
+	} else {
+		s->bev = bufferevent_socket_new(l->base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (s->bev == NULL) {
+		evutil_closesocket(fd);
+		smtp_session_free(s);
+		return;
+	}
+	if (s->flags & SF_TLS)
+		bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	smtp_setup_bev(s);
+	log_debug("smtp.connect session=%016llx ip=%s listener=%d",
+	    (unsigned long long)s->id, ip, kind);
+	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+}
+
+void
+smtp_session_shutdown(struct smtp_session *s)
+{
+	if (s->state == S_CMD && s->tx == NULL) {
+		smtp_reply(s, "421 4.3.2 %s Service shutting down",
+		    smtp_conf(s)->hostname);
+		smtp_close_after_reply(s);
+	}
+	/* others finish their transaction; the next command gets 421 */
+}
+
+/*
+ * One line from the input, without its CRLF, into line (NUL-terminated).
+ * 1: a line; 0: need more; -1: too long (the rest is skipped), or a NUL.
+ */
+static int
+smtp_readline(struct smtp_session *s, char *line, size_t max)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr p;
+	size_t len, n;
+
+	p = evbuffer_search(in, "\n", 1, NULL);
+	if (p.pos == -1) {
+		len = evbuffer_get_length(in);
+		if (len > max) {
+			evbuffer_drain(in, len);
+			s->flags |= SF_DISCARD;
+		}
+		return 0;
+	}
+	n = (size_t)p.pos + 1;
+	if (s->flags & SF_DISCARD) {
+		evbuffer_drain(in, n);
+		s->flags &= ~SF_DISCARD;
+		return -1;
+	}
+	if (n > max) {
+		evbuffer_drain(in, n);
+		return -1;
+	}
+	evbuffer_remove(in, line, n);
+	line[--n] = '\0';
+	if (n > 0 && line[n - 1] == '\r')
+		line[--n] = '\0';
+	if (memchr(line, '\0', n) != NULL)
+		return -1;
+	return 1;
+}
+
+static void
+smtp_dispatch(struct smtp_session *s, char *line)
+{
+	const struct smtp_cmd *c;
+	char *arg;
+	size_t n = strcspn(line, " ");
+
+	arg = line + n;
+	while (*arg == ' ')
+		*arg++ = '\0';
+	line[n] = '\0';
+	for (c = smtp_cmds; c->name; c++)
+		if (strcasecmp(c->name, line) == 0)
+			break;
+	if (c->name == NULL) {
+		smtp_reply(s, "500 5.5.2 Command unrecognized");
+		smtp_error(s);
+		return;
+	}
+	if (s->loop->stopping && strcasecmp(c->name, "QUIT") != 0) {
+		smtp_reply(s, "421 4.3.2 %s Service shutting down",
+		    smtp_conf(s)->hostname);
+		smtp_close_after_reply(s);
+		return;
+	}
+	/* the rules of the table, checked in one place */
+	if (s->kind == LISTEN_SUBMISSION && !(s->flags & SF_TLS) &&
+	    !(c->flags & CMD_PRE_TLS)) {
+		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
+		smtp_error(s);
+		return;
+	}
+	if ((c->flags & CMD_NEED_EHLO) && !(s->flags & SF_EHLO)) {
+		smtp_reply(s, "503 5.5.1 Send EHLO first");
+		smtp_error(s);
+		return;
+	}
+	if ((c->flags & CMD_IN_TX) && s->tx == NULL) {
+		smtp_reply(s, "503 5.5.1 Send MAIL first");
+		smtp_error(s);
+		return;
+	}
+	if ((c->flags & CMD_NO_TX) && s->tx != NULL) {
+		smtp_reply(s, "503 5.5.1 Not allowed inside a transaction");
+		smtp_error(s);
+		return;
+	}
+	c->fn(s, arg);
+}
+
+static void smtp_auth_line(struct smtp_session *, char *);
+
+/* Process every complete command in the input, until one must wait. */
+static void
+smtp_process(struct smtp_session *s)
+{
+	char line[SMTP_AUTH_LINE_MAX + 2];
+	int rc;
+
+	for (;;) {
+		switch (s->state) {
+		case S_CMD:
+		case S_AUTH:
+			rc = smtp_readline(s, line,
+			    s->state == S_AUTH || s->ident == NULL
+				? SMTP_AUTH_LINE_MAX
+				: SMTP_CMD_MAX + 2);
+			if (rc == 0)
+				return;
+			if (rc == -1) {
+				if (s->state == S_AUTH) {
+					smtp_auth_clear(s);
+					s->state = S_CMD;
+				}
+				smtp_reply(s,
+				    "500 5.5.2 Line too long or holds NUL");
+				if (smtp_error(s) == -1)
+					return;
+				continue;
+			}
+			if (s->state == S_AUTH)
+				smtp_auth_line(s, line);
+			else
+				smtp_dispatch(s, line);
+			sodium_memzero(line, sizeof(line));
+			break;
+		case S_DATA:
+		case S_BDAT:
+			if (smtp_data_read(s) == 0)
+				return;
+			break;
+		default:
+			return;
+		}
+	}
+}
+
+void
+smtp_resume(struct smtp_session *s)
+{
+	if (s->state == S_WAIT)
+		s->state = S_CMD;
+	if (s->state != S_CLOSING) {
+		smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+		bufferevent_enable(s->bev, EV_READ);
+		smtp_process(s);
+	}
+	smtp_maybe_close(s);
+}
+
+static void
+smtp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)bev;
+	smtp_process(s);
+	smtp_maybe_close(s);
+}
+
+static void
+smtp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return; /* TLS handshake done */
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state == S_WAIT) /* our own work is slow, not the peer */
+			return;
+		if (s->state != S_CLOSING && !(what & BEV_EVENT_WRITING)) {
+			smtp_reply(s, "421 4.4.2 %s Timeout, closing",
+			    smtp_conf(s)->hostname);
+			smtp_close_after_reply(s);
+			bufferevent_enable(s->bev, EV_WRITE);
+			return;
+		}
+	}
+	if (what & BEV_EVENT_ERROR) {
+		unsigned long e = bufferevent_get_openssl_error(s->bev);
+		if (e)
+			log_debug("smtp.tls_error session=%016llx ip=%s "
+				  "error=\"%s\"",
+			    (unsigned long long)s->id, s->ip,
+			    ERR_reason_error_string(e));
+	}
+	smtp_session_free(s);
+}
+
+/* EHLO, HELO */
+
+static int
+smtp_helo_arg(struct smtp_session *s, const char *arg)
+{
+	size_t i, n = strlen(arg);
+
+	if (n == 0 || n > SMTP_HELO_MAX) {
+		smtp_reply(s, "501 5.5.4 Syntax: EHLO hostname");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((unsigned char)arg[i] <= 0x20 || arg[i] == 0x7f) {
+			smtp_reply(s, "501 5.5.4 Invalid EHLO argument");
+			return -1;
+		}
+	free(s->helo);
+	s->helo = strdup(arg);
+	smtp_tx_free(s);
+	return 0;
+}
+
+static int
+smtp_auth_offered(struct smtp_session *s)
+{
+	return s->kind != LISTEN_SMTP && (s->flags & SF_TLS) &&
+	    s->ident == NULL;
+}
+
+static void
+smtp_do_ehlo(struct smtp_session *s, char *arg)
+{
+	const struct conf *c = smtp_conf(s);
+
+	if (smtp_helo_arg(s, arg) == -1) {
+		smtp_error(s);
+		return;
+	}
+	s->flags |= SF_EHLO | SF_ESMTP;
+	smtp_reply(s, "250-%s", c->hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %lld", (long long)c->message_size);
+	if (!(s->flags & SF_TLS))
+		smtp_reply(s, "250-STARTTLS");
+	if (smtp_auth_offered(s))
+		smtp_reply(s, "250-AUTH PLAIN LOGIN XOAUTH2 OAUTHBEARER");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250-DSN");
+	smtp_reply(s, "250 CHUNKING");
+}
+
+static void
+smtp_do_helo(struct smtp_session *s, char *arg)
+{
+	if (smtp_helo_arg(s, arg) == -1) {
+		smtp_error(s);
+		return;
+	}
+	s->flags |= SF_EHLO;
+	s->flags &= ~SF_ESMTP;
+	smtp_reply(s, "250 %s", smtp_conf(s)->hostname);
+}
+
+/* STARTTLS */
+
+static void
+smtp_do_starttls(struct smtp_session *s, char *arg)
+{
+	struct bufferevent *tls;
+	static const char ok[] = "220 2.0.0 Ready to start TLS\r\n";
+	SSL *ssl;
+
+	if (*arg) {
+		smtp_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		smtp_error(s);
+		return;
+	}
+	if (s->flags & SF_TLS) {
+		smtp_reply(s, "503 5.5.1 TLS already active");
+		smtp_error(s);
+		return;
+	}
+	if ((ssl = SSL_new(atomic_load(&s->loop->srv->tls))) == NULL) {
+		smtp_reply(s, "454 4.7.0 TLS not available");
+		return;
+	}
+	/*
+	 * Replies still queued go first, then the 220 in plain text; then
+	 * the plain buffers are dropped with anything the client sent
+	 * after STARTTLS (CVE-2011-0411): only the handshake may follow.
+	 */
+	bufferevent_write(s->bev, ok, sizeof(ok) - 1);
+	{
+		/* the output buffer is the bufferevent's: copy, send, drop */
+		struct evbuffer *out = bufferevent_get_output(s->bev);
+		struct evbuffer_iovec v[8];
+		size_t len = evbuffer_get_length(out);
+		int nv = evbuffer_peek(out, -1, NULL, v, 8);
+		if (nv < 0 || nv > 8 ||
+		    writev(s->fd, (struct iovec *)v, nv) != (ssize_t)len) {
+			SSL_free(ssl);
+			s->state = S_CLOSING;
+			bufferevent_free(s->bev);
+			s->bev = NULL;
+			return;
+		}
+	}
+	bufferevent_setfd(s->bev, -1);
+	bufferevent_free(s->bev);
+	tls = bufferevent_openssl_socket_new(s->loop->base, s->fd, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	s->bev = tls;
+	if (tls == NULL) {
+		evutil_closesocket(s->fd);
+		s->state = S_CLOSING;
+		return;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	s->flags |= SF_TLS;
+	s->flags &= ~(SF_EHLO | SF_ESMTP); /* RFC 3207: forget everything */
+	free(s->helo);
+	s->helo = NULL;
+	smtp_setup_bev(s);
+}
+
+/* AUTH */
+
+struct auth_job {
+	struct worker_job base;
+	struct smtp_session *s;		/* NULL'd if the session goes */
+	struct sasl_creds creds;
+	char mech[16];
+	char ip[46];
+	struct cred_result r;
+};
+
+static void
+auth_job_run(struct worker_job *j, void *ctx)
+{
+	struct auth_job *a = (struct auth_job *)j;
+
+	cred_verify(server_worker_store(ctx), server_keys(ctx), &a->creds,
+	    a->mech, a->ip, (int64_t)time(NULL), &a->r);
+	sodium_memzero(&a->creds.secret, sizeof(a->creds.secret));
+}
+
+static void
+smtp_auth_fail_reply(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
+		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
+		    smtp_conf(s)->hostname);
+		smtp_close_after_reply(s);
+		return;
+	}
+	smtp_resume(s);
+}
+
+static void
+auth_job_done(struct worker_job *j)
+{
+	struct auth_job *a = (struct auth_job *)j;
+	struct smtp_session *s = a->s;
+	uint64_t elapsed, delay;
+	struct timeval tv;
+
+	if (j->owner == NULL) { /* session gone */
+		free(a->r.id);
+		free(a);
+		return;
+	}
+	s->job = NULL;
+	if (a->r.ok) {
+		log_info("smtp.auth session=%016llx ip=%s mech=%s user=%s "
+			 "kind=%s result=ok",
+		    (unsigned long long)s->id, s->ip, a->mech, a->r.id->login,
+		    a->r.kind);
+		s->ident = a->r.id;
+		s->blocked = a->r.blocked;
+		s->tos_ok = a->r.tos_ok;
+		if (a->r.blocked)
+			s->block_reason = strdup(a->r.block_reason);
+		smtp_reply(s, "235 2.7.0 Authentication successful");
+		free(a);
+		smtp_resume(s);
+		return;
+	}
+	log_info("smtp.auth session=%016llx ip=%s mech=%s result=failed",
+	    (unsigned long long)s->id, s->ip, a->mech);
+	free(a);
+	/* the same delay from the command, known login or not */
+	elapsed = smtp_now_ms() - s->t_cmd;
+	delay = (uint64_t)smtp_conf(s)->auth_fail_delay_ms;
+	delay = elapsed < delay ? delay - elapsed : 0;
+	tv.tv_sec = (time_t)(delay / 1000);
+	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
+	if (s->timer == NULL)
+		s->timer = evtimer_new(s->loop->base, smtp_auth_fail_reply, s);
+	evtimer_add(s->timer, &tv);
+}
+
+static void
+smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
+{
+	struct auth_job *a = calloc(1, sizeof(*a));
+
+	smtp_auth_clear(s);
+	if (a == NULL) {
+		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
+		s->state = S_CMD;
+		return;
+	}
+	a->base.run = auth_job_run;
+	a->base.done = auth_job_done;
+	a->base.owner = s;
+	a->s = s;
+	a->creds = *c;
+	sodium_memzero(c, sizeof(*c));
+	str_lcpy(a->mech, sasl_mech_name(s->mech), sizeof(a->mech));
+	str_lcpy(a->ip, s->ip, sizeof(a->ip));
+	s->job = &a->base;
+	s->state = S_WAIT;
+	workers_submit(s->loop->wl, &a->base);
+}
+
+/* A response the mechanism could not decode: the same 535 and delay. */
+static void
+smtp_auth_bad(struct smtp_session *s, const char *why)
+{
+	struct sasl_creds c;
+
+	log_info("smtp.auth session=%016llx ip=%s mech=%s result=malformed "
+		 "why=\"%s\"",
+	    (unsigned long long)s->id, s->ip, sasl_mech_name(s->mech), why);
+	memset(&c, 0, sizeof(c));
+	str_lcpy(c.login, "(malformed)", sizeof(c.login));
+	smtp_auth_submit(s, &c);
+}
+
+static void
+smtp_auth_decode(struct smtp_session *s, const char *resp)
+{
+	struct sasl_creds c;
+	const char *why = NULL;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	switch (s->mech) {
+	case SASL_PLAIN:
+		rc = sasl_plain(resp, &c, &why);
+		break;
+	case SASL_XOAUTH2:
+		rc = sasl_xoauth2(resp, &c, &why);
+		break;
+	case SASL_OAUTHBEARER:
+		rc = sasl_oauthbearer(resp, &c, &why);
+		break;
+	case SASL_LOGIN:
+		if (s->sasl_step == 0) {
+			char user[SASL_LOGIN_MAX + 1];
+			if (sasl_login_field(resp, user, sizeof(user), &why) ==
+			    -1) {
+				smtp_auth_bad(s, why);
+				return;
+			}
+			s->sasl_login = strdup(user);
+			s->sasl_step = 1;
+			s->state = S_AUTH;
+			smtp_reply(s, "334 UGFzc3dvcmQ6");
+			return;
+		}
+		str_lcpy(c.login, s->sasl_login, sizeof(c.login));
+		rc = sasl_login_field(resp, c.secret, sizeof(c.secret), &why);
+		break;
+	default:
+		break;
+	}
+	if (rc == -1) {
+		sodium_memzero(&c, sizeof(c));
+		smtp_auth_bad(s, why ? why : "bad response");
+		return;
+	}
+	smtp_auth_submit(s, &c);
+}
+
+static void
+smtp_auth_line(struct smtp_session *s, char *line)
+{
+	s->state = S_CMD;
+	if (strcmp(line, "*") == 0) {
+		smtp_auth_clear(s);
+		smtp_reply(s, "501 5.7.0 Authentication cancelled");
+		return;
+	}
+	s->t_cmd = smtp_now_ms();
+	smtp_auth_decode(s, line);
+}
+
+static void
+smtp_do_auth(struct smtp_session *s, char *arg)
+{
+	char *ir;
+
+	if (s->kind == LISTEN_SMTP) {
+		smtp_reply(s, "503 5.5.1 AUTH is not offered on this port: "
+			      "use the submission port");
+		smtp_error(s);
+		return;
+	}
+	if (!(s->flags & SF_TLS)) {
+		smtp_reply(s, "538 5.7.11 Encryption required for "
+			      "requested authentication mechanism");
+		smtp_error(s);
+		return;
+	}
+	if (s->ident != NULL) {
+		smtp_reply(s, "503 5.5.1 Already authenticated");
+		smtp_error(s);
+		return;
+	}
+	ir = arg + strcspn(arg, " ");
+	while (*ir == ' ')
+		*ir++ = '\0';
+	if ((s->mech = sasl_mech_by_name(arg)) == SASL_NONE) {
+		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
+		smtp_error(s);
+		return;
+	}
+	s->t_cmd = smtp_now_ms();
+	if (*ir == '\0') {
+		s->state = S_AUTH;
+		smtp_reply(s, s->mech == SASL_LOGIN ? "334 VXNlcm5hbWU6" : "334 ");
+		return;
+	}
+	smtp_auth_decode(s, strcmp(ir, "=") == 0 ? "" : ir);
+}
+
+/* MAIL, RCPT */
+
+/*
+ * A path "<...>" (a source route "@a,@b:" is dropped, RFC 5321 C).
+ * Returns the address (may be "") and sets *rest to the parameters.
+ */
+static int
+smtp_path(char *arg, const char *prefix, char *out, size_t outlen,
+    char **rest, int utf8)
+{
+	size_t plen = strlen(prefix), n, i;
+	char *p, *e;
+
+	if (strncasecmp(arg, prefix, plen) != 0)
+		return -1;
+	p = arg + plen;
+	while (*p == ' ') /* "MAIL FROM: <a@b>" is common enough */
+		p++;
+	if (*p != '<')
+		return -1;
+	p++;
+	if (*p == '@') { /* source route */
+		char *colon = strchr(p, ':');
+		if (colon == NULL)
+			return -1;
+		p = colon + 1;
+	}
+	/* the closing '>' outside a quoted local part */
+	for (e = p; *e && *e != '>'; e++)
+		if (*e == '"')
+			for (e++; *e && *e != '"'; e++)
+				if (*e == '\\' && e[1])
+					e++;
+	if (*e != '>')
+		return -1;
+	n = (size_t)(e - p);
+	if (n >= outlen)
+		return -1;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8) ||
+		    c == '<' || (c == ' ' && !memchr(p, '"', n)))
+			return -1;
+	}
+	memcpy(out, p, n);
+	out[n] = '\0';
+	*rest = e + 1;
+	while (**rest == ' ')
+		(*rest)++;
+	return 0;
+}
+
+/* An address a recipient may have: local@domain, local possibly
+ * quoted, domain a valid name (no address literals). */
+static int
+smtp_rcpt_valid(const char *a, char *why, size_t whylen)
+{
+	const char *at = strrchr(a, '@');
+	char canon[ADDR_DOMAIN_MAX + 1];
+
+	if (at == NULL || at == a) {
+		snprintf(why, whylen, "an address is local@domain");
+		return -1;
+	}
+	if ((size_t)(at - a) > 2 * ADDR_LOCAL_MAX) {
+		snprintf(why, whylen, "local part too long");
+		return -1;
+	}
+	if (at[1] == '[') {
+		snprintf(why, whylen, "address literals are not accepted");
+		return -1;
+	}
+	return addr_domain_canon(at + 1, canon, sizeof(canon), why, whylen);
+}
+
+/* ESMTP parameters "KEY=VALUE ..." into a callback; -1 on a bad one. */
+static int
+smtp_params(char *p, int (*fn)(struct smtp_session *, char *, char *),
+    struct smtp_session *s)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(p, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+		if (eq)
+			*eq++ = '\0';
+		if (fn(s, tok, eq) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+smtp_xtext_ok(const char *v, size_t max)
+{
+	size_t n = strlen(v), i;
+
+	if (n == 0 || n > max)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e ||
+		    v[i] == '=')
+			return 0;
+	return 1;
+}
+
+static int
+smtp_mail_param(struct smtp_session *s, char *k, char *v)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (strcasecmp(k, "SIZE") == 0 && v) {
+		int64_t n = str_uint(v);
+		if (n < 0)
+			goto bad;
+		if (n > smtp_conf(s)->message_size) {
+			smtp_reply(s, "552 5.3.4 Message size exceeds fixed "
+				      "limit of %lld bytes",
+			    (long long)smtp_conf(s)->message_size);
+			return -1;
+		}
+		tx->size_hint = n;
+	} else if (strcasecmp(k, "BODY") == 0 && v &&
+	    (strcasecmp(v, "7BIT") == 0 || strcasecmp(v, "8BITMIME") == 0)) {
+		str_lcpy(tx->body, strcasecmp(v, "7BIT") == 0 ? "7BIT" : "8BITMIME",
+		    sizeof(tx->body));
+	} else if (strcasecmp(k, "SMTPUTF8") == 0 && v == NULL) {
+		tx->smtputf8 = 1;
+	} else if (strcasecmp(k, "RET") == 0 && v &&
+	    (strcasecmp(v, "FULL") == 0 || strcasecmp(v, "HDRS") == 0)) {
+		str_lcpy(tx->ret, strcasecmp(v, "FULL") == 0 ? "FULL" : "HDRS",
+		    sizeof(tx->ret));
+	} else if (strcasecmp(k, "ENVID") == 0 && v &&
+	    smtp_xtext_ok(v, 100)) {
+		str_lcpy(tx->envid, v, sizeof(tx->envid));
+	} else if (strcasecmp(k, "AUTH") == 0 && v) {
+		/* RFC 4954 5: accepted, not trusted */
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	smtp_reply(s, "555 5.5.4 Unsupported or bad MAIL parameter %.40s",
+	    k);
+	return -1;
+}
+
+struct relay_job {
+	struct worker_job base;
+	struct smtp_session *s;
+	char ip[46];
+	char from[ADDR_MAX + 1];
+	int ok;
+};
+
+/* Is the client in a relay network of the sender's domain, and the
+ * sender a user or alias of that domain? */
+static void
+relay_job_run(struct worker_job *j, void *ctx)
+{
+	struct relay_job *r = (struct relay_job *)j;
+	struct store *st = server_worker_store(ctx);
+	struct store_domain d;
+	struct store_user u;
+	struct addr a;
+	char why[160];
+	json_t *nets, *n;
+	size_t i;
+
+	if (addr_parse(r->from, &a, why, sizeof(why)) == -1 ||
+	    store_domain_get(st, a.domain, &d) != 0 ||
+	    store_user_get(st, &a, &u) != 0)
+		return;
+	/* a user alias is found by store_user_get too: user_name */
+	if ((nets = store_relay_list(st, d.id)) == NULL)
+		return;
+	json_array_foreach(nets, i, n)
+	{
+		struct cidr c;
+		if (cidr_parse(json_string_value(json_object_get(n, "cidr")),
+			&c, why, sizeof(why)) == 0 &&
+		    cidr_contains(&c, r->ip))
+			r->ok = 1;
+	}
+	json_decref(nets);
+}
+
+static void
+relay_job_done(struct worker_job *j)
+{
+	struct relay_job *r = (struct relay_job *)j;
+	struct smtp_session *s = r->s;
+
+	if (j->owner == NULL) {
+		free(r);
+		return;
+	}
+	s->job = NULL;
+	if (s->tx)
+		s->tx->relay_ok = r->ok;
+	free(r);
+	smtp_reply(s, "250 2.1.0 Ok");
+	smtp_resume(s);
+}
+
+static void
+smtp_do_mail(struct smtp_session *s, char *arg)
+{
+	char from[ADDR_MAX + 1], *rest;
+	int utf8 = strcasestr(arg, "SMTPUTF8") != NULL;
+	struct smtp_tx *tx;
+
+	if (s->kind != LISTEN_SMTP && s->ident == NULL) {
+		smtp_reply(s, "530 5.7.0 Authentication required");
+		smtp_error(s);
+		return;
+	}
+	if (smtp_path(arg, "FROM:", from, sizeof(from), &rest, utf8) == -1) {
+		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		smtp_error(s);
+		return;
+	}
+	if ((tx = calloc(1, sizeof(*tx))) == NULL) {
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		return;
+	}
+	s->tx = tx;
+	str_lcpy(tx->body, "7BIT", sizeof(tx->body));
+	str_lcpy(tx->from, from, sizeof(tx->from));
+	buf_init(&tx->msg, (size_t)smtp_conf(s)->message_size + 65536);
+	if (smtp_params(rest, smtp_mail_param, s) == -1) {
+		smtp_tx_free(s);
+		smtp_error(s);
+		return;
+	}
+	if (s->ident != NULL) {
+		const char *who = s->ident->login;
+		if (!s->tos_ok) {
+			smtp_reply(s, "550 5.7.1 %s has not accepted the terms "
+				      "of service: accept them in the control "
+				      "panel, then send again",
+			    who);
+		} else if (s->blocked) {
+			smtp_reply(s, "550 5.7.1 Outgoing mail of %s is "
+				      "blocked (%.200s): contact the operator "
+				      "of this service",
+			    who, s->block_reason ? s->block_reason : "");
+		} else if (from[0] == '\0') {
+			smtp_reply(s, "553 5.7.1 The null sender is not "
+				      "allowed for submission");
+		} else if (!sender_is_allowed(s->ident, from)) {
+			smtp_reply(s, "553 5.7.1 %s may not send as <%s>", who,
+			    from);
+		} else {
+			log_debug("smtp.mail session=%016llx from=<%s>",
+			    (unsigned long long)s->id, from);
+			smtp_reply(s, "250 2.1.0 Ok");
+			return;
+		}
+		smtp_tx_free(s);
+		return;
+	}
+	/* the smtp listener: a relay network of the sender's domain? */
+	if (from[0] != '\0') {
+		struct relay_job *r = calloc(1, sizeof(*r));
+		if (r == NULL) {
+			smtp_reply(s, "451 4.3.0 Out of memory");
+			smtp_tx_free(s);
+			return;
+		}
+		r->base.run = relay_job_run;
+		r->base.done = relay_job_done;
+		r->base.owner = s;
+		r->s = s;
+		str_lcpy(r->ip, s->ip, sizeof(r->ip));
+		str_lcpy(r->from, from, sizeof(r->from));
+		s->job = &r->base;
+		s->state = S_WAIT;
+		workers_submit(s->loop->wl, &r->base);
+		return;
+	}
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+static int
+smtp_rcpt_param(struct smtp_session *s, char *k, char *v)
+{
+	struct spool_rcpt *r = &s->tx->rcpts[s->tx->nrcpt];
+
+	if (strcasecmp(k, "NOTIFY") == 0 && v && strlen(v) < sizeof(r->notify)) {
+		char tmp[64], *t, *save = NULL;
+		int never = 0, other = 0;
+		str_lcpy(tmp, v, sizeof(tmp));
+		for (t = strtok_r(tmp, ",", &save); t;
+		     t = strtok_r(NULL, ",", &save)) {
+			if (strcasecmp(t, "NEVER") == 0)
+				never = 1;
+			else if (strcasecmp(t, "SUCCESS") == 0 ||
+			    strcasecmp(t, "FAILURE") == 0 ||
+			    strcasecmp(t, "DELAY") == 0)
+				other = 1;
+			else
+				goto bad;
+		}
+		if (never && other)
+			goto bad;
+		str_lcpy(r->notify, v, sizeof(r->notify));
+		for (t = r->notify; *t; t++)
+			*t = (char)toupper((unsigned char)*t);
+	} else if (strcasecmp(k, "ORCPT") == 0 && v &&
+	    smtp_xtext_ok(v, sizeof(r->orcpt) - 1) && strchr(v, ';')) {
+		str_lcpy(r->orcpt, v, sizeof(r->orcpt));
+	} else {
+		goto bad;
+	}
+	return 0;
+bad:
+	smtp_reply(s, "555 5.5.4 Unsupported or bad RCPT parameter %.40s",
+	    k);
+	return -1;
+}
+
+static void
+smtp_do_rcpt(struct smtp_session *s, char *arg)
+{
+	struct smtp_tx *tx = s->tx;
+	char to[ADDR_MAX + 1], *rest, why[160];
+	struct spool_rcpt *r;
+
+	if (smtp_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) == -1 ||
+	    to[0] == '\0') {
+		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		smtp_error(s);
+		return;
+	}
+	if (s->ident == NULL && !tx->relay_ok) {
+		/* no address trick changes this: nothing is relayed */
+		smtp_reply(s, "554 5.7.1 <%s>: Relay access denied", to);
+		smtp_error(s);
+		return;
+	}
+	if (smtp_rcpt_valid(to, why, sizeof(why)) == -1) {
+		smtp_reply(s, "553 5.1.3 <%s>: %s", to, why);
+		smtp_error(s);
+		return;
+	}
+	if (tx->nrcpt >= smtp_conf(s)->recipients_per_message) {
+		smtp_reply(s, "452 4.5.3 Too many recipients");
+		return;
+	}
+	if (tx->nrcpt == tx->rcap) {
+		int cap = tx->rcap ? tx->rcap * 2 : 4;
+		struct spool_rcpt *n = realloc(tx->rcpts, sizeof(*n) * (size_t)cap);
+		if (n == NULL) {
+			smtp_reply(s, "452 4.3.0 Out of memory");
+			return;
+		}
+		tx->rcpts = n;
+		tx->rcap = cap;
+	}
+	r = &tx->rcpts[tx->nrcpt];
+	memset(r, 0, sizeof(*r));
+	str_lcpy(r->addr, to, sizeof(r->addr));
+	if (smtp_params(rest, smtp_rcpt_param, s) == -1) {
+		smtp_error(s);
+		return;
+	}
+	tx->nrcpt++;
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+/* DATA, BDAT */
+
+static void
+smtp_do_data(struct smtp_session *s, char *arg)
+{
+	if (*arg) {
+		smtp_reply(s, "501 5.5.4 Syntax: DATA");
+		smtp_error(s);
+		return;
+	}
+	if (s->tx->nrcpt == 0) {
+		smtp_reply(s, "554 5.5.1 No valid recipients");
+		smtp_error(s);
+		return;
+	}
+	if (s->tx->data_started) {
+		smtp_reply(s, "503 5.5.1 DATA after BDAT");
+		smtp_error(s);
+		return;
+	}
+	smtp_data_begin(s);
+	s->state = S_DATA;
+	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+smtp_do_bdat(struct smtp_session *s, char *arg)
+{
+	char *sp = strchr(arg, ' ');
+	int64_t n;
+	int last = 0;
+
+	if (sp) {
+		*sp++ = '\0';
+		if (strcasecmp(sp, "LAST") != 0) {
+			smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+			smtp_error(s);
+			return;
+		}
+		last = 1;
+	}
+	if ((n = str_uint(arg)) < 0 || strlen(arg) > 12) {
+		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		smtp_error(s);
+		return;
+	}
+	/* with no recipient the chunk is still read, then refused */
+	if (!s->tx->data_started)
+		smtp_data_begin(s);
+	s->tx->bdat_left = n;
+	s->tx->bdat_last = last;
+	s->state = S_BDAT;
+	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+}
+
+static void
+smtp_do_rset(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_tx_free(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_do_noop(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+smtp_do_quit(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "221 2.0.0 Bye");
+	smtp_close_after_reply(s);
+}
+
+static void
+smtp_do_vrfy(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	/* never says whether an address exists */
+	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message "
+		      "and attempt delivery");
+}
+
+static void
+smtp_do_help(struct smtp_session *s, char *arg)
+{
+	(void)arg;
+	smtp_reply(s, "214-2.0.0 Commands: EHLO HELO STARTTLS AUTH MAIL RCPT "
+		      "DATA BDAT RSET NOOP QUIT VRFY HELP");
+	smtp_reply(s, "214 2.0.0 See RFC 5321");
+}

@@ -1,0 +1,111 @@
+/*
+ * session: one SMTP conversation, its state machine and its current
+ * transaction. session.c reads commands; session_data.c reads DATA and
+ * BDAT and hands the message to the spool. Shared by these two files
+ * and server.c only.
+ */
+#ifndef POSTERN_SESSION_H
+#define POSTERN_SESSION_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/bufferevent.h>
+
+#include "server.h"
+#include "../auth/sasl.h"
+#include "../policy/sender.h"
+#include "../spool/spool.h"
+#include "../util/buf.h"
+#include "../util/workers.h"
+
+#define SMTP_CMD_MAX 512	/* RFC 5321 4.5.3.1.4 */
+#define SMTP_AUTH_LINE_MAX (SASL_B64_MAX + 32)	/* RFC 4954: 12288 */
+#define SMTP_HELO_MAX 255
+
+enum smtp_state {
+	S_CMD,		/* reading commands */
+	S_AUTH,		/* reading a SASL response line */
+	S_DATA,		/* reading DATA up to CRLF.CRLF */
+	S_BDAT,		/* reading a BDAT chunk */
+	S_WAIT,		/* a worker job or a delay is pending */
+	S_CLOSING,	/* flushing the last reply, then closing */
+};
+
+#define SF_TLS 0x01
+#define SF_EHLO 0x02	/* EHLO or HELO seen */
+#define SF_ESMTP 0x04	/* EHLO, not HELO */
+#define SF_DISCARD 0x08	/* skipping the rest of an over-long line */
+#define SF_QUIT 0x10
+
+/* DATA reader states */
+enum data_state { D_LINE_START, D_MID, D_CR, D_DOT, D_DOT_CR };
+
+struct smtp_tx {
+	char from[ADDR_MAX + 1];
+	int relay_ok;		/* smtp listener: sender's relay network */
+	char body[16];
+	int smtputf8;
+	char ret[8];
+	char envid[128];
+	int64_t size_hint;
+	struct spool_rcpt *rcpts;
+	int nrcpt, rcap;
+	struct buf msg;
+	enum data_state dstate;
+	size_t line_len;
+	int error;		/* sticky: answered after the end of DATA */
+	int data_started;
+	int64_t bdat_left;
+	int bdat_last;
+};
+
+/* tx->error values */
+enum { TXE_NONE, TXE_SIZE, TXE_BARE_NL, TXE_LINE, TXE_NUL };
+
+struct smtp_session {
+	uint64_t id;
+	struct server_loop *loop;
+	enum listen_kind kind;
+	struct bufferevent *bev;
+	int fd;
+	enum smtp_state state;
+	unsigned flags;
+	int errors, auth_fails;
+	char ip[46];
+	char *helo;			/* allocated at EHLO */
+	struct sender_identity *ident;	/* after AUTH */
+	int blocked, tos_ok;
+	char *block_reason;
+	struct smtp_tx *tx;
+	struct worker_job *job;		/* pending, if any */
+	struct event *timer;		/* AUTH failure delay */
+	enum sasl_mech mech;
+	char *sasl_login;		/* LOGIN, between its two steps */
+	int sasl_step;
+	uint64_t t_cmd;			/* ms, when the pending command came */
+	TAILQ_ENTRY(smtp_session) entry;
+};
+
+void smtp_session_new(struct server_loop *, int fd, const char *ip,
+    enum listen_kind);
+/* Shutdown: idle sessions get 421 now, busy ones after their work. */
+void smtp_session_shutdown(struct smtp_session *);
+void smtp_session_free(struct smtp_session *);
+
+/* session.c, for session_data.c */
+void smtp_reply(struct smtp_session *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void smtp_resume(struct smtp_session *);
+void smtp_tx_free(struct smtp_session *);
+uint64_t smtp_now_ms(void);
+
+/* session_data.c */
+/* Consume DATA or BDAT bytes from input: 1 done (message complete or
+ * chunk done), 0 need more. */
+int smtp_data_read(struct smtp_session *);
+void smtp_data_begin(struct smtp_session *);
+/* The message is whole: check it and hand it to the spool. */
+void smtp_data_end(struct smtp_session *);
+
+#endif

@@ -1,0 +1,414 @@
+/*
+ * session_data: the message itself. DATA is read byte by byte through a
+ * small state machine: only <CR><LF>.<CR><LF> ends it. A bare CR or a
+ * bare LF anywhere makes the message refused once it has ended (policy
+ * "reject", against SMTP smuggling, CVE-2023-51764): no other sequence
+ * can end one message and begin another, here or at the next hop. BDAT
+ * chunks are read by count and held to the same rule. Then the sender
+ * rule is applied to From:, the trace headers are added and the message
+ * goes to the spool; the client hears 250 only when it is on disk.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/ssl.h>
+
+#include "session.h"
+#include "../mail/header.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+void
+smtp_data_begin(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+
+	buf_reset(&tx->msg);
+	tx->dstate = D_LINE_START;
+	tx->line_len = 0;
+	tx->error = TXE_NONE;
+	tx->data_started = 1;
+}
+
+static void
+smtp_data_error(struct smtp_tx *tx, int e)
+{
+	if (tx->error == TXE_NONE)
+		tx->error = e;
+}
+
+/* Append message bytes, unless an error already condemned the message. */
+static void
+smtp_data_put(struct smtp_session *s, const char *p, size_t n)
+{
+	struct smtp_tx *tx = s->tx;
+
+	if (tx->error != TXE_NONE || n == 0)
+		return;
+	if (tx->msg.len + n > (size_t)s->loop->srv->conf->message_size ||
+	    buf_append(&tx->msg, p, n) == -1) {
+		smtp_data_error(tx, TXE_SIZE);
+		buf_free(&tx->msg);
+	}
+}
+
+/*
+ * Scan one chunk of DATA. Returns the bytes consumed; *end is set when
+ * the final <CR><LF>.<CR><LF> was seen (its last byte consumed).
+ */
+static size_t
+smtp_data_scan(struct smtp_session *s, const char *p, size_t n, int *end)
+{
+	struct smtp_tx *tx = s->tx;
+	size_t line_max = (size_t)s->loop->srv->conf->line_length;
+	size_t i, run = 0; /* start of bytes to copy as they are */
+
+	*end = 0;
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+
+		switch (tx->dstate) {
+		case D_LINE_START:
+			tx->line_len = 0;
+			if (c == '.') {
+				smtp_data_put(s, p + run, i - run);
+				run = i + 1; /* the dot is not copied */
+				tx->dstate = D_DOT;
+				tx->line_len = 1;
+				continue;
+			}
+			tx->dstate = D_MID;
+			/* FALLTHROUGH */
+		case D_MID:
+		mid:
+			if (c == '\r') {
+				tx->dstate = D_CR;
+			} else if (c == '\n') {
+				smtp_data_error(tx, TXE_BARE_NL);
+			} else if (c == '\0') {
+				smtp_data_error(tx, TXE_NUL);
+			}
+			if (++tx->line_len > line_max)
+				smtp_data_error(tx, TXE_LINE);
+			break;
+		case D_CR:
+			if (c == '\n') {
+				tx->dstate = D_LINE_START;
+				break;
+			}
+			smtp_data_error(tx, TXE_BARE_NL); /* bare CR */
+			tx->dstate = D_MID;
+			goto mid;
+		case D_DOT:
+			if (c == '\r') {
+				/* held back: the end, or a condemned message */
+				run = i + 1;
+				tx->dstate = D_DOT_CR;
+				break;
+			}
+			tx->dstate = D_MID; /* a stuffed dot: ".." -> "." */
+			goto mid;
+		case D_DOT_CR:
+			if (c == '\n') {
+				*end = 1;
+				return i + 1;
+			}
+			/* ".\r" then something else: a bare CR */
+			smtp_data_error(tx, TXE_BARE_NL);
+			tx->dstate = D_MID;
+			goto mid;
+		}
+	}
+	smtp_data_put(s, p + run, n - run);
+	return n;
+}
+
+/* A BDAT chunk is raw; the CRLF rule still holds across chunks. */
+static void
+smtp_bdat_scan(struct smtp_session *s, const char *p, size_t n)
+{
+	struct smtp_tx *tx = s->tx;
+	size_t line_max = (size_t)s->loop->srv->conf->line_length, i;
+
+	for (i = 0; i < n; i++) {
+		char c = p[i];
+		if (tx->dstate == D_CR) {
+			if (c == '\n') {
+				tx->dstate = D_LINE_START;
+				tx->line_len = 0;
+				continue;
+			}
+			smtp_data_error(tx, TXE_BARE_NL);
+		}
+		tx->dstate = D_MID;
+		if (c == '\r')
+			tx->dstate = D_CR;
+		else if (c == '\n')
+			smtp_data_error(tx, TXE_BARE_NL);
+		else if (c == '\0')
+			smtp_data_error(tx, TXE_NUL);
+		if (++tx->line_len > line_max)
+			smtp_data_error(tx, TXE_LINE);
+	}
+	smtp_data_put(s, p, n);
+}
+
+int
+smtp_data_read(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec v[8];
+	size_t used;
+	int nv, end = 0;
+
+	if (s->state == S_DATA) {
+		while (evbuffer_get_length(in) > 0) {
+			if ((nv = evbuffer_peek(in, -1, NULL, v, 1)) < 1)
+				break;
+			used = smtp_data_scan(s, v[0].iov_base, v[0].iov_len,
+			    &end);
+			evbuffer_drain(in, used);
+			if (end) {
+				smtp_data_end(s);
+				return 1;
+			}
+		}
+		return 0;
+	}
+	/* S_BDAT */
+	while (s->tx->bdat_left > 0 && evbuffer_get_length(in) > 0) {
+		nv = evbuffer_peek(in, -1, NULL, v, 1);
+		if (nv < 1)
+			break;
+		used = v[0].iov_len;
+		if ((int64_t)used > s->tx->bdat_left)
+			used = (size_t)s->tx->bdat_left;
+		smtp_bdat_scan(s, v[0].iov_base, used);
+		evbuffer_drain(in, used);
+		s->tx->bdat_left -= (int64_t)used;
+	}
+	if (s->tx->bdat_left > 0)
+		return 0;
+	if (s->tx->nrcpt == 0) {
+		smtp_reply(s, "554 5.5.1 No valid recipients");
+		smtp_tx_free(s);
+		s->state = S_CMD;
+		return 1;
+	}
+	if (!s->tx->bdat_last) {
+		smtp_reply(s, "250 2.0.0 %zu octets received", s->tx->msg.len);
+		s->state = S_CMD;
+		return 1;
+	}
+	if (s->tx->dstate == D_CR)
+		smtp_data_error(s->tx, TXE_BARE_NL);
+	smtp_data_end(s);
+	return 1;
+}
+
+struct spool_job {
+	struct worker_job base;
+	struct spool_env env;
+	struct buf head;	/* trace and added header fields */
+	struct buf msg;		/* the message as received */
+	int rc, err;
+	uint64_t session_id;
+};
+
+static void
+spool_job_run(struct worker_job *j, void *ctx)
+{
+	struct spool_job *sj = (struct spool_job *)j;
+	struct iovec iov[2];
+
+	(void)ctx;
+	iov[0].iov_base = sj->head.data;
+	iov[0].iov_len = sj->head.len;
+	iov[1].iov_base = sj->msg.data;
+	iov[1].iov_len = sj->msg.len;
+	sj->rc = spool_write(&sj->env, iov, 2);
+	sj->err = sj->rc == -1 ? errno : 0;
+}
+
+static void
+spool_job_free(struct spool_job *sj)
+{
+	buf_free(&sj->head);
+	buf_free(&sj->msg);
+	free(sj->env.rcpts);
+	free(sj);
+}
+
+static void
+spool_job_done(struct worker_job *j)
+{
+	struct spool_job *sj = (struct spool_job *)j;
+	struct smtp_session *s = j->owner;
+
+	if (s == NULL) {
+		/* the client left before 250: it will send again */
+		if (sj->rc == 0)
+			spool_remove(sj->env.id);
+		log_info("smtp.dropped queue=%s reason=\"client left before "
+			 "the reply\"",
+		    sj->env.id);
+		spool_job_free(sj);
+		return;
+	}
+	s->job = NULL;
+	if (sj->rc == 0) {
+		log_info("smtp.queued queue=%s session=%016llx from=<%s> "
+			 "rcpts=%d size=%zu auth=%s",
+		    sj->env.id, (unsigned long long)s->id, sj->env.from,
+		    sj->env.nrcpt, sj->head.len + sj->msg.len,
+		    sj->env.auth[0] ? sj->env.auth : "-");
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", sj->env.id);
+	} else {
+		log_warnx("spool.write queue=%s error=\"%s\"", sj->env.id,
+		    strerror(sj->err));
+		smtp_reply(s, "451 4.3.0 Cannot queue the message now, try "
+			      "again later");
+	}
+	spool_job_free(sj);
+	smtp_resume(s);
+}
+
+static const char *
+smtp_proto(struct smtp_session *s)
+{
+	/* RFC 3848 */
+	if (!(s->flags & SF_ESMTP))
+		return "SMTP";
+	if (s->ident)
+		return s->flags & SF_TLS ? "ESMTPSA" : "ESMTPA";
+	return s->flags & SF_TLS ? "ESMTPS" : "ESMTP";
+}
+
+static void
+smtp_rfc5322_date(char *out, size_t len)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* The sender rule on every From: address, for an authenticated client. */
+static int
+smtp_check_from(struct smtp_session *s, const struct header_info *hi)
+{
+	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1];
+	int n = 0, i;
+
+	if (hi->from_count != 1) {
+		smtp_reply(s, "550 5.7.1 The message must have exactly one "
+			      "From: header");
+		return -1;
+	}
+	if (header_addresses(hi->from, hi->from_len, addrs, HEADER_FROM_MAX,
+		&n) == -1 ||
+	    n == 0) {
+		smtp_reply(s, "550 5.7.1 The From: header cannot be read");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!sender_is_allowed(s->ident, addrs[i])) {
+			smtp_reply(s, "550 5.7.1 %s may not send with From: "
+				      "<%.200s>",
+			    s->ident->login, addrs[i]);
+			return -1;
+		}
+	return 0;
+}
+
+void
+smtp_data_end(struct smtp_session *s)
+{
+	struct smtp_tx *tx = s->tx;
+	const struct conf *c = s->loop->srv->conf;
+	struct header_info hi;
+	struct spool_job *sj;
+	char date[64];
+	SSL *ssl;
+
+	s->state = S_CMD;
+	switch (tx->error) {
+	case TXE_SIZE:
+		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of "
+			      "%lld bytes",
+		    (long long)c->message_size);
+		goto refuse;
+	case TXE_BARE_NL:
+		smtp_reply(s, "554 5.6.0 Message contains a bare CR or LF: "
+			      "lines must end with CRLF");
+		goto refuse;
+	case TXE_LINE:
+		smtp_reply(s, "554 5.6.0 Message has a line longer than %lld "
+			      "bytes",
+		    (long long)c->line_length);
+		goto refuse;
+	case TXE_NUL:
+		smtp_reply(s, "554 5.6.0 Message contains a NUL byte");
+		goto refuse;
+	default:
+		break;
+	}
+	header_scan(tx->msg.data ? tx->msg.data : "", tx->msg.len, &hi);
+	if (s->ident != NULL && smtp_check_from(s, &hi) == -1)
+		goto refuse;
+	if ((sj = calloc(1, sizeof(*sj))) == NULL) {
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		goto refuse;
+	}
+	spool_new_id(sj->env.id);
+	sj->env.time = (int64_t)time(NULL);
+	str_lcpy(sj->env.from, tx->from, sizeof(sj->env.from));
+	str_lcpy(sj->env.auth, s->ident ? s->ident->login : "",
+	    sizeof(sj->env.auth));
+	str_lcpy(sj->env.ip, s->ip, sizeof(sj->env.ip));
+	str_lcpy(sj->env.body, tx->body, sizeof(sj->env.body));
+	sj->env.smtputf8 = tx->smtputf8;
+	str_lcpy(sj->env.ret, tx->ret, sizeof(sj->env.ret));
+	str_lcpy(sj->env.envid, tx->envid, sizeof(sj->env.envid));
+	sj->env.nrcpt = tx->nrcpt;
+	sj->env.rcpts = tx->rcpts; /* moved, not copied */
+	tx->rcpts = NULL;
+	sj->msg = tx->msg;
+	buf_init(&tx->msg, 0);
+
+	/* trace (RFC 5321 4.4, RFC 3848) and RFC 6409 8.2/8.3 fields */
+	smtp_rfc5322_date(date, sizeof(date));
+	buf_init(&sj->head, 8192);
+	buf_printf(&sj->head, "Received: from %s ([%s])\r\n\tby %s (postern) "
+			      "with %s id %s",
+	    s->helo ? s->helo : "unknown", s->ip, c->hostname, smtp_proto(s),
+	    sj->env.id);
+	if ((s->flags & SF_TLS) &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL)
+		buf_printf(&sj->head, "\r\n\t(version=%s cipher=%s)",
+		    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	if (sj->env.nrcpt == 1)
+		buf_printf(&sj->head, "\r\n\tfor <%s>", sj->env.rcpts[0].addr);
+	buf_printf(&sj->head, ";\r\n\t%s\r\n", date);
+	if (!hi.has_msgid)
+		buf_printf(&sj->head, "Message-ID: <%s@%s>\r\n", sj->env.id,
+		    c->hostname);
+	if (!hi.has_date)
+		buf_printf(&sj->head, "Date: %s\r\n", date);
+	smtp_tx_free(s);
+
+	sj->base.run = spool_job_run;
+	sj->base.done = spool_job_done;
+	sj->base.owner = s;
+	s->job = &sj->base;
+	s->state = S_WAIT;
+	workers_submit(s->loop->wl, &sj->base);
+	return;
+refuse:
+	smtp_tx_free(s);
+}
