@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "parse.h"
 #include "session.h"
 #include "../auth/cred.h"
 #include "../store/store.h"
@@ -378,10 +379,12 @@ smtp_process(struct smtp_session *s)
 		switch (s->state) {
 		case S_CMD:
 		case S_AUTH:
-			rc = smtp_readline(s, line,
-			    s->state == S_AUTH || s->ident == NULL
-				? SMTP_AUTH_LINE_MAX
-				: SMTP_CMD_MAX + 2);
+			rc = smtp_readline(s, line, SMTP_AUTH_LINE_MAX);
+			/* only AUTH lines may be longer than a command */
+			if (rc == 1 && s->state == S_CMD &&
+			    strlen(line) > SMTP_CMD_MAX &&
+			    strncasecmp(line, "AUTH ", 5) != 0)
+				rc = -1;
 			if (rc == 0)
 				return;
 			if (rc == -1) {
@@ -811,79 +814,6 @@ smtp_do_auth(struct smtp_session *s, char *arg)
 
 /* MAIL, RCPT */
 
-/*
- * A path "<...>" (a source route "@a,@b:" is dropped, RFC 5321 C).
- * Returns the address (may be "") and sets *rest to the parameters.
- */
-static int
-smtp_path(char *arg, const char *prefix, char *out, size_t outlen,
-    char **rest, int utf8)
-{
-	size_t plen = strlen(prefix), n, i;
-	char *p, *e;
-
-	if (strncasecmp(arg, prefix, plen) != 0)
-		return -1;
-	p = arg + plen;
-	while (*p == ' ') /* "MAIL FROM: <a@b>" is common enough */
-		p++;
-	if (*p != '<')
-		return -1;
-	p++;
-	if (*p == '@') { /* source route */
-		char *colon = strchr(p, ':');
-		if (colon == NULL)
-			return -1;
-		p = colon + 1;
-	}
-	/* the closing '>' outside a quoted local part */
-	for (e = p; *e && *e != '>'; e++)
-		if (*e == '"')
-			for (e++; *e && *e != '"'; e++)
-				if (*e == '\\' && e[1])
-					e++;
-	if (*e != '>')
-		return -1;
-	n = (size_t)(e - p);
-	if (n >= outlen)
-		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8) ||
-		    c == '<' || (c == ' ' && !memchr(p, '"', n)))
-			return -1;
-	}
-	memcpy(out, p, n);
-	out[n] = '\0';
-	*rest = e + 1;
-	while (**rest == ' ')
-		(*rest)++;
-	return 0;
-}
-
-/* An address a recipient may have: local@domain, local possibly
- * quoted, domain a valid name (no address literals). */
-static int
-smtp_rcpt_valid(const char *a, char *why, size_t whylen)
-{
-	const char *at = strrchr(a, '@');
-	char canon[ADDR_DOMAIN_MAX + 1];
-
-	if (at == NULL || at == a) {
-		snprintf(why, whylen, "an address is local@domain");
-		return -1;
-	}
-	if ((size_t)(at - a) > 2 * ADDR_LOCAL_MAX) {
-		snprintf(why, whylen, "local part too long");
-		return -1;
-	}
-	if (at[1] == '[') {
-		snprintf(why, whylen, "address literals are not accepted");
-		return -1;
-	}
-	return addr_domain_canon(at + 1, canon, sizeof(canon), why, whylen);
-}
-
 /* ESMTP parameters "KEY=VALUE ..." into a callback; -1 on a bad one. */
 static int
 smtp_params(char *p, int (*fn)(struct smtp_session *, char *, char *),
@@ -900,20 +830,6 @@ smtp_params(char *p, int (*fn)(struct smtp_session *, char *, char *),
 			return -1;
 	}
 	return 0;
-}
-
-static int
-smtp_xtext_ok(const char *v, size_t max)
-{
-	size_t n = strlen(v), i;
-
-	if (n == 0 || n > max)
-		return 0;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e ||
-		    v[i] == '=')
-			return 0;
-	return 1;
 }
 
 static int
@@ -943,7 +859,7 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 		str_lcpy(tx->ret, strcasecmp(v, "FULL") == 0 ? "FULL" : "HDRS",
 		    sizeof(tx->ret));
 	} else if (strcasecmp(k, "ENVID") == 0 && v &&
-	    smtp_xtext_ok(v, 100)) {
+	    smtp_parse_xtext_ok(v, 100)) {
 		str_lcpy(tx->envid, v, sizeof(tx->envid));
 	} else if (strcasecmp(k, "AUTH") == 0 && v) {
 		/* RFC 4954 5: accepted, not trusted */
@@ -1027,7 +943,7 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 		smtp_error(s);
 		return;
 	}
-	if (smtp_path(arg, "FROM:", from, sizeof(from), &rest, utf8) == -1) {
+	if (smtp_parse_path(arg, "FROM:", from, sizeof(from), &rest, utf8) == -1) {
 		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		smtp_error(s);
 		return;
@@ -1120,7 +1036,7 @@ smtp_rcpt_param(struct smtp_session *s, char *k, char *v)
 		for (t = r->notify; *t; t++)
 			*t = (char)toupper((unsigned char)*t);
 	} else if (strcasecmp(k, "ORCPT") == 0 && v &&
-	    smtp_xtext_ok(v, sizeof(r->orcpt) - 1) && strchr(v, ';')) {
+	    smtp_parse_xtext_ok(v, sizeof(r->orcpt) - 1) && strchr(v, ';')) {
 		str_lcpy(r->orcpt, v, sizeof(r->orcpt));
 	} else {
 		goto bad;
@@ -1139,7 +1055,7 @@ smtp_do_rcpt(struct smtp_session *s, char *arg)
 	char to[ADDR_MAX + 1], *rest, why[160];
 	struct spool_rcpt *r;
 
-	if (smtp_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) == -1 ||
+	if (smtp_parse_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) == -1 ||
 	    to[0] == '\0') {
 		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		smtp_error(s);
@@ -1151,7 +1067,7 @@ smtp_do_rcpt(struct smtp_session *s, char *arg)
 		smtp_error(s);
 		return;
 	}
-	if (smtp_rcpt_valid(to, why, sizeof(why)) == -1) {
+	if (smtp_parse_rcpt(to, why, sizeof(why)) == -1) {
 		smtp_reply(s, "553 5.1.3 <%s>: %s", to, why);
 		smtp_error(s);
 		return;

@@ -12,6 +12,7 @@
 
 #include <event2/bufferevent.h>
 
+#include "dotdata.h"
 #include "server.h"
 #include "../auth/sasl.h"
 #include "../policy/sender.h"
@@ -19,7 +20,8 @@
 #include "../util/buf.h"
 #include "../util/workers.h"
 
-#define SMTP_CMD_MAX 512	/* RFC 5321 4.5.3.1.4 */
+/* RFC 5321 4.5.3.1.4 says 512, plus what extensions add (ORCPT 500) */
+#define SMTP_CMD_MAX 1024
 #define SMTP_AUTH_LINE_MAX (SASL_B64_MAX + 32)	/* RFC 4954: 12288 */
 #define SMTP_HELO_MAX 255
 
@@ -38,8 +40,6 @@ enum smtp_state {
 #define SF_DISCARD 0x08	/* skipping the rest of an over-long line */
 #define SF_QUIT 0x10
 
-/* DATA reader states */
-enum data_state { D_LINE_START, D_MID, D_CR, D_DOT, D_DOT_CR };
 
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
@@ -52,16 +52,12 @@ struct smtp_tx {
 	struct spool_rcpt *rcpts;
 	int nrcpt, rcap;
 	struct buf msg;
-	enum data_state dstate;
-	size_t line_len;
-	int error;		/* sticky: answered after the end of DATA */
+	struct dot_reader dot;	/* errors are sticky, answered at the end */
 	int data_started;
 	int64_t bdat_left;
 	int bdat_last;
 };
 
-/* tx->error values */
-enum { TXE_NONE, TXE_SIZE, TXE_BARE_NL, TXE_LINE, TXE_NUL };
 
 struct smtp_session {
 	uint64_t id;

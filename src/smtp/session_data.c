@@ -8,6 +8,7 @@
  * rule is applied to From:, the trace headers are added and the message
  * goes to the spool; the client hears 250 only when it is on disk.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,136 +26,11 @@
 void
 smtp_data_begin(struct smtp_session *s)
 {
-	struct smtp_tx *tx = s->tx;
+	const struct conf *c = s->loop->srv->conf;
 
-	buf_reset(&tx->msg);
-	tx->dstate = D_LINE_START;
-	tx->line_len = 0;
-	tx->error = TXE_NONE;
-	tx->data_started = 1;
-}
-
-static void
-smtp_data_error(struct smtp_tx *tx, int e)
-{
-	if (tx->error == TXE_NONE)
-		tx->error = e;
-}
-
-/* Append message bytes, unless an error already condemned the message. */
-static void
-smtp_data_put(struct smtp_session *s, const char *p, size_t n)
-{
-	struct smtp_tx *tx = s->tx;
-
-	if (tx->error != TXE_NONE || n == 0)
-		return;
-	if (tx->msg.len + n > (size_t)s->loop->srv->conf->message_size ||
-	    buf_append(&tx->msg, p, n) == -1) {
-		smtp_data_error(tx, TXE_SIZE);
-		buf_free(&tx->msg);
-	}
-}
-
-/*
- * Scan one chunk of DATA. Returns the bytes consumed; *end is set when
- * the final <CR><LF>.<CR><LF> was seen (its last byte consumed).
- */
-static size_t
-smtp_data_scan(struct smtp_session *s, const char *p, size_t n, int *end)
-{
-	struct smtp_tx *tx = s->tx;
-	size_t line_max = (size_t)s->loop->srv->conf->line_length;
-	size_t i, run = 0; /* start of bytes to copy as they are */
-
-	*end = 0;
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-
-		switch (tx->dstate) {
-		case D_LINE_START:
-			tx->line_len = 0;
-			if (c == '.') {
-				smtp_data_put(s, p + run, i - run);
-				run = i + 1; /* the dot is not copied */
-				tx->dstate = D_DOT;
-				tx->line_len = 1;
-				continue;
-			}
-			tx->dstate = D_MID;
-			/* FALLTHROUGH */
-		case D_MID:
-		mid:
-			if (c == '\r') {
-				tx->dstate = D_CR;
-			} else if (c == '\n') {
-				smtp_data_error(tx, TXE_BARE_NL);
-			} else if (c == '\0') {
-				smtp_data_error(tx, TXE_NUL);
-			}
-			if (++tx->line_len > line_max)
-				smtp_data_error(tx, TXE_LINE);
-			break;
-		case D_CR:
-			if (c == '\n') {
-				tx->dstate = D_LINE_START;
-				break;
-			}
-			smtp_data_error(tx, TXE_BARE_NL); /* bare CR */
-			tx->dstate = D_MID;
-			goto mid;
-		case D_DOT:
-			if (c == '\r') {
-				/* held back: the end, or a condemned message */
-				run = i + 1;
-				tx->dstate = D_DOT_CR;
-				break;
-			}
-			tx->dstate = D_MID; /* a stuffed dot: ".." -> "." */
-			goto mid;
-		case D_DOT_CR:
-			if (c == '\n') {
-				*end = 1;
-				return i + 1;
-			}
-			/* ".\r" then something else: a bare CR */
-			smtp_data_error(tx, TXE_BARE_NL);
-			tx->dstate = D_MID;
-			goto mid;
-		}
-	}
-	smtp_data_put(s, p + run, n - run);
-	return n;
-}
-
-/* A BDAT chunk is raw; the CRLF rule still holds across chunks. */
-static void
-smtp_bdat_scan(struct smtp_session *s, const char *p, size_t n)
-{
-	struct smtp_tx *tx = s->tx;
-	size_t line_max = (size_t)s->loop->srv->conf->line_length, i;
-
-	for (i = 0; i < n; i++) {
-		char c = p[i];
-		if (tx->dstate == D_CR) {
-			if (c == '\n') {
-				tx->dstate = D_LINE_START;
-				tx->line_len = 0;
-				continue;
-			}
-			smtp_data_error(tx, TXE_BARE_NL);
-		}
-		tx->dstate = D_MID;
-		if (c == '\r')
-			tx->dstate = D_CR;
-		else if (c == '\n')
-			smtp_data_error(tx, TXE_BARE_NL);
-		else if (c == '\0')
-			smtp_data_error(tx, TXE_NUL);
-		if (++tx->line_len > line_max)
-			smtp_data_error(tx, TXE_LINE);
-	}
-	smtp_data_put(s, p, n);
+	dot_init(&s->tx->dot, &s->tx->msg, (size_t)c->line_length,
+	    (size_t)c->message_size);
+	s->tx->data_started = 1;
 }
 
 int
@@ -169,8 +45,8 @@ smtp_data_read(struct smtp_session *s)
 		while (evbuffer_get_length(in) > 0) {
 			if ((nv = evbuffer_peek(in, -1, NULL, v, 1)) < 1)
 				break;
-			used = smtp_data_scan(s, v[0].iov_base, v[0].iov_len,
-			    &end);
+			used = dot_scan(&s->tx->dot, v[0].iov_base,
+			    v[0].iov_len, &end);
 			evbuffer_drain(in, used);
 			if (end) {
 				smtp_data_end(s);
@@ -187,7 +63,7 @@ smtp_data_read(struct smtp_session *s)
 		used = v[0].iov_len;
 		if ((int64_t)used > s->tx->bdat_left)
 			used = (size_t)s->tx->bdat_left;
-		smtp_bdat_scan(s, v[0].iov_base, used);
+		dot_raw(&s->tx->dot, v[0].iov_base, used);
 		evbuffer_drain(in, used);
 		s->tx->bdat_left -= (int64_t)used;
 	}
@@ -204,8 +80,7 @@ smtp_data_read(struct smtp_session *s)
 		s->state = S_CMD;
 		return 1;
 	}
-	if (s->tx->dstate == D_CR)
-		smtp_data_error(s->tx, TXE_BARE_NL);
+	dot_raw_end(&s->tx->dot);
 	smtp_data_end(s);
 	return 1;
 }
@@ -337,22 +212,22 @@ smtp_data_end(struct smtp_session *s)
 	SSL *ssl;
 
 	s->state = S_CMD;
-	switch (tx->error) {
-	case TXE_SIZE:
+	switch (tx->dot.error) {
+	case DOT_TOO_BIG:
 		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of "
 			      "%lld bytes",
 		    (long long)c->message_size);
 		goto refuse;
-	case TXE_BARE_NL:
+	case DOT_BARE_NL:
 		smtp_reply(s, "554 5.6.0 Message contains a bare CR or LF: "
 			      "lines must end with CRLF");
 		goto refuse;
-	case TXE_LINE:
+	case DOT_LONG_LINE:
 		smtp_reply(s, "554 5.6.0 Message has a line longer than %lld "
 			      "bytes",
 		    (long long)c->line_length);
 		goto refuse;
-	case TXE_NUL:
+	case DOT_NUL:
 		smtp_reply(s, "554 5.6.0 Message contains a NUL byte");
 		goto refuse;
 	default:
