@@ -616,20 +616,40 @@ auth_job_run(struct worker_job *j, void *ctx)
 	sodium_memzero(&a->creds.secret, sizeof(a->creds.secret));
 }
 
+/* The answer to a failed AUTH; not from inside smtp_process(). */
 static void
-smtp_auth_fail_reply(evutil_socket_t fd, short what, void *arg)
+smtp_auth_fail(struct smtp_session *s)
 {
-	struct smtp_session *s = arg;
-
-	(void)fd;
-	(void)what;
+	if ((s->mech == SASL_XOAUTH2 || s->mech == SASL_OAUTHBEARER) &&
+	    s->sasl_step == 0) {
+		/* RFC 7628 3.2.2: an error challenge, the client answers
+		 * with a dummy response, then the failure */
+		s->sasl_step = 2;
+		s->state = S_AUTH;
+		smtp_reply(s, "334 %s",
+		    s->mech == SASL_XOAUTH2
+			? "eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIn0="
+			: "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIn0=");
+		return;
+	}
+	s->sasl_step = 0;
+	s->state = S_CMD;
 	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
 	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
 		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
 		    smtp_conf(s)->hostname);
 		smtp_close_after_reply(s);
-		return;
 	}
+}
+
+static void
+smtp_auth_fail_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	smtp_auth_fail(s);
 	smtp_resume(s);
 }
 
@@ -672,7 +692,7 @@ auth_job_done(struct worker_job *j)
 	tv.tv_sec = (time_t)(delay / 1000);
 	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
 	if (s->timer == NULL)
-		s->timer = evtimer_new(s->loop->base, smtp_auth_fail_reply, s);
+		s->timer = evtimer_new(s->loop->base, smtp_auth_fail_timer, s);
 	evtimer_add(s->timer, &tv);
 }
 
@@ -764,6 +784,10 @@ static void
 smtp_auth_line(struct smtp_session *s, char *line)
 {
 	s->state = S_CMD;
+	if (s->sasl_step == 2) { /* the answer to an error challenge */
+		smtp_auth_fail(s);
+		return;
+	}
 	if (strcmp(line, "*") == 0) {
 		smtp_auth_clear(s);
 		smtp_reply(s, "501 5.7.0 Authentication cancelled");
