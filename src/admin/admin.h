@@ -69,6 +69,15 @@ int admin_smtp_new(struct admin_ctx *, int64_t user_id, int64_t domain_id,
     char *pw, struct admin_err *);
 int admin_store_fail(struct admin_ctx *, struct admin_err *);
 
+/* admin/dkim.c */
+int admin_dkim_mode_ok(const char *mode);
+int admin_dkim_make(struct admin_ctx *, const char *name, const char *mode,
+    json_t *made, struct admin_err *);
+int admin_domain_dns(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_domain_dkim_rotate(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
 int admin_domain_add(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_domain_list(struct admin_ctx *, json_t *, json_t **,

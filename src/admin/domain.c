@@ -30,17 +30,36 @@ admin_domain_add(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	char name[ADDR_DOMAIN_MAX + 1];
+	const char *mode = admin_arg(args, "dkim");
+	struct store_domain d;
+	json_t *made;
 	int rc;
 
 	if (admin_canon(args, "domain", name, sizeof(name), err) == -1)
 		return -1;
+	if (mode == NULL)
+		mode = "rsa";
+	if (!admin_dkim_mode_ok(mode))
+		return admin_fail(err, 400,
+		    "--dkim is one of rsa, ed25519, dual (both signatures)");
 	rc = store_domain_add(ctx->store, name);
 	if (rc == STORE_EXISTS)
 		return admin_fail(err, 409,
 		    "%s already exists (as a domain or a domain alias)", name);
-	if (rc != 0)
+	if (rc != 0 || store_domain_get(ctx->store, name, &d) != 0 ||
+	    store_domain_set_dkim_mode(ctx->store, d.id, mode) != 0)
 		return admin_store_fail(ctx, err);
-	*out = json_pack("{s:s}", "domain", name);
+	made = json_array();
+	if (admin_dkim_make(ctx, name, mode, made, err) == -1) {
+		int64_t users;
+		/* no domain without its keys */
+		store_domain_remove(ctx->store, d.id, 1, &users);
+		json_decref(made);
+		return -1;
+	}
+	*out = json_pack("{s:s,s:s,s:o,s:s}", "domain", name, "dkim", mode,
+	    "dkim_keys", made, "next",
+	    "publish the DNS records of `postern domain dns` for this domain");
 	return 0;
 }
 
@@ -89,9 +108,10 @@ int
 admin_domain_alias_add(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
-	char alias[ADDR_DOMAIN_MAX + 1];
+	char alias[ADDR_DOMAIN_MAX + 1], mode[16] = "rsa";
 	struct store_domain d;
 	const char *target = admin_need(args, "domain", err);
+	json_t *made;
 	int rc;
 
 	if (admin_canon(args, "alias", alias, sizeof(alias), err) == -1 ||
@@ -105,9 +125,17 @@ admin_domain_alias_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (rc == STORE_EXISTS)
 		return admin_fail(err, 409,
 		    "%s already exists (as a domain or a domain alias)", alias);
-	if (rc != 0)
+	if (rc != 0 ||
+	    store_domain_dkim_mode(ctx->store, d.id, mode, sizeof(mode)) != 0)
 		return admin_store_fail(ctx, err);
-	*out = json_pack("{s:s,s:s}", "alias", alias, "domain", d.name);
+	made = json_array();
+	if (admin_dkim_make(ctx, alias, mode, made, err) == -1) {
+		store_domain_alias_remove(ctx->store, alias, d.id);
+		json_decref(made);
+		return -1;
+	}
+	*out = json_pack("{s:s,s:s,s:o}", "alias", alias, "domain", d.name,
+	    "dkim_keys", made);
 	return 0;
 }
 

@@ -36,14 +36,27 @@ struct cli_cmd {
 	const char *help;
 };
 
+static void cli_print_zone(json_t *);
+
+/* Operations whose text form is their own. */
+static const struct {
+	const char *op;
+	void (*print)(json_t *);
+} cli_texts[] = {
+	{ "domain.dns", cli_print_zone },
+};
+
 static const struct cli_cmd cli_cmds[] = {
-	{ "domain add", "domain.add", "domain", "", "DOMAIN" },
+	{ "domain add", "domain.add", "domain", "--dkim=dkim",
+	    "DOMAIN [--dkim rsa|ed25519|dual]" },
 	{ "domain list", "domain.list", "", "", "" },
 	{ "domain remove", "domain.remove", "domain", "--force", "DOMAIN [--force]" },
 	{ "domain alias add", "domain.alias.add", "alias domain", "",
 	    "ALIAS DOMAIN" },
 	{ "domain alias remove", "domain.alias.remove", "alias domain", "",
 	    "ALIAS DOMAIN" },
+	{ "domain dns", "domain.dns", "domain", "", "DOMAIN" },
+	{ "domain dkim rotate", "domain.dkim.rotate", "domain", "", "DOMAIN" },
 	{ "user add", "user.add", "address", "--password-stdin<password",
 	    "ADDRESS [--password-stdin]" },
 	{ "user list", "user.list", "domain?", "", "[DOMAIN]" },
@@ -313,6 +326,36 @@ cli_print(json_t *out)
 	}
 }
 
+/* `domain dns`: zone file lines, ready to paste. */
+static void
+cli_print_zone(json_t *out)
+{
+	json_t *recs = json_object_get(out, "records"), *r, *str;
+	size_t i, j;
+
+	printf("; DNS records for %s: paste into its zone\n",
+	    json_string_value(json_object_get(out, "domain")));
+	json_array_foreach(recs, i, r)
+	{
+		json_t *until = json_object_get(r, "until");
+		printf("\n; %s", json_string_value(json_object_get(r, "why")));
+		if (json_is_integer(until)) {
+			char d[32];
+			time_t t = (time_t)json_integer_value(until);
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(d, sizeof(d), "%Y-%m-%d", &tm);
+			printf(" (%s)", d);
+		}
+		printf("\n%s.\tIN\t%s\t",
+		    json_string_value(json_object_get(r, "name")),
+		    json_string_value(json_object_get(r, "type")));
+		json_array_foreach(json_object_get(r, "strings"), j, str)
+		    printf("%s\"%s\"", j ? " " : "", json_string_value(str));
+		printf("\n");
+	}
+}
+
 int
 cli_admin(struct cli_global *g, int argc, char **argv)
 {
@@ -367,7 +410,13 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 			json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 			fputc('\n', stdout);
 		} else {
-			cli_print(out);
+			void (*print)(json_t *) = cli_print;
+			size_t i;
+			for (i = 0; i < sizeof(cli_texts) / sizeof(cli_texts[0]);
+			     i++)
+				if (strcmp(cli_texts[i].op, c->op) == 0)
+					print = cli_texts[i].print;
+			print(out);
 		}
 		rc = 0;
 	} else if (g->json) {

@@ -22,7 +22,7 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 
 	memset(hi, 0, sizeof(*hi));
 	while (i < len) {
-		size_t start = i, colon = 0, end;
+		size_t start = i, colon = 0, end, name_end;
 		/* a blank line ends the header section */
 		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n') {
 			hi->header_len = i + 2;
@@ -44,14 +44,19 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 		i = end < len ? end + 1 : len;
 		if (colon == 0 || colon == start)
 			continue;
-		if (header_name_is(msg + start, colon - start, "From")) {
+		/* "From :" is still From (RFC 5322 obsolete syntax) */
+		name_end = colon;
+		while (name_end > start + 1 &&
+		    (msg[name_end - 1] == ' ' || msg[name_end - 1] == '\t'))
+			name_end--;
+		if (header_name_is(msg + start, name_end - start, "From")) {
 			if (hi->from_count++ == 0) {
 				hi->from = msg + colon + 1;
 				hi->from_len = end - colon - 1;
 			}
-		} else if (header_name_is(msg + start, colon - start, "Date")) {
+		} else if (header_name_is(msg + start, name_end - start, "Date")) {
 			hi->has_date = 1;
-		} else if (header_name_is(msg + start, colon - start,
+		} else if (header_name_is(msg + start, name_end - start,
 			       "Message-ID")) {
 			hi->has_msgid = 1;
 		}
@@ -148,6 +153,10 @@ header_addresses(const char *val, size_t len, char (*out)[ADDR_MAX + 1],
 			if (al + 1 >= sizeof(angle))
 				return -1;
 			angle[al++] = c;
+		} else if (have_angle) {
+			/* only space or comments may follow <address> */
+			if (!isspace((unsigned char)c))
+				return -1;
 		} else {
 			if (cl + 1 >= sizeof(cur))
 				return -1;

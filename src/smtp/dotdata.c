@@ -12,6 +12,7 @@ dot_init(struct dot_reader *r, struct buf *out, size_t line_max,
 	r->state = DOT_LINE_START;
 	r->error = DOT_OK;
 	r->line_len = 0;
+	r->total = 0;
 	r->line_max = line_max;
 	r->size_max = size_max;
 	r->out = out;
@@ -36,17 +37,28 @@ dot_put(struct dot_reader *r, const char *p, size_t n)
 	}
 }
 
-/* One ordinary byte of a line. */
+/* Count one byte of the message: errors come in byte order, so the
+ * outcome does not depend on how the input was split. */
+static void
+dot_count(struct dot_reader *r)
+{
+	if (++r->total > r->size_max)
+		dot_fail(r, DOT_TOO_BIG);
+}
+
+/* One ordinary byte of a line; line_max counts the line's CRLF. */
 static void
 dot_byte(struct dot_reader *r, char c)
 {
+	dot_count(r);
 	if (c == '\r')
 		r->state = DOT_CR;
 	else if (c == '\n')
 		dot_fail(r, DOT_BARE_NL);
 	else if (c == '\0')
 		dot_fail(r, DOT_NUL);
-	if (++r->line_len > r->line_max)
+	/* the line's length once its CRLF is there */
+	if (++r->line_len + (c == '\r' ? 1 : 2) > r->line_max)
 		dot_fail(r, DOT_LONG_LINE);
 }
 
@@ -77,6 +89,7 @@ dot_scan(struct dot_reader *r, const char *p, size_t n, int *end)
 			break;
 		case DOT_CR:
 			if (c == '\n') {
+				dot_count(r);
 				r->state = DOT_LINE_START;
 				break;
 			}
@@ -118,6 +131,7 @@ dot_raw(struct dot_reader *r, const char *p, size_t n)
 		if (r->state == DOT_CR) {
 			r->state = DOT_MID;
 			if (p[i] == '\n') {
+				dot_count(r);
 				r->line_len = 0;
 				continue;
 			}

@@ -37,10 +37,13 @@ smtp_parse_path(char *arg, const char *prefix, char *out, size_t outlen,
 	}
 	/* the closing '>' outside a quoted local part */
 	for (e = p; *e && *e != '>'; e++)
-		if (*e == '"')
+		if (*e == '"') {
 			for (e++; *e && *e != '"'; e++)
 				if (*e == '\\' && e[1])
 					e++;
+			if (*e == '\0')
+				return -1; /* an unterminated quote */
+		}
 	if (*e != '>')
 		return -1;
 	n = (size_t)(e - p);

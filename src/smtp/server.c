@@ -26,6 +26,7 @@
 
 #include "server.h"
 #include "session.h"
+#include "../queue/qmgr.h"
 #include "../spool/spool.h"
 #include "../store/store.h"
 #include "../util/log.h"
@@ -406,6 +407,24 @@ server_drop_root(const char *user)
 	return 0;
 }
 
+/* DATA_DIR/postern.pid: how `postern queue` finds the server. */
+static void
+server_pidfile(const struct conf *c, int create)
+{
+	char path[CONF_PATH_MAX + 32], pid[32];
+	int n;
+
+	snprintf(path, sizeof(path), "%s/postern.pid", c->data_dir);
+	if (!create) {
+		unlink(path);
+		return;
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (str_write_file(path, pid, (size_t)n, 0644) == -1)
+		log_warnx("server.pidfile path=%s error=\"%s\"", path,
+		    strerror(errno));
+}
+
 static void
 server_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -413,6 +432,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	int i;
 
 	(void)what;
+	if (sig == SIGUSR1) { /* `postern queue` changed the spool */
+		qmgr_flush();
+		return;
+	}
 	if (sig == SIGHUP) {
 		struct conf *c = calloc(1, sizeof(*c));
 		char err[1024];
@@ -522,11 +545,17 @@ server_run(struct conf *conf)
 	if (workers_start(nworkers, server_worker_init, server_worker_fini) ==
 	    -1)
 		fatal("server.start error=\"cannot start workers\"");
+	if (qmgr_start(&srv) == -1) {
+		log_warnx("server.start error=\"cannot start the queue\"");
+		return 1;
+	}
+	server_pidfile(conf, 1);
 	mainbase = event_base_new();
 	sigs[0] = evsignal_new(mainbase, SIGTERM, server_signal_cb, &srv);
 	sigs[1] = evsignal_new(mainbase, SIGINT, server_signal_cb, &srv);
 	sigs[2] = evsignal_new(mainbase, SIGHUP, server_signal_cb, &srv);
-	for (i = 0; i < 3; i++)
+	sigs[3] = evsignal_new(mainbase, SIGUSR1, server_signal_cb, &srv);
+	for (i = 0; i < 4; i++)
 		event_add(sigs[i], NULL);
 	for (i = 0; i < srv.nloops; i++)
 		pthread_create(&srv.loops[i].thread, NULL, server_loop_main,
@@ -539,7 +568,10 @@ server_run(struct conf *conf)
 		event_base_loop(mainbase, EVLOOP_ONCE);
 	for (i = 0; i < srv.nloops; i++)
 		pthread_join(srv.loops[i].thread, NULL);
+	qmgr_stop();
 	workers_stop();
+	qmgr_free();
+	server_pidfile(conf, 0);
 	for (i = 0; i < srv.nloops; i++) {
 		struct server_loop *l = &srv.loops[i];
 		struct smtp_session *s;
@@ -552,7 +584,7 @@ server_run(struct conf *conf)
 		workers_loop_free(l->wl);
 		event_base_free(l->base);
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		event_free(sigs[i]);
 	event_base_free(mainbase);
 	SSL_CTX_free(atomic_load(&srv.tls));

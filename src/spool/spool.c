@@ -40,6 +40,17 @@ spool_mkdir(const char *p)
 }
 
 int
+spool_paths(const char *data_dir)
+{
+	snprintf(spool_tmp, sizeof(spool_tmp), "%s/spool/tmp", data_dir);
+	snprintf(spool_queue, sizeof(spool_queue), "%s/spool/queue", data_dir);
+	if (spool_queue_fd != -1)
+		close(spool_queue_fd);
+	spool_queue_fd = open(spool_queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return spool_queue_fd == -1 ? -1 : 0;
+}
+
+int
 spool_init(const char *data_dir)
 {
 	char base[PATH_MAX];
@@ -47,10 +58,11 @@ spool_init(const char *data_dir)
 	struct dirent *de;
 
 	snprintf(base, sizeof(base), "%s/spool", data_dir);
-	snprintf(spool_tmp, sizeof(spool_tmp), "%s/tmp", base);
-	snprintf(spool_queue, sizeof(spool_queue), "%s/queue", base);
-	if (spool_mkdir(base) == -1 || spool_mkdir(spool_tmp) == -1 ||
-	    spool_mkdir(spool_queue) == -1)
+	if (spool_mkdir(base) == -1 || spool_paths(data_dir) == -1) {
+		if (errno != ENOENT)
+			return -1;
+	}
+	if (spool_mkdir(spool_tmp) == -1 || spool_mkdir(spool_queue) == -1)
 		return -1;
 	/* unacknowledged leftovers of a crash */
 	if ((d = opendir(spool_tmp)) != NULL) {
@@ -59,10 +71,7 @@ spool_init(const char *data_dir)
 				unlinkat(dirfd(d), de->d_name, 0);
 		closedir(d);
 	}
-	if (spool_queue_fd != -1)
-		close(spool_queue_fd);
-	spool_queue_fd = open(spool_queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return spool_queue_fd == -1 ? -1 : 0;
+	return spool_paths(data_dir);
 }
 
 void
@@ -233,9 +242,205 @@ int
 spool_remove(const char *id)
 {
 	char path[PATH_MAX + 64];
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
-	return unlink(path);
+	rc = unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.hold", spool_queue, id);
+	unlink(path);
+	return rc;
+}
+
+static int
+spool_id_ok(const char *id)
+{
+	return strlen(id) == SPOOL_ID_LEN &&
+	    strspn(id, "0123456789abcdef") == SPOOL_ID_LEN;
+}
+
+/* "<addr>" into dst; -1 unless the brackets are there. */
+static int
+spool_angle(const char *v, char *dst, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (n < 2 || v[0] != '<' || v[n - 1] != '>' || n - 2 >= len)
+		return -1;
+	memcpy(dst, v + 1, n - 2);
+	dst[n - 2] = '\0';
+	return 0;
+}
+
+int
+spool_load(const char *id, struct spool_env *e, char **msgp,
+    size_t *msglenp, unsigned char **donep)
+{
+	char path[PATH_MAX + 64], *text, *p, *nl, *st;
+	size_t len, size = 0;
+	int cap = 0;
+	unsigned char *done;
+
+	memset(e, 0, sizeof(*e));
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
+	if ((text = str_read_file(path, (size_t)1 << 31, &len)) == NULL)
+		return -1;
+	if (strncmp(text, "POSTERN-SPOOL 1\n", 16) != 0)
+		goto bad;
+	for (p = text + 16;; p = nl + 1) {
+		char *sp;
+		if ((nl = memchr(p, '\n', len - (size_t)(p - text))) == NULL)
+			goto bad;
+		*nl = '\0';
+		if (*p == '\0') {
+			p = nl + 1;
+			break;
+		}
+		if ((sp = strchr(p, ' ')) == NULL)
+			goto bad;
+		*sp++ = '\0';
+		if (strcmp(p, "id") == 0)
+			str_lcpy(e->id, sp, sizeof(e->id));
+		else if (strcmp(p, "time") == 0)
+			e->time = atoll(sp);
+		else if (strcmp(p, "from") == 0) {
+			if (spool_angle(sp, e->from, sizeof(e->from)) == -1)
+				goto bad;
+		} else if (strcmp(p, "auth") == 0)
+			str_lcpy(e->auth, strcmp(sp, "-") ? sp : "",
+			    sizeof(e->auth));
+		else if (strcmp(p, "ip") == 0)
+			str_lcpy(e->ip, sp, sizeof(e->ip));
+		else if (strcmp(p, "body") == 0)
+			str_lcpy(e->body, sp, sizeof(e->body));
+		else if (strcmp(p, "smtputf8") == 0)
+			e->smtputf8 = atoi(sp);
+		else if (strcmp(p, "ret") == 0)
+			str_lcpy(e->ret, sp, sizeof(e->ret));
+		else if (strcmp(p, "envid") == 0)
+			str_lcpy(e->envid, sp, sizeof(e->envid));
+		else if (strcmp(p, "size") == 0)
+			size = (size_t)strtoull(sp, NULL, 10);
+		else if (strcmp(p, "rcpt") == 0) {
+			struct spool_rcpt *r;
+			char *n1 = strstr(sp, "> notify="), *o;
+			if (n1 == NULL || (o = strstr(n1, " orcpt=")) == NULL)
+				goto bad;
+			n1[1] = '\0';
+			*o = '\0';
+			if (e->nrcpt == cap) {
+				cap = cap ? cap * 2 : 4;
+				r = realloc(e->rcpts, sizeof(*r) * (size_t)cap);
+				if (r == NULL)
+					goto bad;
+				e->rcpts = r;
+			}
+			r = &e->rcpts[e->nrcpt];
+			memset(r, 0, sizeof(*r));
+			if (spool_angle(sp, r->addr, sizeof(r->addr)) == -1)
+				goto bad;
+			if (strcmp(n1 + 9, "-") != 0)
+				str_lcpy(r->notify, n1 + 9, sizeof(r->notify));
+			if (strcmp(o + 7, "-") != 0)
+				str_lcpy(r->orcpt, o + 7, sizeof(r->orcpt));
+			e->nrcpt++;
+		}
+	}
+	/* the size line guards against a torn file */
+	if (e->nrcpt == 0 || size != len - (size_t)(p - text))
+		goto bad;
+	if ((done = calloc((size_t)e->nrcpt, 1)) == NULL)
+		goto bad;
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((st = str_read_file(path, 1 << 24, NULL)) != NULL) {
+		char *q = st, *e2;
+		while ((e2 = strchr(q, '\n')) != NULL) {
+			int i;
+			*e2 = '\0';
+			if (strncmp(q, "done ", 5) == 0 &&
+			    (i = atoi(q + 5)) >= 0 && i < e->nrcpt)
+				done[i] = 1;
+			q = e2 + 1;
+		}
+		free(st);
+	}
+	memmove(text, p, size);
+	*msgp = text;
+	*msglenp = size;
+	*donep = done;
+	return 0;
+bad:
+	free(text);
+	free(e->rcpts);
+	e->rcpts = NULL;
+	return -1;
+}
+
+int
+spool_mark_done(const char *id, const int *idx, int n)
+{
+	char path[PATH_MAX + 64], line[32];
+	int fd, i, rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		 0600)) == -1)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++) {
+		int l = snprintf(line, sizeof(line), "done %d\n", idx[i]);
+		if (write(fd, line, (size_t)l) != l)
+			rc = -1;
+	}
+	/* a recipient is finished only once this is on disk */
+	if (rc == 0 && fsync(fd) == -1)
+		rc = -1;
+	close(fd);
+	return rc;
+}
+
+json_t *
+spool_ids(void)
+{
+	json_t *ids = json_array();
+	struct dirent *de;
+	DIR *d;
+
+	if ((d = opendir(spool_queue)) == NULL)
+		return ids;
+	while ((de = readdir(d)) != NULL)
+		if (spool_id_ok(de->d_name))
+			json_array_append_new(ids, json_string(de->d_name));
+	closedir(d);
+	return ids;
+}
+
+int
+spool_is_held(const char *id)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s.hold", spool_queue, id);
+	return access(path, F_OK) == 0;
+}
+
+int
+spool_set_held(const char *data_dir, const char *id, int held)
+{
+	char path[PATH_MAX + 64];
+	int fd;
+
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/spool/queue/%s.hold", data_dir, id);
+	if (!held)
+		return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* Parse one spool file's envelope into JSON; NULL if not a spool file. */
@@ -280,6 +485,22 @@ spool_read(const char *path, int with_body)
 		}
 	}
 	json_object_set_new(o, "rcpts", rcpts);
+	{
+		/* what delivery has finished, and whether it is held */
+		char side[PATH_MAX + 80], *st;
+		int done = 0;
+		snprintf(side, sizeof(side), "%s.hold", path);
+		json_object_set_new(o, "held",
+		    json_boolean(access(side, F_OK) == 0));
+		snprintf(side, sizeof(side), "%s.state", path);
+		if ((st = str_read_file(side, 1 << 24, NULL)) != NULL) {
+			for (char *q = st; (q = strstr(q, "done ")) != NULL;
+			     q += 5)
+				done++;
+			free(st);
+		}
+		json_object_set_new(o, "rcpts_done", json_integer(done));
+	}
 	if (with_body)
 		json_object_set_new(o, "message",
 		    json_stringn(p, len - (size_t)(p - text)));

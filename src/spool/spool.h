@@ -40,7 +40,10 @@ struct spool_env {
 	struct spool_rcpt *rcpts;
 };
 
+/* The server's start: make the folders, drop spool/tmp leftovers. */
 int spool_init(const char *data_dir);
+/* Another process (the CLI): only find the folders. */
+int spool_paths(const char *data_dir);
 /* A fresh queue id (time + randomness, sortable by arrival). */
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 /*
@@ -48,8 +51,22 @@ void spool_new_id(char id[SPOOL_ID_LEN + 1]);
  * Runs on a worker; blocks in fsync. 0, or -1 with errno.
  */
 int spool_write(const struct spool_env *, const struct iovec *, int iovcnt);
-/* Remove a message from the queue (delivered, or never acknowledged). */
+/* Remove a message (and its state file) from the queue. */
 int spool_remove(const char *id);
+/*
+ * Read a queued message: its envelope (rcpts allocated: free them) and
+ * the message bytes (malloc'd, *msglen long). done[i] is set for each
+ * recipient already delivered or bounced (from ID.state). 0 or -1.
+ */
+int spool_load(const char *id, struct spool_env *, char **msg,
+    size_t *msglen, unsigned char **done);
+/* Record recipients as finished (delivered or bounced), durably. */
+int spool_mark_done(const char *id, const int *idx, int n);
+/* Every queued id, for a scan at start: a JSON array of strings. */
+json_t *spool_ids(void);
+/* Held messages are skipped by delivery: ID.hold beside the message. */
+int spool_is_held(const char *id);
+int spool_set_held(const char *data_dir, const char *id, int held);
 /* The queue, for `postern queue list`: [{id, time, from, rcpts, size}]. */
 json_t *spool_list(const char *data_dir);
 /* One message's envelope and, if with_body, its text. NULL if none. */

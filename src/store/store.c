@@ -665,6 +665,74 @@ store_relay_list(struct store *s, int64_t domain_id)
 	    "ii", domain_id, domain_id);
 }
 
+/* DKIM keys */
+
+int
+store_domain_dkim_mode(struct store *s, int64_t domain_id, char *mode,
+    size_t len)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db, "SELECT dkim FROM domain WHERE id = ?", "i",
+	    domain_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		str_lcpy(mode, db_text(st, 0), len);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_domain_set_dkim_mode(struct store *s, int64_t domain_id,
+    const char *mode)
+{
+	return store_rc(db_exec(s->db, "UPDATE domain SET dkim = ? WHERE id = ?",
+	    "si", mode, domain_id));
+}
+
+int
+store_dkim_add(struct store *s, const char *name, const char *selector,
+    const char *alg, const char *path, int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO dkim_key (name, selector, alg, path, created)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	    "ssssi", name, selector, alg, path, now));
+}
+
+json_t *
+store_dkim_signing(struct store *s, const char *name)
+{
+	return db_rows(s->db,
+	    "SELECT selector, alg, path FROM dkim_key WHERE name = ?"
+	    " AND retired IS NULL ORDER BY alg DESC, id",
+	    "s", name);
+}
+
+json_t *
+store_dkim_published(struct store *s, int64_t domain_id, int64_t now)
+{
+	return db_rows(s->db,
+	    "SELECT k.name, k.selector, k.alg, k.path, k.created, k.retired,"
+	    " k.publish_until FROM dkim_key k"
+	    " JOIN domain_name n ON n.name = k.name WHERE n.domain_id = ?"
+	    " AND (k.publish_until IS NULL OR k.publish_until > ?)"
+	    " ORDER BY n.is_alias, k.name, k.id",
+	    "ii", domain_id, now);
+}
+
+int
+store_dkim_retire(struct store *s, const char *name, int64_t now,
+    int64_t until)
+{
+	return store_rc(db_exec(s->db,
+	    "UPDATE dkim_key SET retired = ?, publish_until = ?"
+	    " WHERE name = ? AND retired IS NULL",
+	    "iis", now, until, name));
+}
+
 /* quotas */
 
 int

@@ -134,6 +134,22 @@ int store_relay_add(struct store *, int64_t domain_id, const char *cidr,
 int store_relay_remove(struct store *, int64_t domain_id, const char *cidr);
 json_t *store_relay_list(struct store *, int64_t domain_id /* 0: all */);
 
+/* DKIM keys: "rsa", "ed25519" or "dual" per domain; keys per name */
+int store_domain_dkim_mode(struct store *, int64_t domain_id, char *mode,
+    size_t len);
+int store_domain_set_dkim_mode(struct store *, int64_t domain_id,
+    const char *mode);
+int store_dkim_add(struct store *, const char *name, const char *selector,
+    const char *alg, const char *path, int64_t now);
+/* Keys that sign for a name: [{selector, alg, path}]. */
+json_t *store_dkim_signing(struct store *, const char *name);
+/* Every key of a domain still published: [{name, selector, alg, path,
+ * created, retired, publish_until}]. */
+json_t *store_dkim_published(struct store *, int64_t domain_id, int64_t now);
+/* Stop signing with the keys of a name; keep them published until. */
+int store_dkim_retire(struct store *, const char *name, int64_t now,
+    int64_t until);
+
 /* quotas: -1 = not set (inherit) */
 #define STORE_QUOTA_N 4
 extern const char *const store_quota_names[STORE_QUOTA_N];

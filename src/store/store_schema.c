@@ -103,6 +103,19 @@ static const char *const store_migrations[] = {
 	" reason TEXT);"
 	"CREATE INDEX auth_event_login ON auth_event(login, time);"
 	"CREATE INDEX auth_event_time ON auth_event(time);",
+	/* 2: DKIM keys, one or more per domain name (primary or alias) */
+	"ALTER TABLE domain ADD COLUMN dkim TEXT NOT NULL DEFAULT 'rsa';"
+	"CREATE TABLE dkim_key ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL REFERENCES domain_name(name) ON DELETE CASCADE,"
+	" selector TEXT NOT NULL,"
+	" alg TEXT NOT NULL,"
+	" path TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" retired INTEGER,"
+	" publish_until INTEGER,"
+	" UNIQUE (name, selector));"
+	"CREATE INDEX dkim_key_name ON dkim_key(name);",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

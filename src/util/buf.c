@@ -38,6 +38,8 @@ buf_grow(struct buf *b, size_t need)
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	if (n > b->max - b->len)
 		return -1;
 	if (b->len + n > b->cap && buf_grow(b, b->len + n) == -1)

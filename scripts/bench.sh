@@ -1,0 +1,415 @@
+#!/bin/sh
+# make bench: postern under load, measured with the team's neutral load
+# generator (bench/smtpload.c, the same program that measures the Postfix
+# baseline). Prints msgs/s, p50/p99 latency, server CPU per message and
+# memory per idle session, one table at the end (also in
+# build/bench/summary.txt; every raw line in build/bench/results.txt).
+#
+# Everything talks to 127.0.0.1 only, on ports found free; every load run
+# is bounded by --msgs and --timeout. A throwaway setup is made in
+# build/bench/run each time (delivery = capture; accepted messages stay in
+# the spool, which is emptied before every run). See docs/PERFORMANCE.md.
+#
+# Knobs (environment):
+#   BENCH_REPS=1          repetitions of each load (the table shows the median)
+#   BENCH_CERTS="ecdsa rsa"  server certificates to run the loads with
+#                         (ecdsa: the P-256 one `postern init` makes;
+#                         rsa: an RSA-2048 one, like Postfix's default)
+#   BENCH_QUICK=1         only the 1 KiB loads
+#   BENCH_IDLE_N=1000     idle sessions for memory per session
+#   BENCH_BIG_N=10000     concurrent idle STARTTLS+AUTH sessions (0: skip)
+#   BENCH_BIG_PROCS=1     smtpload processes sharing BENCH_BIG_N
+#   BENCH_TIMEOUT=120     --timeout of each load run, seconds
+set -eu
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+B=$ROOT/build/bench
+RUN=$B/run
+CONF=$RUN/postern.conf
+LOG=$B/serve.log
+RES=$B/results.txt
+SUM=$B/summary.txt
+REPS=${BENCH_REPS:-1}
+CERTS=${BENCH_CERTS:-ecdsa rsa}
+QUICK=${BENCH_QUICK:-0}
+IDLE_N=${BENCH_IDLE_N:-1000}
+BIG_N=${BENCH_BIG_N:-10000}
+BIG_PROCS=${BENCH_BIG_PROCS:-1}
+TMO=${BENCH_TIMEOUT:-120}
+USER_ADDR=bench@bench.test
+HZ=$(getconf CLK_TCK)
+SPID=
+BGPIDS=
+
+say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "error: $*"; exit 1; }
+
+cleanup() {
+	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
+	server_stop
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- build -------------------------------------------------------------------
+
+say "building postern and the load generator"
+make -s postern >/dev/null || die "make postern failed"
+mkdir -p "$B"
+# run a copy: a rebuild of ./postern during the bench does not disturb it
+cp postern "$B/postern"
+BIN=$B/postern
+for f in smtpload fsyncbench; do
+	if [ ! -x "$B/$f" ] || [ "bench/$f.c" -nt "$B/$f" ]; then
+		${CC:-cc} -O2 -Wall -Wextra -o "$B/$f" "bench/$f.c" \
+		    -lssl -lcrypto -lpthread || die "cannot build bench/$f.c"
+	fi
+	# the copy must be the shared one, byte for byte, below its header
+	want=$(sed -n '5s/^ \* //p' "bench/$f.c")
+	got=$(tail -n +11 "bench/$f.c" | sha256sum | cut -d' ' -f1)
+	[ "$want" = "$got" ] || say "warning: bench/$f.c differs from the shared copy"
+done
+SL=$B/smtpload
+
+# every session is a descriptor, on both ends
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+NOFILE=$(ulimit -n)
+
+# --- ports on 127.0.0.1 --------------------------------------------------------
+
+# a port nobody uses: no socket in /proc/net/tcp{,6} with it on either end
+port_free() {
+	h=$(printf ':%04X' "$1")
+	! cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    awk -v h="$h" 'substr($2, length($2) - 4) == h ||
+		substr($3, length($3) - 4) == h { f = 1 } END { exit !f }'
+}
+next_port=$((20000 + $$ % 10000))
+free_port() { # VAR: the next free port into VAR
+	while ! port_free $next_port; do next_port=$((next_port + 1)); done
+	eval "$1=$next_port"
+	next_port=$((next_port + 1))
+}
+
+# server-side established connections on a port
+established() {
+	h=$(printf ':%04X' "$1")
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    awk -v h="$h" '$4 == "01" && substr($2, length($2) - 4) == h { n++ }
+		END { print n + 0 }'
+}
+
+# listening sockets on a port
+listeners() {
+	h=$(printf ':%04X' "$1")
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    awk -v h="$h" '$4 == "0A" && substr($2, length($2) - 4) == h { n++ }
+		END { print n + 0 }'
+}
+
+# listening sockets on a port that are not the server's (SO_REUSEPORT would
+# let another process share the port and take part of the load)
+foreign_listeners() {
+	h=$(printf ':%04X' "$1")
+	ours=$(ls -l "/proc/$SPID/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p')
+	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+	    awk -v h="$h" '$4 == "0A" && substr($2, length($2) - 4) == h { print $10 }' |
+	    while read -r ino; do
+		echo "$ours" | grep -qx "$ino" || echo "$ino"
+	    done
+}
+
+# --- the server ----------------------------------------------------------------
+
+set_conf() { # KEY VALUE: the key's line, wherever its section
+	sed -i "s|^$1 = .*|$1 = $2|" "$CONF"
+	grep -q "^$1 = $2\$" "$CONF" || die "cannot set $1 in $CONF"
+}
+
+server_start() {
+	"$BIN" -c "$CONF" serve >>"$LOG" 2>&1 &
+	SPID=$!
+	i=0
+	while :; do
+		kill -0 "$SPID" 2>/dev/null || { tail -5 "$LOG" >&2; die "postern serve exited"; }
+		[ "$(listeners "$P_SUB")" -ge 1 ] && break
+		i=$((i + 1))
+		[ $i -lt 100 ] || die "postern serve did not listen within 10 s"
+		sleep 0.1
+	done
+	sleep 0.3
+	for p in "$P_SMTP" "$P_SUB" "$P_SUBS"; do
+		[ -z "$(foreign_listeners "$p")" ] ||
+		    die "another process listens on 127.0.0.1:$p too (SO_REUSEPORT)"
+	done
+}
+
+server_stop() {
+	[ -n "$SPID" ] || return 0
+	if kill -0 "$SPID" 2>/dev/null; then
+		kill -TERM "$SPID" 2>/dev/null || true
+		i=0
+		while kill -0 "$SPID" 2>/dev/null && [ $i -lt 350 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$SPID" 2>/dev/null || true
+	fi
+	wait "$SPID" 2>/dev/null || true
+	SPID=
+}
+
+server_restart() { server_stop; server_start; }
+
+use_cert() { # ecdsa | rsa
+	case $1 in
+	ecdsa) set_conf cert data/tls/cert.pem; set_conf key data/tls/key.pem ;;
+	rsa) set_conf cert data/tls/rsa-cert.pem; set_conf key data/tls/rsa-key.pem ;;
+	*) die "unknown certificate kind $1" ;;
+	esac
+	CERT=$1
+	server_restart
+}
+
+proc_jiffies() { awk '{ print $14 + $15 }' "/proc/$SPID/stat"; }
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
+pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$SPID/smaps_rollup" 2>/dev/null || echo 0; }
+auth_ok_count() { grep -c 'smtp.auth .*result=ok' "$LOG" || true; }
+refused_count() { grep -c 'smtp.refused' "$LOG" || true; }
+field() { echo "$2" | tr ' ' '\n' | sed -n "s|^$1=||p" | head -1; }
+
+clear_spool() {
+	find "$RUN/data/spool/queue" "$RUN/data/capture" -type f -delete 2>/dev/null || true
+}
+
+# --- one load run ----------------------------------------------------------------
+
+# run_load LABEL TLS PORT CONNS SIZE PER_CONN MSGS
+run_load() {
+	label=$1 tls=$2 port=$3 c=$4 s=$5 k=$6 n=$7
+	clear_spool
+	sync
+	j0=$(proc_jiffies)
+	b0=$(busy_jiffies)
+	rc=0
+	out=$("$SL" --host 127.0.0.1 --port "$port" --tls "$tls" \
+	    --auth "$USER_ADDR:$PW" --from "$USER_ADDR" --conns "$c" \
+	    --msgs "$n" --size "$s" --per-conn "$k" --timeout "$TMO" \
+	    2>"$B/last.err") || rc=$?
+	j1=$(proc_jiffies)
+	b1=$(busy_jiffies)
+	[ -n "$out" ] || out="(no output) $(tail -2 "$B/last.err" | tr '\n' ' ')"
+	queued=$(find "$RUN/data/spool/queue" -type f | wc -l)
+	ok=$(field ok "$out")
+	cc=$(field client_cpu_s "$out")
+	line=$(echo "$j0 $j1 $b0 $b1 ${cc:-0} ${ok:-0} $HZ" | awk '{
+	    srv = ($2 - $1) / $7; busy = ($4 - $3) / $7; n = $6 > 0 ? $6 : 1
+	    printf "srv_cpu_s=%.2f srv_cpu_ms_per_msg=%.3f machine_ms_per_msg=%.3f other_cpu_s=%.2f",
+		srv, srv * 1000 / n, (busy - $5) * 1000 / n, busy - srv - $5 }')
+	echo "L|$label|$CERT|rc=$rc queued=$queued $line | $out" >>"$RES"
+	say "$label [$CERT] rc=$rc $(field msgs/s "$out") msgs/s p50 $(field p50_ms "$out") ms p99 $(field p99_ms "$out") ms $(field srv_cpu_ms_per_msg "$line") CPU-ms/msg"
+	[ "$rc" = 0 ] || tail -3 "$B/last.err" >&2
+}
+
+loads() {
+	r=0
+	while [ $r -lt "$REPS" ]; do
+		r=$((r + 1))
+		for c in 20 100; do
+			for s in 1024 51200; do
+				[ "$QUICK" = 1 ] && [ $s != 1024 ] && continue
+				for k in 1 50; do
+					n=3000
+					[ $k = 50 ] && n=6000
+					[ $s = 51200 ] && n=$((n / 2))
+					run_load "starttls+auth c$c s$s k$k m$n" \
+					    starttls "$P_SUB" $c $s $k $n
+				done
+			done
+		done
+		run_load "implicit+auth c20 s1024 k1 m3000" implicit "$P_SUBS" 20 1024 1 3000
+	done
+}
+
+# --- idle sessions: memory per session -------------------------------------------
+
+# run_idle LABEL MODE N HOLD PROCS: MODE plain (smtp port, after EHLO) or
+# tls (submission: STARTTLS, EHLO, AUTH PLAIN)
+run_idle() {
+	label=$1 mode=$2 n=$3 hold=$4 procs=$5
+	server_restart # a fresh process: its growth is the sessions'
+	if [ "$mode" = plain ]; then
+		port=$P_SMTP
+		set -- --port "$P_SMTP" --tls none
+	else
+		port=$P_SUB
+		set -- --port "$P_SUB" --tls starttls --auth "$USER_ADDR:$PW"
+	fi
+	# warm up: one of each kind of session, then the same kind of idle ones
+	"$SL" --port "$P_SUB" --tls starttls --auth "$USER_ADDR:$PW" \
+	    --from "$USER_ADDR" --conns 2 --msgs 10 --timeout 30 >/dev/null 2>&1 || true
+	"$SL" "$@" --conns 20 --idle 1 --timeout 30 >/dev/null 2>&1 || true
+	sleep 1
+	rss0=$(rss_kib)
+	pss0=$(pss_kib)
+	a0=$(auth_ok_count)
+	f0=$(refused_count)
+	per=$((n / procs))
+	BGPIDS=
+	i=0
+	while [ $i -lt "$procs" ]; do
+		"$SL" "$@" --conns $per --idle "$hold" --timeout $((hold + 60)) \
+		    >"$B/idle.$i.out" 2>"$B/idle.$i.err" &
+		BGPIDS="$BGPIDS $!"
+		i=$((i + 1))
+	done
+	n=$((per * procs))
+	# wait until every session is open (and authenticated), at most hold-5 s
+	t=0
+	while [ $t -lt $(((hold - 5) * 10)) ]; do
+		est=$(established "$port")
+		done_auth=$(($(auth_ok_count) - a0))
+		[ "$mode" = plain ] && done_auth=$n
+		[ "$est" -ge "$n" ] && [ "$done_auth" -ge "$n" ] && break
+		sleep 0.1
+		t=$((t + 1))
+	done
+	sleep 1
+	rss1=$(rss_kib)
+	pss1=$(pss_kib)
+	est=$(established "$port")
+	vm=$(awk '/^(VmHWM|Threads):/ { printf "%s=%s ", $1, $2 }' "/proc/$SPID/status")
+	opened=0 failed=0 rcs=
+	for p in $BGPIDS; do
+		rc=0
+		wait "$p" || rc=$?
+		rcs="$rcs$rc"
+	done
+	BGPIDS=
+	i=0
+	while [ $i -lt "$procs" ]; do
+		o=$(cat "$B/idle.$i.out")
+		opened=$((opened + $(field sessions_opened "$o" | grep . || echo 0)))
+		failed=$((failed + $(field session_fail "$o" | grep . || echo 0)))
+		i=$((i + 1))
+	done
+	refused=$(($(refused_count) - f0))
+	echo "I|$label|$CERT|n=$n procs=$procs established=$est opened=$opened session_fail=$failed refused=$refused rc=$rcs rss0_kib=$rss0 rss1_kib=$rss1 pss0_kib=$pss0 pss1_kib=$pss1 $vm" >>"$RES"
+	say "$label: $opened/$n open ($est established at the server), $failed failed, $refused refused; RSS $rss0 -> $rss1 KiB, $(((rss1 - rss0) / n)) KiB/session"
+}
+
+# --- setup -------------------------------------------------------------------------
+
+server_stop
+# a server left by an interrupted run (only ours: its config is in $RUN)
+for p in $(pgrep -f "$CONF serve" 2>/dev/null || true); do
+	kill "$p" 2>/dev/null || true
+done
+rm -rf "$RUN"
+: >"$LOG"
+"$BIN" init --dir "$RUN" --hostname localhost >/dev/null
+free_port P_SMTP
+free_port P_SUB
+free_port P_SUBS
+free_port P_HTTP
+set_conf smtp "127.0.0.1:$P_SMTP"
+set_conf submission "127.0.0.1:$P_SUB"
+set_conf submissions "127.0.0.1:$P_SUBS"
+set_conf http "127.0.0.1:$P_HTTP"
+set_conf connections 20000
+set_conf connections_per_ip 20000
+set_conf mode capture
+openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
+    -keyout "$RUN/data/tls/rsa-key.pem" -out "$RUN/data/tls/rsa-cert.pem" \
+    2>/dev/null || die "openssl req failed"
+chmod 600 "$RUN/data/tls/rsa-key.pem"
+"$BIN" -c "$CONF" domain add bench.test >/dev/null
+"$BIN" -c "$CONF" user add "$USER_ADDR" >/dev/null
+PW=$("$BIN" -c "$CONF" --json smtp-password show "$USER_ADDR" |
+    sed -n 's/.*"password": *"\([^"]*\)".*/\1/p')
+[ -n "$PW" ] || die "no SMTP password for $USER_ADDR"
+
+{
+	echo "# $(date -u '+%F %T') UTC postern $(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+dirty src')"
+	echo "# $(nproc) cores ($(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr), $(openssl version | cut -d' ' -f1-2), nofile $NOFILE"
+	echo "# ports: smtp $P_SMTP submission $P_SUB submissions $P_SUBS (127.0.0.1)"
+} >"$RES"
+cat "$RES" >&2
+
+# --- measurements ----------------------------------------------------------------
+
+# disk: what one durable message file costs here (the spool's pattern)
+mkdir -p "$RUN/fsync"
+for t in 1 20; do
+	echo "D|fsyncbench msg $t writer(s)|-|$("$B/fsyncbench" "$RUN/fsync" msg 3 $t 2048)" >>"$RES"
+done
+rmdir "$RUN/fsync" 2>/dev/null || true
+
+for CERT in $CERTS; do
+	say "loads with the $CERT certificate"
+	use_cert "$CERT"
+	loads
+done
+
+use_cert ecdsa
+run_idle "idle plain (EHLO) x$IDLE_N" plain "$IDLE_N" 30 1
+run_idle "idle starttls+auth x$IDLE_N" tls "$IDLE_N" 30 1
+if [ "$BIG_N" -gt 0 ]; then
+	run_idle "idle starttls+auth x$BIG_N" tls "$BIG_N" 90 "$BIG_PROCS"
+fi
+server_stop
+
+# --- the table -------------------------------------------------------------------
+
+awk -F'|' '
+function kv(s, k,   a, i, n) {
+	n = split(s, a, " ")
+	for (i = 1; i <= n; i++)
+		if (index(a[i], k "=") == 1)
+			return substr(a[i], length(k) + 2)
+	return ""
+}
+/^#/ { print; next }
+$1 == "D" { printf "disk: %s: %s\n", $2, $4; next }
+$1 == "L" {
+	key = $2 " [" $3 "]"
+	if (!(key in cnt)) order[++nk] = key
+	i = ++cnt[key]
+	rate[key, i] = kv($5, "msgs/s") + 0
+	row[key, i] = sprintf("%-40s %9s %7s %7s %7s %8s %6s %6s", key,
+	    kv($5, "msgs/s"), kv($5, "p50_ms"), kv($5, "p99_ms"),
+	    kv($4, "srv_cpu_ms_per_msg"), kv($4, "machine_ms_per_msg"),
+	    kv($5, "client_cpu_s"), kv($5, "failed") + kv($5, "unfinished"))
+	next
+}
+$1 == "I" {
+	n = kv($4, "n")
+	idle[++ni] = sprintf("%-40s %6s/%-6s %7s %8s %8s %8.1f %8.1f", $2 " [" $3 "]",
+	    kv($4, "opened"), n, kv($4, "session_fail") "/" kv($4, "refused"),
+	    kv($4, "rss0_kib"), kv($4, "rss1_kib"),
+	    (kv($4, "rss1_kib") - kv($4, "rss0_kib")) / n,
+	    (kv($4, "pss1_kib") - kv($4, "pss0_kib")) / n)
+}
+END {
+	printf "\n%-40s %9s %7s %7s %7s %8s %6s %6s\n", "load (1 rcpt; median of runs)",
+	    "msgs/s", "p50 ms", "p99 ms", "CPU ms", "mach ms", "cli s", "fail"
+	for (o = 1; o <= nk; o++) {
+		key = order[o]; m = cnt[key]
+		# the median run by msgs/s
+		for (i = 1; i <= m; i++) idx[i] = i
+		for (i = 2; i <= m; i++)
+			for (j = i; j > 1 && rate[key, idx[j]] < rate[key, idx[j - 1]]; j--) {
+				t = idx[j]; idx[j] = idx[j - 1]; idx[j - 1] = t
+			}
+		print row[key, idx[int((m + 1) / 2)]]
+	}
+	printf "\n%-40s %13s %7s %8s %8s %8s %8s\n", "idle sessions", "open/asked",
+	    "fail/ref", "RSS0 KiB", "RSS1 KiB", "KiB/sess", "Pss/sess"
+	for (o = 1; o <= ni; o++) print idle[o]
+	print "\nCPU ms = postern process utime+stime per message; mach ms = busy CPU of the machine"
+	print "minus the load generator, per message (as postfix-baseline.sh counts); cli s = smtpload CPU."
+}' "$RES" >"$SUM"
+cat "$SUM"
+say "raw results: $RES; server log: $LOG"

@@ -1,0 +1,205 @@
+/*
+ * admin/dkim: a domain's DKIM keys and the DNS records to publish. Every
+ * name of a domain (the domain and each alias) has its own keys, so the
+ * signature's d= can always be the From: domain (DMARC alignment).
+ * Keys live in DATA_DIR/dkim/NAME/SELECTOR.pem, mode 0600.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "admin.h"
+#include "../dkim/dkim.h"
+#include "../store/store.h"
+#include "../util/conf.h"
+#include "../util/str.h"
+
+#define DKIM_ROTATE_OVERLAP (7 * 86400)	/* old keys stay published */
+
+int
+admin_dkim_mode_ok(const char *mode)
+{
+	return strcmp(mode, "rsa") == 0 || strcmp(mode, "ed25519") == 0 ||
+	    strcmp(mode, "dual") == 0;
+}
+
+/* New keys for one name, as the domain's mode says. */
+int
+admin_dkim_make(struct admin_ctx *ctx, const char *name, const char *mode,
+    json_t *made, struct admin_err *err)
+{
+	char dir[CONF_PATH_MAX + 300], path[CONF_PATH_MAX + 400];
+	char selector[32];
+	unsigned char r[2];
+	int i;
+	static const struct {
+		const char *name;
+		enum dkim_alg alg;
+		char letter;
+	} algs[] = { { "rsa", DKIM_RSA, 'r' }, { "ed25519", DKIM_ED25519, 'e' } };
+
+	snprintf(dir, sizeof(dir), "%s/dkim", ctx->conf->data_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return admin_fail(err, 500, "%s: %s", dir, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s/dkim/%s", ctx->conf->data_dir, name);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return admin_fail(err, 500, "%s: %s", dir, strerror(errno));
+	randombytes_buf(r, sizeof(r));
+	for (i = 0; i < 2; i++) {
+		if (strcmp(mode, "dual") != 0 && strcmp(mode, algs[i].name) != 0)
+			continue;
+		/* the time orders selectors; two random bytes keep two
+		 * rotations in one second apart */
+		snprintf(selector, sizeof(selector), "p%llx%02x%02x%c",
+		    (unsigned long long)time(NULL), r[0], r[1],
+		    algs[i].letter);
+		snprintf(path, sizeof(path), "%s/%s.pem", dir, selector);
+		if (dkim_key_generate(path, algs[i].alg) == -1)
+			return admin_fail(err, 500,
+			    "cannot make a DKIM key at %s", path);
+		if (store_dkim_add(ctx->store, name, selector, algs[i].name,
+			path, (int64_t)time(NULL)) != 0) {
+			remove(path);
+			return admin_store_fail(ctx, err);
+		}
+		if (made)
+			json_array_append_new(made,
+			    json_pack("{s:s,s:s,s:s}", "name", name, "selector",
+				selector, "alg", algs[i].name));
+	}
+	return 0;
+}
+
+/* The TXT value as a zone file wants it: strings of at most 255. */
+static json_t *
+admin_txt_strings(const char *v)
+{
+	json_t *a = json_array();
+	size_t n = strlen(v), i;
+
+	for (i = 0; i < n; i += 255)
+		json_array_append_new(a, json_stringn(v + i,
+					     n - i > 255 ? 255 : n - i));
+	return a;
+}
+
+static void
+admin_record(json_t *list, const char *name, const char *type,
+    const char *value, const char *why)
+{
+	json_array_append_new(list,
+	    json_pack("{s:s,s:s,s:s,s:o,s:s}", "name", name, "type", type,
+		"value", value, "strings", admin_txt_strings(value), "why",
+		why));
+}
+
+/* Every record a domain needs; shared by `dns` and `check`. */
+static json_t *
+admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
+    struct admin_err *err)
+{
+	json_t *keys, *names, *k, *n, *recs = json_array();
+	char fqdn[600], txt[DKIM_TXT_MAX], val[600];
+	size_t i;
+
+	keys = store_dkim_published(ctx->store, d->id, (int64_t)time(NULL));
+	names = store_domain_names(ctx->store, d->id);
+	if (keys == NULL || names == NULL) {
+		json_decref(keys);
+		json_decref(names);
+		json_decref(recs);
+		admin_store_fail(ctx, err);
+		return NULL;
+	}
+	json_array_foreach(keys, i, k)
+	{
+		const char *alg = json_string_value(json_object_get(k, "alg"));
+		snprintf(fqdn, sizeof(fqdn), "%s._domainkey.%s",
+		    json_string_value(json_object_get(k, "selector")),
+		    json_string_value(json_object_get(k, "name")));
+		if (dkim_dns_txt(json_string_value(json_object_get(k, "path")),
+			strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, txt,
+			sizeof(txt)) == -1)
+			continue;
+		admin_record(recs, fqdn, "TXT", txt,
+		    json_is_null(json_object_get(k, "retired"))
+			? "DKIM key that signs now"
+			: "DKIM key retired by rotation: keep it until the date below");
+		if (!json_is_null(json_object_get(k, "publish_until")))
+			json_object_set(json_array_get(recs,
+					    json_array_size(recs) - 1),
+			    "until", json_object_get(k, "publish_until"));
+	}
+	json_array_foreach(names, i, n)
+	{
+		const char *name = json_string_value(json_object_get(n, "name"));
+		snprintf(val, sizeof(val), "v=spf1 a:%s -all",
+		    ctx->conf->hostname);
+		admin_record(recs, name, "TXT", val,
+		    "SPF: this server sends for the domain");
+		snprintf(fqdn, sizeof(fqdn), "_dmarc.%s", name);
+		snprintf(val, sizeof(val),
+		    "v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:postmaster@%s",
+		    name);
+		admin_record(recs, fqdn, "TXT", val,
+		    "DMARC: receivers check SPF and DKIM alignment");
+	}
+	json_decref(keys);
+	json_decref(names);
+	return recs;
+}
+
+int
+admin_domain_dns(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *name = admin_need(args, "domain", err);
+	struct store_domain d;
+	json_t *recs;
+
+	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1)
+		return -1;
+	if ((recs = admin_dns_records(ctx, &d, err)) == NULL)
+		return -1;
+	*out = json_pack("{s:s,s:o}", "domain", d.name, "records", recs);
+	return 0;
+}
+
+int
+admin_domain_dkim_rotate(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *name = admin_need(args, "domain", err);
+	char mode[16] = "rsa";
+	struct store_domain d;
+	json_t *names, *n, *made;
+	int64_t now = (int64_t)time(NULL), until = now + DKIM_ROTATE_OVERLAP;
+	size_t i;
+
+	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1)
+		return -1;
+	if (store_domain_dkim_mode(ctx->store, d.id, mode, sizeof(mode)) != 0 ||
+	    (names = store_domain_names(ctx->store, d.id)) == NULL)
+		return admin_store_fail(ctx, err);
+	made = json_array();
+	json_array_foreach(names, i, n)
+	{
+		const char *nm = json_string_value(json_object_get(n, "name"));
+		if (store_dkim_retire(ctx->store, nm, now, until) != 0 ||
+		    admin_dkim_make(ctx, nm, mode, made, err) == -1) {
+			json_decref(names);
+			json_decref(made);
+			return err->status ? -1 : admin_store_fail(ctx, err);
+		}
+	}
+	json_decref(names);
+	*out = json_pack("{s:s,s:o,s:I,s:s}", "domain", d.name, "new_keys", made,
+	    "old_published_until", (json_int_t)until, "next",
+	    "publish the new records (postern domain dns), keep the old ones until the date above");
+	return 0;
+}

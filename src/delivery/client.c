@@ -1,0 +1,671 @@
+/*
+ * client: outbound SMTP over libevent bufferevents, TLS by OpenSSL
+ * bufferevents after STARTTLS. A connection walks the addresses of its
+ * target until one greets with 220 and answers EHLO; a failure on one
+ * address moves to the next, so a dead first MX costs one refused
+ * connect. The message is dot-stuffed into the output buffer as it is
+ * written, without another copy of the whole message.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+
+#include "client.h"
+#include "../util/base64.h"
+#include "../util/str.h"
+
+#define DC_CONNECT_TIMEOUT 30
+#define DC_CMD_TIMEOUT 300
+#define DC_DATA_TIMEOUT 600
+
+enum dc_state {
+	DC_CONNECTING, DC_GREETING, DC_EHLO, DC_STARTTLS, DC_HANDSHAKE,
+	DC_EHLO_TLS, DC_AUTH, DC_IDLE, DC_MAIL, DC_BODY, DC_RSET, DC_DEAD
+};
+
+struct dclient {
+	struct event_base *base;
+	SSL_CTX *tls;
+	char helo[256];
+	struct dclient_target t;
+	int port, addr_idx;
+	struct bufferevent *bev;
+	int fd;
+	enum dc_state state;
+	struct reply r;
+	unsigned ext;
+	long long size_max;
+	int tls_on;
+	char tls_desc[96];
+	struct dclient_txn *txn;
+	int expect;		/* replies still due in a pipelined group */
+	int got;		/* replies read in the group */
+	int accepted;		/* recipients accepted */
+	int pipelined;
+	char error[REPLY_TEXT_MAX + 128];
+	int temporary;
+	int busy;		/* inside one of our callbacks */
+	int want_free;		/* dclient_close() was called meanwhile */
+	void (*cb)(struct dclient *, enum dclient_event, void *);
+	void *arg;
+};
+
+static void dc_try_next(struct dclient *);
+static void dc_read_cb(struct bufferevent *, void *);
+static void dc_event_cb(struct bufferevent *, short, void *);
+
+const char *
+dclient_error(const struct dclient *c)
+{
+	return c->error;
+}
+
+int
+dclient_error_is_temporary(const struct dclient *c)
+{
+	return c->temporary;
+}
+
+const char *
+dclient_host(const struct dclient *c)
+{
+	return c->addr_idx < c->t.naddrs ? c->t.hosts[c->addr_idx] : "-";
+}
+
+const char *
+dclient_tls(const struct dclient *c)
+{
+	return c->tls_on ? c->tls_desc : "none";
+}
+
+static void
+dc_send(struct dclient *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+dc_send(struct dclient *c, const char *fmt, ...)
+{
+	char line[1100];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n > sizeof(line) - 3)
+		n = 0;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	bufferevent_write(c->bev, line, (size_t)n);
+}
+
+static void
+dc_timeout(struct dclient *c, int secs)
+{
+	struct timeval tv = { secs, 0 };
+
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+static void
+dc_drop_bev(struct dclient *c)
+{
+	if (c->bev) {
+		bufferevent_free(c->bev);
+		c->bev = NULL;
+	}
+}
+
+/* This address failed: say why, move to the next one. */
+static void
+dc_addr_failed(struct dclient *c, const char *why, int temporary)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_storage *ss = &c->t.addrs[c->addr_idx];
+
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+		    ip, sizeof(ip));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, ip,
+		    sizeof(ip));
+	snprintf(c->error, sizeof(c->error), "%s[%s]: %s",
+	    c->t.hosts[c->addr_idx], ip, why);
+	c->temporary = temporary;
+	dc_drop_bev(c);
+	if (c->state >= DC_IDLE) {
+		/* lost after greeting: the owner decides */
+		c->state = DC_DEAD;
+		c->cb(c, DC_FAILED, c->arg);
+		return;
+	}
+	c->addr_idx++;
+	dc_try_next(c);
+}
+
+static void
+dc_setup(struct dclient *c)
+{
+	bufferevent_setcb(c->bev, dc_read_cb, NULL, dc_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, 256 * 1024);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void
+dc_try_next(struct dclient *c)
+{
+	struct sockaddr_storage *ss;
+
+	if (c->addr_idx >= c->t.naddrs) {
+		c->state = DC_DEAD;
+		if (c->error[0] == '\0') {
+			snprintf(c->error, sizeof(c->error),
+			    "no address to connect to");
+			c->temporary = 1;
+		}
+		c->cb(c, DC_FAILED, c->arg);
+		return;
+	}
+	ss = &c->t.addrs[c->addr_idx];
+	if (ss->ss_family == AF_INET)
+		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)c->port);
+	else
+		((struct sockaddr_in6 *)ss)->sin6_port =
+		    htons((uint16_t)c->port);
+	c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		dc_addr_failed(c, "out of memory", 1);
+		return;
+	}
+	c->state = DC_CONNECTING;
+	c->tls_on = 0;
+	c->ext = 0;
+	reply_init(&c->r);
+	dc_setup(c);
+	dc_timeout(c, DC_CONNECT_TIMEOUT);
+	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)ss,
+		(int)c->t.lens[c->addr_idx]) == -1)
+		dc_addr_failed(c, strerror(errno), 1);
+}
+
+static int dc_leave(struct dclient *);
+
+static void
+dc_start(evutil_socket_t fd, short what, void *arg)
+{
+	struct dclient *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->want_free)
+		dc_try_next(c);
+	dc_leave(c);
+}
+
+struct dclient *
+dclient_new(struct event_base *base, SSL_CTX *tls, const char *helo,
+    const struct dclient_target *t, int port,
+    void (*cb)(struct dclient *, enum dclient_event, void *), void *arg)
+{
+	struct dclient *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->base = base;
+	c->tls = tls;
+	str_lcpy(c->helo, helo, sizeof(c->helo));
+	c->t = *t;
+	c->port = port;
+	c->cb = cb;
+	c->arg = arg;
+	/* start from the loop, so no callback runs inside dclient_new() */
+	c->busy = 1;
+	event_base_once(base, -1, EV_TIMEOUT, dc_start, c, NULL);
+	return c;
+}
+
+static void
+dc_free(struct dclient *c)
+{
+	if (c->bev && c->state == DC_IDLE) {
+		/* best effort: the QUIT leaves with the free */
+		dc_send(c, "QUIT");
+		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
+	}
+	dc_drop_bev(c);
+	free(c);
+}
+
+void
+dclient_close(struct dclient *c)
+{
+	if (c == NULL)
+		return;
+	/* closed from the owner's callback: free once we unwind */
+	if (c->busy) {
+		c->want_free = 1;
+		return;
+	}
+	dc_free(c);
+}
+
+/* Leave a callback; 1 if the client is gone. */
+static int
+dc_leave(struct dclient *c)
+{
+	if (--c->busy == 0 && c->want_free) {
+		dc_free(c);
+		return 1;
+	}
+	return 0;
+}
+
+static void
+dc_ehlo(struct dclient *c)
+{
+	reply_init(&c->r);
+	dc_send(c, "EHLO %s", c->helo);
+}
+
+static int
+dc_starttls(struct dclient *c)
+{
+	SSL *ssl = SSL_new(c->tls);
+	struct bufferevent *b;
+	int fd = (int)bufferevent_getfd(c->bev);
+
+	if (ssl == NULL)
+		return -1;
+	SSL_set_tlsext_host_name(ssl, c->t.hosts[c->addr_idx]);
+	bufferevent_setfd(c->bev, -1);
+	bufferevent_free(c->bev);
+	b = bufferevent_openssl_socket_new(c->base, fd, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = b;
+	if (b == NULL) {
+		close(fd);
+		return -1;
+	}
+	bufferevent_openssl_set_allow_dirty_shutdown(b, 1);
+	dc_setup(c);
+	dc_timeout(c, DC_CONNECT_TIMEOUT);
+	c->state = DC_HANDSHAKE;
+	return 0;
+}
+
+static void
+dc_auth(struct dclient *c)
+{
+	char raw[2 * 320 + 3], b64[BASE64_ENCODED_LEN(sizeof(raw))];
+	size_t ul = strlen(c->t.auth_user), pl = strlen(c->t.auth_pass);
+
+	if (ul + pl + 2 > sizeof(raw)) {
+		dc_addr_failed(c, "smarthost credentials too long", 0);
+		return;
+	}
+	raw[0] = '\0';
+	memcpy(raw + 1, c->t.auth_user, ul);
+	raw[1 + ul] = '\0';
+	memcpy(raw + 2 + ul, c->t.auth_pass, pl);
+	base64_encode(b64, (unsigned char *)raw, ul + pl + 2);
+	reply_init(&c->r);
+	c->state = DC_AUTH;
+	dc_send(c, "AUTH PLAIN %s", b64);
+}
+
+/* After EHLO (with TLS or without): STARTTLS, AUTH, or ready. */
+static void
+dc_after_ehlo(struct dclient *c)
+{
+	c->ext = c->r.ehlo;
+	c->size_max = c->r.size_max;
+	if (!c->tls_on && (c->ext & REPLY_EXT_STARTTLS) && c->tls) {
+		reply_init(&c->r);
+		c->state = DC_STARTTLS;
+		dc_send(c, "STARTTLS");
+		return;
+	}
+	if (c->t.auth_user) {
+		if (!c->tls_on) {
+			dc_addr_failed(c, "no TLS: smarthost credentials not sent",
+			    1);
+			return;
+		}
+		dc_auth(c);
+		return;
+	}
+	c->state = DC_IDLE;
+	dc_timeout(c, DC_CMD_TIMEOUT);
+	c->cb(c, DC_READY, c->arg);
+}
+
+/* Write the message dot-stuffed, then the final dot. */
+static void
+dc_write_body(struct dclient *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	const char *p = c->txn->data, *end = p + c->txn->len, *nl;
+
+	while (p < end) {
+		if (*p == '.')
+			evbuffer_add(out, ".", 1);
+		nl = memchr(p, '\n', (size_t)(end - p));
+		nl = nl ? nl + 1 : end;
+		evbuffer_add(out, p, (size_t)(nl - p));
+		p = nl;
+	}
+	if (c->txn->len > 0 && c->txn->data[c->txn->len - 1] != '\n')
+		evbuffer_add(out, "\r\n", 2);
+	evbuffer_add(out, ".\r\n", 3);
+	dc_timeout(c, DC_DATA_TIMEOUT);
+}
+
+void
+dclient_send(struct dclient *c, struct dclient_txn *t)
+{
+	int i;
+
+	c->txn = t;
+	t->code = 0;
+	t->text[0] = '\0';
+	for (i = 0; i < t->nrcpt; i++) {
+		t->rcpt_code[i] = 0;
+		t->rcpt_text[i][0] = '\0';
+	}
+	c->accepted = 0;
+	c->got = 0;
+	c->pipelined = (c->ext & REPLY_EXT_PIPELINING) != 0;
+	c->state = DC_MAIL;
+	reply_init(&c->r);
+	{
+		char params[96] = "";
+		if ((c->ext & REPLY_EXT_SIZE))
+			snprintf(params, sizeof(params), " SIZE=%zu", t->len);
+		if (t->eightbit && (c->ext & REPLY_EXT_8BITMIME))
+			strcat(params, " BODY=8BITMIME");
+		if (t->smtputf8 && (c->ext & REPLY_EXT_SMTPUTF8))
+			strcat(params, " SMTPUTF8");
+		dc_send(c, "MAIL FROM:<%s>%s", t->from, params);
+	}
+	/* replies due: MAIL, each RCPT, DATA */
+	c->expect = t->nrcpt + 2;
+	if (c->pipelined) {
+		for (i = 0; i < t->nrcpt; i++)
+			dc_send(c, "RCPT TO:<%s>", t->rcpts[i]);
+		dc_send(c, "DATA");
+	}
+}
+
+/* The whole transaction failed with one reply (MAIL refused, ...). */
+static void
+dc_txn_fail(struct dclient *c, int code, const char *text)
+{
+	int i;
+
+	for (i = 0; i < c->txn->nrcpt; i++)
+		if (c->txn->rcpt_code[i] == 0 || c->txn->rcpt_code[i] / 100 == 2) {
+			c->txn->rcpt_code[i] = code;
+			str_lcpy(c->txn->rcpt_text[i], text, REPLY_TEXT_MAX);
+		}
+	c->txn->code = code;
+	str_lcpy(c->txn->text, text, sizeof(c->txn->text));
+}
+
+static void
+dc_txn_done(struct dclient *c)
+{
+	c->state = DC_IDLE;
+	dc_timeout(c, DC_CMD_TIMEOUT);
+	c->cb(c, DC_TXN_DONE, c->arg);
+}
+
+/* One complete reply inside a transaction. */
+static void
+dc_txn_reply(struct dclient *c)
+{
+	struct dclient_txn *t = c->txn;
+	int idx = c->got++;
+
+	if (c->state == DC_BODY) {
+		int i;
+		for (i = 0; i < t->nrcpt; i++)
+			if (t->rcpt_code[i] / 100 == 2) {
+				t->rcpt_code[i] = c->r.code;
+				str_lcpy(t->rcpt_text[i], c->r.text,
+				    REPLY_TEXT_MAX);
+			}
+		t->code = c->r.code;
+		str_lcpy(t->text, c->r.text, sizeof(t->text));
+		dc_txn_done(c);
+		return;
+	}
+	if (c->state == DC_RSET) {
+		if (c->got >= c->expect)
+			dc_txn_done(c);
+		return;
+	}
+	if (idx == 0) { /* MAIL */
+		if (c->r.code / 100 != 2) {
+			dc_txn_fail(c, c->r.code, c->r.text);
+			if (!c->pipelined) {
+				c->state = DC_RSET;
+				c->got = 0;
+				c->expect = 1;
+				dc_send(c, "RSET");
+			}
+			/* pipelined: RCPT and DATA replies still come */
+		} else if (!c->pipelined) {
+			dc_send(c, "RCPT TO:<%s>", t->rcpts[0]);
+		}
+	} else if (idx <= t->nrcpt) { /* RCPT */
+		if (t->rcpt_code[idx - 1] == 0) {
+			t->rcpt_code[idx - 1] = c->r.code;
+			str_lcpy(t->rcpt_text[idx - 1], c->r.text,
+			    REPLY_TEXT_MAX);
+		}
+		if (c->r.code / 100 == 2)
+			c->accepted++;
+		if (!c->pipelined) {
+			if (idx < t->nrcpt)
+				dc_send(c, "RCPT TO:<%s>", t->rcpts[idx]);
+			else if (c->accepted > 0)
+				dc_send(c, "DATA");
+			else {
+				c->state = DC_RSET;
+				c->got = 0;
+				c->expect = 1;
+				dc_send(c, "RSET");
+			}
+		}
+	} else { /* DATA */
+		if (c->r.code == 354) {
+			if (c->accepted == 0) {
+				/* RFC 2920: an empty message, then RSET */
+				bufferevent_write(c->bev, ".\r\n", 3);
+				c->state = DC_RSET;
+				c->got = 0;
+				dc_send(c, "RSET");
+				/* two replies due: the dot's, then RSET's */
+				c->expect = 2;
+				reply_init(&c->r);
+				return;
+			}
+			c->state = DC_BODY;
+			dc_write_body(c);
+		} else {
+			/* recipients accepted but DATA refused: they share it */
+			int i;
+			for (i = 0; i < t->nrcpt; i++)
+				if (t->rcpt_code[i] / 100 == 2) {
+					t->rcpt_code[i] = c->r.code;
+					str_lcpy(t->rcpt_text[i], c->r.text,
+					    REPLY_TEXT_MAX);
+				}
+			c->state = DC_RSET;
+			c->got = 0;
+			c->expect = 1;
+			dc_send(c, "RSET");
+		}
+	}
+}
+
+static void
+dc_reply(struct dclient *c)
+{
+	switch (c->state) {
+	case DC_GREETING:
+		if (c->r.code != 220) {
+			dc_addr_failed(c, c->r.text, c->r.code / 100 != 5);
+			return;
+		}
+		c->state = DC_EHLO;
+		dc_ehlo(c);
+		return;
+	case DC_EHLO:
+	case DC_EHLO_TLS:
+		if (c->r.code != 250) {
+			dc_addr_failed(c, c->r.text, c->r.code / 100 != 5);
+			return;
+		}
+		dc_after_ehlo(c);
+		return;
+	case DC_STARTTLS:
+		if (c->r.code != 220 || dc_starttls(c) == -1) {
+			/* refused: go on without TLS, as opportunistic TLS does */
+			c->ext &= ~REPLY_EXT_STARTTLS;
+			c->r.ehlo = c->ext;
+			if (c->bev == NULL) {
+				dc_addr_failed(c, "STARTTLS failed", 1);
+				return;
+			}
+			c->state = DC_EHLO_TLS;
+			c->tls_on = 0;
+			c->r.code = 250;
+			dc_after_ehlo(c);
+		}
+		return;
+	case DC_AUTH:
+		if (c->r.code != 235) {
+			dc_addr_failed(c, c->r.text, c->r.code / 100 != 5);
+			return;
+		}
+		c->state = DC_IDLE;
+		dc_timeout(c, DC_CMD_TIMEOUT);
+		c->cb(c, DC_READY, c->arg);
+		return;
+	case DC_MAIL:
+	case DC_BODY:
+	case DC_RSET:
+		dc_txn_reply(c);
+		return;
+	default:
+		/* a reply nobody asked for: the server is confused */
+		dc_addr_failed(c, "unexpected reply", 1);
+	}
+}
+
+static void
+dc_read_lines(struct dclient *c, struct bufferevent *bev)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+	char line[REPLY_LINE_MAX + 2];
+
+	while (c->bev == bev && !c->want_free) {
+		struct evbuffer_ptr p = evbuffer_search(in, "\n", 1, NULL);
+		size_t n;
+		int rc;
+		if (p.pos == -1) {
+			if (evbuffer_get_length(in) > REPLY_LINE_MAX)
+				dc_addr_failed(c, "reply line too long", 1);
+			return;
+		}
+		n = (size_t)p.pos + 1;
+		if (n > REPLY_LINE_MAX) {
+			dc_addr_failed(c, "reply line too long", 1);
+			return;
+		}
+		evbuffer_remove(in, line, n);
+		n--;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if ((rc = reply_line(&c->r, line, n)) == -1) {
+			dc_addr_failed(c, "malformed reply", 1);
+			return;
+		}
+		if (rc == 1) {
+			dc_reply(c);
+			if (c->state != DC_DEAD && c->bev == bev)
+				reply_init(&c->r);
+			else
+				return;
+		}
+	}
+}
+
+static void
+dc_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dclient *c = arg;
+
+	c->busy++;
+	dc_read_lines(c, bev);
+	dc_leave(c);
+}
+
+static void
+dc_event(struct dclient *c, short what)
+{
+	if (what & BEV_EVENT_CONNECTED) {
+		if (c->state == DC_CONNECTING) {
+			c->state = DC_GREETING;
+			dc_timeout(c, DC_CMD_TIMEOUT);
+		} else if (c->state == DC_HANDSHAKE) {
+			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+			c->tls_on = 1;
+			snprintf(c->tls_desc, sizeof(c->tls_desc), "%s/%s",
+			    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+			c->state = DC_EHLO_TLS;
+			dc_timeout(c, DC_CMD_TIMEOUT);
+			dc_ehlo(c);
+		}
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		dc_addr_failed(c, "timeout", 1);
+		return;
+	}
+	if (c->state == DC_HANDSHAKE) {
+		unsigned long e = bufferevent_get_openssl_error(c->bev);
+		char why[160];
+		snprintf(why, sizeof(why), "TLS handshake failed: %s",
+		    e ? ERR_reason_error_string(e) : "connection closed");
+		dc_addr_failed(c, why, 1);
+		return;
+	}
+	dc_addr_failed(c,
+	    (what & BEV_EVENT_EOF) ? "connection closed"
+	    : errno		   ? strerror(errno)
+				   : "connection error",
+	    1);
+}
+
+static void
+dc_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct dclient *c = arg;
+
+	(void)bev;
+	c->busy++;
+	dc_event(c, what);
+	dc_leave(c);
+}

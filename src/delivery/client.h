@@ -1,0 +1,66 @@
+/*
+ * client: the outbound SMTP client. One connection to one destination
+ * (a list of addresses tried in order), EHLO, STARTTLS whenever offered,
+ * AUTH when given credentials (smarthost), then any number of
+ * transactions, each with PIPELINING when the server offers it.
+ */
+#ifndef POSTERN_CLIENT_H
+#define POSTERN_CLIENT_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "reply.h"
+#include "../mail/addr.h"
+
+#define DCLIENT_ADDRS_MAX 32
+
+struct dclient_target {
+	int naddrs;
+	struct sockaddr_storage addrs[DCLIENT_ADDRS_MAX];
+	socklen_t lens[DCLIENT_ADDRS_MAX];
+	char hosts[DCLIENT_ADDRS_MAX][256];	/* name of each address */
+	const char *auth_user, *auth_pass;	/* smarthost, or NULL */
+};
+
+struct dclient_txn {
+	const char *from;		/* "" is the null sender */
+	int nrcpt;
+	const char *const *rcpts;
+	const char *data;		/* the message, CRLF, not dot-stuffed */
+	size_t len;
+	int eightbit, smtputf8;
+	/* results, filled by the client */
+	int *rcpt_code;			/* nrcpt entries */
+	char (*rcpt_text)[REPLY_TEXT_MAX];
+	int code;			/* of the end of data, 0 if not reached */
+	char text[REPLY_TEXT_MAX];
+};
+
+enum dclient_event {
+	DC_READY,	/* connected, greeted, EHLO (and TLS) done: idle */
+	DC_TXN_DONE,	/* the transaction's results are filled in */
+	DC_FAILED,	/* no usable connection, or it was lost */
+};
+
+struct dclient;
+
+struct dclient *dclient_new(struct event_base *, SSL_CTX *, const char *helo,
+    const struct dclient_target *, int port,
+    void (*cb)(struct dclient *, enum dclient_event, void *), void *arg);
+/* Start a transaction on an idle (DC_READY) connection. */
+void dclient_send(struct dclient *, struct dclient_txn *);
+/* QUIT (if connected) and free; no more callbacks. */
+void dclient_close(struct dclient *);
+/* What the last failure was, for logs and DSNs. */
+const char *dclient_error(const struct dclient *);
+/* 1 if the last failure should be retried later (4xx, network). */
+int dclient_error_is_temporary(const struct dclient *);
+/* The host and TLS of the current connection, for the log. */
+const char *dclient_host(const struct dclient *);
+const char *dclient_tls(const struct dclient *);
+
+#endif

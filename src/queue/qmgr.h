@@ -1,0 +1,31 @@
+/*
+ * qmgr: the queue manager. It owns the messages in the spool: it loads
+ * them at start, hears of new ones from the sessions, and delivers each
+ * recipient (DKIM-signed) to its domain's mail hosts, a smarthost, or a
+ * capture folder; temporary failures are retried with exponential
+ * backoff, permanent ones and expired ones produce one DSN. It runs on
+ * its own event loop thread; file work and signing run on the workers.
+ */
+#ifndef POSTERN_QMGR_H
+#define POSTERN_QMGR_H
+
+struct server;
+
+int qmgr_start(struct server *);
+void qmgr_stop(void);
+/* After the workers stopped: free what is left. */
+void qmgr_free(void);
+/* A message was just queued (any thread). */
+void qmgr_notify(const char *id);
+/* Look at the spool again and retry everything now (any thread). */
+void qmgr_flush(void);
+
+/* sign.c: DKIM-sign a message for the domain of its From: (on a
+ * worker). Prepends DKIM-Signature fields to *msg (realloc'd); a
+ * message whose From: domain has no key is left as it is. 0 or -1. */
+#include <stddef.h>
+struct store;
+int queue_sign(struct store *, const char *data_dir, char **msg,
+    size_t *len);
+
+#endif

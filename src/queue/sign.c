@@ -1,0 +1,74 @@
+/*
+ * sign: which keys sign a message. The signing domain is the domain of
+ * the From: header (DMARC alignment); every live key of that name signs
+ * (RSA, Ed25519, or both). A From: domain with no key of ours goes out
+ * unsigned, as a relayed customer's mail may.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "qmgr.h"
+#include "../dkim/dkim.h"
+#include "../mail/addr.h"
+#include "../mail/header.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+
+int
+queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
+{
+	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1], err[160];
+	struct dkim_key *keys[DKIM_MAX_KEYS];
+	struct header_info hi;
+	struct addr a;
+	struct buf out;
+	json_t *rows, *r;
+	size_t i;
+	int n = 0, nk = 0, rc = 0;
+
+	(void)data_dir;
+	header_scan(*msg, *len, &hi);
+	if (hi.from_count != 1 ||
+	    header_addresses(hi.from, hi.from_len, addrs, HEADER_FROM_MAX,
+		&n) == -1 ||
+	    n < 1 || addr_parse(addrs[0], &a, err, sizeof(err)) == -1)
+		return 0;
+	if ((rows = store_dkim_signing(st, a.domain)) == NULL)
+		return -1;
+	json_array_foreach(rows, i, r)
+	{
+		const char *alg = json_string_value(json_object_get(r, "alg"));
+		struct dkim_key *k;
+		if (nk >= DKIM_MAX_KEYS)
+			break;
+		k = dkim_key_load(json_string_value(json_object_get(r, "path")),
+		    strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, a.domain,
+		    json_string_value(json_object_get(r, "selector")));
+		if (k == NULL) {
+			log_warnx("dkim.key domain=%s selector=%s error=\"cannot "
+				  "load\"",
+			    a.domain,
+			    json_string_value(json_object_get(r, "selector")));
+			continue;
+		}
+		keys[nk++] = k;
+	}
+	json_decref(rows);
+	if (nk == 0)
+		return 0;
+	buf_init(&out, *len + (size_t)nk * DKIM_FIELD_MAX);
+	if (dkim_sign(keys, nk, *msg, *len, time(NULL), &out) == -1 ||
+	    buf_append(&out, *msg, *len) == -1) {
+		buf_free(&out);
+		rc = -1;
+	} else {
+		free(*msg);
+		*msg = out.data;
+		*len = out.len;
+	}
+	for (i = 0; i < (size_t)nk; i++)
+		dkim_key_free(keys[i]);
+	return rc;
+}

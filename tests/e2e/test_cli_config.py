@@ -1,0 +1,181 @@
+"""postern.conf: errors name the file, the line and the key; where the
+config is looked for (-c, $POSTERN_CONFIG, ./postern.conf); the master key."""
+import os
+
+import pytest
+
+from conftest import make_setup, run_postern
+
+
+def assert_names_file_line(err, setup, lineno, *words):
+    assert "%s:%d:" % (setup.conf, lineno) in err, err
+    for w in words:
+        assert w in err, err
+
+
+def test_an_unknown_key_is_refused_naming_the_file_line_and_key(postern):
+    n = postern.conf_insert("limits", "message_sise = 10M")
+    err = postern.refused("domain", "list")
+    assert_names_file_line(err, postern, n, "unknown key", "message_sise", "[limits]")
+
+
+def test_a_key_in_the_wrong_section_is_unknown_there(postern):
+    n = postern.conf_insert("limits", "hostname = mail.example.test")
+    err = postern.refused("domain", "list")
+    assert_names_file_line(err, postern, n, "unknown key", "hostname", "[limits]")
+
+
+def test_an_unknown_section_is_refused_naming_the_file_line_and_section(postern):
+    with open(postern.conf, "a") as f:
+        f.write("\n[mailboxes]\nsize = 1G\n")
+    n = len(postern.conf_lines()) - 1
+    err = postern.refused("domain", "list")
+    assert_names_file_line(err, postern, n, "unknown section", "mailboxes")
+
+
+BAD_VALUES = [
+    ("limits", "message_size", "lots", "not a size"),
+    ("delivery", "remote_port", "99999", "out of range"),
+    ("delivery", "remote_port", "0", "out of range"),
+    ("delivery", "remote_port", "-25", "not a number"),
+    ("delivery", "remote_port", "99999999999999999999999", "not a number"),
+    ("server", "workers", "many", "not a number"),
+    ("delivery", "retry_first", "soon", "not a duration"),
+    ("auth", "token_ttl", "10s", "out of range"),
+    ("delivery", "mode", "pigeon", "must be one of"),
+    ("store", "driver", "mysql", "must be one of"),
+]
+
+
+def test_a_bad_value_is_refused_naming_the_file_line_and_key(postern):
+    good = postern.conf.read_text()
+    for section, key, value, why in BAD_VALUES:
+        postern.conf.write_text(good)
+        n = postern.conf_set(section, key, value)
+        err = postern.refused("domain", "list")
+        assert_names_file_line(err, postern, n, "%s.%s" % (section, key), why)
+
+
+def test_a_line_that_is_not_key_equals_value_is_refused_with_its_line(postern):
+    n = postern.conf_insert("limits", "message_size 10M")
+    err = postern.refused("domain", "list")
+    assert_names_file_line(err, postern, n, "key = value")
+
+
+def test_a_broken_section_header_is_refused_with_its_line(postern):
+    n = postern.conf_insert("limits", "[auth")
+    err = postern.refused("domain", "list")
+    assert_names_file_line(err, postern, n, "section")
+
+
+def test_a_bad_config_is_refused_before_the_store_is_touched(postern):
+    postern.add_domain("example.org")
+    with postern.unchanged():
+        postern.conf_set("limits", "message_size", "lots")
+        postern.refused("domain", "add", "example.net")
+        postern.refused("user", "add", "bob@example.org")
+
+
+def test_good_edits_are_accepted(postern):
+    postern.conf_set("limits", "message_size", '"20M"')
+    postern.conf_set("delivery", "remote_port", "2525")
+    postern.conf_set("auth", "token_ttl", "2h")
+    postern.conf_insert("limits", "# a comment")
+    postern.conf_insert("limits", "; another comment")
+    postern.conf_insert("limits", "   ")
+    postern.add_domain("example.org")
+    postern.add_user("alice@example.org")
+    tok = postern.ok("token", "issue", "alice@example.org", json=True)
+    # [auth] token_ttl is the default lifetime of a token
+    assert 7200 - 120 <= tok["expires"] - int(__import__("time").time()) <= 7200 + 5
+
+
+def two_setups(tmp_path):
+    a = make_setup(tmp_path / "a", cwd=tmp_path / "a")
+    b = make_setup(tmp_path / "b", cwd=tmp_path / "a")
+    a.add_domain("a.example")
+    b.add_domain("b.example")
+    return a, b
+
+
+def names(out):
+    return [d["name"] for d in out["domains"]]
+
+
+def test_the_c_flag_comes_before_the_environment_and_the_working_directory(postern_bin, tmp_path):
+    a, b = two_setups(tmp_path)
+    r = run_postern(["-c", b.conf, "domain", "list"], json=True, cwd=a.dir,
+                    env={"POSTERN_CONFIG": str(a.conf)})
+    assert r.rc == 0, r.err
+    assert names(r.out) == ["b.example"]
+
+
+def test_postern_config_comes_before_the_working_directory(postern_bin, tmp_path):
+    a, b = two_setups(tmp_path)
+    r = run_postern(["domain", "list"], json=True, cwd=a.dir, env={"POSTERN_CONFIG": str(b.conf)})
+    assert r.rc == 0, r.err
+    assert names(r.out) == ["b.example"]
+
+
+def test_postern_conf_in_the_working_directory_is_used_when_nothing_else_is_given(postern_bin, tmp_path):
+    a, b = two_setups(tmp_path)
+    r = run_postern(["domain", "list"], json=True, cwd=a.dir)
+    assert r.rc == 0, r.err
+    assert names(r.out) == ["a.example"]
+    # an empty $POSTERN_CONFIG counts as unset
+    r = run_postern(["domain", "list"], json=True, cwd=b.dir, env={"POSTERN_CONFIG": ""})
+    assert r.rc == 0, r.err
+    assert names(r.out) == ["b.example"]
+
+
+def test_relative_paths_in_the_config_are_taken_from_its_folder(postern_bin, tmp_path):
+    a, b = two_setups(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = run_postern(["-c", os.path.relpath(b.conf, elsewhere), "domain", "list"], json=True,
+                    cwd=elsewhere)
+    assert r.rc == 0, r.err
+    assert names(r.out) == ["b.example"]
+    assert not (elsewhere / "data").exists()
+
+
+@pytest.mark.skipif(os.path.exists("/etc/postern/postern.conf"),
+                    reason="this machine has a /etc/postern/postern.conf")
+def test_without_any_config_a_command_fails_and_says_how_to_make_one(postern_bin, tmp_path):
+    r = run_postern(["domain", "list"], cwd=tmp_path)
+    assert r.rc == 1
+    assert "/etc/postern/postern.conf" in r.err
+    assert "postern init" in r.err and "POSTERN_CONFIG" in r.err
+
+
+def test_a_c_flag_naming_a_missing_file_fails_naming_it(postern, tmp_path):
+    r = postern.run("-c", tmp_path / "missing.conf", "domain", "list", config=False)
+    assert r.rc == 1
+    assert "missing.conf" in r.err
+
+
+def test_a_postern_config_naming_a_missing_file_fails_naming_it(postern, tmp_path):
+    r = postern.run("domain", "list", config=False,
+                    env={"POSTERN_CONFIG": str(tmp_path / "missing.conf")})
+    assert r.rc == 1
+    assert "missing.conf" in r.err
+
+
+def test_a_master_key_readable_by_others_is_refused(postern):
+    postern.add_domain("example.org")
+    os.chmod(postern.master_key, 0o644)
+    with postern.unchanged():
+        err = postern.refused("domain", "add", "example.net")
+    assert "master key" in err and "chmod 600" in err
+
+
+def test_a_master_key_of_the_wrong_size_is_refused(postern):
+    postern.master_key.write_bytes(b"short")
+    err = postern.refused("domain", "list")
+    assert "32-byte" in err
+
+
+def test_a_missing_master_key_is_refused_naming_it(postern):
+    postern.master_key.unlink()
+    err = postern.refused("domain", "list")
+    assert str(postern.master_key) in err

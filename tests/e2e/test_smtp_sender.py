@@ -1,0 +1,129 @@
+"""Who may send as whom: the example of the service's documentation,
+verbatim, at MAIL FROM and in the From: header; and a domain's login.
+
+  alice@example.org has the alias alice_lastname; example.net is an
+  alias of example.org. Logged in as alice@example.org she may send as
+  alice@example.org, alice@example.net, alice_lastname@example.org and
+  alice_lastname@example.net, not as bob@example.org nor as
+  alice_lastname@gmail.com.
+"""
+import pytest
+
+from fixtures_smtp import make_message, queue_id
+
+ALLOWED = ["alice@example.org", "alice@example.net", "alice_lastname@example.org",
+           "alice_lastname@example.net"]
+REFUSED = ["bob@example.org", "alice_lastname@gmail.com"]
+
+
+@pytest.fixture
+def alice(smtp_server):
+    return smtp_server.session("alice@example.org", smtp_server.alice_pw)
+
+
+@pytest.mark.parametrize("sender", ALLOWED)
+def test_alice_may_use_her_addresses_and_aliases_in_mail_from(smtp_server, alice, sender):
+    r = alice.cmd("MAIL FROM:<%s>" % sender)
+    assert r.code == 250, r
+    assert alice.cmd("RCPT TO:<bob@remote.test>").code == 250
+    r = alice.data(make_message(frm=sender, subject="as " + sender))
+    assert r.code == 250, r
+    env = smtp_server.spool(queue_id(r)).env
+    assert env["from"] == "<%s>" % sender
+    assert env["auth"] == "alice@example.org"
+
+
+@pytest.mark.parametrize("sender", ["ALICE@Example.ORG", "Alice_Lastname@EXAMPLE.NET"])
+def test_the_sender_rule_ignores_case(alice, sender):
+    r = alice.cmd("MAIL FROM:<%s>" % sender)
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("sender", REFUSED)
+def test_alice_may_not_use_other_addresses_in_mail_from(alice, sender):
+    r = alice.cmd("MAIL FROM:<%s>" % sender)
+    assert r.code == 553 and r.enh == "5.7.1", r
+    assert "alice@example.org" in r.text, "the reply does not name the login: %s" % r
+    assert sender in r.text, "the reply does not name the refused address: %s" % r
+    # no transaction was opened
+    assert alice.cmd("RCPT TO:<bob@remote.test>").code == 503
+
+
+@pytest.mark.parametrize("header_from", ALLOWED)
+def test_alice_may_use_her_addresses_in_the_from_header(smtp_server, alice, header_from):
+    r = alice.mail("alice@example.org", "bob@remote.test",
+                   make_message(frm=header_from, subject="header " + header_from))
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("header_from", REFUSED)
+def test_alice_may_not_use_other_addresses_in_the_from_header(smtp_server, alice, header_from):
+    before = smtp_server.queue_ids()
+    r = alice.mail("alice@example.org", "bob@remote.test",
+                   make_message(frm=header_from, subject="header " + header_from))
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert "alice@example.org" in r.text and header_from in r.text, r
+    assert smtp_server.queue_ids() == before
+    # the session is still usable
+    r = alice.mail("alice@example.org", "bob@remote.test", make_message(subject="after"))
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("from_field", [
+    b"From: Alice <alice@example.org>, Bob <bob@example.org>",
+    b"From: \"alice@example.org\" <bob@example.org>",
+    b"From: alice@example.org (alice_lastname@gmail.com)\r\nFrom: bob@example.org",
+], ids=["two-mailboxes", "display-name-trick", "two-from-fields"])
+def test_a_from_header_hiding_a_foreign_address_is_refused(smtp_server, alice, from_field):
+    msg = make_message(subject="tricky from")
+    msg = msg.replace(b"From: <alice@example.org>", from_field)
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+def test_a_message_without_from_header_is_refused(smtp_server, alice):
+    msg = make_message(subject="no from").replace(b"From: <alice@example.org>\r\n", b"")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+# --- a domain's login ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def domain_password(smtp_server):
+    smtp_server.cli("domain", "add", "example.com")
+    smtp_server.cli("user", "add", "carol@example.com")
+    return smtp_server.cli("smtp-password", "generate", "example.org")["password"]
+
+
+@pytest.mark.parametrize("sender", ["alice@example.org", "anyone@example.org",
+                                    "no-such-user@example.net", "alice_lastname@example.net"])
+def test_the_domain_login_sends_from_any_address_of_its_domain(smtp_server, domain_password,
+                                                                 sender):
+    c = smtp_server.session("example.org", domain_password)
+    r = c.mail(sender, "bob@remote.test", make_message(frm=sender, subject="domain login"))
+    assert r.code == 250, r
+    assert smtp_server.spool(queue_id(r)).env["auth"] == "example.org"
+
+
+@pytest.mark.parametrize("sender", ["carol@example.com", "someone@gmail.com",
+                                    "alice@example.org.evil.test", "alice@sub.example.org"])
+def test_the_domain_login_does_not_send_from_another_domain(smtp_server, domain_password,
+                                                              sender):
+    c = smtp_server.session("example.org", domain_password)
+    r = c.cmd("MAIL FROM:<%s>" % sender)
+    assert r.code == 553 and r.enh == "5.7.1", r
+    assert "example.org" in r.text and sender in r.text, r
+    # nor in the From: header
+    r = c.mail("anyone@example.org", "bob@remote.test", make_message(frm=sender))
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+def test_a_user_password_is_not_a_domain_login(smtp_server, domain_password):
+    c = smtp_server.client("submissions")
+    c.ehlo()
+    r = c.auth_plain("example.org", smtp_server.alice_pw)
+    assert r.code == 535, r
+    r = c.auth_plain("alice@example.org", domain_password)
+    assert r.code == 535, r
