@@ -360,10 +360,13 @@ resolver_new(struct event_base *base, const char *servers, char *err,
 	o.tries = RES_TRIES;
 	o.sock_state_cb = res_sock_state_cb;
 	o.sock_state_cb_data = r;
+	/* A burst of look-ups answered from a cache overflows the default
+	 * socket buffer, and a lost answer costs a 2 s retry (the kernel caps
+	 * this at net.core.rmem_max). */
 	o.socket_receive_buffer_size = 1 << 20;
 	rc = ares_init_options(&r->ch, &o,
-	    ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_RCVBUF |
-		ARES_OPT_SOCK_STATE_CB);
+	    ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES |
+		ARES_OPT_SOCK_RCVBUF | ARES_OPT_SOCK_STATE_CB);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		free(r);

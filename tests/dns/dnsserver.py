@@ -171,9 +171,11 @@ def load(args):
 def respond(state, data, udp):
     try:
         request = DNSRecord.parse(data)
-    except Exception:               # not DNS: no answer, as a server would
+        reply = state["zone"].answer(request)
+    except Exception as e:          # not DNS: no answer, as a server would
+        if state["verbose"]:
+            print("dns: bad query: %s" % e, file=sys.stderr, flush=True)
         return None
-    reply = state["zone"].answer(request)
     if state["verbose"]:
         q = request.questions[0] if request.questions else None
         print("dns: %s %s %s -> %s" % (
@@ -221,8 +223,7 @@ def bind_pair(address, port):
 
 
 def serve(args):
-    state = {"zone": load(args), "verbose": args.verbose, "stop": False,
-             "reload": False}
+    state = {"zone": load(args), "verbose": args.verbose, "reload": False}
     udp, tcp = bind_pair(args.address, args.port)
     udp.setblocking(False)
     tcp.setblocking(False)
@@ -232,7 +233,7 @@ def serve(args):
     conns = {}
 
     def stop(signum, frame):
-        state["stop"] = True
+        raise SystemExit(0)
 
     def reload(signum, frame):
         state["reload"] = True
@@ -242,10 +243,13 @@ def serve(args):
     signal.signal(signal.SIGHUP, reload)
     print("ready %d" % udp.getsockname()[1], flush=True)
 
-    while not state["stop"]:
+    while True:
         if state["reload"]:
             state["reload"] = False
-            state["zone"] = load(args)
+            try:
+                state["zone"] = load(args)
+            except (OSError, SystemExit) as e:    # keep serving the old one
+                print("dnsserver: reload: %s" % e, file=sys.stderr, flush=True)
         for key, _ in sel.select(timeout=0.5):
             if key.data == "udp":
                 try:
@@ -291,10 +295,6 @@ def serve(args):
                     sel.unregister(c)
                     c.close()
                     del conns[c]
-    for c in conns:
-        c.close()
-    udp.close()
-    tcp.close()
 
 
 def main():
