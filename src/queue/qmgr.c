@@ -317,10 +317,11 @@ dest_resolved(struct resolve_result *r, void *arg)
 	d->resolving = 0;
 	if (r->status == RESOLVE_NULL_MX || r->status == RESOLVE_NXDOMAIN) {
 		char why[REPLY_TEXT_MAX];
-		snprintf(why, sizeof(why), "%.250s: %s", d->key,
+		snprintf(why, sizeof(why), "%.250s: %.250s", d->key,
 		    r->status == RESOLVE_NULL_MX
 			? "the domain accepts no mail (null MX)"
-			: "no such domain");
+		    : r->why[0] ? r->why
+				: "no such domain");
 		dest_fail_waiting(d, 550, why);
 		return;
 	}

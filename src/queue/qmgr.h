@@ -27,5 +27,7 @@ void qmgr_flush(void);
 struct store;
 int queue_sign(struct store *, const char *data_dir, char **msg,
     size_t *len);
+/* A worker thread ends: free its cached keys. */
+void queue_sign_thread_end(void);
 
 #endif

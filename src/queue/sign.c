@@ -4,6 +4,7 @@
  * (RSA, Ed25519, or both). A From: domain with no key of ours goes out
  * unsigned, as a relayed customer's mail may.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,44 @@
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/log.h"
+
+/* Parsed keys, per worker thread: a PEM parse per message is wasted. */
+#define SIGN_CACHE 16
+static __thread struct {
+	char path[1024];
+	struct dkim_key *key;
+} sign_cache[SIGN_CACHE];
+static __thread int sign_cache_next;
+
+static struct dkim_key *
+sign_key(const char *path, enum dkim_alg alg, const char *domain,
+    const char *selector)
+{
+	struct dkim_key *k;
+	int i;
+
+	for (i = 0; i < SIGN_CACHE; i++)
+		if (sign_cache[i].key && strcmp(sign_cache[i].path, path) == 0)
+			return sign_cache[i].key;
+	if ((k = dkim_key_load(path, alg, domain, selector)) == NULL)
+		return NULL;
+	i = sign_cache_next++ % SIGN_CACHE;
+	dkim_key_free(sign_cache[i].key);
+	snprintf(sign_cache[i].path, sizeof(sign_cache[i].path), "%s", path);
+	sign_cache[i].key = k;
+	return k;
+}
+
+void
+queue_sign_thread_end(void)
+{
+	int i;
+
+	for (i = 0; i < SIGN_CACHE; i++) {
+		dkim_key_free(sign_cache[i].key);
+		sign_cache[i].key = NULL;
+	}
+}
 
 int
 queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
@@ -43,7 +82,7 @@ queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
 		struct dkim_key *k;
 		if (nk >= DKIM_MAX_KEYS)
 			break;
-		k = dkim_key_load(json_string_value(json_object_get(r, "path")),
+		k = sign_key(json_string_value(json_object_get(r, "path")),
 		    strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, a.domain,
 		    json_string_value(json_object_get(r, "selector")));
 		if (k == NULL) {
@@ -68,7 +107,5 @@ queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
 		*msg = out.data;
 		*len = out.len;
 	}
-	for (i = 0; i < (size_t)nk; i++)
-		dkim_key_free(keys[i]);
 	return rc;
 }

@@ -148,6 +148,7 @@ server_worker_fini(void *ctx)
 {
 	struct worker_ctx *w = ctx;
 
+	queue_sign_thread_end();
 	store_close(w->store);
 	free(w);
 }
