@@ -17,6 +17,7 @@ const struct admin_op admin_ops[] = {
 	{ "domain.alias.add", admin_domain_alias_add },
 	{ "domain.alias.remove", admin_domain_alias_remove },
 	{ "domain.dns", admin_domain_dns },
+	{ "domain.check", admin_domain_check },
 	{ "domain.dkim.rotate", admin_domain_dkim_rotate },
 	{ "user.add", admin_user_add },
 	{ "user.list", admin_user_list },

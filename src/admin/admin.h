@@ -75,6 +75,8 @@ int admin_dkim_make(struct admin_ctx *, const char *name, const char *mode,
     json_t *made, struct admin_err *);
 int admin_domain_dns(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
+int admin_domain_check(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
 int admin_domain_dkim_rotate(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 

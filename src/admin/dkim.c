@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "admin.h"
+#include "../delivery/resolve.h"
 #include "../dkim/dkim.h"
 #include "../store/store.h"
 #include "../util/conf.h"
@@ -201,5 +202,78 @@ admin_domain_dkim_rotate(struct admin_ctx *ctx, json_t *args, json_t **out,
 	*out = json_pack("{s:s,s:o,s:I,s:s}", "domain", d.name, "new_keys", made,
 	    "old_published_until", (json_int_t)until, "next",
 	    "publish the new records (postern domain dns), keep the old ones until the date above");
+	return 0;
+}
+
+/* Compare TXT values ignoring spaces around ';' and case of tags. */
+static int
+admin_txt_same(const char *a, const char *b)
+{
+	for (;;) {
+		while (*a == ' ' || *a == '\t')
+			a++;
+		while (*b == ' ' || *b == '\t')
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == *b;
+		if (*a != *b)
+			return 0;
+		a++;
+		b++;
+	}
+}
+
+int
+admin_domain_check(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *name = admin_need(args, "domain", err);
+	struct store_domain d;
+	json_t *recs, *r, *res = json_array();
+	char found[8][1024];
+	size_t i;
+	int bad = 0;
+
+	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1 ||
+	    (recs = admin_dns_records(ctx, &d, err)) == NULL) {
+		json_decref(res);
+		return -1;
+	}
+	json_array_foreach(recs, i, r)
+	{
+		const char *rn = json_string_value(json_object_get(r, "name"));
+		const char *want = json_string_value(json_object_get(r, "value"));
+		const char *status = "missing", *kind;
+		json_t *seen = json_array();
+		int n, j;
+		/* the kind of record: the part of the value that must match */
+		kind = strncmp(want, "v=spf1", 6) == 0	   ? "v=spf1"
+		    : strncmp(want, "v=DMARC1", 8) == 0 ? "v=DMARC1"
+							 : "v=DKIM1";
+		n = resolve_txt_sync(ctx->conf->dns_servers, rn, found, 8);
+		if (n < 0)
+			status = "dns error";
+		for (j = 0; j < n; j++) {
+			if (strncmp(found[j], kind, strlen(kind)) != 0)
+				continue;
+			json_array_append_new(seen, json_string(found[j]));
+			if (admin_txt_same(found[j], want))
+				status = "ok";
+			else if (strcmp(status, "ok") != 0)
+				status = "different";
+		}
+		if (strcmp(status, "ok") != 0)
+			bad++;
+		json_array_append_new(res,
+		    json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", rn, "status",
+			status, "want", want, "why",
+			json_string_value(json_object_get(r, "why")), "found",
+			seen));
+	}
+	json_decref(recs);
+	*out = json_pack("{s:s,s:o,s:s}", "domain", d.name, "checks", res,
+	    "summary",
+	    bad ? "some records are missing or different: publish what `postern domain dns` prints"
+		: "every record is published");
 	return 0;
 }

@@ -37,6 +37,7 @@ struct cli_cmd {
 };
 
 static void cli_print_zone(json_t *);
+static void cli_print_check(json_t *);
 
 /* Operations whose text form is their own. */
 static const struct {
@@ -44,6 +45,7 @@ static const struct {
 	void (*print)(json_t *);
 } cli_texts[] = {
 	{ "domain.dns", cli_print_zone },
+	{ "domain.check", cli_print_check },
 };
 
 static const struct cli_cmd cli_cmds[] = {
@@ -56,6 +58,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "domain alias remove", "domain.alias.remove", "alias domain", "",
 	    "ALIAS DOMAIN" },
 	{ "domain dns", "domain.dns", "domain", "", "DOMAIN" },
+	{ "domain check", "domain.check", "domain", "", "DOMAIN" },
 	{ "domain dkim rotate", "domain.dkim.rotate", "domain", "", "DOMAIN" },
 	{ "user add", "user.add", "address", "--password-stdin<password",
 	    "ADDRESS [--password-stdin]" },
@@ -354,6 +357,30 @@ cli_print_zone(json_t *out)
 		    printf("%s\"%s\"", j ? " " : "", json_string_value(str));
 		printf("\n");
 	}
+}
+
+/* `domain check`: record by record, what is right and what is not. */
+static void
+cli_print_check(json_t *out)
+{
+	json_t *r, *f;
+	size_t i, j;
+
+	json_array_foreach(json_object_get(out, "checks"), i, r)
+	{
+		printf("%-9s %s TXT (%s)\n",
+		    json_string_value(json_object_get(r, "status")),
+		    json_string_value(json_object_get(r, "name")),
+		    json_string_value(json_object_get(r, "why")));
+		if (strcmp(json_string_value(json_object_get(r, "status")),
+			"ok") == 0)
+			continue;
+		printf("          want:  %s\n",
+		    json_string_value(json_object_get(r, "want")));
+		json_array_foreach(json_object_get(r, "found"), j, f)
+		    printf("          found: %s\n", json_string_value(f));
+	}
+	printf("%s\n", json_string_value(json_object_get(out, "summary")));
 }
 
 int
