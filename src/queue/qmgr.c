@@ -215,6 +215,13 @@ load_job_done(struct worker_job *j)
 	struct qmsg *m = l->m;
 	int i;
 
+	if (q.stopping) { /* no new work while stopping */
+		free(l->env.rcpts);
+		free(l->data);
+		free(l->done);
+		free(l);
+		return;
+	}
 	if (l->held) {
 		m->busy = 0;
 		q.inflight--;
@@ -565,6 +572,10 @@ capture_job_done(struct worker_job *j)
 	struct qmsg *m = cj->m;
 	int i;
 
+	if (q.stopping) {
+		free(cj);
+		return;
+	}
 	for (i = 0; i < m->env.nrcpt; i++)
 		if (m->state[i] == R_INFLIGHT) {
 			m->state[i] = cj->rc == 0 ? R_SENT : R_DEFERRED;
@@ -768,8 +779,12 @@ qmgr_attempt_end(struct qmsg *m)
 	int expired = now - m->env.time > qmgr_conf()->queue_max_age;
 	int i, remaining = 0;
 
-	if (cj == NULL)
+	if (cj == NULL || q.stopping) {
+		/* stopping: the outcome is not recorded, the next start
+		 * tries again (at worst a duplicate, never a loss) */
+		free(cj);
 		return;
+	}
 	cj->m = m;
 	cj->finished = calloc((size_t)m->env.nrcpt, sizeof(int));
 	cj->failed = calloc((size_t)m->env.nrcpt, sizeof(*cj->failed));
