@@ -18,7 +18,7 @@ int
 smtp_parse_path(char *arg, const char *prefix, char *out, size_t outlen,
     char **rest, int utf8)
 {
-	size_t plen = strlen(prefix), n, i;
+	size_t plen = strlen(prefix), n;
 	char *p, *e;
 
 	if (strncasecmp(arg, prefix, plen) != 0)
@@ -29,32 +29,36 @@ smtp_parse_path(char *arg, const char *prefix, char *out, size_t outlen,
 	if (*p != '<')
 		return -1;
 	p++;
-	if (*p == '@') { /* source route */
-		char *colon = strchr(p, ':');
-		if (colon == NULL)
+	if (*p == '@') { /* source route: "@a,@b:" up to the colon */
+		char *colon = p + strcspn(p, ":>");
+		if (*colon != ':')
 			return -1;
 		p = colon + 1;
 	}
-	/* the closing '>' outside a quoted local part */
-	for (e = p; *e && *e != '>'; e++)
-		if (*e == '"') {
-			for (e++; *e && *e != '"'; e++)
-				if (*e == '\\' && e[1])
+	/* the closing '>' outside a quoted local part; spaces only quoted */
+	for (e = p; *e && *e != '>'; e++) {
+		unsigned char c = (unsigned char)*e;
+		if (c == '"') {
+			for (e++; *e && *e != '"'; e++) {
+				c = (unsigned char)*e;
+				if (c < 0x20 || c == 0x7f ||
+				    (c >= 0x80 && !utf8))
+					return -1;
+				if (c == '\\' && e[1])
 					e++;
+			}
 			if (*e == '\0')
 				return -1; /* an unterminated quote */
+			continue;
 		}
+		if (c <= 0x20 || c == 0x7f || (c >= 0x80 && !utf8) || c == '<')
+			return -1;
+	}
 	if (*e != '>')
 		return -1;
 	n = (size_t)(e - p);
 	if (n >= outlen)
 		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8) ||
-		    c == '<' || (c == ' ' && !memchr(p, '"', n)))
-			return -1;
-	}
 	memcpy(out, p, n);
 	out[n] = '\0';
 	*rest = e + 1;

@@ -91,6 +91,8 @@ static const struct sasl_case plain_cases[] = {
 	{ "empty password", RAW("\0alice@example.org\0"), NULL, NULL },
 	{ "NUL inside the password", RAW("\0alice@example.org\0sec\0ret"), NULL,
 	    NULL },
+	{ "NUL inside the login", RAW("\0ali\0ce@example.org\0secret"), NULL,
+	    NULL },
 	{ "a trailing NUL", RAW("\0alice@example.org\0secret\0"), NULL, NULL },
 };
 
