@@ -85,7 +85,8 @@ build/fuzz/%: fuzz/fuzz_%.c $(SRC) $(wildcard src/*/*.h)
 fuzz-smoke: $(FUZZERS:%=build/fuzz/%)
 	$(Q)for f in $(FUZZERS); do \
 	    mkdir -p fuzz/corpus/$$f build/fuzz/work/$$f; \
-	    ./build/fuzz/$$f -runs=20000 -max_len=4096 build/fuzz/work/$$f \
+	    ./build/fuzz/$$f -runs=20000 -max_len=4096 \
+	        -artifact_prefix=build/fuzz/$$f- build/fuzz/work/$$f \
 	        fuzz/corpus/$$f \
 	        >build/fuzz/$$f.log 2>&1 || { cat build/fuzz/$$f.log; exit 1; }; \
 	    echo "  fuzz    $$f: 20000 runs, no crash"; \
@@ -95,6 +96,7 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 	$(Q)for f in $(FUZZERS); do \
 	    mkdir -p build/fuzz/new/$$f; \
 	    ./build/fuzz/$$f -max_total_time=$(FUZZTIME) -max_len=4096 \
+	        -artifact_prefix=build/fuzz/$$f- \
 	        build/fuzz/new/$$f fuzz/corpus/$$f || exit 1; \
 	done
 

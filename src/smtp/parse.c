@@ -41,7 +41,7 @@ smtp_parse_path(char *arg, const char *prefix, char *out, size_t outlen,
 		if (c == '"') {
 			for (e++; *e && *e != '"'; e++) {
 				c = (unsigned char)*e;
-				if (c < 0x20 || c == 0x7f ||
+				if (c < 0x20 || c == 0x7f || c == '<' ||
 				    (c >= 0x80 && !utf8))
 					return -1;
 				if (c == '\\' && e[1])
