@@ -76,11 +76,20 @@ run: all
 # libFuzzer harnesses (clang): a short run of each in `make test`,
 # FUZZTIME seconds each with `make fuzz`.
 FUZZTIME ?= 60
-build/fuzz/%: fuzz/fuzz_%.c $(SRC) $(wildcard src/*/*.h)
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzzobj/%.o)
+FUZZ_SAN := -fsanitize=address,undefined
+.SECONDARY: $(FUZZ_OBJ)
+build/fuzzobj/%.o: src/%.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (fuzz)"
+	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+	    $(PKGCFLAGS) -c -o $@ $<
+
+build/fuzz/%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p build/fuzz
 	@echo "  FUZZ    $@"
-	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined \
-	    $(PKGCFLAGS) -Isrc -o $@ $< $(filter-out $(MAIN),$(SRC)) $(LIBS)
+	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) \
+	    $(PKGCFLAGS) -Isrc -o $@ $< $(FUZZ_OBJ) $(LIBS)
 
 fuzz-smoke: $(FUZZERS:%=build/fuzz/%)
 	$(Q)for f in $(FUZZERS); do \
