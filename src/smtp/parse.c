@@ -41,8 +41,10 @@ smtp_parse_path(char *arg, const char *prefix, char *out, size_t outlen,
 		if (c == '"') {
 			for (e++; *e && *e != '"'; e++) {
 				c = (unsigned char)*e;
+				/* no angle brackets even quoted: the spool
+				 * writes addresses between them */
 				if (c < 0x20 || c == 0x7f || c == '<' ||
-				    (c >= 0x80 && !utf8))
+				    c == '>' || (c >= 0x80 && !utf8))
 					return -1;
 				if (c == '\\' && e[1])
 					e++;

@@ -408,6 +408,43 @@ server_drop_root(const char *user)
 	return 0;
 }
 
+/* What a reload replaced, freed at exit. The first config is the
+ * caller's and is not freed. */
+struct retired {
+	struct conf *conf;
+	SSL_CTX *tls;
+	struct retired *next;
+};
+static struct retired *retired;
+static struct conf *first_conf;
+
+static void
+server_retire(struct server *srv, struct conf *c, SSL_CTX *tls)
+{
+	struct retired *r = calloc(1, sizeof(*r));
+
+	(void)srv;
+	if (r == NULL)
+		return; /* leak rather than free what may be in use */
+	r->conf = c == first_conf ? NULL : c;
+	r->tls = tls;
+	r->next = retired;
+	retired = r;
+}
+
+static void
+server_retired_free(void)
+{
+	struct retired *r;
+
+	while ((r = retired) != NULL) {
+		retired = r->next;
+		free(r->conf);
+		SSL_CTX_free(r->tls);
+		free(r);
+	}
+}
+
 /* DATA_DIR/postern.pid: how `postern queue` finds the server. */
 static void
 server_pidfile(const struct conf *c, int create)
@@ -453,9 +490,10 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 			free(c);
 			return;
 		}
+		/* the old ones stay allocated until exit: another loop may be
+		 * reading the config, or be inside SSL_new() with the ctx */
 		old = atomic_exchange(&srv->tls, tls);
-		SSL_CTX_free(old); /* live sessions hold their own reference */
-		/* the old config stays allocated: loops may be reading it */
+		server_retire(srv, srv->conf, old);
 		srv->conf = c;
 		log_info("server.reload result=ok (listen addresses need a "
 			 "restart)");
@@ -484,6 +522,7 @@ server_run(struct conf *conf)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = conf;
+	first_conf = conf;
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
 	/* every session is a descriptor: allow as many as the system does */
@@ -589,6 +628,9 @@ server_run(struct conf *conf)
 		event_free(sigs[i]);
 	event_base_free(mainbase);
 	SSL_CTX_free(atomic_load(&srv.tls));
+	server_retired_free();
+	if (srv.conf != first_conf)
+		free(srv.conf);
 	free(srv.loops);
 	log_info("server.stopped");
 	return 0;

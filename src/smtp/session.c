@@ -62,7 +62,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "HELO", CMD_PRE_TLS, smtp_do_helo },
 	{ "STARTTLS", CMD_PRE_TLS | CMD_NEED_EHLO | CMD_NO_TX,
 	    smtp_do_starttls },
-	{ "AUTH", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_auth },
+	/* pre-TLS so that smtp_do_auth() answers 538 (RFC 4954) */
+	{ "AUTH", CMD_PRE_TLS | CMD_NEED_EHLO | CMD_NO_TX, smtp_do_auth },
 	{ "MAIL", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_mail },
 	{ "RCPT", CMD_IN_TX, smtp_do_rcpt },
 	{ "DATA", CMD_IN_TX, smtp_do_data },
@@ -913,17 +914,16 @@ relay_job_run(struct worker_job *j, void *ctx)
 	struct relay_job *r = (struct relay_job *)j;
 	struct store *st = server_worker_store(ctx);
 	struct store_domain d;
-	struct store_user u;
 	struct addr a;
 	char why[160];
 	json_t *nets, *n;
 	size_t i;
 
+	/* the sender is a user or a user alias of the domain */
 	if (addr_parse(r->from, &a, why, sizeof(why)) == -1 ||
 	    store_domain_get(st, a.domain, &d) != 0 ||
-	    store_user_get(st, &a, &u) != 0)
+	    !store_name_exists(st, d.id, a.local_key))
 		return;
-	/* a user alias is found by store_user_get too: user_name */
 	if ((nets = store_relay_list(st, d.id)) == NULL)
 		return;
 	json_array_foreach(nets, i, n)

@@ -293,6 +293,14 @@ store_user_has_name(struct store *s, int64_t user_id, int64_t domain_id,
 }
 
 int
+store_name_exists(struct store *s, int64_t domain_id, const char *local_key)
+{
+	return db_scalar(s->db,
+		   "SELECT 1 FROM user_name WHERE domain_id = ? AND local_key = ?",
+		   "is", domain_id, local_key) == 1;
+}
+
+int
 store_user_remove(struct store *s, int64_t user_id)
 {
 	if (db_exec(s->db, "DELETE FROM account WHERE id = ?", "i", user_id) !=

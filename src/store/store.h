@@ -74,6 +74,9 @@ int store_user_get(struct store *, const struct addr *, struct store_user *);
 /* Is local_key at domain_id one of user's names (address or alias)? */
 int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
     const char *local_key);
+/* Is local_key at domain_id the name of some user (address or alias)? */
+int store_name_exists(struct store *, int64_t domain_id,
+    const char *local_key);
 int store_user_remove(struct store *, int64_t user_id);
 json_t *store_user_list(struct store *, int64_t domain_id /* 0: all */);
 json_t *store_user_aliases(struct store *, int64_t user_id);

@@ -135,25 +135,64 @@ str_unhex(unsigned char *dst, size_t dstlen, const char *src)
 char *
 str_read_file(const char *path, size_t max, size_t *lenp)
 {
-	FILE *f;
+	struct stat st;
 	char *buf;
-	size_t len;
+	size_t len = 0, cap;
+	ssize_t n;
+	int fd;
 
-	if ((f = fopen(path, "rb")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((buf = malloc(max + 1)) == NULL) {
-		fclose(f);
+	/* sized by the file, not by the limit: the limit may be large */
+	if (fstat(fd, &st) == -1) {
+		close(fd);
 		return NULL;
 	}
-	len = fread(buf, 1, max + 1, f);
-	if (ferror(f) || len > max) {
-		if (len > max)
-			errno = EFBIG;
+	if ((size_t)st.st_size > max) {
+		close(fd);
+		errno = EFBIG;
+		return NULL;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		close(fd);
+		return NULL;
+	}
+	for (;;) {
+		if (len + 1 >= cap) { /* it grew since fstat */
+			char *nb;
+			if (cap > max) {
+				free(buf);
+				close(fd);
+				errno = EFBIG;
+				return NULL;
+			}
+			if ((nb = realloc(buf, cap * 2)) == NULL) {
+				free(buf);
+				close(fd);
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > max) {
 		free(buf);
-		fclose(f);
+		errno = EFBIG;
 		return NULL;
 	}
-	fclose(f);
 	buf[len] = '\0';
 	if (lenp)
 		*lenp = len;
