@@ -496,6 +496,16 @@ conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 /* one destination's share of a message */
 
 static void
+deliv_free(struct qdeliv *v)
+{
+	free(v->idx);
+	free(v->rcpts);
+	free(v->rcode);
+	free(v->rtext);
+	free(v);
+}
+
+static void
 deliv_done(struct qdeliv *v)
 {
 	struct qmsg *m = v->m;
@@ -510,11 +520,7 @@ deliv_done(struct qdeliv *v)
 		    : code / 100 == 5	      ? R_FAILED
 					      : R_DEFERRED;
 	}
-	free(v->idx);
-	free(v->rcpts);
-	free(v->rcode);
-	free(v->rtext);
-	free(v);
+	deliv_free(v);
 	if (--m->groups == 0)
 		qmgr_attempt_end(m);
 }
@@ -1060,16 +1066,12 @@ qmgr_free(void)
 		struct qdeliv *v;
 		while ((c = LIST_FIRST(&d->conns)) != NULL) {
 			if (c->cur)
-				free(c->cur); /* its arrays leak with exit */
+				deliv_free(c->cur);
 			conn_free(c);
 		}
 		while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {
 			TAILQ_REMOVE(&d->waiting, v, entry);
-			free(v->idx);
-			free(v->rcpts);
-			free(v->rcode);
-			free(v->rtext);
-			free(v);
+			deliv_free(v);
 		}
 		if (d->resolving)
 			resolver_cancel(q.res, d->rhandle);

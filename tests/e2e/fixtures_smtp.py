@@ -8,11 +8,14 @@ are plain helpers, so they cannot shadow conftest's.
 The binary is $POSTERN_BIN (the Makefile passes the AddressSanitizer
 build), else ../../postern.
 
-  Server(root, **conf)   `postern init` in root, free ports on 127.0.0.1,
+  Server(root, serve_env=None, park_queue=False, **conf)
+                         `postern init` in root, free ports on 127.0.0.1,
                          [auth] fail_delay = 200, deliveries parked (a
                          smarthost that refuses connections, so queued
-                         messages stay in the queue); .start() .stop()
-                         .kill9() .cli() .spool() .queue_ids() .log()
+                         messages stay in the queue); conf: section__key=
+                         value; park_queue: see Server._serve_env;
+                         .start() .stop() .kill9() .cli() .spool()
+                         .queue_ids() .log()
   SmtpClient             a line-level SMTP client over a socket (plain,
                          STARTTLS or implicit TLS): .cmd() .send() .reply()
   smtp_server (fixture)  the shared server of the whole run, provisioned
@@ -21,7 +24,8 @@ build), else ../../postern.
                          the domain alias example.net. Tests that change a
                          user make their own with .new_user().
   smtp_server_factory    make(**conf): a fresh, started server for one
-                         test, stopped (and checked) at its end.
+                         test (queue parked), stopped and checked at its
+                         end.
 
 Every server is stopped at teardown with SIGTERM; it must exit within
 10 s with status 0 and its log must hold no sanitizer report. Every
@@ -39,7 +43,7 @@ import ssl
 import subprocess
 import time
 from pathlib import Path
-from typing import List, NamedTuple
+from typing import NamedTuple
 
 import pytest
 
@@ -103,7 +107,14 @@ def make_message(frm="alice@example.org", to="bob@remote.test", subject="hello",
     return ("\r\n".join(h) + "\r\n\r\n" + body).encode()
 
 
+# With park_queue=True (see Server), the queue manager's 2 GiB read of a
+# spool file fails under ASan with this warning: expected, not a report.
+ALLOWED_SANITIZER_LINES = re.compile(
+    r"^==\d+==WARNING: AddressSanitizer failed to allocate 0x80000001 bytes$", re.M)
+
+
 def check_sanitizers(what, text):
+    text = ALLOWED_SANITIZER_LINES.sub("", text)
     for mark in SANITIZER_MARKS:
         if mark in text:
             pytest.fail("sanitizer report from %s:\n%s" % (what, text[-20000:]), pytrace=False)
@@ -326,9 +337,10 @@ class Spooled(NamedTuple):
 class Server:
     """One postern setup and its `serve` process."""
 
-    def __init__(self, root, serve_env=None, **conf):
+    def __init__(self, root, serve_env=None, park_queue=False, **conf):
         self.dir = Path(root)
-        self.serve_env = serve_env or {}
+        self.serve_env = dict(serve_env or {})
+        self.park_queue = park_queue
         self.cwd = self.dir.parent / (self.dir.name + "-cwd")
         self.cwd.mkdir(parents=True, exist_ok=True)
         r = self._run(["init", "--dir", str(self.dir), "--hostname", HOSTNAME])
@@ -418,7 +430,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [POSTERN_BIN, "-c", str(self.conf), "serve"] + (["-v"] if verbose else []),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.cwd,
-                env=dict(env_for_postern(), **self.serve_env))
+                env=self._serve_env())
         deadline = time.monotonic() + 20
         while True:
             if self.proc.poll() is not None:
@@ -439,6 +451,25 @@ class Server:
             c.close()
             _open_clients.remove(c)
             return self
+
+    def _serve_env(self):
+        env = env_for_postern()
+        extra = dict(self.serve_env)
+        asan = [env.get("ASAN_OPTIONS", "")]
+        if self.park_queue:
+            # The queue manager loads each new message with a 2 GiB + 1
+            # allocation (str_read_file(path, 1 << 31) in spool_load: a
+            # reported bug). Under ASan that costs seconds of CPU per
+            # message on the worker threads that also serve AUTH and the
+            # spool, and delays every stop. Parked, the allocation fails at
+            # once: the message stays in spool/queue, untouched, and this
+            # suite tests the receiving side only. Without ASan this does
+            # nothing; deliveries then fail to the dead smarthost (deferred).
+            asan.append("allocator_may_return_null=1:max_allocation_size_mb=1024")
+        asan.append(extra.pop("ASAN_OPTIONS", ""))
+        env["ASAN_OPTIONS"] = ":".join(a for a in asan if a)
+        env.update(extra)
+        return env
 
     def log(self):
         try:
@@ -591,7 +622,7 @@ def provision_documentation_example(srv):
 def smtp_server(tmp_path_factory):
     """The shared server (fail_delay 200 ms), the documentation's example."""
     _check_binary()
-    srv = Server(tmp_path_factory.mktemp("smtp-shared") / "postern")
+    srv = Server(tmp_path_factory.mktemp("smtp-shared") / "postern", park_queue=True)
     provision_documentation_example(srv)
     srv.start()
     yield srv
@@ -610,8 +641,9 @@ def smtp_server_factory(tmp_path):
     _check_binary()
     made = []
 
-    def make(provision=True, start=True, serve_env=None, **conf):
-        srv = Server(tmp_path / ("postern%d" % len(made)), serve_env=serve_env, **conf)
+    def make(provision=True, start=True, serve_env=None, park_queue=True, **conf):
+        srv = Server(tmp_path / ("postern%d" % len(made)), serve_env=serve_env,
+                     park_queue=park_queue, **conf)
         made.append(srv)
         if provision:
             provision_documentation_example(srv)
