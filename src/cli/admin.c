@@ -162,6 +162,21 @@ cli_opt(const char *spec, const char *name, char *key, size_t keylen)
 	return 0;
 }
 
+/* Set a string argument; JSON holds only UTF-8, so say so. */
+static int
+cli_set(json_t *args, const char *key, const char *v)
+{
+	json_t *j = json_string(v);
+
+	if (j == NULL) {
+		fprintf(stderr, "postern: the %s given is not valid UTF-8\n",
+		    key);
+		return -2; /* a bad value, not bad usage */
+	}
+	json_object_set_new(args, key, j);
+	return 0;
+}
+
 static int
 cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
 {
@@ -201,18 +216,22 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
 					    name);
 					return -1;
 				}
-				json_object_set_new(args, key, json_string(v));
+				if (cli_set(args, key, v) == -2)
+					return -2;
 			} else {
 				char *v = str_read_stdin(STDIN_MAX);
+				int bad;
 				if (v == NULL) {
 					fprintf(stderr,
 					    "postern: cannot read %s from standard input\n",
 					    key);
 					return -1;
 				}
-				json_object_set_new(args, key, json_string(v));
+				bad = cli_set(args, key, v);
 				sodium_memzero(v, strlen(v));
 				free(v);
+				if (bad == -2)
+					return -2;
 			}
 			continue;
 		}
@@ -231,10 +250,13 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
 				fprintf(stderr, "postern: cannot read %s\n", a);
 				return -1;
 			}
-			json_object_set_new(args, key + 1, json_string(text));
+			if (cli_set(args, key + 1, text) == -2) {
+				free(text);
+				return -2;
+			}
 			free(text);
-		} else {
-			json_object_set_new(args, key, json_string(a));
+		} else if (cli_set(args, key, a) == -2) {
+			return -2;
 		}
 		got++;
 	}
@@ -403,10 +425,11 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 		return 2;
 	}
 	args = json_object();
-	if (cli_parse(c, argc - used, argv + used, args) == -1) {
+	if ((rc = cli_parse(c, argc - used, argv + used, args)) < 0) {
 		json_decref(args);
-		return 2;
+		return rc == -2 ? 1 : 2;
 	}
+	rc = 1;
 	if (cli_load_conf(g, &conf) == -1) {
 		json_decref(args);
 		return 1;

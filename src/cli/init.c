@@ -179,8 +179,17 @@ cli_init(struct cli_global *g, int argc, char **argv)
 		}
 		str_lcpy(c.tls_key, path, sizeof(c.tls_key));
 	}
+	if (cert == NULL &&
+	    (access(c.tls_cert, F_OK) == 0 || access(c.tls_key, F_OK) == 0)) {
+		fprintf(stderr,
+		    "postern: %s or %s already exists: move it away, or pass it with --cert and --key\n",
+		    c.tls_cert, c.tls_key);
+		return 1;
+	}
 	snprintf(path, sizeof(path), "%s/tls", c.data_dir);
-	if (init_mkdir(c.data_dir, 0700) == -1 ||
+	/* the data folder holds the store and keys: private, even if it
+	 * was there before */
+	if (init_mkdir(c.data_dir, 0700) == -1 || chmod(c.data_dir, 0700) == -1 ||
 	    (cert == NULL && init_mkdir(path, 0700) == -1)) {
 		fprintf(stderr, "postern: %s: %s\n", c.data_dir,
 		    strerror(errno));
@@ -194,19 +203,19 @@ cli_init(struct cli_global *g, int argc, char **argv)
 	if ((st = store_open(c.store_driver, c.store_path, why,
 		 sizeof(why))) == NULL) {
 		fprintf(stderr, "postern: %s\n", why);
-		return 1;
+		goto undo;
 	}
 	store_close(st);
 	if (cert == NULL && init_cert(canon, c.tls_cert, c.tls_key) == -1) {
 		fprintf(stderr, "postern: cannot write a TLS certificate in %s\n",
 		    path);
-		return 1;
+		goto undo;
 	}
 	/* the config last: its presence means the setup is complete */
 	if (conf_write_default(&c, confpath) == -1) {
 		fprintf(stderr, "postern: %s: %s\n", confpath,
 		    strerror(errno));
-		return 1;
+		goto undo;
 	}
 	printf("postern: new setup in %s\n"
 	       "  config:      %s\n"
@@ -217,4 +226,18 @@ cli_init(struct cli_global *g, int argc, char **argv)
 	    absdir, confpath, c.store_path, c.master_key, c.tls_cert,
 	    cert ? "" : " (self-signed)", confpath);
 	return 0;
+undo:
+	/* no half setup: the next init must find the folder empty */
+	unlink(c.master_key);
+	unlink(c.store_path);
+	snprintf(path, sizeof(path), "%s-wal", c.store_path);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", c.store_path);
+	unlink(path);
+	if (cert == NULL) {
+		unlink(c.tls_key);
+		unlink(c.tls_cert);
+	}
+	unlink(confpath);
+	return 1;
 }
