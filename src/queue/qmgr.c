@@ -187,7 +187,7 @@ struct load_job {
 	char *data;
 	size_t len;
 	unsigned char *done;
-	int rc, held;
+	int rc, held, err;
 };
 
 static void
@@ -198,6 +198,7 @@ load_job_run(struct worker_job *j, void *ctx)
 	if ((l->held = spool_is_held(l->id)))
 		return;
 	l->rc = spool_load(l->id, &l->env, &l->data, &l->len, &l->done);
+	l->err = l->rc == -1 ? errno : 0;
 	if (l->rc == 0 &&
 	    queue_sign(server_worker_store(ctx), q.srv->conf->data_dir,
 		&l->data, &l->len) == -1)
@@ -229,12 +230,22 @@ load_job_done(struct worker_job *j)
 		free(l);
 		return;
 	}
-	if (l->rc == -1) {
-		/* deleted (queue delete) or unreadable: not ours any more */
+	if (l->rc == -1 && l->err == ENOENT) {
+		/* deleted (queue delete): not ours any more */
 		log_info("queue.drop queue=%s reason=\"not in the spool\"",
 		    m->id);
 		q.inflight--;
 		qmsg_free(m);
+		free(l);
+		return;
+	}
+	if (l->rc == -1) {
+		/* out of memory or descriptors, a torn file: try later */
+		log_warnx("queue.load queue=%s error=\"%s\"", m->id,
+		    strerror(l->err));
+		m->busy = 0;
+		q.inflight--;
+		m->next_attempt = qmgr_now() + 60;
 		free(l);
 		return;
 	}
@@ -795,6 +806,7 @@ qmgr_attempt_end(struct qmsg *m)
 	cj->finished = calloc((size_t)m->env.nrcpt, sizeof(int));
 	cj->failed = calloc((size_t)m->env.nrcpt, sizeof(*cj->failed));
 	for (i = 0; i < m->env.nrcpt; i++) {
+		char quoted[4 * REPLY_TEXT_MAX];
 		const char *result;
 		if (m->state[i] == R_DEFERRED && expired) {
 			char t[REPLY_TEXT_MAX];
@@ -817,7 +829,9 @@ qmgr_attempt_end(struct qmsg *m)
 			 "reply=\"%s\" delay=%llds result=%s",
 		    m->id, m->env.rcpts[i].addr,
 		    m->host[i][0] ? m->host[i] : "-",
-		    m->tls[i][0] ? m->tls[i] : "none", m->text[i],
+		    m->tls[i][0] ? m->tls[i] : "none",
+		    log_quote(quoted, sizeof(quoted), m->text[i],
+			strlen(m->text[i])),
 		    (long long)(now - m->env.time), result);
 		if (m->state[i] == R_SENT || m->state[i] == R_FAILED)
 			cj->finished[cj->nfinished++] = i;

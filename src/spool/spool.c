@@ -283,8 +283,10 @@ spool_load(const char *id, struct spool_env *e, char **msgp,
 	unsigned char *done;
 
 	memset(e, 0, sizeof(*e));
-	if (!spool_id_ok(id))
+	if (!spool_id_ok(id)) {
+		errno = EINVAL;
 		return -1;
+	}
 	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
 	if ((text = str_read_file(path, (size_t)1 << 31, &len)) == NULL)
 		return -1;
@@ -373,6 +375,7 @@ spool_load(const char *id, struct spool_env *e, char **msgp,
 	*donep = done;
 	return 0;
 bad:
+	errno = EINVAL; /* not a spool file, or a torn one */
 	free(text);
 	free(e->rcpts);
 	e->rcpts = NULL;

@@ -10,6 +10,7 @@ neither $POSTERN_CONFIG nor a stray ./postern.conf can leak in.
 Shared by every e2e suite (CLI now, SMTP later):
   postern_bin            path of the binary under test
   postern (fixture)      a fresh Setup: .run(), .ok(), .refused(), .dump() ...
+  world (module fixture) a populated Setup shared by read-only/refusal tests
   run (fixture)          postern.run, for tests that need nothing else
   make_setup(path)       a Setup anywhere (module-scoped fixtures, two stores)
   run_postern(args, ...) the binary without any config (init, usage)
@@ -96,6 +97,28 @@ def run_postern(args, stdin=None, cwd=None, env=None, json=False, timeout=TIMEOU
             pytest.fail("postern %s --json printed no JSON:\n%s\nstderr:\n%s"
                         % (" ".join(map(str, args)), out, err), pytrace=False)
     return Result(p.returncode, out, err)
+
+
+def has(actual, expected):
+    """Assert the dict actual holds every key of expected, with its value
+    (answers may grow new keys without breaking a test)."""
+    assert isinstance(actual, dict), "not an object: %r" % (actual,)
+    wrong = {k: actual.get(k, "<absent>") for k, v in expected.items()
+             if k not in actual or actual[k] != v}
+    assert not wrong, "expected %r, got %r in %r" % (
+        {k: expected[k] for k in wrong}, wrong, actual)
+    return True
+
+
+_usage = None
+
+
+def usage_text():
+    """`postern --help`, once: which commands and options this build has."""
+    global _usage
+    if _usage is None:
+        _usage = run_postern(["--help"]).err
+    return _usage
 
 
 def fields(text):
@@ -204,7 +227,10 @@ class Setup:
     # shortcuts for arranging a test
 
     def add_domain(self, name="example.org"):
-        return self.ok("domain", "add", name, json=True)["domain"]
+        """Add a domain; its canonical name. Where the build makes DKIM keys
+        at `domain add`, ask for Ed25519 ones: RSA keys take long under ASan."""
+        extra = ["--dkim", "ed25519"] if "--dkim" in usage_text() else []
+        return self.ok("domain", "add", name, *extra, json=True)["domain"]
 
     def add_user(self, address="alice@example.org", password=None):
         """Add a user (the domain must exist); return its SMTP password."""
@@ -224,6 +250,22 @@ def make_setup(root, hostname=HOSTNAME, cwd=None):
     return Setup(root, cwd=cwd)
 
 
+def populate(s):
+    """The common world: domains example.org (typed Example.ORG; alias
+    example.com), example.net and bücher.de; users alice@example.org (alias
+    ally), bob@example.org (blocked: spam) and Dave@example.net. Sets
+    s.smtp to their SMTP passwords."""
+    s.add_domain("Example.ORG")
+    s.add_domain("example.net")
+    s.add_domain("bücher.de")
+    s.ok("domain", "alias", "add", "example.com", "example.org")
+    s.smtp = {a: s.add_user(a) for a in ("alice@example.org", "bob@example.org",
+                                         "Dave@example.net")}
+    s.ok("user", "alias", "add", "alice@example.org", "ally")
+    s.ok("user", "block", "bob@example.org", "--reason", "spam")
+    return s
+
+
 @pytest.fixture(scope="session")
 def postern_bin():
     if not os.access(POSTERN_BIN, os.X_OK):
@@ -236,6 +278,14 @@ def postern_bin():
 def postern(postern_bin, tmp_path):
     """A fresh setup: postern init --dir TMP/postern --hostname mail.example.test."""
     return make_setup(tmp_path / "postern", cwd=tmp_path / "cwd")
+
+
+@pytest.fixture(scope="module")
+def world(postern_bin, tmp_path_factory):
+    """One populated setup (see populate) shared by a module's tests that
+    only read or are refused: wrap refusals in `with world.unchanged():`."""
+    root = tmp_path_factory.mktemp("world")
+    return populate(make_setup(root / "postern", cwd=root / "cwd"))
 
 
 @pytest.fixture

@@ -6,24 +6,31 @@ Loaded from conftest.py (pytest_plugins = [..., "fixtures_delivery"]).
 Builds on fixtures_smtp.Server (the real `postern serve`, checked at its
 stop: SIGTERM, exit 0 within 10 s, no sanitizer report).
 
-  DnsServer        tests/dns/dnsserver.py on 127.0.0.1, a zone file that
-                   .set()/.add() rewrite; the reload is confirmed by asking
-                   for a serial record. .txt(name) answers dkimpy.
+  DnsServer        tests/dns/dnsserver.py (--verbose: its log lists every
+                   query) on 127.0.0.1, a zone file that .set()/.add()
+                   rewrite; the reload is confirmed by asking for a serial
+                   record. .txt(name) / .dkim_dnsfunc() answer dkimpy.
   Mx               an aiosmtpd server on 127.0.0.x:PORT that records each
-                   transaction (Delivered); optionally 451 to the first
-                   RCPTs or DATAs, 550 to given recipients, STARTTLS.
+                   transaction (Delivered) and every command (.events);
+                   optionally 451 to the first RCPTs or DATAs or to one
+                   address, 550 to given recipients, STARTTLS, a slow
+                   answer to the end of DATA.
   SilentMx         accepts connections and never says a word (closes them
                    after hold seconds, or at its stop).
   delivery (fixture)  a Delivery: .dns, .port (every MX listens on it),
                    .mx(host, ...), .silent(host), .server(...) (a postern
                    in mx mode pointed at .dns, retry_first = 1 s,
                    provisioned: example.org (DKIM as asked), alias
-                   example.net, alice@example.org), .publish_dkim(srv),
+                   example.net, alice@example.org), .dkim_records(srv)
+                   (zone lines from `postern domain dns --json`),
                    .submit(srv, ...) -> queue id. Everything it started is
-                   stopped at the end of the test.
+                   stopped at the end of the test; when the test failed,
+                   the server, DNS and MX logs are printed.
 
-Log helpers: attempts(log, qid) parses delivery.attempt lines.
+Log helpers: attempts(log, qid) parses delivery.attempt lines, bounces(log)
+queue.bounce lines; spool_files(srv) lists spool/queue.
 """
+import asyncio
 import contextlib
 import email
 import email.policy
@@ -38,7 +45,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import List, NamedTuple, Optional
+from typing import List, NamedTuple
 
 import pytest
 
@@ -58,14 +65,16 @@ BOUNCE_RE = re.compile(r'queue\.bounce queue=(?P<queue>[0-9a-f]+) dsn=(?P<dsn>[0
 
 
 def wait_until(pred, timeout, what, interval=0.05):
-    """Poll pred() until it is truthy; its value. Fails after timeout s."""
+    """Poll pred() until it is truthy; its value. Fails after timeout s,
+    saying what (a string, or a callable giving one at that moment)."""
     deadline = time.monotonic() + timeout
     while True:
         v = pred()
         if v:
             return v
         if time.monotonic() > deadline:
-            pytest.fail("timed out after %ss waiting for %s" % (timeout, what), pytrace=False)
+            pytest.fail("timed out after %ss waiting for %s"
+                        % (timeout, what() if callable(what) else what), pytrace=False)
         time.sleep(interval)
 
 
@@ -117,7 +126,7 @@ class DnsServer:
         self._log = open(self.logfile, "wb")
         self.proc = subprocess.Popen(
             [PYTHON, str(DNS_SCRIPT), "--address", "127.0.0.1", "--port", "0",
-             "--zone", str(self.zone_file), "--ttl", "1"],
+             "--zone", str(self.zone_file), "--ttl", "1", "--verbose"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._log)
         deadline = time.monotonic() + 10
         line = b""
@@ -214,7 +223,8 @@ class _MxHandler:
         self.mx = mx
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        self.mx.events.append(("MAIL", address))
+        # aiosmtpd gives the null sender as "<>" (and needs it truthy)
+        self.mx.events.append(("MAIL", "" if address == "<>" else address))
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 OK"
@@ -223,7 +233,10 @@ class _MxHandler:
         mx = self.mx
         with mx.lock:
             mx.rcpt_seen += 1
-            if mx.rcpt_seen <= mx.tempfail_rcpt:
+            left = mx.tempfail_addr.get(address.lower(), 0)
+            if left:
+                mx.tempfail_addr[address.lower()] = left - 1
+            if mx.rcpt_seen <= mx.tempfail_rcpt or left:
                 reply = "451 4.3.0 <%s>: try again later" % address
             else:
                 reply = mx.refuse.get(address.lower())
@@ -242,11 +255,15 @@ class _MxHandler:
         if tempfail:
             mx.events.append(("DATA", "451"))
             return "451 4.3.0 the queue is full, try again later"
+        if mx.data_delay:
+            mx.events.append(("DATA", "waiting"))
+            await asyncio.sleep(mx.data_delay)
         mx.events.append(("DATA", "250"))
         content = envelope.original_content or envelope.content
         if isinstance(content, str):
             content = content.encode("utf-8", "surrogateescape")
-        mx.received.append(Delivered(envelope.mail_from, list(envelope.rcpt_tos), content,
+        frm = "" if envelope.mail_from == "<>" else envelope.mail_from
+        mx.received.append(Delivered(frm, list(envelope.rcpt_tos), content,
                                      session.ssl is not None, str(session.peer),
                                      time.monotonic()))
         return "250 2.0.0 OK: accepted"
@@ -256,13 +273,17 @@ class Mx:
     """An aiosmtpd MX on host:port that records what it receives.
 
     tempfail_rcpt / tempfail_data: that many first RCPTs / DATAs get 451.
+    tempfail_addr: {address: n}: its first n RCPTs get 451.
     refuse: {address: reply} given to those RCPTs (e.g. a 550).
+    data_delay: seconds to wait before answering the end of DATA.
     tls_context: offer STARTTLS with it."""
 
-    def __init__(self, host, port, tempfail_rcpt=0, tempfail_data=0, refuse=None,
-                 tls_context=None, name="mx.test"):
+    def __init__(self, host, port, tempfail_rcpt=0, tempfail_data=0, tempfail_addr=None,
+                 refuse=None, tls_context=None, name="mx.test", data_delay=0):
         self.host, self.port = host, port
         self.tempfail_rcpt, self.tempfail_data = tempfail_rcpt, tempfail_data
+        self.tempfail_addr = {k.lower(): v for k, v in (tempfail_addr or {}).items()}
+        self.data_delay = data_delay
         self.refuse = {k.lower(): v for k, v in (refuse or {}).items()}
         self.tls_context = tls_context
         self.name = name
@@ -290,7 +311,7 @@ class Mx:
     def wait(self, count=1, timeout=10):
         """Wait until count messages arrived; the list of them."""
         wait_until(lambda: len(self.received) >= count, timeout,
-                   "%d message(s) at the MX %s:%d (got %d; events %r)"
+                   lambda: "%d message(s) at the MX %s:%d (got %d; events %r)"
                    % (count, self.host, self.port, len(self.received), self.events))
         return self.received
 
@@ -456,6 +477,15 @@ class Delivery:
         assert m, "no queue id in %r" % text
         return m.group(1).decode()
 
+    def dump_logs(self):
+        for srv in self._servers:
+            for log in srv.logs:
+                print("==== %s\n%s" % (log, log.read_text(errors="replace")[-20000:]))
+        with contextlib.suppress(Exception):
+            print("==== DNS\n%s" % self.dns.logfile.read_text(errors="replace")[-5000:])
+        for m in self._mxs:
+            print("==== MX %s:%d events %r" % (m.host, m.port, getattr(m, "events", None)))
+
     def close(self):
         errors = []
         for srv in self._servers:
@@ -471,9 +501,18 @@ class Delivery:
             raise errors[0]
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call":
+        item._delivery_failed = rep.failed
+
+
 @pytest.fixture
-def delivery(tmp_path):
-    """A Delivery world for one test, torn down at its end."""
+def delivery(request, tmp_path):
+    """A Delivery world for one test, torn down at its end (the server
+    and DNS logs are printed when the test failed)."""
     from fixtures_smtp import _check_binary
     _check_binary()
     d = Delivery(tmp_path)
@@ -483,4 +522,6 @@ def delivery(tmp_path):
         while _open_clients:
             with contextlib.suppress(Exception):
                 _open_clients.pop().close()
+        if getattr(request.node, "_delivery_failed", False):
+            d.dump_logs()
         d.close()

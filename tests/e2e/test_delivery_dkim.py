@@ -1,0 +1,96 @@
+"""
+Delivery to the recipient's MX, signed: a client submits (STARTTLS + AUTH
+with the SMTP password of `postern user add --json`), postern finds the MX
+of remote.test in the test DNS, delivers, and dkimpy verifies the
+signatures with the TXT records printed by `postern domain dns`, served by
+the same DNS server.
+"""
+import re
+
+import dkim
+import pytest
+
+from fixtures_delivery import attempts, mx_tls_context, parse_message, spool_files
+from fixtures_smtp import make_message
+
+REMOTE_ZONE = ("remote.test. MX 10 mx1.remote.test.", "mx1.remote.test. A 127.0.0.2")
+
+
+def dkim_tags(raw):
+    """The tags of each DKIM-Signature of a message, in order."""
+    msg = parse_message(raw)
+    out = []
+    for v in msg.get_all("DKIM-Signature") or []:
+        v = re.sub(r"\s+", "", v)
+        out.append(dict(t.split("=", 1) for t in v.split(";") if "=" in t))
+    return out
+
+
+def verify_each(raw, dns):
+    """dkimpy's verdict on every DKIM-Signature of raw (a list of bools),
+    keys looked up in the test DNS server."""
+    out = []
+    for i in range(len(dkim_tags(raw))):
+        try:
+            out.append(dkim.DKIM(raw, minkey=1024).verify(idx=i, dnsfunc=dns.dkim_dnsfunc()))
+        except dkim.DKIMException:
+            out.append(False)
+    return out
+
+
+@pytest.mark.parametrize("mode,frm,domain,algs", [
+    ("rsa", "alice@example.org", "example.org", ["rsa-sha256"]),
+    ("ed25519", "alice@example.org", "example.org", ["ed25519-sha256"]),
+    ("dual", "alice@example.org", "example.org", ["ed25519-sha256", "rsa-sha256"]),
+    ("rsa", "alice@example.net", "example.net", ["rsa-sha256"]),
+], ids=["rsa", "ed25519", "dual", "domain-alias"])
+def test_a_submitted_message_reaches_the_mx_with_dkim_signatures_that_verify(
+        delivery, mode, frm, domain, algs):
+    mx = delivery.mx("127.0.0.2")
+    srv = delivery.server(dkim=mode)
+    published = delivery.dkim_records(srv)
+    delivery.dns.set(*REMOTE_ZONE, *published)
+    msg = make_message(frm=frm, to="bob@remote.test", subject="signed " + mode)
+    qid = delivery.submit(srv, "bob@remote.test", msg, frm=frm)
+    got = mx.wait(1, timeout=20)[0]
+    srv.wait_log(r"queue\.done queue=%s" % qid)
+
+    # the envelope and the message as submitted, plus our trace
+    assert got.mail_from == frm
+    assert got.rcpt_tos == ["bob@remote.test"]
+    assert not got.tls  # this MX offers no STARTTLS
+    m = parse_message(got.content)
+    assert m["Subject"] == "signed " + mode
+    assert got.content.endswith(b"Hello Bob.\r\n")
+    assert "ESMTPSA" in (m["Received"] or "")
+
+    # signed by the From: domain with the keys of the domain's mode,
+    # selectors that `postern domain dns` published
+    tags = dkim_tags(got.content)
+    assert sorted(t["a"] for t in tags) == algs, tags
+    assert all(t["d"] == domain for t in tags), tags
+    assert {t["s"] for t in tags} <= {l.split(".", 1)[0] for l in published}
+    assert verify_each(got.content, delivery.dns) == [True] * len(algs)
+    # and the verification means something: a changed body fails
+    altered = got.content.replace(b"Hello Bob.", b"Hello Eve.")
+    assert verify_each(altered, delivery.dns) == [False] * len(algs)
+
+    a = attempts(srv.log(), qid)
+    assert [(x["to"], x["host"], x["tls"], x["result"]) for x in a] == [
+        ("bob@remote.test", "mx1.remote.test", "none", "sent")], a
+    assert a[0]["reply"].startswith("250")
+    assert spool_files(srv) == []
+
+
+def test_the_mx_connection_uses_starttls_when_the_mx_offers_it(delivery):
+    srv = delivery.server()
+    mx = delivery.mx("127.0.0.2", tls_context=mx_tls_context(srv))
+    delivery.dns.set(*REMOTE_ZONE, *delivery.dkim_records(srv))
+    qid = delivery.submit(srv, "bob@remote.test", make_message(subject="over tls"))
+    got = mx.wait(1, timeout=20)[0]
+    assert got.tls, "the MX saw the message outside TLS"
+    srv.wait_log(r"queue\.done queue=%s" % qid)
+    a = attempts(srv.log(), qid)
+    assert len(a) == 1 and a[0]["result"] == "sent", a
+    assert re.fullmatch(r"TLSv1\.3/\S+", a[0]["tls"]), a[0]["tls"]
+    assert verify_each(got.content, delivery.dns) == [True]
