@@ -2,10 +2,12 @@
 End-to-end fixtures: drive the real postern binary as an operator would.
 
 The binary is $POSTERN_BIN (the Makefile passes the AddressSanitizer
-build), else ../../postern. Every test gets a fresh setup made by
-`postern init --dir TMP/postern --hostname mail.example.test`; commands
-run from an empty working directory with -c pointing at its config, so
-neither $POSTERN_CONFIG nor a stray ./postern.conf can leak in.
+build), else ../../postern. The `postern` fixture is a fresh setup per
+test, made by `postern init --dir TMP/postern --hostname
+mail.example.test`; commands run from an empty working directory with -c
+pointing at its config, so neither $POSTERN_CONFIG nor a stray
+./postern.conf can leak in. Each postern run under ASan costs ~0.1 s, so
+tests that only read or are refused share a module's `world` instead.
 
 Shared by every e2e suite (CLI now, SMTP later):
   postern_bin            path of the binary under test

@@ -2,7 +2,11 @@
 import subprocess
 import threading
 
-from conftest import POSTERN_BIN, base_env, check_sanitizers
+from conftest import POSTERN_BIN, base_env, check_sanitizers, usage_text
+
+
+def dkim():
+    return ["--dkim", "ed25519"] if "--dkim" in usage_text() else []
 
 
 def spawn(postern, *args):
@@ -52,58 +56,34 @@ def test_two_writers_adding_thirty_users_each_all_succeed(postern):
     assert_intact(postern)
 
 
-def test_a_burst_of_writers_all_succeed(postern):
-    postern.add_domain("example.org")
-    procs = [spawn(postern, "user", "add", "u%02d@example.org" % i) for i in range(20)]
-    procs += [spawn(postern, "domain", "add", "d%02d.example" % i) for i in range(10)]
-    results = [finish(p) for p in procs]
-    assert [r for r in results if r[0] != 0] == []
-    assert len(postern.ok("user", "list", json=True)["users"]) == 20
-    assert len(postern.ok("domain", "list", json=True)["domains"]) == 11
-    assert_intact(postern)
-
-
-def test_two_concurrent_adds_of_the_same_address_exactly_one_succeeds(postern):
-    postern.add_domain("example.org")
-    for i in range(5):
-        # the same user, spelled two ways, started together
+def test_two_concurrent_adds_of_the_same_address_exactly_one_succeeds(postern, alice):
+    for i in range(4):
+        # the same user spelled two ways, or a user against an alias of
+        # alice's, started together
         a = spawn(postern, "user", "add", "same%d@example.org" % i)
-        b = spawn(postern, "user", "add", "SAME%d@Example.ORG" % i)
+        if i % 2:
+            b = spawn(postern, "user", "alias", "add", "alice@example.org", "Same%d" % i)
+        else:
+            b = spawn(postern, "user", "add", "SAME%d@Example.ORG" % i)
         ra, rb = finish(a), finish(b)
         assert sorted([ra[0], rb[0]]) == [0, 1], (ra, rb)
-        loser = ra if ra[0] else rb
-        assert "is taken" in loser[2]
-    assert len(postern.ok("user", "list", json=True)["users"]) == 5
-    assert postern.count("smtp_credential") == 5
+        assert "is taken" in (ra if ra[0] else rb)[2]
+    assert postern.count("user_name") == 1 + 4
+    assert postern.count("smtp_credential") == postern.count("account")
     assert_intact(postern)
 
 
-def test_a_user_and_an_alias_of_the_same_name_added_together_exactly_one_wins(postern, alice):
-    for i in range(5):
-        a = spawn(postern, "user", "add", "name%d@example.org" % i)
-        b = spawn(postern, "user", "alias", "add", "alice@example.org", "Name%d" % i)
-        ra, rb = finish(a), finish(b)
-        assert sorted([ra[0], rb[0]]) == [0, 1], (ra, rb)
-    assert postern.count("user_name") == 1 + 5
-    assert_intact(postern)
-
-
-def test_two_concurrent_adds_of_the_same_domain_exactly_one_succeeds(postern):
-    for i in range(5):
-        a = spawn(postern, "domain", "add", "same%d.example" % i)
-        b = spawn(postern, "domain", "add", "Same%d.EXAMPLE" % i)
-        ra, rb = finish(a), finish(b)
-        assert sorted([ra[0], rb[0]]) == [0, 1], (ra, rb)
-    assert postern.count("domain") == 5 and postern.count("domain_name") == 5
-    assert_intact(postern)
-
-
-def test_a_domain_and_a_domain_alias_of_the_same_name_added_together_exactly_one_wins(postern):
+def test_two_concurrent_adds_of_the_same_domain_name_exactly_one_succeeds(postern):
     postern.add_domain("example.org")
-    for i in range(5):
-        a = spawn(postern, "domain", "add", "name%d.example" % i)
-        b = spawn(postern, "domain", "alias", "add", "NAME%d.example" % i, "example.org")
+    for i in range(4):
+        # a domain against the same domain, or against a domain alias
+        a = spawn(postern, "domain", "add", "same%d.example" % i, *dkim())
+        if i % 2:
+            b = spawn(postern, "domain", "alias", "add", "SAME%d.example" % i, "example.org")
+        else:
+            b = spawn(postern, "domain", "add", "Same%d.EXAMPLE" % i, *dkim())
         ra, rb = finish(a), finish(b)
         assert sorted([ra[0], rb[0]]) == [0, 1], (ra, rb)
-    assert postern.count("domain_name") == 1 + 5
+        assert "already exists" in (ra if ra[0] else rb)[2]
+    assert postern.count("domain_name") == 1 + 4
     assert_intact(postern)

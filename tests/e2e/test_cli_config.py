@@ -1,10 +1,25 @@
 """postern.conf: errors name the file, the line and the key; where the
 config is looked for (-c, $POSTERN_CONFIG, ./postern.conf); the master key."""
 import os
+import time
 
 import pytest
 
 from conftest import make_setup, run_postern
+
+
+@pytest.fixture(scope="module")
+def conf_setup(postern_bin, tmp_path_factory):
+    root = tmp_path_factory.mktemp("conf")
+    return make_setup(root / "postern", cwd=root / "cwd")
+
+
+@pytest.fixture
+def cfg(conf_setup):
+    """A setup whose postern.conf a test may break: put back afterwards."""
+    good = conf_setup.conf.read_text()
+    yield conf_setup
+    conf_setup.conf.write_text(good)
 
 
 def assert_names_file_line(err, setup, lineno, *words):
@@ -13,24 +28,24 @@ def assert_names_file_line(err, setup, lineno, *words):
         assert w in err, err
 
 
-def test_an_unknown_key_is_refused_naming_the_file_line_and_key(postern):
-    n = postern.conf_insert("limits", "message_sise = 10M")
-    err = postern.refused("domain", "list")
-    assert_names_file_line(err, postern, n, "unknown key", "message_sise", "[limits]")
+def test_an_unknown_key_is_refused_naming_the_file_line_and_key(cfg):
+    n = cfg.conf_insert("limits", "message_sise = 10M")
+    err = cfg.refused("domain", "list")
+    assert_names_file_line(err, cfg, n, "unknown key", "message_sise", "[limits]")
 
 
-def test_a_key_in_the_wrong_section_is_unknown_there(postern):
-    n = postern.conf_insert("limits", "hostname = mail.example.test")
-    err = postern.refused("domain", "list")
-    assert_names_file_line(err, postern, n, "unknown key", "hostname", "[limits]")
+def test_a_key_in_the_wrong_section_is_unknown_there(cfg):
+    n = cfg.conf_insert("limits", "hostname = mail.example.test")
+    err = cfg.refused("domain", "list")
+    assert_names_file_line(err, cfg, n, "unknown key", "hostname", "[limits]")
 
 
-def test_an_unknown_section_is_refused_naming_the_file_line_and_section(postern):
-    with open(postern.conf, "a") as f:
+def test_an_unknown_section_is_refused_naming_the_file_line_and_section(cfg):
+    with open(cfg.conf, "a") as f:
         f.write("\n[mailboxes]\nsize = 1G\n")
-    n = len(postern.conf_lines()) - 1
-    err = postern.refused("domain", "list")
-    assert_names_file_line(err, postern, n, "unknown section", "mailboxes")
+    n = len(cfg.conf_lines()) - 1
+    err = cfg.refused("domain", "list")
+    assert_names_file_line(err, cfg, n, "unknown section", "mailboxes")
 
 
 BAD_VALUES = [
@@ -47,33 +62,32 @@ BAD_VALUES = [
 ]
 
 
-def test_a_bad_value_is_refused_naming_the_file_line_and_key(postern):
-    good = postern.conf.read_text()
+def test_a_bad_value_is_refused_naming_the_file_line_and_key(cfg):
+    good = cfg.conf.read_text()
     for section, key, value, why in BAD_VALUES:
-        postern.conf.write_text(good)
-        n = postern.conf_set(section, key, value)
-        err = postern.refused("domain", "list")
-        assert_names_file_line(err, postern, n, "%s.%s" % (section, key), why)
+        cfg.conf.write_text(good)
+        n = cfg.conf_set(section, key, value)
+        err = cfg.refused("domain", "list")
+        assert_names_file_line(err, cfg, n, "%s.%s" % (section, key), why)
 
 
-def test_a_line_that_is_not_key_equals_value_is_refused_with_its_line(postern):
-    n = postern.conf_insert("limits", "message_size 10M")
-    err = postern.refused("domain", "list")
-    assert_names_file_line(err, postern, n, "key = value")
+def test_a_line_that_is_not_key_equals_value_is_refused_with_its_line(cfg):
+    n = cfg.conf_insert("limits", "message_size 10M")
+    err = cfg.refused("domain", "list")
+    assert_names_file_line(err, cfg, n, "key = value")
 
 
-def test_a_broken_section_header_is_refused_with_its_line(postern):
-    n = postern.conf_insert("limits", "[auth")
-    err = postern.refused("domain", "list")
-    assert_names_file_line(err, postern, n, "section")
+def test_a_broken_section_header_is_refused_with_its_line(cfg):
+    n = cfg.conf_insert("limits", "[auth")
+    err = cfg.refused("domain", "list")
+    assert_names_file_line(err, cfg, n, "section")
 
 
-def test_a_bad_config_is_refused_before_the_store_is_touched(postern):
-    postern.add_domain("example.org")
-    with postern.unchanged():
-        postern.conf_set("limits", "message_size", "lots")
-        postern.refused("domain", "add", "example.net")
-        postern.refused("user", "add", "bob@example.org")
+def test_a_bad_config_is_refused_before_the_store_is_touched(cfg):
+    with cfg.unchanged():
+        cfg.conf_set("limits", "message_size", "lots")
+        cfg.refused("domain", "add", "example.net")
+        cfg.refused("user", "add", "bob@example.org")
 
 
 def test_good_edits_are_accepted(postern):
@@ -87,12 +101,15 @@ def test_good_edits_are_accepted(postern):
     postern.add_user("alice@example.org")
     tok = postern.ok("token", "issue", "alice@example.org", json=True)
     # [auth] token_ttl is the default lifetime of a token
-    assert 7200 - 120 <= tok["expires"] - int(__import__("time").time()) <= 7200 + 5
+    assert 7200 - 120 <= tok["expires"] - int(time.time()) <= 7200 + 5
 
 
-def two_setups(tmp_path):
-    a = make_setup(tmp_path / "a", cwd=tmp_path / "a")
-    b = make_setup(tmp_path / "b", cwd=tmp_path / "a")
+@pytest.fixture(scope="module")
+def two(postern_bin, tmp_path_factory):
+    """Two setups, a (a.example) and b (b.example)."""
+    root = tmp_path_factory.mktemp("two")
+    a = make_setup(root / "a", cwd=root / "a")
+    b = make_setup(root / "b", cwd=root / "a")
     a.add_domain("a.example")
     b.add_domain("b.example")
     return a, b
@@ -102,23 +119,23 @@ def names(out):
     return [d["name"] for d in out["domains"]]
 
 
-def test_the_c_flag_comes_before_the_environment_and_the_working_directory(postern_bin, tmp_path):
-    a, b = two_setups(tmp_path)
+def test_the_c_flag_comes_before_the_environment_and_the_working_directory(two, tmp_path):
+    a, b = two
     r = run_postern(["-c", b.conf, "domain", "list"], json=True, cwd=a.dir,
                     env={"POSTERN_CONFIG": str(a.conf)})
     assert r.rc == 0, r.err
     assert names(r.out) == ["b.example"]
 
 
-def test_postern_config_comes_before_the_working_directory(postern_bin, tmp_path):
-    a, b = two_setups(tmp_path)
+def test_postern_config_comes_before_the_working_directory(two, tmp_path):
+    a, b = two
     r = run_postern(["domain", "list"], json=True, cwd=a.dir, env={"POSTERN_CONFIG": str(b.conf)})
     assert r.rc == 0, r.err
     assert names(r.out) == ["b.example"]
 
 
-def test_postern_conf_in_the_working_directory_is_used_when_nothing_else_is_given(postern_bin, tmp_path):
-    a, b = two_setups(tmp_path)
+def test_postern_conf_in_the_working_directory_is_used_when_nothing_else_is_given(two, tmp_path):
+    a, b = two
     r = run_postern(["domain", "list"], json=True, cwd=a.dir)
     assert r.rc == 0, r.err
     assert names(r.out) == ["a.example"]
@@ -128,8 +145,8 @@ def test_postern_conf_in_the_working_directory_is_used_when_nothing_else_is_give
     assert names(r.out) == ["b.example"]
 
 
-def test_relative_paths_in_the_config_are_taken_from_its_folder(postern_bin, tmp_path):
-    a, b = two_setups(tmp_path)
+def test_relative_paths_in_the_config_are_taken_from_its_folder(two, tmp_path):
+    a, b = two
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     r = run_postern(["-c", os.path.relpath(b.conf, elsewhere), "domain", "list"], json=True,
@@ -148,34 +165,31 @@ def test_without_any_config_a_command_fails_and_says_how_to_make_one(postern_bin
     assert "postern init" in r.err and "POSTERN_CONFIG" in r.err
 
 
-def test_a_c_flag_naming_a_missing_file_fails_naming_it(postern, tmp_path):
-    r = postern.run("-c", tmp_path / "missing.conf", "domain", "list", config=False)
+def test_a_c_flag_naming_a_missing_file_fails_naming_it(cfg, tmp_path):
+    r = cfg.run("-c", tmp_path / "missing.conf", "domain", "list", config=False)
     assert r.rc == 1
     assert "missing.conf" in r.err
 
 
-def test_a_postern_config_naming_a_missing_file_fails_naming_it(postern, tmp_path):
-    r = postern.run("domain", "list", config=False,
-                    env={"POSTERN_CONFIG": str(tmp_path / "missing.conf")})
+def test_a_postern_config_naming_a_missing_file_fails_naming_it(cfg, tmp_path):
+    r = cfg.run("domain", "list", config=False,
+                env={"POSTERN_CONFIG": str(tmp_path / "missing.conf")})
     assert r.rc == 1
     assert "missing.conf" in r.err
 
 
-def test_a_master_key_readable_by_others_is_refused(postern):
+def test_a_master_key_that_is_readable_by_others_short_or_missing_is_refused(postern):
     postern.add_domain("example.org")
-    os.chmod(postern.master_key, 0o644)
+    key = postern.master_key.read_bytes()
     with postern.unchanged():
+        os.chmod(postern.master_key, 0o644)
         err = postern.refused("domain", "add", "example.net")
-    assert "master key" in err and "chmod 600" in err
-
-
-def test_a_master_key_of_the_wrong_size_is_refused(postern):
-    postern.master_key.write_bytes(b"short")
-    err = postern.refused("domain", "list")
-    assert "32-byte" in err
-
-
-def test_a_missing_master_key_is_refused_naming_it(postern):
-    postern.master_key.unlink()
-    err = postern.refused("domain", "list")
-    assert str(postern.master_key) in err
+        assert "master key" in err and "chmod 600" in err
+        os.chmod(postern.master_key, 0o600)
+        postern.master_key.write_bytes(b"short")
+        assert "32-byte" in postern.refused("domain", "add", "example.net")
+        postern.master_key.unlink()
+        assert str(postern.master_key) in postern.refused("domain", "add", "example.net")
+    postern.master_key.write_bytes(key)
+    os.chmod(postern.master_key, 0o600)
+    postern.ok("domain", "list")

@@ -15,7 +15,7 @@ COMMANDS = [
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory):
+def full(postern_bin, tmp_path_factory):
     """One setup with something in every table, shared by the refusals."""
     root = tmp_path_factory.mktemp("errors")
     s = make_setup(root / "postern", cwd=root / "cwd")
@@ -37,16 +37,16 @@ def full(tmp_path_factory):
     return s
 
 
-def test_the_usage_lists_every_command(postern_bin, postern):
-    r = postern.run("--help")
+def test_the_usage_lists_every_command(full):
+    r = full.run("--help")
     assert r.rc == 0
     for c in COMMANDS:
         assert "  %s " % c in r.err, c
 
 
-def test_no_command_prints_the_usage_and_exits_2(postern):
-    for args in ([], ["--json"], ["-c", str(postern.conf)]):
-        r = postern.run(*args, config=False)
+def test_no_command_prints_the_usage_and_exits_2(full):
+    for args in ([], ["--json"], ["-c", str(full.conf)]):
+        r = full.run(*args, config=False)
         assert r.rc == 2, args
         assert "usage: postern" in r.err
 
@@ -55,23 +55,16 @@ USAGE_ERRORS = [
     (["frobnicate"], 'unknown command "frobnicate"'),
     (["domain"], 'unknown command "domain"'),
     (["domain", "frob", "example.org"], 'unknown command "domain frob"'),
-    (["user", "alias"], 'unknown command "user alias"'),
     (["Domain", "list"], 'unknown command "Domain list"'),
     (["--bogus", "domain", "list"], "unknown option --bogus"),
     (["domain", "list", "--bogus"], "unknown option --bogus"),
-    (["domain", "add", "example.info", "--force"], "unknown option --force"),
     (["user", "add", "carol@example.org", "--password", "secret"], "unknown option --password"),
     (["domain", "add"], "missing argument"),
-    (["domain", "alias", "add", "example.info"], "missing argument"),
     (["user", "add"], "missing argument"),
     (["user", "alias", "add", "alice@example.org"], "missing argument"),
-    (["app-password", "revoke", "alice@example.org"], "missing argument"),
     (["domain", "add", "example.info", "example.biz"], 'unexpected argument "example.biz"'),
     (["domain", "list", "example.org"], 'unexpected argument "example.org"'),
-    (["user", "show", "alice@example.org", "bob@example.org"], "unexpected argument"),
     (["token", "issue", "alice@example.org", "--ttl"], "--ttl needs a value"),
-    (["token", "issue", "alice@example.org", "--scope"], "--scope needs a value"),
-    (["user", "block", "alice@example.org", "--reason"], "--reason needs a value"),
     (["tos", "set", "/nonexistent/tos.txt"], "/nonexistent/tos.txt"),
 ]
 
@@ -91,46 +84,19 @@ def test_a_missing_argument_shows_the_usage_of_that_command(full):
 
 
 REFUSALS = [
-    ["domain", "add", "example.org"],
+    # one of each kind, against a store with something in every table
     ["domain", "add", "Example.COM"],
-    ["domain", "add", "bad..name"],
     ["domain", "remove", "example.org"],
-    ["domain", "remove", "example.com"],
-    ["domain", "remove", "example.info"],
-    ["domain", "alias", "add", "example.net", "example.org"],
-    ["domain", "alias", "add", "example.info", "example.com"],
-    ["domain", "alias", "add", "example.info", "example.biz"],
-    ["domain", "alias", "remove", "example.com", "example.net"],
-    ["user", "add", "alice@example.org"],
     ["user", "add", "ALLY@example.org"],
-    ["user", "add", "carol@example.com"],
-    ["user", "add", "carol@example.info"],
-    ["user", "add", "carol"],
     ["user", "add", "carol@example.org", "--password-stdin"],
-    ["user", "list", "example.info"],
-    ["user", "show", "carol@example.org"],
-    ["user", "remove", "carol@example.org"],
-    ["user", "alias", "add", "alice@example.org", "bob"],
     ["user", "alias", "add", "bob@example.org", "ally"],
-    ["user", "alias", "add", "alice@example.org", "x@example.org"],
-    ["user", "alias", "remove", "bob@example.org", "ally"],
-    ["user", "password", "alice@example.org", "--stdin"],
-    ["user", "password", "alice@example.org"],
-    ["user", "block", "alice@example.org"],
-    ["user", "unblock", "alice@example.org"],
-    ["smtp-password", "show", "example.net"],
-    ["smtp-password", "show", "example.com"],
-    ["smtp-password", "generate", "example.com"],
     ["smtp-password", "generate", "carol@example.org"],
     ["app-password", "add", "alice@example.org", "--label", "phone"],
-    ["app-password", "add", "alice@example.org"],
     ["app-password", "revoke", "alice@example.org", "laptop"],
     ["token", "issue", "alice@example.org", "--ttl", "1y"],
-    ["token", "issue", "alice@example.org", "--scope", "pop3"],
     ["token", "revoke", "AAAAAAAAAAAA"],
     ["tos", "accept", "alice@example.org"],
     ["relay-net", "add", "example.org", "192.0.2.0/24"],
-    ["relay-net", "add", "example.org", "192.0.2.1/24"],
     ["relay-net", "remove", "example.net", "192.0.2.0/24"],
 ]
 

@@ -3,7 +3,7 @@ import os
 import stat
 import subprocess
 
-from conftest import HOSTNAME, Setup, run_postern
+from conftest import HOSTNAME, Setup, has, run_postern
 
 
 def mode(path):
@@ -92,7 +92,7 @@ def test_init_writes_the_canonical_hostname(postern_bin, tmp_path):
 
 
 def test_the_new_setup_takes_commands_at_once(postern):
-    assert postern.ok("domain", "list", json=True) == {"domains": []}
+    has(postern.ok("domain", "list", json=True), {"domains": []})
     assert postern.add_domain("example.org") == "example.org"
 
 
@@ -139,7 +139,7 @@ def test_init_with_cert_and_key_uses_them_and_writes_no_certificate(postern_bin,
     for name, v in given.items():
         assert after[name] == v
     assert "self-signed" not in r.out
-    assert Setup(d).ok("domain", "list", json=True) == {"domains": []}
+    has(Setup(d).ok("domain", "list", json=True), {"domains": []})
 
 
 def test_init_with_cert_but_no_key_is_a_usage_error_and_creates_nothing(postern_bin, tmp_path):
@@ -192,3 +192,16 @@ def test_init_that_fails_part_way_leaves_no_half_setup_behind(postern_bin, tmp_p
     assert (d / "data" / "tls" / "cert.pem").read_text() == "an old certificate\n"
     left = sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file())
     assert left == ["data/tls/cert.pem"], "init failed but left %s behind" % left
+
+
+def test_init_keeps_the_data_dir_private_even_when_it_already_exists(postern_bin, tmp_path):
+    # DIR/data made beforehand (a mounted volume, say) with the usual 0755:
+    # the store and keys go in it, so init makes it 0700 or refuses it
+    d = tmp_path / "s"
+    (d / "data").mkdir(parents=True)
+    os.chmod(d / "data", 0o755)
+    r = run_postern(["init", "--dir", d, "--hostname", HOSTNAME])
+    if r.rc == 0:
+        assert mode(d / "data") == 0o700, "data dir left %o" % mode(d / "data")
+    else:
+        assert list((d / "data").iterdir()) == []
