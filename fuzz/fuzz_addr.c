@@ -22,8 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(in, data, size);
 	in[size] = '\0';
 	if (addr_parse(in, &a, err, sizeof(err)) == 0) {
-		if (strlen(a.local) > ADDR_LOCAL_MAX ||
-		    strlen(a.domain) > 253)
+		if (strlen(a.local) > ADDR_LOCAL_MAX || strlen(a.domain) > 253)
 			abort();
 		strcpy(again, a.local);
 		strcat(again, "@");

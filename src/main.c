@@ -24,7 +24,7 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--json") == 0)
 			g.json = 1;
 		else if (strcmp(argv[i], "-h") == 0 ||
-		    strcmp(argv[i], "--help") == 0) {
+			 strcmp(argv[i], "--help") == 0) {
 			cli_usage();
 			return 0;
 		} else {

@@ -22,12 +22,12 @@ struct admin_ctx {
 	struct store *store;
 	const struct secret_keys *keys;
 	const struct conf *conf;
-	const char *actor;	/* "cli", "api:KEYNAME", "panel" */
-	const char *ip;		/* client address, NULL from the CLI */
+	const char *actor; /* "cli", "api:KEYNAME", "panel" */
+	const char *ip;	   /* client address, NULL from the CLI */
 };
 
 struct admin_err {
-	int status;		/* 400 bad input, 404, 409 conflict, 500 */
+	int status; /* 400 bad input, 404, 409 conflict, 500 */
 	char msg[512];
 };
 
@@ -35,7 +35,7 @@ typedef int (*admin_fn)(struct admin_ctx *, json_t *args, json_t **out,
     struct admin_err *);
 
 struct admin_op {
-	const char *name;	/* "domain.add" */
+	const char *name; /* "domain.add" */
 	admin_fn fn;
 };
 
@@ -53,8 +53,8 @@ const char *admin_need(json_t *args, const char *key, struct admin_err *);
 struct admin_owner {
 	struct store_user user;
 	struct store_domain domain;
-	int64_t user_id, domain_id;	/* one of them is 0 */
-	char login[ADDR_MAX + 1];	/* canonical */
+	int64_t user_id, domain_id; /* one of them is 0 */
+	char login[ADDR_MAX + 1];   /* canonical */
 };
 int admin_find_owner(struct admin_ctx *, const char *login,
     struct admin_owner *, struct admin_err *);
@@ -90,8 +90,7 @@ int admin_domain_alias_add(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_domain_alias_remove(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
-int admin_user_add(struct admin_ctx *, json_t *, json_t **,
-    struct admin_err *);
+int admin_user_add(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
 int admin_user_list(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_user_show(struct admin_ctx *, json_t *, json_t **,
@@ -112,20 +111,16 @@ int admin_smtp_show(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_smtp_generate(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
-int admin_app_add(struct admin_ctx *, json_t *, json_t **,
-    struct admin_err *);
-int admin_app_list(struct admin_ctx *, json_t *, json_t **,
-    struct admin_err *);
+int admin_app_add(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
+int admin_app_list(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
 int admin_app_revoke(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_token_issue(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_token_revoke(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
-int admin_tos_set(struct admin_ctx *, json_t *, json_t **,
-    struct admin_err *);
-int admin_tos_show(struct admin_ctx *, json_t *, json_t **,
-    struct admin_err *);
+int admin_tos_set(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
+int admin_tos_show(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
 int admin_tos_accept(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_relay_add(struct admin_ctx *, json_t *, json_t **,

@@ -26,8 +26,8 @@ admin_smtp_new(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id,
 {
 	char hash[SECRET_HASH_HEX], sealed[SECRET_SEALED_MAX];
 	char login[crypto_pwhash_STRBYTES];
-	int has_login = user_id && store_login_password_get(ctx->store,
-				       user_id, login, sizeof(login)) == 0;
+	int has_login = user_id && store_login_password_get(ctx->store, user_id,
+				       login, sizeof(login)) == 0;
 
 	do
 		secret_generate(pw, SECRET_PW_LEN);
@@ -53,8 +53,8 @@ admin_smtp_show(struct admin_ctx *ctx, json_t *args, json_t **out,
 
 	if (login == NULL || admin_find_owner(ctx, login, &o, err) == -1)
 		return -1;
-	rc = store_smtp_get(ctx->store, o.user_id, o.domain_id, NULL, 0,
-	    sealed, sizeof(sealed), &created);
+	rc = store_smtp_get(ctx->store, o.user_id, o.domain_id, NULL, 0, sealed,
+	    sizeof(sealed), &created);
 	if (rc == STORE_NOTFOUND)
 		return admin_fail(err, 404,
 		    "%s has no SMTP password: make one with `postern smtp-password generate %s`",
@@ -95,8 +95,8 @@ admin_label_check(const char *label, struct admin_err *err)
 	size_t i, n = strlen(label);
 
 	if (n == 0 || n > APP_LABEL_MAX)
-		return admin_fail(err, 400,
-		    "a label has 1 to %d characters", APP_LABEL_MAX);
+		return admin_fail(err, 400, "a label has 1 to %d characters",
+		    APP_LABEL_MAX);
 	for (i = 0; i < n; i++)
 		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7f)
 			return admin_fail(err, 400,

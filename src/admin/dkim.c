@@ -20,13 +20,13 @@
 #include "../util/conf.h"
 #include "../util/str.h"
 
-#define DKIM_ROTATE_OVERLAP (7 * 86400)	/* old keys stay published */
+#define DKIM_ROTATE_OVERLAP (7 * 86400) /* old keys stay published */
 
 int
 admin_dkim_mode_ok(const char *mode)
 {
 	return strcmp(mode, "rsa") == 0 || strcmp(mode, "ed25519") == 0 ||
-	    strcmp(mode, "dual") == 0;
+	       strcmp(mode, "dual") == 0;
 }
 
 /* New keys for one name, as the domain's mode says. */
@@ -42,7 +42,8 @@ admin_dkim_make(struct admin_ctx *ctx, const char *name, const char *mode,
 		const char *name;
 		enum dkim_alg alg;
 		char letter;
-	} algs[] = { { "rsa", DKIM_RSA, 'r' }, { "ed25519", DKIM_ED25519, 'e' } };
+	} algs[] = { { "rsa", DKIM_RSA, 'r' },
+		{ "ed25519", DKIM_ED25519, 'e' } };
 
 	snprintf(dir, sizeof(dir), "%s/dkim", ctx->conf->data_dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
@@ -52,13 +53,13 @@ admin_dkim_make(struct admin_ctx *ctx, const char *name, const char *mode,
 		return admin_fail(err, 500, "%s: %s", dir, strerror(errno));
 	randombytes_buf(r, sizeof(r));
 	for (i = 0; i < 2; i++) {
-		if (strcmp(mode, "dual") != 0 && strcmp(mode, algs[i].name) != 0)
+		if (strcmp(mode, "dual") != 0 &&
+		    strcmp(mode, algs[i].name) != 0)
 			continue;
 		/* the time orders selectors; two random bytes keep two
 		 * rotations in one second apart */
 		snprintf(selector, sizeof(selector), "p%llx%02x%02x%c",
-		    (unsigned long long)time(NULL), r[0], r[1],
-		    algs[i].letter);
+		    (unsigned long long)time(NULL), r[0], r[1], algs[i].letter);
 		snprintf(path, sizeof(path), "%s/%s.pem", dir, selector);
 		if (dkim_key_generate(path, algs[i].alg) == -1)
 			return admin_fail(err, 500,
@@ -84,8 +85,8 @@ admin_txt_strings(const char *v)
 	size_t n = strlen(v), i;
 
 	for (i = 0; i < n; i += 255)
-		json_array_append_new(a, json_stringn(v + i,
-					     n - i > 255 ? 255 : n - i));
+		json_array_append_new(a,
+		    json_stringn(v + i, n - i > 255 ? 255 : n - i));
 	return a;
 }
 
@@ -117,8 +118,7 @@ admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
 		admin_store_fail(ctx, err);
 		return NULL;
 	}
-	json_array_foreach(keys, i, k)
-	{
+	json_array_foreach (keys, i, k) {
 		const char *alg = json_string_value(json_object_get(k, "alg"));
 		snprintf(fqdn, sizeof(fqdn), "%s._domainkey.%s",
 		    json_string_value(json_object_get(k, "selector")),
@@ -132,13 +132,13 @@ admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
 			? "DKIM key that signs now"
 			: "DKIM key retired by rotation: keep it until the date below");
 		if (!json_is_null(json_object_get(k, "publish_until")))
-			json_object_set(json_array_get(recs,
-					    json_array_size(recs) - 1),
+			json_object_set(
+			    json_array_get(recs, json_array_size(recs) - 1),
 			    "until", json_object_get(k, "publish_until"));
 	}
-	json_array_foreach(names, i, n)
-	{
-		const char *name = json_string_value(json_object_get(n, "name"));
+	json_array_foreach (names, i, n) {
+		const char *name =
+		    json_string_value(json_object_get(n, "name"));
 		snprintf(val, sizeof(val), "v=spf1 a:%s -all",
 		    ctx->conf->hostname);
 		admin_record(recs, name, "TXT", val,
@@ -188,8 +188,7 @@ admin_domain_dkim_rotate(struct admin_ctx *ctx, json_t *args, json_t **out,
 	    (names = store_domain_names(ctx->store, d.id)) == NULL)
 		return admin_store_fail(ctx, err);
 	made = json_array();
-	json_array_foreach(names, i, n)
-	{
+	json_array_foreach (names, i, n) {
 		const char *nm = json_string_value(json_object_get(n, "name"));
 		if (store_dkim_retire(ctx->store, nm, now, until) != 0 ||
 		    admin_dkim_make(ctx, nm, mode, made, err) == -1) {
@@ -199,8 +198,8 @@ admin_domain_dkim_rotate(struct admin_ctx *ctx, json_t *args, json_t **out,
 		}
 	}
 	json_decref(names);
-	*out = json_pack("{s:s,s:o,s:I,s:s}", "domain", d.name, "new_keys", made,
-	    "old_published_until", (json_int_t)until, "next",
+	*out = json_pack("{s:s,s:o,s:I,s:s}", "domain", d.name, "new_keys",
+	    made, "old_published_until", (json_int_t)until, "next",
 	    "publish the new records (postern domain dns), keep the old ones until the date above");
 	return 0;
 }
@@ -239,17 +238,17 @@ admin_domain_check(struct admin_ctx *ctx, json_t *args, json_t **out,
 		json_decref(res);
 		return -1;
 	}
-	json_array_foreach(recs, i, r)
-	{
+	json_array_foreach (recs, i, r) {
 		const char *rn = json_string_value(json_object_get(r, "name"));
-		const char *want = json_string_value(json_object_get(r, "value"));
+		const char *want =
+		    json_string_value(json_object_get(r, "value"));
 		const char *status = "missing", *kind;
 		json_t *seen = json_array();
 		int n, j;
 		/* the kind of record: the part of the value that must match */
 		kind = strncmp(want, "v=spf1", 6) == 0	   ? "v=spf1"
-		    : strncmp(want, "v=DMARC1", 8) == 0 ? "v=DMARC1"
-							 : "v=DKIM1";
+		       : strncmp(want, "v=DMARC1", 8) == 0 ? "v=DMARC1"
+							   : "v=DKIM1";
 		n = resolve_txt_sync(ctx->conf->dns_servers, rn, found, 8);
 		if (n < 0)
 			status = "dns error";

@@ -111,8 +111,8 @@ admin_relay_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return -1;
 	rc = store_relay_add(ctx->store, d.id, cidr, (int64_t)time(NULL));
 	if (rc == STORE_EXISTS)
-		return admin_fail(err, 409, "%s is already a relay network of %s",
-		    cidr, d.name);
+		return admin_fail(err, 409,
+		    "%s is already a relay network of %s", cidr, d.name);
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s,s:s}", "domain", d.name, "cidr", cidr);

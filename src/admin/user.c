@@ -109,23 +109,21 @@ admin_user_show(struct admin_ctx *ctx, json_t *args, json_t **out,
 	}
 	/* the senders the policy will allow: every name at every domain */
 	senders = json_array();
-	json_array_foreach(names, j, n)
-	{
+	json_array_foreach (names, j, n) {
 		json_array_append_new(senders,
 		    json_sprintf("%s@%s", u.local,
 			json_string_value(json_object_get(n, "name"))));
-		json_array_foreach(aliases, i, a)
-		    json_array_append_new(senders,
-			json_sprintf("%s@%s",
-			    json_string_value(json_object_get(a, "local")),
-			    json_string_value(json_object_get(n, "name"))));
+		json_array_foreach (aliases, i, a)
+			json_array_append_new(senders,
+			    json_sprintf("%s@%s",
+				json_string_value(json_object_get(a, "local")),
+				json_string_value(json_object_get(n, "name"))));
 	}
 	json_decref(names);
 	o = json_pack("{s:s++,s:o,s:o,s:b,s:b}", "address", u.local, "@",
 	    u.domain, "aliases", aliases, "allowed_senders", senders,
 	    "login_password",
-	    store_login_password_get(ctx->store, u.id, hash, sizeof(hash)) ==
-		0,
+	    store_login_password_get(ctx->store, u.id, hash, sizeof(hash)) == 0,
 	    "smtp_password",
 	    store_smtp_get(ctx->store, u.id, 0, NULL, 0, NULL, 0, &created) ==
 		0);
@@ -235,8 +233,8 @@ admin_user_password(struct admin_ctx *ctx, json_t *args, json_t **out,
 	    admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
 	/* the two-password design: the login password is never the SMTP one */
-	if (store_smtp_get(ctx->store, u.id, 0, NULL, 0, sealed,
-		sizeof(sealed), NULL) == 0 &&
+	if (store_smtp_get(ctx->store, u.id, 0, NULL, 0, sealed, sizeof(sealed),
+		NULL) == 0 &&
 	    secret_open(ctx->keys, sealed, smtp, sizeof(smtp)) == 0) {
 		same = secret_equal(smtp, pw);
 		sodium_memzero(smtp, sizeof(smtp));
@@ -266,8 +264,10 @@ admin_user_block(struct admin_ctx *ctx, json_t *args, json_t **out,
 	    admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
 	if (strlen(reason) > 500)
-		return admin_fail(err, 400, "a reason has at most 500 characters");
-	if (store_user_block(ctx->store, u.id, reason, (int64_t)time(NULL)) != 0)
+		return admin_fail(err, 400,
+		    "a reason has at most 500 characters");
+	if (store_user_block(ctx->store, u.id, reason, (int64_t)time(NULL)) !=
+	    0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s++,s:s}", "address", u.local, "@", u.domain,
 	    "blocked", reason);

@@ -41,12 +41,16 @@ cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
 		return NULL;
 	if (user_id && (lrows = store_user_names(st, user_id)) == NULL)
 		goto out;
-	json_array_foreach(drows, i, r) if (nd < SENDER_NAMES_MAX)
-	    domains[nd++] = json_string_value(json_object_get(r, "name"));
-	json_array_foreach(lrows, i, r) if (nl < SENDER_NAMES_MAX)
-	    locals[nl++] = json_string_value(json_object_get(r, "local_key"));
-	id = sender_identity_new(user_id, domain_id, login, locals, nl,
-	    domains, nd);
+	json_array_foreach (drows, i, r)
+		if (nd < SENDER_NAMES_MAX)
+			domains[nd++] =
+			    json_string_value(json_object_get(r, "name"));
+	json_array_foreach (lrows, i, r)
+		if (nl < SENDER_NAMES_MAX)
+			locals[nl++] =
+			    json_string_value(json_object_get(r, "local_key"));
+	id = sender_identity_new(user_id, domain_id, login, locals, nl, domains,
+	    nd);
 out:
 	json_decref(drows);
 	json_decref(lrows);
@@ -108,8 +112,8 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 
 int
 cred_verify(struct store *st, const struct secret_keys *keys,
-    const struct sasl_creds *c, const char *mech, const char *ip,
-    int64_t now, struct cred_result *r)
+    const struct sasl_creds *c, const char *mech, const char *ip, int64_t now,
+    struct cred_result *r)
 {
 	struct store_auth_event ev;
 	char hash[SECRET_HASH_HEX + 1], why[160];
@@ -128,17 +132,17 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			if (r->ok) {
 				user_id = u.id;
 				domain_id = u.domain_id;
-				snprintf(login, sizeof(login), "%s@%s",
-				    u.local, u.domain);
+				snprintf(login, sizeof(login), "%s@%s", u.local,
+				    u.domain);
 				r->blocked = u.blocked;
 				str_lcpy(r->block_reason, u.blocked_reason,
 				    sizeof(r->block_reason));
 			}
 		}
 	} else if (!c->bearer &&
-	    addr_domain_canon(c->login, d.name, sizeof(d.name), why,
-		sizeof(why)) == 0 &&
-	    store_domain_get(st, d.name, &d) == 0) {
+		   addr_domain_canon(c->login, d.name, sizeof(d.name), why,
+		       sizeof(why)) == 0 &&
+		   store_domain_get(st, d.name, &d) == 0) {
 		r->kind = STORE_CRED_DOMAIN;
 		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
 			NULL) == 0 &&
@@ -164,7 +168,8 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		}
 		if (user_id) {
 			int64_t v = store_tos_current(st, NULL);
-			r->tos_ok = v == 0 || store_tos_accepted(st, user_id, v);
+			r->tos_ok =
+			    v == 0 || store_tos_accepted(st, user_id, v);
 		} else {
 			r->tos_ok = 1;
 		}

@@ -16,16 +16,16 @@ struct store;
 
 struct cred_result {
 	int ok;
-	const char *kind;	/* STORE_CRED_*, NULL if the login is unknown */
-	const char *reason;	/* why it failed, for the log only */
+	const char *kind;   /* STORE_CRED_*, NULL if the login is unknown */
+	const char *reason; /* why it failed, for the log only */
 	int blocked;
 	char block_reason[512];
-	int tos_ok;		/* current terms accepted (or none set) */
-	struct sender_identity *id;	/* on success; the caller frees */
+	int tos_ok;		    /* current terms accepted (or none set) */
+	struct sender_identity *id; /* on success; the caller frees */
 };
 
 int cred_verify(struct store *, const struct secret_keys *,
-    const struct sasl_creds *, const char *mech, const char *ip,
-    int64_t now, struct cred_result *);
+    const struct sasl_creds *, const char *mech, const char *ip, int64_t now,
+    struct cred_result *);
 
 #endif

@@ -32,14 +32,12 @@ sasl_mech_name(enum sasl_mech m)
 }
 
 static long
-sasl_decode(const char *b64, unsigned char *buf, size_t max,
-    const char **why)
+sasl_decode(const char *b64, unsigned char *buf, size_t max, const char **why)
 {
 	size_t len = strlen(b64);
 	long n;
 
-	if (len > SASL_B64_MAX ||
-	    (n = base64_decode(buf, max, b64, len)) < 0) {
+	if (len > SASL_B64_MAX || (n = base64_decode(buf, max, b64, len)) < 0) {
 		*why = "invalid base64";
 		return -1;
 	}
@@ -73,8 +71,7 @@ sasl_plain(const char *b64, struct sasl_creds *c, const char **why)
 	end = buf + n;
 	authz = buf;
 	if ((authc = memchr(authz, '\0', (size_t)(end - authz))) == NULL ||
-	    (pw = memchr(authc + 1, '\0', (size_t)(end - authc - 1))) ==
-		NULL) {
+	    (pw = memchr(authc + 1, '\0', (size_t)(end - authc - 1))) == NULL) {
 		*why = "PLAIN needs authzid NUL authcid NUL password";
 		goto out;
 	}
@@ -103,8 +100,7 @@ out:
 }
 
 int
-sasl_login_field(const char *b64, char *out, size_t outlen,
-    const char **why)
+sasl_login_field(const char *b64, char *out, size_t outlen, const char **why)
 {
 	unsigned char buf[SASL_B64_MAX];
 	long n;
@@ -143,8 +139,8 @@ sasl_kv(unsigned char *p, unsigned char *end, struct sasl_creds *c,
 				why) == -1)
 				return -1;
 			have_user = 1;
-		} else if (len > 12 && strncasecmp((char *)p, "auth=Bearer ", 12) ==
-		    0) {
+		} else if (len > 12 &&
+			   strncasecmp((char *)p, "auth=Bearer ", 12) == 0) {
 			if (sasl_copy(c->secret, sizeof(c->secret), p + 12,
 				len - 12, why) == -1)
 				return -1;

@@ -13,15 +13,20 @@
 #include "../mail/addr.h"
 
 #define SASL_LOGIN_MAX ADDR_MAX
-#define SASL_B64_MAX 4096	/* longest client response we read */
+#define SASL_B64_MAX 4096 /* longest client response we read */
 
-enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_XOAUTH2, SASL_OAUTHBEARER,
-	SASL_NONE };
+enum sasl_mech {
+	SASL_PLAIN,
+	SASL_LOGIN,
+	SASL_XOAUTH2,
+	SASL_OAUTHBEARER,
+	SASL_NONE
+};
 
 struct sasl_creds {
 	char login[SASL_LOGIN_MAX + 1];
 	char secret[SECRET_MAX + 1];
-	int bearer;		/* secret is an OAuth token */
+	int bearer; /* secret is an OAuth token */
 };
 
 enum sasl_mech sasl_mech_by_name(const char *name);
@@ -29,8 +34,7 @@ const char *sasl_mech_name(enum sasl_mech);
 /* Decode one mechanism's response: 0, or -1 with why (a short text). */
 int sasl_plain(const char *b64, struct sasl_creds *, const char **why);
 int sasl_xoauth2(const char *b64, struct sasl_creds *, const char **why);
-int sasl_oauthbearer(const char *b64, struct sasl_creds *,
-    const char **why);
+int sasl_oauthbearer(const char *b64, struct sasl_creds *, const char **why);
 /* LOGIN's two steps: a base64 user name, then a base64 password. */
 int sasl_login_field(const char *b64, char *out, size_t outlen,
     const char **why);

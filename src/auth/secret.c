@@ -100,8 +100,8 @@ secret_hash(const struct secret_keys *k, const char *secret, size_t len,
 }
 
 int
-secret_hash_verify(const struct secret_keys *k, const char *secret,
-    size_t len, const char *stored_hex)
+secret_hash_verify(const struct secret_keys *k, const char *secret, size_t len,
+    const char *stored_hex)
 {
 	unsigned char h[32], s[32];
 
@@ -117,13 +117,15 @@ secret_seal(const struct secret_keys *k, const char *secret, char *out,
     size_t outlen)
 {
 	unsigned char buf[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-	    SECRET_MAX + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+			  SECRET_MAX +
+			  crypto_aead_xchacha20poly1305_ietf_ABYTES];
 	size_t len = strlen(secret);
 	unsigned long long clen;
 
 	if (len > SECRET_MAX ||
 	    outlen < 2 * (crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + len +
-				 crypto_aead_xchacha20poly1305_ietf_ABYTES) + 1)
+			     crypto_aead_xchacha20poly1305_ietf_ABYTES) +
+			 1)
 		return -1;
 	randombytes_buf(buf, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -140,7 +142,8 @@ secret_open(const struct secret_keys *k, const char *sealed, char *out,
     size_t outlen)
 {
 	unsigned char buf[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-	    SECRET_MAX + crypto_aead_xchacha20poly1305_ietf_ABYTES];
+			  SECRET_MAX +
+			  crypto_aead_xchacha20poly1305_ietf_ABYTES];
 	size_t hexlen = strlen(sealed), len = hexlen / 2;
 	unsigned long long plen;
 	const size_t nb = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
@@ -172,8 +175,8 @@ secret_pwhash(const char *password, char *out, size_t outlen)
 int
 secret_pwhash_verify(const char *stored, const char *password)
 {
-	return crypto_pwhash_str_verify(stored, password,
-		   strlen(password)) == 0;
+	return crypto_pwhash_str_verify(stored, password, strlen(password)) ==
+	       0;
 }
 
 const char *

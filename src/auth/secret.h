@@ -12,9 +12,9 @@
 #include <stddef.h>
 
 #define SECRET_KEY_LEN 32
-#define SECRET_HASH_HEX 65	/* 32 bytes as hex + NUL */
-#define SECRET_PW_LEN 20	/* 20 of 54 symbols: 115 bits */
-#define SECRET_MAX 512		/* longest secret a client may present */
+#define SECRET_HASH_HEX 65 /* 32 bytes as hex + NUL */
+#define SECRET_PW_LEN 20   /* 20 of 54 symbols: 115 bits */
+#define SECRET_MAX 512	   /* longest secret a client may present */
 #define SECRET_SEALED_MAX 1024
 
 struct secret_keys {

@@ -52,7 +52,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "domain add", "domain.add", "domain", "--dkim=dkim",
 	    "DOMAIN [--dkim rsa|ed25519|dual]" },
 	{ "domain list", "domain.list", "", "", "" },
-	{ "domain remove", "domain.remove", "domain", "--force", "DOMAIN [--force]" },
+	{ "domain remove", "domain.remove", "domain", "--force",
+	    "DOMAIN [--force]" },
 	{ "domain alias add", "domain.alias.add", "alias domain", "",
 	    "ALIAS DOMAIN" },
 	{ "domain alias remove", "domain.alias.remove", "alias domain", "",
@@ -207,9 +208,9 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
 			if (kind == '!') {
 				json_object_set_new(args, key, json_true());
 			} else if (kind == '=') {
-				const char *v = eq ? a + (eq - name) + 1
-						   : (i + 1 < argc ? argv[++i]
-								   : NULL);
+				const char *v =
+				    eq ? a + (eq - name) + 1
+				       : (i + 1 < argc ? argv[++i] : NULL);
 				if (v == NULL) {
 					fprintf(stderr,
 					    "postern: %s needs a value\n",
@@ -261,7 +262,8 @@ cli_parse(const struct cli_cmd *c, int argc, char **argv, json_t *args)
 		got++;
 	}
 	if (got < need) {
-		fprintf(stderr, "postern: missing argument(s)\nusage: postern %s %s\n",
+		fprintf(stderr,
+		    "postern: missing argument(s)\nusage: postern %s %s\n",
 		    c->words, c->help);
 		return -1;
 	}
@@ -299,8 +301,7 @@ cli_print_value(const char *key, json_t *v)
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *e;
-		json_array_foreach(v, i, e)
-		{
+		json_array_foreach (v, i, e) {
 			if (i)
 				fputs(", ", stdout);
 			if (json_is_object(e) && json_object_size(e) == 1)
@@ -321,8 +322,7 @@ cli_print(json_t *out)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(out, key, v)
-	{
+	json_object_foreach (out, key, v) {
 		json_t *row;
 		size_t i;
 		if (json_is_array(v) && json_array_size(v) > 0 &&
@@ -331,12 +331,10 @@ cli_print(json_t *out)
 			const char *k;
 			json_t *f;
 			printf("%s:\n", key);
-			json_array_foreach(v, i, row)
-			{
+			json_array_foreach (v, i, row) {
 				int first = 1;
 				printf("  ");
-				json_object_foreach(row, k, f)
-				{
+				json_object_foreach (row, k, f) {
 					printf("%s%s=", first ? "" : "  ", k);
 					cli_print_value(k, f);
 					first = 0;
@@ -360,8 +358,7 @@ cli_print_zone(json_t *out)
 
 	printf("; DNS records for %s: paste into its zone\n",
 	    json_string_value(json_object_get(out, "domain")));
-	json_array_foreach(recs, i, r)
-	{
+	json_array_foreach (recs, i, r) {
 		json_t *until = json_object_get(r, "until");
 		printf("\n; %s", json_string_value(json_object_get(r, "why")));
 		if (json_is_integer(until)) {
@@ -375,8 +372,9 @@ cli_print_zone(json_t *out)
 		printf("\n%s.\tIN\t%s\t",
 		    json_string_value(json_object_get(r, "name")),
 		    json_string_value(json_object_get(r, "type")));
-		json_array_foreach(json_object_get(r, "strings"), j, str)
-		    printf("%s\"%s\"", j ? " " : "", json_string_value(str));
+		json_array_foreach (json_object_get(r, "strings"), j, str)
+			printf("%s\"%s\"", j ? " " : "",
+			    json_string_value(str));
 		printf("\n");
 	}
 }
@@ -388,8 +386,7 @@ cli_print_check(json_t *out)
 	json_t *r, *f;
 	size_t i, j;
 
-	json_array_foreach(json_object_get(out, "checks"), i, r)
-	{
+	json_array_foreach (json_object_get(out, "checks"), i, r) {
 		printf("%-9s %s TXT (%s)\n",
 		    json_string_value(json_object_get(r, "status")),
 		    json_string_value(json_object_get(r, "name")),
@@ -399,8 +396,8 @@ cli_print_check(json_t *out)
 			continue;
 		printf("          want:  %s\n",
 		    json_string_value(json_object_get(r, "want")));
-		json_array_foreach(json_object_get(r, "found"), j, f)
-		    printf("          found: %s\n", json_string_value(f));
+		json_array_foreach (json_object_get(r, "found"), j, f)
+			printf("          found: %s\n", json_string_value(f));
 	}
 	printf("%s\n", json_string_value(json_object_get(out, "summary")));
 }
@@ -457,13 +454,14 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 	op = admin_op_find(c->op);
 	if (op->fn(&ctx, args, &out, &err) == 0) {
 		if (g->json) {
-			json_dumpf(out, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			json_dumpf(out, stdout,
+			    JSON_INDENT(2) | JSON_SORT_KEYS);
 			fputc('\n', stdout);
 		} else {
 			void (*print)(json_t *) = cli_print;
 			size_t i;
-			for (i = 0; i < sizeof(cli_texts) / sizeof(cli_texts[0]);
-			     i++)
+			for (i = 0;
+			     i < sizeof(cli_texts) / sizeof(cli_texts[0]); i++)
 				if (strcmp(cli_texts[i].op, c->op) == 0)
 					print = cli_texts[i].print;
 			print(out);

@@ -8,8 +8,8 @@
 struct conf;
 
 struct cli_global {
-	const char *config;	/* -c FILE */
-	int json;		/* --json */
+	const char *config; /* -c FILE */
+	int json;	    /* --json */
 };
 
 int cli_admin(struct cli_global *, int argc, char **argv);

@@ -85,8 +85,8 @@ init_cert(const char *host, const char *certpath, const char *keypath)
 	old = umask(077);
 	f = fopen(keypath, "wx");
 	umask(old);
-	if (f == NULL || !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL,
-			     NULL))
+	if (f == NULL ||
+	    !PEM_write_PrivateKey(f, pkey, NULL, NULL, 0, NULL, NULL))
 		goto out;
 	if (fclose(f) != 0) {
 		f = NULL;
@@ -165,8 +165,7 @@ cli_init(struct cli_global *g, int argc, char **argv)
 	}
 	str_lcpy(c.hostname, canon, sizeof(c.hostname));
 	if (cert) {
-		if (realpath(cert, path) == NULL ||
-		    access(path, R_OK) == -1) {
+		if (realpath(cert, path) == NULL || access(path, R_OK) == -1) {
 			fprintf(stderr, "postern: %s: %s\n", cert,
 			    strerror(errno));
 			return 1;
@@ -189,7 +188,8 @@ cli_init(struct cli_global *g, int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/tls", c.data_dir);
 	/* the data folder holds the store and keys: private, even if it
 	 * was there before */
-	if (init_mkdir(c.data_dir, 0700) == -1 || chmod(c.data_dir, 0700) == -1 ||
+	if (init_mkdir(c.data_dir, 0700) == -1 ||
+	    chmod(c.data_dir, 0700) == -1 ||
 	    (cert == NULL && init_mkdir(path, 0700) == -1)) {
 		fprintf(stderr, "postern: %s: %s\n", c.data_dir,
 		    strerror(errno));
@@ -200,21 +200,20 @@ cli_init(struct cli_global *g, int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
-	if ((st = store_open(c.store_driver, c.store_path, why,
-		 sizeof(why))) == NULL) {
+	if ((st = store_open(c.store_driver, c.store_path, why, sizeof(why))) ==
+	    NULL) {
 		fprintf(stderr, "postern: %s\n", why);
 		goto undo;
 	}
 	store_close(st);
 	if (cert == NULL && init_cert(canon, c.tls_cert, c.tls_key) == -1) {
-		fprintf(stderr, "postern: cannot write a TLS certificate in %s\n",
-		    path);
+		fprintf(stderr,
+		    "postern: cannot write a TLS certificate in %s\n", path);
 		goto undo;
 	}
 	/* the config last: its presence means the setup is complete */
 	if (conf_write_default(&c, confpath) == -1) {
-		fprintf(stderr, "postern: %s: %s\n", confpath,
-		    strerror(errno));
+		fprintf(stderr, "postern: %s: %s\n", confpath, strerror(errno));
 		goto undo;
 	}
 	printf("postern: new setup in %s\n"

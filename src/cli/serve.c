@@ -22,8 +22,8 @@ cli_serve(struct cli_global *g, int argc, char **argv)
 {
 	static struct conf conf;
 
-	if (argc > 0 && (strcmp(argv[0], "--help") == 0 ||
-			    strcmp(argv[0], "-h") == 0)) {
+	if (argc > 0 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 		printf("usage: postern [-c FILE] serve [-v]\n");
 		return 0;
 	}
@@ -110,7 +110,8 @@ cli_queue(struct cli_global *g, int argc, char **argv)
 	if (cli_load_conf(g, &conf) == -1)
 		return 1;
 	if (strcmp(argv[0], "show") != 0 && strcmp(argv[0], "list") != 0)
-		return cli_queue_change(&conf, argv[0], argc > 1 ? argv[1] : NULL);
+		return cli_queue_change(&conf, argv[0],
+		    argc > 1 ? argv[1] : NULL);
 	if (strcmp(argv[0], "list") == 0) {
 		out = spool_list(conf.data_dir);
 		if (g->json) {
@@ -121,8 +122,7 @@ cli_queue(struct cli_global *g, int argc, char **argv)
 			return 0;
 		}
 		json_t *m;
-		json_array_foreach(out, i, m)
-		{
+		json_array_foreach (out, i, m) {
 			json_t *r;
 			size_t j;
 			printf("%s%s  %8lld  <%s>",
@@ -132,8 +132,8 @@ cli_queue(struct cli_global *g, int argc, char **argv)
 			    (long long)json_integer_value(
 				json_object_get(m, "size")),
 			    json_string_value(json_object_get(m, "from")));
-			json_array_foreach(json_object_get(m, "rcpts"), j, r)
-			    printf(" %s", json_string_value(r));
+			json_array_foreach (json_object_get(m, "rcpts"), j, r)
+				printf(" %s", json_string_value(r));
 			printf("\n");
 		}
 		printf("%zu message(s)\n", json_array_size(out));
@@ -151,8 +151,7 @@ cli_queue(struct cli_global *g, int argc, char **argv)
 	} else {
 		const char *k;
 		json_t *v;
-		json_object_foreach(out, k, v)
-		{
+		json_object_foreach (out, k, v) {
 			if (strcmp(k, "message") == 0)
 				continue;
 			if (json_is_string(v))
@@ -166,7 +165,8 @@ cli_queue(struct cli_global *g, int argc, char **argv)
 				free(t);
 			}
 		}
-		printf("\n%s", json_string_value(json_object_get(out, "message")));
+		printf("\n%s",
+		    json_string_value(json_object_get(out, "message")));
 	}
 	json_decref(out);
 	return 0;

@@ -28,8 +28,18 @@
 #define DC_DATA_TIMEOUT 600
 
 enum dc_state {
-	DC_CONNECTING, DC_GREETING, DC_EHLO, DC_STARTTLS, DC_HANDSHAKE,
-	DC_EHLO_TLS, DC_AUTH, DC_IDLE, DC_MAIL, DC_BODY, DC_RSET, DC_DEAD
+	DC_CONNECTING,
+	DC_GREETING,
+	DC_EHLO,
+	DC_STARTTLS,
+	DC_HANDSHAKE,
+	DC_EHLO_TLS,
+	DC_AUTH,
+	DC_IDLE,
+	DC_MAIL,
+	DC_BODY,
+	DC_RSET,
+	DC_DEAD
 };
 
 struct dclient {
@@ -47,14 +57,14 @@ struct dclient {
 	int tls_on;
 	char tls_desc[96];
 	struct dclient_txn *txn;
-	int expect;		/* replies still due in a pipelined group */
-	int got;		/* replies read in the group */
-	int accepted;		/* recipients accepted */
+	int expect;   /* replies still due in a pipelined group */
+	int got;      /* replies read in the group */
+	int accepted; /* recipients accepted */
 	int pipelined;
 	char error[REPLY_TEXT_MAX + 128];
 	int temporary;
-	int busy;		/* inside one of our callbacks */
-	int want_free;		/* dclient_close() was called meanwhile */
+	int busy;      /* inside one of our callbacks */
+	int want_free; /* dclient_close() was called meanwhile */
 	void (*cb)(struct dclient *, enum dclient_event, void *);
 	void *arg;
 };
@@ -87,8 +97,7 @@ dclient_tls(const struct dclient *c)
 	return c->tls_on ? c->tls_desc : "none";
 }
 
-static void
-dc_send(struct dclient *c, const char *fmt, ...)
+static void dc_send(struct dclient *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static void
@@ -337,8 +346,8 @@ dc_after_ehlo(struct dclient *c)
 	}
 	if (c->t.auth_user) {
 		if (!c->tls_on) {
-			dc_addr_failed(c, "no TLS: smarthost credentials not sent",
-			    1);
+			dc_addr_failed(c,
+			    "no TLS: smarthost credentials not sent", 1);
 			return;
 		}
 		dc_auth(c);
@@ -413,7 +422,8 @@ dc_txn_fail(struct dclient *c, int code, const char *text)
 	int i;
 
 	for (i = 0; i < c->txn->nrcpt; i++)
-		if (c->txn->rcpt_code[i] == 0 || c->txn->rcpt_code[i] / 100 == 2) {
+		if (c->txn->rcpt_code[i] == 0 ||
+		    c->txn->rcpt_code[i] / 100 == 2) {
 			c->txn->rcpt_code[i] = code;
 			str_lcpy(c->txn->rcpt_text[i], text, REPLY_TEXT_MAX);
 		}
@@ -503,7 +513,8 @@ dc_txn_reply(struct dclient *c)
 			c->state = DC_BODY;
 			dc_write_body(c);
 		} else {
-			/* recipients accepted but DATA refused: they share it */
+			/* recipients accepted but DATA refused: they share it
+			 */
 			int i;
 			for (i = 0; i < t->nrcpt; i++)
 				if (t->rcpt_code[i] / 100 == 2) {
@@ -541,7 +552,8 @@ dc_reply(struct dclient *c)
 		return;
 	case DC_STARTTLS:
 		if (c->r.code != 220 || dc_starttls(c) == -1) {
-			/* refused: go on without TLS, as opportunistic TLS does */
+			/* refused: go on without TLS, as opportunistic TLS does
+			 */
 			c->ext &= ~REPLY_EXT_STARTTLS;
 			c->r.ehlo = c->ext;
 			if (c->bev == NULL) {

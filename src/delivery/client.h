@@ -22,28 +22,28 @@ struct dclient_target {
 	int naddrs;
 	struct sockaddr_storage addrs[DCLIENT_ADDRS_MAX];
 	socklen_t lens[DCLIENT_ADDRS_MAX];
-	char hosts[DCLIENT_ADDRS_MAX][256];	/* name of each address */
-	const char *auth_user, *auth_pass;	/* smarthost, or NULL */
+	char hosts[DCLIENT_ADDRS_MAX][256]; /* name of each address */
+	const char *auth_user, *auth_pass;  /* smarthost, or NULL */
 };
 
 struct dclient_txn {
-	const char *from;		/* "" is the null sender */
+	const char *from; /* "" is the null sender */
 	int nrcpt;
 	const char *const *rcpts;
-	const char *data;		/* the message, CRLF, not dot-stuffed */
+	const char *data; /* the message, CRLF, not dot-stuffed */
 	size_t len;
 	int eightbit, smtputf8;
 	/* results, filled by the client */
-	int *rcpt_code;			/* nrcpt entries */
+	int *rcpt_code; /* nrcpt entries */
 	char (*rcpt_text)[REPLY_TEXT_MAX];
-	int code;			/* of the end of data, 0 if not reached */
+	int code; /* of the end of data, 0 if not reached */
 	char text[REPLY_TEXT_MAX];
 };
 
 enum dclient_event {
-	DC_READY,	/* connected, greeted, EHLO (and TLS) done: idle */
-	DC_TXN_DONE,	/* the transaction's results are filled in */
-	DC_FAILED,	/* no usable connection, or it was lost */
+	DC_READY,    /* connected, greeted, EHLO (and TLS) done: idle */
+	DC_TXN_DONE, /* the transaction's results are filled in */
+	DC_FAILED,   /* no usable connection, or it was lost */
 };
 
 struct dclient;

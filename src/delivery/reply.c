@@ -27,12 +27,12 @@ reply_ehlo_keyword(struct reply *r, const char *t, size_t n)
 	else if (n == 8 && strncasecmp(t, "SMTPUTF8", 8) == 0)
 		r->ehlo |= REPLY_EXT_SMTPUTF8;
 	else if (n >= 4 && strncasecmp(t, "SIZE", 4) == 0 &&
-	    (n == 4 || t[4] == ' ')) {
+		 (n == 4 || t[4] == ' ')) {
 		r->ehlo |= REPLY_EXT_SIZE;
 		if (n > 5) {
 			char num[24];
-			size_t l = n - 5 < sizeof(num) - 1 ? n - 5
-							   : sizeof(num) - 1;
+			size_t l =
+			    n - 5 < sizeof(num) - 1 ? n - 5 : sizeof(num) - 1;
 			memcpy(num, t + 5, l);
 			num[l] = '\0';
 			r->size_max = strtoll(num, NULL, 10);

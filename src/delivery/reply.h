@@ -7,17 +7,17 @@
 
 #include <stddef.h>
 
-#define REPLY_TEXT_MAX 512	/* kept of the text, for logs and DSNs */
-#define REPLY_LINES_MAX 64	/* lines in one reply (EHLO has ~15) */
-#define REPLY_LINE_MAX 1000	/* RFC 5321 4.5.3.1.5: 512; be lenient */
+#define REPLY_TEXT_MAX 512  /* kept of the text, for logs and DSNs */
+#define REPLY_LINES_MAX 64  /* lines in one reply (EHLO has ~15) */
+#define REPLY_LINE_MAX 1000 /* RFC 5321 4.5.3.1.5: 512; be lenient */
 
 struct reply {
-	int code;		/* 0 until complete */
+	int code; /* 0 until complete */
 	int nlines;
-	char text[REPLY_TEXT_MAX];	/* lines joined by "\n", bounded */
+	char text[REPLY_TEXT_MAX]; /* lines joined by "\n", bounded */
 	size_t textlen;
-	unsigned ehlo;		/* REPLY_EXT_* seen in an EHLO reply */
-	long long size_max;	/* SIZE n of an EHLO reply, 0 unknown */
+	unsigned ehlo;	    /* REPLY_EXT_* seen in an EHLO reply */
+	long long size_max; /* SIZE n of an EHLO reply, 0 unknown */
 };
 
 #define REPLY_EXT_STARTTLS 0x01

@@ -9,14 +9,14 @@
 
 #include <stddef.h>
 
-#define ADDR_LOCAL_MAX 64	/* RFC 5321 4.5.3.1.1 */
-#define ADDR_DOMAIN_MAX 255	/* RFC 5321 4.5.3.1.2, with room */
+#define ADDR_LOCAL_MAX 64   /* RFC 5321 4.5.3.1.1 */
+#define ADDR_DOMAIN_MAX 255 /* RFC 5321 4.5.3.1.2, with room */
 #define ADDR_MAX (ADDR_LOCAL_MAX + 1 + ADDR_DOMAIN_MAX)
 
 struct addr {
-	char local[ADDR_LOCAL_MAX + 1];	/* as given */
+	char local[ADDR_LOCAL_MAX + 1];	    /* as given */
 	char local_key[ADDR_LOCAL_MAX + 1]; /* ASCII lower-cased */
-	char domain[ADDR_DOMAIN_MAX + 1];	/* canonical */
+	char domain[ADDR_DOMAIN_MAX + 1];   /* canonical */
 };
 
 /*

@@ -47,14 +47,15 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 		/* "From :" is still From (RFC 5322 obsolete syntax) */
 		name_end = colon;
 		while (name_end > start + 1 &&
-		    (msg[name_end - 1] == ' ' || msg[name_end - 1] == '\t'))
+		       (msg[name_end - 1] == ' ' || msg[name_end - 1] == '\t'))
 			name_end--;
 		if (header_name_is(msg + start, name_end - start, "From")) {
 			if (hi->from_count++ == 0) {
 				hi->from = msg + colon + 1;
 				hi->from_len = end - colon - 1;
 			}
-		} else if (header_name_is(msg + start, name_end - start, "Date")) {
+		} else if (header_name_is(msg + start, name_end - start,
+			       "Date")) {
 			hi->has_date = 1;
 		} else if (header_name_is(msg + start, name_end - start,
 			       "Message-ID")) {

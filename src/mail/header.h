@@ -10,13 +10,13 @@
 
 #include "addr.h"
 
-#define HEADER_FROM_MAX 32	/* addresses in one From: */
+#define HEADER_FROM_MAX 32 /* addresses in one From: */
 
 struct header_info {
-	size_t header_len;	/* bytes up to and including the blank line */
-	int from_count;		/* From: fields seen */
+	size_t header_len; /* bytes up to and including the blank line */
+	int from_count;	   /* From: fields seen */
 	int has_date, has_msgid;
-	const char *from;	/* the (first) From: value, folded */
+	const char *from; /* the (first) From: value, folded */
 	size_t from_len;
 };
 

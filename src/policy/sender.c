@@ -56,8 +56,8 @@ sender_is_allowed(const struct sender_identity *id, const char *address)
 	struct addr a;
 	char err[160];
 
-	if (address[0] == '\0' || addr_parse(address, &a, err, sizeof(err)) ==
-	    -1)
+	if (address[0] == '\0' ||
+	    addr_parse(address, &a, err, sizeof(err)) == -1)
 		return 0;
 	if (!sender_in(id->domains, id->ndomains, a.domain))
 		return 0;

@@ -12,22 +12,22 @@
 
 #include "../mail/addr.h"
 
-#define SENDER_NAMES_MAX 256	/* local parts per user, names per domain */
+#define SENDER_NAMES_MAX 256 /* local parts per user, names per domain */
 
 struct sender_identity {
-	int64_t user_id;	/* 0 for a domain login */
+	int64_t user_id; /* 0 for a domain login */
 	int64_t domain_id;
 	char login[ADDR_MAX + 1];
 	int nlocals, ndomains;
-	char *locals;		/* folded local parts, NUL-separated */
-	char *domains;		/* canonical domain names, NUL-separated */
+	char *locals;  /* folded local parts, NUL-separated */
+	char *domains; /* canonical domain names, NUL-separated */
 	/* both lists live in the same allocation, after the struct */
 };
 
 /* One allocation holding the lists; free() frees it. */
-struct sender_identity *sender_identity_new(int64_t user_id,
-    int64_t domain_id, const char *login, const char *const *locals,
-    int nlocals, const char *const *domains, int ndomains);
+struct sender_identity *sender_identity_new(int64_t user_id, int64_t domain_id,
+    const char *login, const char *const *locals, int nlocals,
+    const char *const *domains, int ndomains);
 
 /*
  * 1 if the identity may use this address as a sender. The address is

@@ -11,7 +11,7 @@
 #include "bounce.h"
 #include "../mail/header.h"
 
-#define BOUNCE_FULL_MAX (256 * 1024)	/* RET=FULL returns at most this */
+#define BOUNCE_FULL_MAX (256 * 1024) /* RET=FULL returns at most this */
 
 int
 bounce_wanted(const struct spool_rcpt *r)
@@ -37,8 +37,8 @@ bounce_status(const struct bounce_rcpt *r, char *out, size_t len)
 
 int
 bounce_build(const struct spool_env *orig, const char *msg, size_t len,
-    const struct bounce_rcpt *failed, int n, const char *hostname,
-    int64_t now, struct buf *out)
+    const struct bounce_rcpt *failed, int n, const char *hostname, int64_t now,
+    struct buf *out)
 {
 	char date[64], arrival[64], boundary[96], status[16];
 	struct header_info hi;
@@ -61,15 +61,17 @@ bounce_build(const struct spool_env *orig, const char *msg, size_t len,
 	buf_printf(out, "Message-ID: <%s.dsn@%s>\r\n", orig->id, hostname);
 	buf_printf(out, "Auto-Submitted: auto-replied\r\n");
 	buf_printf(out, "MIME-Version: 1.0\r\n");
-	buf_printf(out, "Content-Type: multipart/report; "
-			"report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n",
+	buf_printf(out,
+	    "Content-Type: multipart/report; "
+	    "report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n",
 	    boundary);
 	buf_printf(out, "\r\nThis is a MIME-encapsulated message.\r\n\r\n");
 
-	buf_printf(out, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n"
-			"\r\nThis is the mail system at host %s.\r\n\r\n"
-			"Your message could not be delivered to one or more "
-			"recipients.\r\nThe reasons are below.\r\n\r\n",
+	buf_printf(out,
+	    "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+	    "\r\nThis is the mail system at host %s.\r\n\r\n"
+	    "Your message could not be delivered to one or more "
+	    "recipients.\r\nThe reasons are below.\r\n\r\n",
 	    boundary, hostname);
 	for (i = 0; i < n; i++) {
 		if (failed[i].remote[0])
@@ -80,9 +82,10 @@ bounce_build(const struct spool_env *orig, const char *msg, size_t len,
 			    failed[i].diag);
 	}
 
-	buf_printf(out, "\r\n--%s\r\nContent-Type: message/delivery-status\r\n"
-			"\r\nReporting-MTA: dns; %s\r\n"
-			"X-Postern-Queue-ID: %s\r\nArrival-Date: %s\r\n",
+	buf_printf(out,
+	    "\r\n--%s\r\nContent-Type: message/delivery-status\r\n"
+	    "\r\nReporting-MTA: dns; %s\r\n"
+	    "X-Postern-Queue-ID: %s\r\nArrival-Date: %s\r\n",
 	    boundary, hostname, orig->id, arrival);
 	if (orig->envid[0])
 		buf_printf(out, "Original-Envelope-Id: %s\r\n", orig->envid);

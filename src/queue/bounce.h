@@ -14,10 +14,10 @@
 
 struct bounce_rcpt {
 	const char *addr;
-	const char *orcpt;	/* "" if none */
-	const char *remote;	/* remote host, "" if none answered */
-	const char *diag;	/* the remote reply, or our reason */
-	int code;		/* the reply code, 0 if none */
+	const char *orcpt;  /* "" if none */
+	const char *remote; /* remote host, "" if none answered */
+	const char *diag;   /* the remote reply, or our reason */
+	int code;	    /* the reply code, 0 if none */
 };
 
 /* Does this recipient want a failure notice (DSN NOTIFY)? */
@@ -28,7 +28,7 @@ int bounce_wanted(const struct spool_rcpt *);
  * up to a limit). 0 or -1.
  */
 int bounce_build(const struct spool_env *orig, const char *msg, size_t len,
-    const struct bounce_rcpt *failed, int n, const char *hostname,
-    int64_t now, struct buf *out);
+    const struct bounce_rcpt *failed, int n, const char *hostname, int64_t now,
+    struct buf *out);
 
 #endif

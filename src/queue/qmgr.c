@@ -35,11 +35,11 @@
 #include "../util/str.h"
 #include "../util/workers.h"
 
-#define QMGR_INFLIGHT_MAX 256	/* messages being attempted at once */
-#define QMGR_DEST_CONN_MAX 10	/* connections per destination */
-#define QMGR_CONN_MAX 200	/* connections in all */
-#define QMGR_IDLE_KEEP 5	/* seconds an idle connection is kept */
-#define QMGR_RESOLVE_TTL 60	/* seconds a destination's hosts are kept */
+#define QMGR_INFLIGHT_MAX 256 /* messages being attempted at once */
+#define QMGR_DEST_CONN_MAX 10 /* connections per destination */
+#define QMGR_CONN_MAX 200     /* connections in all */
+#define QMGR_IDLE_KEEP 5      /* seconds an idle connection is kept */
+#define QMGR_RESOLVE_TTL 60   /* seconds a destination's hosts are kept */
 
 enum { R_PENDING, R_INFLIGHT, R_SENT, R_FAILED, R_DEFERRED };
 
@@ -50,7 +50,7 @@ struct qmsg {
 	int64_t next_attempt;
 	int attempts;
 	int busy;
-	int groups;		/* destinations still working on it */
+	int groups; /* destinations still working on it */
 	int64_t t_start;
 	struct spool_env env;
 	char *data;
@@ -106,7 +106,7 @@ static struct {
 	struct event *tick, *wake;
 	int efd;
 	pthread_mutex_t mu;
-	json_t *incoming;	/* ids from sessions */
+	json_t *incoming; /* ids from sessions */
 	int flush, stopping;
 	TAILQ_HEAD(, qmsg) msgs;
 	TAILQ_HEAD(, qdest) dests;
@@ -137,9 +137,9 @@ qmsg_add(const char *id)
 {
 	struct qmsg *m;
 
-	TAILQ_FOREACH(m, &q.msgs, entry)
-	if (strcmp(m->id, id) == 0)
-		return m;
+	TAILQ_FOREACH (m, &q.msgs, entry)
+		if (strcmp(m->id, id) == 0)
+			return m;
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		return NULL;
 	str_lcpy(m->id, id, sizeof(m->id));
@@ -199,9 +199,8 @@ load_job_run(struct worker_job *j, void *ctx)
 		return;
 	l->rc = spool_load(l->id, &l->env, &l->data, &l->len, &l->done);
 	l->err = l->rc == -1 ? errno : 0;
-	if (l->rc == 0 &&
-	    queue_sign(server_worker_store(ctx), q.srv->conf->data_dir,
-		&l->data, &l->len) == -1)
+	if (l->rc == 0 && queue_sign(server_worker_store(ctx),
+			      q.srv->conf->data_dir, &l->data, &l->len) == -1)
 		log_warnx("dkim.sign queue=%s error=\"signing failed, sent "
 			  "unsigned\"",
 		    l->id);
@@ -297,9 +296,9 @@ dest_get(const char *key)
 {
 	struct qdest *d;
 
-	TAILQ_FOREACH(d, &q.dests, entry)
-	if (strcmp(d->key, key) == 0)
-		return d;
+	TAILQ_FOREACH (d, &q.dests, entry)
+		if (strcmp(d->key, key) == 0)
+			return d;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		return NULL;
 	str_lcpy(d->key, key, sizeof(d->key));
@@ -346,7 +345,7 @@ dest_resolved(struct resolve_result *r, void *arg)
 	memset(&d->target, 0, sizeof(d->target));
 	for (h = 0; r->status == RESOLVE_OK && h < r->nhosts; h++)
 		for (a = 0; a < r->hosts[h].naddrs &&
-		     d->target.naddrs < DCLIENT_ADDRS_MAX;
+			    d->target.naddrs < DCLIENT_ADDRS_MAX;
 		     a++) {
 			int k = d->target.naddrs++;
 			d->target.addrs[k] = r->hosts[h].addrs[a];
@@ -356,8 +355,9 @@ dest_resolved(struct resolve_result *r, void *arg)
 		}
 	if (d->target.naddrs == 0) {
 		char why[REPLY_TEXT_MAX];
-		snprintf(why, sizeof(why), "%.200s: no mail host found (%.200s)",
-		    d->key, r->why[0] ? r->why : "DNS failure");
+		snprintf(why, sizeof(why),
+		    "%.200s: no mail host found (%.200s)", d->key,
+		    r->why[0] ? r->why : "DNS failure");
 		dest_fail_waiting(d, 451, why);
 		return;
 	}
@@ -403,20 +403,21 @@ dest_pump(struct qdest *d)
 	struct qdeliv *v;
 
 	while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {
-		LIST_FOREACH(c, &d->conns, entry)
-		if (c->ready && c->cur == NULL)
-			break;
+		LIST_FOREACH (c, &d->conns, entry)
+			if (c->ready && c->cur == NULL)
+				break;
 		if (c != NULL) {
 			TAILQ_REMOVE(&d->waiting, v, entry);
 			conn_send(c, v);
 			continue;
 		}
-		if (d->nconns >= QMGR_DEST_CONN_MAX || q.nconns >= QMGR_CONN_MAX)
+		if (d->nconns >= QMGR_DEST_CONN_MAX ||
+		    q.nconns >= QMGR_CONN_MAX)
 			return; /* a connection will free up */
 		/* one connecting connection at a time per destination */
-		LIST_FOREACH(c, &d->conns, entry)
-		if (!c->ready)
-			return;
+		LIST_FOREACH (c, &d->conns, entry)
+			if (!c->ready)
+				return;
 		if (strcmp(qmgr_conf()->delivery_mode, "smarthost") == 0) {
 			d->target = q.smarthost;
 		} else if (d->target_expires < qmgr_now()) {
@@ -527,9 +528,9 @@ deliv_done(struct qdeliv *v)
 		int code = v->rcode[i];
 		m->code[k] = code;
 		str_lcpy(m->text[k], v->rtext[i], sizeof(m->text[k]));
-		m->state[k] = code / 100 == 2 ? R_SENT
-		    : code / 100 == 5	      ? R_FAILED
-					      : R_DEFERRED;
+		m->state[k] = code / 100 == 2	? R_SENT
+			      : code / 100 == 5 ? R_FAILED
+						: R_DEFERRED;
 	}
 	deliv_free(v);
 	if (--m->groups == 0)
@@ -641,7 +642,8 @@ qmsg_deliver(struct qmsg *m)
 		char key[ADDR_DOMAIN_MAX + 1];
 		if (m->state[i] != R_INFLIGHT || m->code[i] == -1)
 			continue;
-		dom = smart ? "smarthost" : qmgr_domain_of(m->env.rcpts[i].addr);
+		dom =
+		    smart ? "smarthost" : qmgr_domain_of(m->env.rcpts[i].addr);
 		str_lcpy(key, dom, sizeof(key));
 		str_ascii_lower(key);
 		if ((v = calloc(1, sizeof(*v))) == NULL)
@@ -652,9 +654,9 @@ qmsg_deliver(struct qmsg *m)
 		v->rcode = calloc((size_t)m->env.nrcpt, sizeof(int));
 		v->rtext = calloc((size_t)m->env.nrcpt, sizeof(*v->rtext));
 		for (j = i; j < m->env.nrcpt; j++) {
-			const char *dj = smart ? "smarthost"
-					       : qmgr_domain_of(
-						     m->env.rcpts[j].addr);
+			const char *dj =
+			    smart ? "smarthost"
+				  : qmgr_domain_of(m->env.rcpts[j].addr);
 			if (m->state[j] != R_INFLIGHT || m->code[j] == -1 ||
 			    strcasecmp(dj, key) != 0)
 				continue;
@@ -756,8 +758,8 @@ qmgr_backoff(int attempts)
 	for (i = 1; i < attempts && d < qmgr_conf()->retry_max_interval; i++)
 		d *= 2;
 	return d < qmgr_conf()->retry_max_interval
-	    ? d
-	    : qmgr_conf()->retry_max_interval;
+		   ? d
+		   : qmgr_conf()->retry_max_interval;
 }
 
 static void
@@ -810,18 +812,19 @@ qmgr_attempt_end(struct qmsg *m)
 		const char *result;
 		if (m->state[i] == R_DEFERRED && expired) {
 			char t[REPLY_TEXT_MAX];
-			snprintf(t, sizeof(t), "delivery time expired; last "
-					       "error: %.400s",
+			snprintf(t, sizeof(t),
+			    "delivery time expired; last "
+			    "error: %.400s",
 			    m->text[i]);
 			str_lcpy(m->text[i], t, sizeof(m->text[i]));
 			m->state[i] = R_FAILED;
 			m->code[i] = 0;
 			result = "expired";
 		} else {
-			result = m->state[i] == R_SENT	   ? "sent"
-			    : m->state[i] == R_FAILED	   ? "bounced"
-			    : m->state[i] == R_DEFERRED ? "deferred"
-							: NULL;
+			result = m->state[i] == R_SENT	     ? "sent"
+				 : m->state[i] == R_FAILED   ? "bounced"
+				 : m->state[i] == R_DEFERRED ? "deferred"
+							     : NULL;
 		}
 		if (m->done[i] || result == NULL)
 			continue;
@@ -842,8 +845,8 @@ qmgr_attempt_end(struct qmsg *m)
 			struct bounce_rcpt *b = &cj->failed[cj->nfailed++];
 			b->addr = m->env.rcpts[i].addr;
 			b->orcpt = m->env.rcpts[i].orcpt;
-			b->remote = m->host[i][0] && m->code[i] ? m->host[i]
-								: "";
+			b->remote =
+			    m->host[i][0] && m->code[i] ? m->host[i] : "";
 			b->diag = m->text[i];
 			b->code = m->code[i] > 0 ? m->code[i] : 0;
 		}
@@ -870,15 +873,17 @@ qmgr_take_incoming(void)
 	flush = q.flush;
 	q.flush = 0;
 	pthread_mutex_unlock(&q.mu);
-	json_array_foreach(ids, i, v) qmsg_add(json_string_value(v));
+	json_array_foreach (ids, i, v)
+		qmsg_add(json_string_value(v));
 	json_decref(ids);
 	if (flush) {
 		struct qmsg *m;
 		json_t *all = spool_ids();
-		json_array_foreach(all, i, v) qmsg_add(json_string_value(v));
+		json_array_foreach (all, i, v)
+			qmsg_add(json_string_value(v));
 		json_decref(all);
-		TAILQ_FOREACH(m, &q.msgs, entry)
-		m->next_attempt = qmgr_now();
+		TAILQ_FOREACH (m, &q.msgs, entry)
+			m->next_attempt = qmgr_now();
 	}
 }
 
@@ -890,8 +895,7 @@ qmgr_pass(void)
 
 	if (q.stopping)
 		return;
-	TAILQ_FOREACH(m, &q.msgs, entry)
-	{
+	TAILQ_FOREACH (m, &q.msgs, entry) {
 		if (q.inflight >= QMGR_INFLIGHT_MAX)
 			break;
 		if (!m->busy && m->next_attempt <= now)
@@ -965,7 +969,8 @@ qmgr_smarthost(const char *spec)
 	int port = 25;
 
 	str_lcpy(host, spec, sizeof(host));
-	if ((colon = strrchr(host, ':')) != NULL && strchr(colon, ']') == NULL) {
+	if ((colon = strrchr(host, ':')) != NULL &&
+	    strchr(colon, ']') == NULL) {
 		*colon = '\0';
 		port = atoi(colon + 1);
 	}
@@ -1031,13 +1036,14 @@ qmgr_start(struct server *srv)
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
-	q.wake = event_new(q.base, q.efd, EV_READ | EV_PERSIST, qmgr_wake_cb,
-	    NULL);
+	q.wake =
+	    event_new(q.base, q.efd, EV_READ | EV_PERSIST, qmgr_wake_cb, NULL);
 	q.tick = event_new(q.base, -1, EV_PERSIST, qmgr_tick_cb, NULL);
 	event_add(q.wake, NULL);
 	event_add(q.tick, &tv);
 	ids = spool_ids();
-	json_array_foreach(ids, i, v) qmsg_add(json_string_value(v));
+	json_array_foreach (ids, i, v)
+		qmsg_add(json_string_value(v));
 	log_info("queue.start messages=%zu mode=%s", json_array_size(ids),
 	    srv->conf->delivery_mode);
 	json_decref(ids);

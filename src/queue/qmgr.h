@@ -25,8 +25,7 @@ void qmgr_flush(void);
  * message whose From: domain has no key is left as it is. 0 or -1. */
 #include <stddef.h>
 struct store;
-int queue_sign(struct store *, const char *data_dir, char **msg,
-    size_t *len);
+int queue_sign(struct store *, const char *data_dir, char **msg, size_t *len);
 /* A worker thread ends: free its cached keys. */
 void queue_sign_thread_end(void);
 

@@ -76,8 +76,7 @@ queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
 		return 0;
 	if ((rows = store_dkim_signing(st, a.domain)) == NULL)
 		return -1;
-	json_array_foreach(rows, i, r)
-	{
+	json_array_foreach (rows, i, r) {
 		const char *alg = json_string_value(json_object_get(r, "alg"));
 		struct dkim_key *k;
 		if (nk >= DKIM_MAX_KEYS)
@@ -86,8 +85,9 @@ queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
 		    strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, a.domain,
 		    json_string_value(json_object_get(r, "selector")));
 		if (k == NULL) {
-			log_warnx("dkim.key domain=%s selector=%s error=\"cannot "
-				  "load\"",
+			log_warnx(
+			    "dkim.key domain=%s selector=%s error=\"cannot "
+			    "load\"",
 			    a.domain,
 			    json_string_value(json_object_get(r, "selector")));
 			continue;

@@ -20,8 +20,8 @@ struct dot_reader {
 	enum dot_state state;
 	enum dot_error error;
 	size_t line_len, line_max, size_max;
-	size_t total;		/* message bytes so far */
-	struct buf *out;	/* the message, unstuffed */
+	size_t total;	 /* message bytes so far */
+	struct buf *out; /* the message, unstuffed */
 };
 
 void dot_init(struct dot_reader *, struct buf *out, size_t line_max,

@@ -105,4 +105,3 @@ smtp_parse_xtext_ok(const char *v, size_t max)
 			return 0;
 	return 1;
 }
-

@@ -33,7 +33,7 @@
 #include "../util/str.h"
 #include "../util/workers.h"
 
-#define SERVER_STOP_GRACE 30	/* seconds for sessions to finish */
+#define SERVER_STOP_GRACE 30 /* seconds for sessions to finish */
 #define IPTAB_SIZE 4096
 
 struct worker_ctx {
@@ -162,7 +162,8 @@ server_tls_new(const struct conf *c, char *err, size_t errlen)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-		SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+				     SSL_OP_CIPHER_SERVER_PREFERENCE |
+				     SSL_OP_NO_COMPRESSION);
 	/* idle sessions hand their TLS buffers back (memory per session) */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
@@ -189,8 +190,7 @@ fail:
 
 /* "ADDR:PORT" or "[V6]:PORT" into a sockaddr. */
 static int
-server_parse_addr(const char *text, struct sockaddr_storage *ss,
-    socklen_t *len)
+server_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
 	const char *colon;
@@ -242,12 +242,13 @@ server_bind(const char *text)
 	int fd, one = 1;
 
 	if (server_parse_addr(text, &ss, &len) == -1) {
-		log_warnx("server.listen address=\"%s\" error=\"not ADDR:PORT\"",
+		log_warnx(
+		    "server.listen address=\"%s\" error=\"not ADDR:PORT\"",
 		    text);
 		return -1;
 	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-		     SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = socket(ss.ss_family,
+		 SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	/* each loop has its own socket; the kernel spreads connections */
@@ -287,8 +288,7 @@ server_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ip,
 		    sizeof(ip));
-	if (la->loop->stopping ||
-	    server_conn_enter(la->loop->srv, ip) == -1) {
+	if (la->loop->stopping || server_conn_enter(la->loop->srv, ip) == -1) {
 		static const char busy[] =
 		    "421 4.7.0 Too many connections, try again later\r\n";
 		if (la->kind != LISTEN_SUBMISSIONS &&
@@ -375,9 +375,9 @@ server_listen_all(struct server *srv, struct server_loop *l)
 			la->loop = l;
 			la->kind = ls[i].kind;
 			l->kinds[l->nls] = ls[i].kind;
-			l->ls[l->nls] = evconnlistener_new(l->base,
-			    server_accept_cb, la, LEV_OPT_CLOSE_ON_FREE, -1,
-			    fd);
+			l->ls[l->nls] =
+			    evconnlistener_new(l->base, server_accept_cb, la,
+				LEV_OPT_CLOSE_ON_FREE, -1, fd);
 			if (l->ls[l->nls] == NULL) {
 				close(fd);
 				return -1;
@@ -536,8 +536,9 @@ server_run(struct conf *conf)
 		return 1;
 	}
 	if ((st = store_open(conf->store_driver,
-		 strcmp(conf->store_driver, "sqlite") == 0 ? conf->store_path
-							   : conf->store_conninfo,
+		 strcmp(conf->store_driver, "sqlite") == 0
+		     ? conf->store_path
+		     : conf->store_conninfo,
 		 err, sizeof(err))) == NULL) {
 		log_warnx("server.start error=\"%s\"", err);
 		return 1;
@@ -580,8 +581,8 @@ server_run(struct conf *conf)
 	if (server_drop_root(conf->user) == -1)
 		return 1;
 	/* fsync-bound work needs more threads than cores: they mostly wait */
-	nworkers = conf->workers ? (int)conf->workers
-				 : (4 * ncpu < 8 ? 8 : 4 * ncpu);
+	nworkers =
+	    conf->workers ? (int)conf->workers : (4 * ncpu < 8 ? 8 : 4 * ncpu);
 	if (workers_start(nworkers, server_worker_init, server_worker_fini) ==
 	    -1)
 		fatal("server.start error=\"cannot start workers\"");

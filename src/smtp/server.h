@@ -33,7 +33,7 @@ struct server_loop {
 	struct evconnlistener *ls[SERVER_LISTEN_MAX];
 	enum listen_kind kinds[SERVER_LISTEN_MAX];
 	int nls;
-	int ctlfd;		/* eventfd: the main thread says "stop" */
+	int ctlfd; /* eventfd: the main thread says "stop" */
 	struct event *ctl;
 	TAILQ_HEAD(, smtp_session) sessions;
 	int nsessions;
@@ -41,8 +41,8 @@ struct server_loop {
 };
 
 struct server {
-	struct conf *conf;		/* swapped on SIGHUP */
-	SSL_CTX *_Atomic tls;		/* swapped on SIGHUP */
+	struct conf *conf;    /* swapped on SIGHUP */
+	SSL_CTX *_Atomic tls; /* swapped on SIGHUP */
 	struct secret_keys keys;
 	int nloops;
 	struct server_loop *loops;

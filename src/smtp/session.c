@@ -30,10 +30,10 @@
 #include "../util/log.h"
 #include "../util/str.h"
 
-#define CMD_PRE_TLS 0x01	/* allowed before STARTTLS on submission */
+#define CMD_PRE_TLS 0x01 /* allowed before STARTTLS on submission */
 #define CMD_NEED_EHLO 0x02
-#define CMD_IN_TX 0x04		/* needs MAIL first */
-#define CMD_NO_TX 0x08		/* not inside a transaction */
+#define CMD_IN_TX 0x04 /* needs MAIL first */
+#define CMD_NO_TX 0x08 /* not inside a transaction */
 
 struct smtp_cmd {
 	const char *name;
@@ -251,8 +251,8 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		s->flags |= SF_TLS;
 	} else {
-		s->bev = bufferevent_socket_new(l->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+		s->bev =
+		    bufferevent_socket_new(l->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (s->bev == NULL) {
 		evutil_closesocket(fd);
@@ -495,7 +495,7 @@ static int
 smtp_auth_offered(struct smtp_session *s)
 {
 	return s->kind != LISTEN_SMTP && (s->flags & SF_TLS) &&
-	    s->ident == NULL;
+	       s->ident == NULL;
 }
 
 static void
@@ -600,7 +600,7 @@ smtp_do_starttls(struct smtp_session *s, char *arg)
 
 struct auth_job {
 	struct worker_job base;
-	struct smtp_session *s;		/* NULL'd if the session goes */
+	struct smtp_session *s; /* NULL'd if the session goes */
 	struct sasl_creds creds;
 	char mech[16];
 	char ip[46];
@@ -831,7 +831,8 @@ smtp_do_auth(struct smtp_session *s, char *arg)
 	s->t_cmd = smtp_now_ms();
 	if (*ir == '\0') {
 		s->state = S_AUTH;
-		smtp_reply(s, s->mech == SASL_LOGIN ? "334 VXNlcm5hbWU6" : "334 ");
+		smtp_reply(s,
+		    s->mech == SASL_LOGIN ? "334 VXNlcm5hbWU6" : "334 ");
 		return;
 	}
 	smtp_auth_decode(s, strcmp(ir, "=") == 0 ? "" : ir);
@@ -867,24 +868,27 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 		if (n < 0)
 			goto bad;
 		if (n > smtp_conf(s)->message_size) {
-			smtp_reply(s, "552 5.3.4 Message size exceeds fixed "
-				      "limit of %lld bytes",
+			smtp_reply(s,
+			    "552 5.3.4 Message size exceeds fixed "
+			    "limit of %lld bytes",
 			    (long long)smtp_conf(s)->message_size);
 			return -1;
 		}
 		tx->size_hint = n;
 	} else if (strcasecmp(k, "BODY") == 0 && v &&
-	    (strcasecmp(v, "7BIT") == 0 || strcasecmp(v, "8BITMIME") == 0)) {
-		str_lcpy(tx->body, strcasecmp(v, "7BIT") == 0 ? "7BIT" : "8BITMIME",
+		   (strcasecmp(v, "7BIT") == 0 ||
+		       strcasecmp(v, "8BITMIME") == 0)) {
+		str_lcpy(tx->body,
+		    strcasecmp(v, "7BIT") == 0 ? "7BIT" : "8BITMIME",
 		    sizeof(tx->body));
 	} else if (strcasecmp(k, "SMTPUTF8") == 0 && v == NULL) {
 		tx->smtputf8 = 1;
 	} else if (strcasecmp(k, "RET") == 0 && v &&
-	    (strcasecmp(v, "FULL") == 0 || strcasecmp(v, "HDRS") == 0)) {
+		   (strcasecmp(v, "FULL") == 0 || strcasecmp(v, "HDRS") == 0)) {
 		str_lcpy(tx->ret, strcasecmp(v, "FULL") == 0 ? "FULL" : "HDRS",
 		    sizeof(tx->ret));
 	} else if (strcasecmp(k, "ENVID") == 0 && v &&
-	    smtp_parse_xtext_ok(v, 100)) {
+		   smtp_parse_xtext_ok(v, 100)) {
 		str_lcpy(tx->envid, v, sizeof(tx->envid));
 	} else if (strcasecmp(k, "AUTH") == 0 && v) {
 		/* RFC 4954 5: accepted, not trusted */
@@ -893,8 +897,7 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 	}
 	return 0;
 bad:
-	smtp_reply(s, "555 5.5.4 Unsupported or bad MAIL parameter %.40s",
-	    k);
+	smtp_reply(s, "555 5.5.4 Unsupported or bad MAIL parameter %.40s", k);
 	return -1;
 }
 
@@ -926,8 +929,7 @@ relay_job_run(struct worker_job *j, void *ctx)
 		return;
 	if ((nets = store_relay_list(st, d.id)) == NULL)
 		return;
-	json_array_foreach(nets, i, n)
-	{
+	json_array_foreach (nets, i, n) {
 		struct cidr c;
 		if (cidr_parse(json_string_value(json_object_get(n, "cidr")),
 			&c, why, sizeof(why)) == 0 &&
@@ -967,7 +969,8 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 		smtp_error(s);
 		return;
 	}
-	if (smtp_parse_path(arg, "FROM:", from, sizeof(from), &rest, utf8) == -1) {
+	if (smtp_parse_path(arg, "FROM:", from, sizeof(from), &rest, utf8) ==
+	    -1) {
 		smtp_reply(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
 		smtp_error(s);
 		return;
@@ -988,14 +991,16 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 	if (s->ident != NULL) {
 		const char *who = s->ident->login;
 		if (!s->tos_ok) {
-			smtp_reply(s, "550 5.7.1 %s has not accepted the terms "
-				      "of service: accept them in the control "
-				      "panel, then send again",
+			smtp_reply(s,
+			    "550 5.7.1 %s has not accepted the terms "
+			    "of service: accept them in the control "
+			    "panel, then send again",
 			    who);
 		} else if (s->blocked) {
-			smtp_reply(s, "550 5.7.1 Outgoing mail of %s is "
-				      "blocked (%.200s): contact the operator "
-				      "of this service",
+			smtp_reply(s,
+			    "550 5.7.1 Outgoing mail of %s is "
+			    "blocked (%.200s): contact the operator "
+			    "of this service",
 			    who, s->block_reason ? s->block_reason : "");
 		} else if (from[0] == '\0') {
 			smtp_reply(s, "553 5.7.1 The null sender is not "
@@ -1039,7 +1044,8 @@ smtp_rcpt_param(struct smtp_session *s, char *k, char *v)
 {
 	struct spool_rcpt *r = &s->tx->rcpts[s->tx->nrcpt];
 
-	if (strcasecmp(k, "NOTIFY") == 0 && v && strlen(v) < sizeof(r->notify)) {
+	if (strcasecmp(k, "NOTIFY") == 0 && v &&
+	    strlen(v) < sizeof(r->notify)) {
 		char tmp[64], *t, *save = NULL;
 		int never = 0, other = 0;
 		str_lcpy(tmp, v, sizeof(tmp));
@@ -1048,8 +1054,8 @@ smtp_rcpt_param(struct smtp_session *s, char *k, char *v)
 			if (strcasecmp(t, "NEVER") == 0)
 				never = 1;
 			else if (strcasecmp(t, "SUCCESS") == 0 ||
-			    strcasecmp(t, "FAILURE") == 0 ||
-			    strcasecmp(t, "DELAY") == 0)
+				 strcasecmp(t, "FAILURE") == 0 ||
+				 strcasecmp(t, "DELAY") == 0)
 				other = 1;
 			else
 				goto bad;
@@ -1060,15 +1066,15 @@ smtp_rcpt_param(struct smtp_session *s, char *k, char *v)
 		for (t = r->notify; *t; t++)
 			*t = (char)toupper((unsigned char)*t);
 	} else if (strcasecmp(k, "ORCPT") == 0 && v &&
-	    smtp_parse_xtext_ok(v, sizeof(r->orcpt) - 1) && strchr(v, ';')) {
+		   smtp_parse_xtext_ok(v, sizeof(r->orcpt) - 1) &&
+		   strchr(v, ';')) {
 		str_lcpy(r->orcpt, v, sizeof(r->orcpt));
 	} else {
 		goto bad;
 	}
 	return 0;
 bad:
-	smtp_reply(s, "555 5.5.4 Unsupported or bad RCPT parameter %.40s",
-	    k);
+	smtp_reply(s, "555 5.5.4 Unsupported or bad RCPT parameter %.40s", k);
 	return -1;
 }
 
@@ -1079,7 +1085,8 @@ smtp_do_rcpt(struct smtp_session *s, char *arg)
 	char to[ADDR_MAX + 1], *rest, why[160];
 	struct spool_rcpt *r;
 
-	if (smtp_parse_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) == -1 ||
+	if (smtp_parse_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) ==
+		-1 ||
 	    to[0] == '\0') {
 		smtp_reply(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		smtp_error(s);
@@ -1102,7 +1109,8 @@ smtp_do_rcpt(struct smtp_session *s, char *arg)
 	}
 	if (tx->nrcpt == tx->rcap) {
 		int cap = tx->rcap ? tx->rcap * 2 : 4;
-		struct spool_rcpt *n = realloc(tx->rcpts, sizeof(*n) * (size_t)cap);
+		struct spool_rcpt *n =
+		    realloc(tx->rcpts, sizeof(*n) * (size_t)cap);
 		if (n == NULL) {
 			smtp_reply(s, "452 4.3.0 Out of memory");
 			return;

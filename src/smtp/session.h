@@ -22,28 +22,27 @@
 
 /* RFC 5321 4.5.3.1.4 says 512, plus what extensions add (ORCPT 500) */
 #define SMTP_CMD_MAX 1024
-#define SMTP_AUTH_LINE_MAX (SASL_B64_MAX + 32)	/* RFC 4954: 12288 */
+#define SMTP_AUTH_LINE_MAX (SASL_B64_MAX + 32) /* RFC 4954: 12288 */
 #define SMTP_HELO_MAX 255
 
 enum smtp_state {
-	S_CMD,		/* reading commands */
-	S_AUTH,		/* reading a SASL response line */
-	S_DATA,		/* reading DATA up to CRLF.CRLF */
-	S_BDAT,		/* reading a BDAT chunk */
-	S_WAIT,		/* a worker job or a delay is pending */
-	S_CLOSING,	/* flushing the last reply, then closing */
+	S_CMD,	   /* reading commands */
+	S_AUTH,	   /* reading a SASL response line */
+	S_DATA,	   /* reading DATA up to CRLF.CRLF */
+	S_BDAT,	   /* reading a BDAT chunk */
+	S_WAIT,	   /* a worker job or a delay is pending */
+	S_CLOSING, /* flushing the last reply, then closing */
 };
 
 #define SF_TLS 0x01
 #define SF_EHLO 0x02	/* EHLO or HELO seen */
 #define SF_ESMTP 0x04	/* EHLO, not HELO */
-#define SF_DISCARD 0x08	/* skipping the rest of an over-long line */
+#define SF_DISCARD 0x08 /* skipping the rest of an over-long line */
 #define SF_QUIT 0x10
-
 
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
-	int relay_ok;		/* smtp listener: sender's relay network */
+	int relay_ok; /* smtp listener: sender's relay network */
 	char body[16];
 	int smtputf8;
 	char ret[8];
@@ -52,12 +51,11 @@ struct smtp_tx {
 	struct spool_rcpt *rcpts;
 	int nrcpt, rcap;
 	struct buf msg;
-	struct dot_reader dot;	/* errors are sticky, answered at the end */
+	struct dot_reader dot; /* errors are sticky, answered at the end */
 	int data_started;
 	int64_t bdat_left;
 	int bdat_last;
 };
-
 
 struct smtp_session {
 	uint64_t id;
@@ -69,17 +67,17 @@ struct smtp_session {
 	unsigned flags;
 	int errors, auth_fails;
 	char ip[46];
-	char *helo;			/* allocated at EHLO */
-	struct sender_identity *ident;	/* after AUTH */
+	char *helo;		       /* allocated at EHLO */
+	struct sender_identity *ident; /* after AUTH */
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;
-	struct worker_job *job;		/* pending, if any */
-	struct event *timer;		/* AUTH failure delay */
+	struct worker_job *job; /* pending, if any */
+	struct event *timer;	/* AUTH failure delay */
 	enum sasl_mech mech;
-	char *sasl_login;		/* LOGIN, between its two steps */
+	char *sasl_login; /* LOGIN, between its two steps */
 	int sasl_step;
-	uint64_t t_cmd;			/* ms, when the pending command came */
+	uint64_t t_cmd; /* ms, when the pending command came */
 	TAILQ_ENTRY(smtp_session) entry;
 };
 

@@ -89,8 +89,8 @@ smtp_data_read(struct smtp_session *s)
 struct spool_job {
 	struct worker_job base;
 	struct spool_env env;
-	struct buf head;	/* trace and added header fields */
-	struct buf msg;		/* the message as received */
+	struct buf head; /* trace and added header fields */
+	struct buf msg;	 /* the message as received */
 	int rc, err;
 	uint64_t session_id;
 };
@@ -195,8 +195,9 @@ smtp_check_from(struct smtp_session *s, const struct header_info *hi)
 	}
 	for (i = 0; i < n; i++)
 		if (!sender_is_allowed(s->ident, addrs[i])) {
-			smtp_reply(s, "550 5.7.1 %s may not send with From: "
-				      "<%.200s>",
+			smtp_reply(s,
+			    "550 5.7.1 %s may not send with From: "
+			    "<%.200s>",
 			    s->ident->login, addrs[i]);
 			return -1;
 		}
@@ -216,8 +217,9 @@ smtp_data_end(struct smtp_session *s)
 	s->state = S_CMD;
 	switch (tx->dot.error) {
 	case DOT_TOO_BIG:
-		smtp_reply(s, "552 5.3.4 Message size exceeds fixed limit of "
-			      "%lld bytes",
+		smtp_reply(s,
+		    "552 5.3.4 Message size exceeds fixed limit of "
+		    "%lld bytes",
 		    (long long)c->message_size);
 		goto refuse;
 	case DOT_BARE_NL:
@@ -225,8 +227,9 @@ smtp_data_end(struct smtp_session *s)
 			      "lines must end with CRLF");
 		goto refuse;
 	case DOT_LONG_LINE:
-		smtp_reply(s, "554 5.6.0 Message has a line longer than %lld "
-			      "bytes",
+		smtp_reply(s,
+		    "554 5.6.0 Message has a line longer than %lld "
+		    "bytes",
 		    (long long)c->line_length);
 		goto refuse;
 	case DOT_NUL:
@@ -261,8 +264,9 @@ smtp_data_end(struct smtp_session *s)
 	/* trace (RFC 5321 4.4, RFC 3848) and RFC 6409 8.2/8.3 fields */
 	smtp_rfc5322_date(date, sizeof(date));
 	buf_init(&sj->head, 8192);
-	buf_printf(&sj->head, "Received: from %s ([%s])\r\n\tby %s (postern) "
-			      "with %s id %s",
+	buf_printf(&sj->head,
+	    "Received: from %s ([%s])\r\n\tby %s (postern) "
+	    "with %s id %s",
 	    s->helo ? s->helo : "unknown", s->ip, c->hostname, smtp_proto(s),
 	    sj->env.id);
 	if ((s->flags & SF_TLS) &&

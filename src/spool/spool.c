@@ -123,18 +123,17 @@ spool_sync_dir(void)
 
 /* Envelope text. Addresses were checked by the session: no CR/LF. */
 static int
-spool_env_text(const struct spool_env *e, size_t msglen, char *buf,
-    size_t len)
+spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 {
 	size_t o = 0;
 	int i, n;
 
-#define ADD(...)                                                            \
-	do {                                                                \
-		n = snprintf(buf + o, len - o, __VA_ARGS__);                \
-		if (n < 0 || (size_t)n >= len - o)                          \
-			return -1;                                          \
-		o += (size_t)n;                                             \
+#define ADD(...)                                                               \
+	do {                                                                   \
+		n = snprintf(buf + o, len - o, __VA_ARGS__);                   \
+		if (n < 0 || (size_t)n >= len - o)                             \
+			return -1;                                             \
+		o += (size_t)n;                                                \
 	} while (0)
 	ADD("POSTERN-SPOOL 1\nid %s\ntime %lld\nfrom <%s>\nauth %s\nip %s\n"
 	    "body %s\nsmtputf8 %d\n",
@@ -257,7 +256,7 @@ static int
 spool_id_ok(const char *id)
 {
 	return strlen(id) == SPOOL_ID_LEN &&
-	    strspn(id, "0123456789abcdef") == SPOOL_ID_LEN;
+	       strspn(id, "0123456789abcdef") == SPOOL_ID_LEN;
 }
 
 /* "<addr>" into dst; -1 unless the brackets are there. */
@@ -274,8 +273,8 @@ spool_angle(const char *v, char *dst, size_t len)
 }
 
 int
-spool_load(const char *id, struct spool_env *e, char **msgp,
-    size_t *msglenp, unsigned char **donep)
+spool_load(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
+    unsigned char **donep)
 {
 	char path[PATH_MAX + 64], *text, *p, *nl, *st;
 	size_t len, size = 0;
@@ -478,7 +477,7 @@ spool_read(const char *path, int with_body)
 				*e = '\0';
 			json_array_append_new(rcpts, json_string(sp + 1));
 		} else if (strcmp(p, "time") == 0 || strcmp(p, "size") == 0 ||
-		    strcmp(p, "smtputf8") == 0) {
+			   strcmp(p, "smtputf8") == 0) {
 			json_object_set_new(o, p, json_integer(atoll(sp)));
 		} else if (strcmp(p, "from") == 0) {
 			sp[strlen(sp) - 1] = '\0';

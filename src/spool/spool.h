@@ -18,24 +18,24 @@
 #include "../mail/addr.h"
 
 #define SPOOL_ID_LEN 20
-#define SPOOL_ENV_MAX 65536	/* envelope text, before the message */
+#define SPOOL_ENV_MAX 65536 /* envelope text, before the message */
 
 struct spool_rcpt {
 	char addr[ADDR_MAX + 1];
-	char notify[64];	/* DSN NOTIFY=, "" if none */
-	char orcpt[ADDR_MAX + 16];	/* DSN ORCPT=, "" if none */
+	char notify[64];	   /* DSN NOTIFY=, "" if none */
+	char orcpt[ADDR_MAX + 16]; /* DSN ORCPT=, "" if none */
 };
 
 struct spool_env {
 	char id[SPOOL_ID_LEN + 1];
 	int64_t time;
-	char from[ADDR_MAX + 1];	/* "" is the null sender */
-	char auth[ADDR_MAX + 1];	/* login, or "" for a relay network */
+	char from[ADDR_MAX + 1]; /* "" is the null sender */
+	char auth[ADDR_MAX + 1]; /* login, or "" for a relay network */
 	char ip[64];
-	char body[16];		/* 7BIT, 8BITMIME, BINARYMIME */
+	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
-	char ret[8];		/* DSN RET=, "" if none */
-	char envid[128];	/* DSN ENVID=, "" if none */
+	char ret[8];	 /* DSN RET=, "" if none */
+	char envid[128]; /* DSN ENVID=, "" if none */
 	int nrcpt;
 	struct spool_rcpt *rcpts;
 };
@@ -58,8 +58,8 @@ int spool_remove(const char *id);
  * the message bytes (malloc'd, *msglen long). done[i] is set for each
  * recipient already delivered or bounced (from ID.state). 0 or -1.
  */
-int spool_load(const char *id, struct spool_env *, char **msg,
-    size_t *msglen, unsigned char **done);
+int spool_load(const char *id, struct spool_env *, char **msg, size_t *msglen,
+    unsigned char **done);
 /* Record recipients as finished (delivered or bounced), durably. */
 int spool_mark_done(const char *id, const int *idx, int n);
 /* Every queued id, for a scan at start: a JSON array of strings. */

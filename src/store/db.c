@@ -107,8 +107,8 @@ db_vquery(struct db *db, const char *sql, const char *fmt, va_list ap)
 		case 'Q': /* a limit: -1 binds NULL */ {
 			int64_t n = va_arg(ap, int64_t);
 			rc = n == (*fmt == 'I' ? 0 : -1)
-			    ? db->be->bind_null(s->st, idx)
-			    : db->be->bind_int(s->st, idx, n);
+				 ? db->be->bind_null(s->st, idx)
+				 : db->be->bind_int(s->st, idx, n);
 			break;
 		}
 		case 'n':

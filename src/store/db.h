@@ -15,7 +15,7 @@
 #define DB_ROW 1
 #define DB_DONE 0
 #define DB_ERROR (-1)
-#define DB_CONSTRAINT (-2)	/* unique or foreign key violated */
+#define DB_CONSTRAINT (-2) /* unique or foreign key violated */
 
 struct db;
 struct db_stmt;
@@ -28,7 +28,7 @@ struct db_backend {
 	int (*bind_text)(void *st, int idx, const char *v);
 	int (*bind_int)(void *st, int idx, int64_t v);
 	int (*bind_null)(void *st, int idx);
-	int (*step)(void *st);		/* DB_ROW, DB_DONE, DB_ERROR, ... */
+	int (*step)(void *st); /* DB_ROW, DB_DONE, DB_ERROR, ... */
 	void (*reset)(void *st);
 	void (*finalize)(void *st);
 	int (*column_count)(void *st);
@@ -39,7 +39,7 @@ struct db_backend {
 	const char *(*column_text)(void *st, int col);
 	int64_t (*changes)(void *conn);
 	const char *(*errmsg)(void *conn);
-	const char *begin_sql;		/* a transaction that writes */
+	const char *begin_sql; /* a transaction that writes */
 };
 
 extern const struct db_backend db_backend_sqlite;
@@ -51,13 +51,14 @@ void db_close(struct db *);
 /*
  * Prepare (cached by the address of sql, so pass string literals) and
  * bind. fmt has one letter per '?': s text (NULL binds NULL), i int64,
- * I int64 id (0 binds NULL), Q int64 limit (-1 binds NULL), n NULL. The statement belongs to db until db_done().
+ * I int64 id (0 binds NULL), Q int64 limit (-1 binds NULL), n NULL. The
+ * statement belongs to db until db_done().
  */
 struct db_stmt *db_query(struct db *, const char *sql, const char *fmt, ...);
 int db_step(struct db_stmt *);
 void db_done(struct db_stmt *);
 int64_t db_int(struct db_stmt *, int col);
-const char *db_text(struct db_stmt *, int col);	/* "" for NULL */
+const char *db_text(struct db_stmt *, int col); /* "" for NULL */
 int db_is_null(struct db_stmt *, int col);
 
 /* Run SQL text once, uncached, without arguments (migrations). */

@@ -59,8 +59,9 @@ sq_prepare(void *conn, const char *sql)
 static int
 sq_bind_text(void *st, int idx, const char *v)
 {
-	return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT) ==
-		    SQLITE_OK ? 0 : -1;
+	return sqlite3_bind_text(st, idx, v, -1, SQLITE_TRANSIENT) == SQLITE_OK
+		   ? 0
+		   : -1;
 }
 
 static int

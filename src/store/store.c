@@ -96,13 +96,14 @@ store_domain_add(struct store *s, const char *name)
 	    "INSERT INTO domain (name, created) VALUES (?, ?) RETURNING id",
 	    "si", name, now);
 	if (id < 0) {
-		rc = db_scalar(s->db,
-			 "SELECT 1 FROM domain_name WHERE name = ?", "s",
-			 name) == 1 ||
-			db_scalar(s->db, "SELECT 1 FROM domain WHERE name = ?",
-			    "s", name) == 1
-		    ? STORE_EXISTS
-		    : STORE_FAIL;
+		rc =
+		    db_scalar(s->db, "SELECT 1 FROM domain_name WHERE name = ?",
+			"s", name) == 1 ||
+			    db_scalar(s->db,
+				"SELECT 1 FROM domain WHERE name = ?", "s",
+				name) == 1
+			? STORE_EXISTS
+			: STORE_FAIL;
 		db_rollback(s->db);
 		return rc;
 	}
@@ -173,16 +174,15 @@ store_domain_list(struct store *s)
 	    NULL);
 	if (rows == NULL)
 		return NULL;
-	json_array_foreach(rows, i, row)
-	{
+	json_array_foreach (rows, i, row) {
 		json_t *al = db_rows(s->db,
 		    "SELECT name FROM domain_name WHERE domain_id = ?"
 		    " AND is_alias = 1 ORDER BY name",
 		    "i", json_integer_value(json_object_get(row, "id")));
 		json_t *names = json_array(), *a;
 		size_t j;
-		json_array_foreach(al, j, a)
-		    json_array_append(names, json_object_get(a, "name"));
+		json_array_foreach (al, j, a)
+			json_array_append(names, json_object_get(a, "name"));
 		json_decref(al);
 		json_object_set_new(row, "aliases", names);
 	}
@@ -240,8 +240,8 @@ store_user_add(struct store *s, int64_t domain_id, const char *local,
 		return db_scalar(s->db,
 			   "SELECT 1 FROM user_name WHERE domain_id = ? AND local_key = ?",
 			   "is", domain_id, local_key) == 1
-		    ? STORE_EXISTS
-		    : STORE_FAIL;
+			   ? STORE_EXISTS
+			   : STORE_FAIL;
 	}
 	rc = db_exec(s->db,
 	    "INSERT INTO user_name (domain_id, local_key, local, user_id,"
@@ -352,8 +352,7 @@ store_user_alias_add(struct store *s, int64_t user_id, int64_t domain_id,
 }
 
 int
-store_user_alias_remove(struct store *s, int64_t user_id,
-    const char *local_key)
+store_user_alias_remove(struct store *s, int64_t user_id, const char *local_key)
 {
 	if (db_exec(s->db,
 		"DELETE FROM user_name WHERE user_id = ? AND local_key = ?"
@@ -401,8 +400,8 @@ store_login_password_get(struct store *s, int64_t user_id, char *hash,
 	struct db_stmt *st;
 	int rc;
 
-	st = db_query(s->db, "SELECT hash FROM login_password WHERE user_id = ?",
-	    "i", user_id);
+	st = db_query(s->db,
+	    "SELECT hash FROM login_password WHERE user_id = ?", "i", user_id);
 	if (st == NULL)
 		return STORE_FAIL;
 	if ((rc = db_step(st)) == DB_ROW)
@@ -438,8 +437,8 @@ store_smtp_set(struct store *s, int64_t user_id, int64_t domain_id,
 }
 
 int
-store_smtp_get(struct store *s, int64_t user_id, int64_t domain_id,
-    char *hash, size_t hlen, char *sealed, size_t slen, int64_t *created)
+store_smtp_get(struct store *s, int64_t user_id, int64_t domain_id, char *hash,
+    size_t hlen, char *sealed, size_t slen, int64_t *created)
 {
 	struct db_stmt *st;
 	int rc;
@@ -544,13 +543,13 @@ store_token_revoke(struct store *s, const char *id, int64_t now)
 		return 0;
 	return db_scalar(s->db, "SELECT 1 FROM oauth_token WHERE id = ?", "s",
 		   id) == 1
-	    ? STORE_EXISTS /* already revoked */
-	    : STORE_NOTFOUND;
+		   ? STORE_EXISTS /* already revoked */
+		   : STORE_NOTFOUND;
 }
 
 int
-store_token_get(struct store *s, const char *id, int64_t *user_id,
-    char *hash, size_t hlen, int64_t *expires, int *revoked)
+store_token_get(struct store *s, const char *id, int64_t *user_id, char *hash,
+    size_t hlen, int64_t *expires, int *revoked)
 {
 	struct db_stmt *st;
 	int rc;
@@ -583,8 +582,7 @@ store_token_list(struct store *s, int64_t user_id)
 /* terms of service */
 
 int
-store_tos_add(struct store *s, const char *text, int64_t now,
-    int64_t *version)
+store_tos_add(struct store *s, const char *text, int64_t now, int64_t *version)
 {
 	*version = db_scalar(s->db,
 	    "INSERT INTO tos_version (version, body, created)"
@@ -616,8 +614,8 @@ store_tos_current(struct store *s, char **text)
 }
 
 int
-store_tos_accept(struct store *s, int64_t user_id, int64_t version,
-    int64_t now, const char *ip)
+store_tos_accept(struct store *s, int64_t user_id, int64_t version, int64_t now,
+    const char *ip)
 {
 	return store_rc(db_exec(s->db,
 	    "INSERT INTO tos_acceptance (user_id, version, accepted, ip)"
@@ -693,11 +691,10 @@ store_domain_dkim_mode(struct store *s, int64_t domain_id, char *mode,
 }
 
 int
-store_domain_set_dkim_mode(struct store *s, int64_t domain_id,
-    const char *mode)
+store_domain_set_dkim_mode(struct store *s, int64_t domain_id, const char *mode)
 {
-	return store_rc(db_exec(s->db, "UPDATE domain SET dkim = ? WHERE id = ?",
-	    "si", mode, domain_id));
+	return store_rc(db_exec(s->db,
+	    "UPDATE domain SET dkim = ? WHERE id = ?", "si", mode, domain_id));
 }
 
 int
@@ -732,8 +729,7 @@ store_dkim_published(struct store *s, int64_t domain_id, int64_t now)
 }
 
 int
-store_dkim_retire(struct store *s, const char *name, int64_t now,
-    int64_t until)
+store_dkim_retire(struct store *s, const char *name, int64_t now, int64_t until)
 {
 	return store_rc(db_exec(s->db,
 	    "UPDATE dkim_key SET retired = ?, publish_until = ?"
@@ -793,8 +789,9 @@ store_auth_log(struct store *s, const struct store_auth_event *e)
 	return store_rc(db_exec(s->db,
 	    "INSERT INTO auth_event (time, login, ip, mech, kind, outcome,"
 	    " reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-	    "isssss" "s", e->time, e->login, e->ip, e->mech, e->kind,
-	    e->outcome, e->reason));
+	    "isssss"
+	    "s",
+	    e->time, e->login, e->ip, e->mech, e->kind, e->outcome, e->reason));
 }
 
 json_t *
@@ -812,6 +809,6 @@ store_auth_list(struct store *s, const char *login, int64_t since,
 int
 store_auth_prune(struct store *s, int64_t before)
 {
-	return store_rc(
-	    db_exec(s->db, "DELETE FROM auth_event WHERE time < ?", "i", before));
+	return store_rc(db_exec(s->db, "DELETE FROM auth_event WHERE time < ?",
+	    "i", before));
 }

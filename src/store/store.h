@@ -24,7 +24,7 @@ struct store;
 
 struct store_domain {
 	int64_t id;
-	char name[ADDR_DOMAIN_MAX + 1];	/* the primary name */
+	char name[ADDR_DOMAIN_MAX + 1]; /* the primary name */
 	int is_alias;			/* looked up by an alias name */
 };
 
@@ -32,7 +32,7 @@ struct store_user {
 	int64_t id, domain_id;
 	char local[ADDR_LOCAL_MAX + 1];
 	char domain[ADDR_DOMAIN_MAX + 1];
-	char blocked_reason[512];	/* "" unless blocked */
+	char blocked_reason[512]; /* "" unless blocked */
 	int blocked;
 };
 
@@ -59,8 +59,7 @@ void store_rollback(struct store *);
 /* domains */
 int store_domain_add(struct store *, const char *name);
 int store_domain_get(struct store *, const char *name, struct store_domain *);
-int store_domain_remove(struct store *, int64_t id, int force,
-    int64_t *users);
+int store_domain_remove(struct store *, int64_t id, int force, int64_t *users);
 json_t *store_domain_list(struct store *);
 /* Every name of a domain, primary first: [{name, is_alias}]. */
 json_t *store_domain_names(struct store *, int64_t domain_id);
@@ -75,8 +74,7 @@ int store_user_get(struct store *, const struct addr *, struct store_user *);
 int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
     const char *local_key);
 /* Is local_key at domain_id the name of some user (address or alias)? */
-int store_name_exists(struct store *, int64_t domain_id,
-    const char *local_key);
+int store_name_exists(struct store *, int64_t domain_id, const char *local_key);
 int store_user_remove(struct store *, int64_t user_id);
 json_t *store_user_list(struct store *, int64_t domain_id /* 0: all */);
 json_t *store_user_aliases(struct store *, int64_t user_id);
@@ -91,8 +89,8 @@ int store_user_block(struct store *, int64_t user_id, const char *reason,
 int store_user_unblock(struct store *, int64_t user_id);
 
 /* login password (panel, IMAP): argon2id string or none */
-int store_login_password_set(struct store *, int64_t user_id,
-    const char *hash, int64_t now);
+int store_login_password_set(struct store *, int64_t user_id, const char *hash,
+    int64_t now);
 int store_login_password_get(struct store *, int64_t user_id, char *hash,
     size_t len);
 

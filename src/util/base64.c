@@ -49,8 +49,7 @@ base64_val(unsigned char c)
 }
 
 long
-base64_decode(unsigned char *out, size_t outmax, const char *in,
-    size_t inlen)
+base64_decode(unsigned char *out, size_t outmax, const char *in, size_t inlen)
 {
 	size_t i, o = 0;
 
@@ -72,7 +71,8 @@ base64_decode(unsigned char *out, size_t outmax, const char *in,
 			return -1;
 		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
 		if (pad < 2)
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+			out[o++] =
+			    (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
 		if (pad < 1)
 			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
 		/* non-canonical: bits below the padding must be zero */

@@ -17,7 +17,7 @@ void buf_init(struct buf *, size_t max);
 int buf_append(struct buf *, const void *, size_t);
 int buf_printf(struct buf *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void buf_reset(struct buf *);	/* keep the memory */
+void buf_reset(struct buf *); /* keep the memory */
 void buf_free(struct buf *);
 
 #endif

@@ -61,7 +61,8 @@ cidr_parse(const char *text, struct cidr *c, char *err, size_t errlen)
 		if (c->addr[i / 8] & (0x80 >> (i % 8))) {
 			struct cidr m = *c;
 			for (; i < max; i++)
-				m.addr[i / 8] &= (unsigned char)~(0x80 >> (i % 8));
+				m.addr[i / 8] &=
+				    (unsigned char)~(0x80 >> (i % 8));
 			cidr_format(&m, fixed, sizeof(fixed));
 			snprintf(err, errlen,
 			    "host bits are set: did you mean %s?", fixed);
@@ -98,7 +99,8 @@ cidr_contains(const struct cidr *c, const char *ip)
 		if (addr[i] != c->addr[i])
 			return 0;
 	if (c->prefix % 8) {
-		unsigned char mask = (unsigned char)(0xff << (8 - c->prefix % 8));
+		unsigned char mask =
+		    (unsigned char)(0xff << (8 - c->prefix % 8));
 		if ((addr[i] & mask) != (c->addr[i] & mask))
 			return 0;
 	}

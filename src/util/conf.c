@@ -22,7 +22,7 @@ struct conf_key {
 	size_t off, len;
 	const char *def;
 	int64_t min, max;
-	const char *choices;	/* T_ENUM: "a|b|c" */
+	const char *choices; /* T_ENUM: "a|b|c" */
 	const char *doc;
 };
 
@@ -41,14 +41,15 @@ static const struct conf_key conf_keys[] = {
 	{ "server", "workers", T_INT, I(workers), "0", 0, 64, NULL,
 	    "worker threads for hashing, store and fsync (0: one per core)" },
 
-	{ "listen", "smtp", T_STR, S(listen_smtp), "127.0.0.1:2525", 0, 0,
-	    NULL, "port 25 style: relay networks, no AUTH" },
-	{ "listen", "submission", T_STR, S(listen_submission),
-	    "127.0.0.1:2587", 0, 0, NULL, "port 587 style: STARTTLS, AUTH" },
+	{ "listen", "smtp", T_STR, S(listen_smtp), "127.0.0.1:2525", 0, 0, NULL,
+	    "port 25 style: relay networks, no AUTH" },
+	{ "listen", "submission", T_STR, S(listen_submission), "127.0.0.1:2587",
+	    0, 0, NULL, "port 587 style: STARTTLS, AUTH" },
 	{ "listen", "submissions", T_STR, S(listen_submissions),
-	    "127.0.0.1:2465", 0, 0, NULL, "port 465 style: implicit TLS, AUTH" },
-	{ "listen", "http", T_STR, S(listen_http), "127.0.0.1:8080", 0, 0,
-	    NULL, "JSON API and control panel" },
+	    "127.0.0.1:2465", 0, 0, NULL,
+	    "port 465 style: implicit TLS, AUTH" },
+	{ "listen", "http", T_STR, S(listen_http), "127.0.0.1:8080", 0, 0, NULL,
+	    "JSON API and control panel" },
 
 	{ "tls", "cert", T_PATH, S(tls_cert), "data/tls/cert.pem", 0, 0, NULL,
 	    "certificate chain, PEM" },
@@ -57,8 +58,8 @@ static const struct conf_key conf_keys[] = {
 
 	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0, "sqlite",
 	    "sqlite (embedded)" },
-	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0,
-	    NULL, "the SQLite database file" },
+	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0, NULL,
+	    "the SQLite database file" },
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
 	    "PostgreSQL connection string (driver = postgresql)" },
 
@@ -71,33 +72,31 @@ static const struct conf_key conf_keys[] = {
 	    NULL, "port of the recipients' MX hosts" },
 	{ "delivery", "smarthost", T_STR, S(smarthost), "", 0, 0, NULL,
 	    "HOST:PORT of the upstream server (mode = smarthost)" },
-	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture",
-	    0, 0, NULL, "where mode = capture writes messages" },
-	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1,
-	    86400, NULL, "first retry after a temporary failure" },
-	{ "delivery", "retry_max_interval", T_DURATION,
-	    I(retry_max_interval), "4h", 1, 7 * 86400, NULL,
-	    "longest wait between retries" },
+	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,
+	    0, NULL, "where mode = capture writes messages" },
+	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1, 86400,
+	    NULL, "first retry after a temporary failure" },
+	{ "delivery", "retry_max_interval", T_DURATION, I(retry_max_interval),
+	    "4h", 1, 7 * 86400, NULL, "longest wait between retries" },
 	{ "delivery", "max_age", T_DURATION, I(queue_max_age), "5d", 60,
 	    60 * 86400, NULL, "bounce what is still undelivered after this" },
 
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
-	{ "limits", "recipients_per_message", T_INT,
-	    I(recipients_per_message), "100", 1, 100000, NULL,
-	    "RCPT TO per transaction" },
+	{ "limits", "recipients_per_message", T_INT, I(recipients_per_message),
+	    "100", 1, 100000, NULL, "RCPT TO per transaction" },
 	{ "limits", "line_length", T_INT, I(line_length), "1000", 512, 65536,
 	    NULL, "longest line with CRLF (RFC 5321: 1000)" },
 	{ "limits", "command_timeout", T_DURATION, I(command_timeout), "5m", 1,
 	    3600, NULL, "idle time allowed between commands" },
-	{ "limits", "data_timeout", T_DURATION, I(data_timeout), "10m", 1,
-	    3600, NULL, "idle time allowed inside DATA" },
-	{ "limits", "connections", T_INT, I(connections), "20000", 1,
-	    1000000, NULL, "concurrent sessions in all" },
+	{ "limits", "data_timeout", T_DURATION, I(data_timeout), "10m", 1, 3600,
+	    NULL, "idle time allowed inside DATA" },
+	{ "limits", "connections", T_INT, I(connections), "20000", 1, 1000000,
+	    NULL, "concurrent sessions in all" },
 	{ "limits", "connections_per_ip", T_INT, I(connections_per_ip), "100",
 	    1, 1000000, NULL, "concurrent sessions per client address" },
-	{ "limits", "errors_per_session", T_INT, I(errors_per_session), "10",
-	    1, 1000, NULL, "bad commands before the session is closed" },
+	{ "limits", "errors_per_session", T_INT, I(errors_per_session), "10", 1,
+	    1000, NULL, "bad commands before the session is closed" },
 	{ "limits", "auth_failures_per_session", T_INT,
 	    I(auth_failures_per_session), "3", 1, 100, NULL,
 	    "failed AUTH before the session is closed" },
@@ -122,8 +121,8 @@ conf_path_join(char *dst, size_t len, const char *dir, const char *val)
 }
 
 static int
-conf_set(struct conf *c, const struct conf_key *k, const char *val,
-    char *why, size_t whylen)
+conf_set(struct conf *c, const struct conf_key *k, const char *val, char *why,
+    size_t whylen)
 {
 	char *dst = (char *)c + k->off;
 	int64_t v;
@@ -173,7 +172,7 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val,
 	if (v < 0) {
 		snprintf(why, whylen, "%s",
 		    k->type == T_DURATION ? "not a duration (30s, 5m, 1h, 5d)"
-		    : k->type == T_SIZE   ? "not a size (1024, 512k, 35M)"
+		    : k->type == T_SIZE	  ? "not a size (1024, 512k, 35M)"
 					  : "not a number");
 		return -1;
 	}
@@ -271,8 +270,8 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 			continue;
 		}
 		if ((eq = strchr(s, '=')) == NULL) {
-			snprintf(err, errlen,
-			    "%s:%d: expected \"key = value\"", path, lineno);
+			snprintf(err, errlen, "%s:%d: expected \"key = value\"",
+			    path, lineno);
 			goto out;
 		}
 		*eq = '\0';

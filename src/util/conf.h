@@ -14,15 +14,15 @@
 #define CONF_STR_MAX 256
 
 struct conf {
-	char path[CONF_PATH_MAX];	/* the file read */
-	char dir[CONF_PATH_MAX];	/* its folder */
+	char path[CONF_PATH_MAX]; /* the file read */
+	char dir[CONF_PATH_MAX];  /* its folder */
 
 	/* [server] */
 	char hostname[CONF_STR_MAX];
-	char user[CONF_STR_MAX];	/* drop root to this user */
+	char user[CONF_STR_MAX]; /* drop root to this user */
 	char data_dir[CONF_PATH_MAX];
 	char master_key[CONF_PATH_MAX];
-	int64_t workers;		/* 0: one per core */
+	int64_t workers; /* 0: one per core */
 
 	/* [listen]: "ADDR:PORT[, ADDR:PORT]", empty = off */
 	char listen_smtp[CONF_STR_MAX];
@@ -41,11 +41,11 @@ struct conf {
 
 	/* [delivery] */
 	char delivery_mode[32];		/* mx, smarthost, capture */
-	char dns_servers[CONF_STR_MAX];	/* "ip[:port], ..." empty = system */
+	char dns_servers[CONF_STR_MAX]; /* "ip[:port], ..." empty = system */
 	int64_t remote_port;
 	char smarthost[CONF_STR_MAX];
 	char capture_dir[CONF_PATH_MAX];
-	int64_t retry_first;		/* seconds */
+	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
 	int64_t queue_max_age;
 
@@ -61,7 +61,7 @@ struct conf {
 	int64_t auth_failures_per_session;
 
 	/* [auth] */
-	int64_t auth_fail_delay_ms;	/* same delay, known or unknown login */
+	int64_t auth_fail_delay_ms; /* same delay, known or unknown login */
 	int64_t token_ttl_default;
 	int64_t auth_log_retention;
 };

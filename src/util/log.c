@@ -36,7 +36,9 @@ log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 	n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
 	n += snprintf(line + n, sizeof(line) - n, ".%03ldZ %s ",
 	    ts.tv_nsec / 1000000,
-	    lvl == LOG_ERR ? "error" : lvl == LOG_WARN ? "warn" : "info");
+	    lvl == LOG_ERR    ? "error"
+	    : lvl == LOG_WARN ? "warn"
+			      : "info");
 	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

@@ -16,7 +16,8 @@ void log_event(enum log_level, const char *fmt, ...)
 #define log_info(...) log_event(LOG_INFO, __VA_ARGS__)
 #define log_warnx(...) log_event(LOG_WARN, __VA_ARGS__)
 #define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__)
-void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
 /* Quote peer bytes for a log line: printable ASCII kept, rest \xNN. */
 const char *log_quote(char *dst, size_t dstlen, const char *src, size_t len);
 

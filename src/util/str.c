@@ -79,8 +79,8 @@ str_duration(const char *s)
 int64_t
 str_size(const char *s)
 {
-	static const int64_t m[] = { 1024, 1024, 1048576, 1048576,
-		1073741824, 1073741824 };
+	static const int64_t m[] = { 1024, 1024, 1048576, 1048576, 1073741824,
+		1073741824 };
 	return str_scaled(s, "kKmMgG", m);
 }
 
@@ -124,7 +124,8 @@ str_unhex(unsigned char *dst, size_t dstlen, const char *src)
 	if (strlen(src) != 2 * dstlen)
 		return -1;
 	for (i = 0; i < dstlen; i++) {
-		int hi = str_hexval(src[2 * i]), lo = str_hexval(src[2 * i + 1]);
+		int hi = str_hexval(src[2 * i]),
+		    lo = str_hexval(src[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		dst[i] = (unsigned char)(hi << 4 | lo);
@@ -209,7 +210,7 @@ str_read_stdin(size_t max)
 	if (buf == NULL)
 		return NULL;
 	while (len <= max &&
-	    (n = read(STDIN_FILENO, buf + len, max + 1 - len)) > 0)
+	       (n = read(STDIN_FILENO, buf + len, max + 1 - len)) > 0)
 		len += (size_t)n;
 	if (len > max) {
 		free(buf);

@@ -19,7 +19,7 @@ struct workers_loop {
 	int efd;
 	pthread_mutex_t mu;
 	struct worker_job *done_head, *done_tail;
-	int pending;	/* submitted, done() not yet run; loop thread only */
+	int pending; /* submitted, done() not yet run; loop thread only */
 };
 
 static struct {
@@ -30,8 +30,8 @@ static struct {
 	pthread_t *threads;
 	void *(*init)(int);
 	void (*fini)(void *);
-} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
-	0, 0, NULL, NULL, NULL };
+} pool = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0,
+	0, NULL, NULL, NULL };
 
 static void
 workers_finish(struct worker_job *j)

@@ -12,9 +12,9 @@
 struct workers_loop;
 
 struct worker_job {
-	void (*run)(struct worker_job *, void *thread_ctx);	/* on a worker */
-	void (*done)(struct worker_job *);			/* on the loop */
-	void *owner;	/* loop thread only: NULL'd if the owner goes away */
+	void (*run)(struct worker_job *, void *thread_ctx); /* on a worker */
+	void (*done)(struct worker_job *);		    /* on the loop */
+	void *owner; /* loop thread only: NULL'd if the owner goes away */
 	struct workers_loop *loop;
 	struct worker_job *next;
 };

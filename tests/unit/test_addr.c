@@ -87,5 +87,6 @@ UNIT_TEST(test_utf8_validation_refuses_overlongs_and_surrogates)
 	CHECK(!addr_utf8_is_valid((const unsigned char *)"\xc0\xaf", 2));
 	CHECK(!addr_utf8_is_valid((const unsigned char *)"\xed\xa0\x80", 3));
 	CHECK(!addr_utf8_is_valid((const unsigned char *)"\xe2\x82", 2));
-	CHECK(!addr_utf8_is_valid((const unsigned char *)"\xf4\x90\x80\x80", 4));
+	CHECK(
+	    !addr_utf8_is_valid((const unsigned char *)"\xf4\x90\x80\x80", 4));
 }

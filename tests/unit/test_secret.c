@@ -49,7 +49,8 @@ UNIT_TEST(test_keyed_hash_verifies_only_the_same_secret)
 UNIT_TEST(test_sealed_secret_opens_only_with_its_key_and_intact)
 {
 	struct secret_keys k, k2;
-	char sealed[SECRET_SEALED_MAX], out[SECRET_MAX + 1], sealed2[SECRET_SEALED_MAX];
+	char sealed[SECRET_SEALED_MAX], out[SECRET_MAX + 1],
+	    sealed2[SECRET_SEALED_MAX];
 
 	test_keys(&k, "/tmp/postern-unit-key3");
 	test_keys(&k2, "/tmp/postern-unit-key4");

@@ -46,7 +46,7 @@ UNIT_TEST(test_names_are_unique_across_domains_and_aliases)
 	CHECK(store_user_add(s, d.id, "Alice", "alice", &id) == 0);
 	CHECK(store_user_add(s, d.id, "ALICE", "alice", &id2) == STORE_EXISTS);
 	CHECK(store_user_alias_add(s, id, d.id, "alice", "alice") ==
-	    STORE_EXISTS);
+	      STORE_EXISTS);
 	CHECK(store_user_alias_add(s, id, d.id, "al", "al") == 0);
 	CHECK(store_user_add(s, d.id, "al", "al", &id2) == STORE_EXISTS);
 	/* found by the alias domain too */
@@ -71,8 +71,8 @@ UNIT_TEST(test_removing_a_domain_with_users_needs_force_and_cascades)
 	CHECK(users == 1);
 	CHECK(store_domain_remove(s, d.id, 1, &users) == 0);
 	CHECK(store_domain_get(s, "example.org", &d) == STORE_NOTFOUND);
-	CHECK(store_smtp_get(s, id, 0, NULL, 0, NULL, 0, NULL) ==
-	    STORE_NOTFOUND);
+	CHECK(
+	    store_smtp_get(s, id, 0, NULL, 0, NULL, 0, NULL) == STORE_NOTFOUND);
 	store_close(s);
 }
 

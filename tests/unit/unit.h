@@ -18,33 +18,33 @@ struct unit_test {
 extern struct unit_test *unit_tests;
 extern int unit_failed_now;
 
-#define UNIT_TEST(name)                                                     \
-	static void name(void);                                             \
-	static struct unit_test unit_##name = { #name, name, NULL };        \
-	__attribute__((constructor)) static void unit_reg_##name(void)      \
-	{                                                                   \
-		unit_##name.next = unit_tests;                              \
-		unit_tests = &unit_##name;                                  \
-	}                                                                   \
+#define UNIT_TEST(name)                                                        \
+	static void name(void);                                                \
+	static struct unit_test unit_##name = { #name, name, NULL };           \
+	__attribute__((constructor)) static void unit_reg_##name(void)         \
+	{                                                                      \
+		unit_##name.next = unit_tests;                                 \
+		unit_tests = &unit_##name;                                     \
+	}                                                                      \
 	static void name(void)
 
-#define CHECK(cond)                                                         \
-	do {                                                                \
-		if (!(cond)) {                                              \
-			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__,    \
-			    #cond);                                         \
-			unit_failed_now = 1;                                \
-		}                                                           \
+#define CHECK(cond)                                                            \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			printf("  FAIL %s:%d: %s\n", __FILE__, __LINE__,       \
+			    #cond);                                            \
+			unit_failed_now = 1;                                   \
+		}                                                              \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                     \
-	do {                                                                \
-		const char *a_ = (a), *b_ = (b);                            \
-		if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {      \
-			printf("  FAIL %s:%d: \"%s\" != \"%s\"\n", __FILE__, \
+#define CHECK_STR(a, b)                                                        \
+	do {                                                                   \
+		const char *a_ = (a), *b_ = (b);                               \
+		if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {         \
+			printf("  FAIL %s:%d: \"%s\" != \"%s\"\n", __FILE__,   \
 			    __LINE__, a_ ? a_ : "(null)", b_ ? b_ : "(null)"); \
-			unit_failed_now = 1;                                \
-		}                                                           \
+			unit_failed_now = 1;                                   \
+		}                                                              \
 	} while (0)
 
 #endif
