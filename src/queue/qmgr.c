@@ -742,7 +742,9 @@ commit_job_run(struct worker_job *j, void *ctx)
 		}
 		buf_free(&b);
 	}
-	if (cj->rc == 0 && cj->nfinished > 0 &&
+	/* when every recipient is finished, removing the message is the
+	 * record: no state file to write and fsync first */
+	if (cj->rc == 0 && cj->nfinished > 0 && !cj->all_done &&
 	    spool_mark_done(m->id, cj->finished, cj->nfinished) == -1)
 		cj->rc = -1;
 	if (cj->rc == 0 && cj->all_done)
