@@ -114,3 +114,7 @@ format:
 
 clean:
 	rm -rf build postern
+
+# postern under load (docs/PERFORMANCE.md)
+bench: all
+	$(Q)sh scripts/bench.sh

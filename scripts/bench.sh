@@ -7,8 +7,10 @@
 #
 # Everything talks to 127.0.0.1 only, on ports found free; every load run
 # is bounded by --msgs and --timeout. A throwaway setup is made in
-# build/bench/run each time (delivery = capture; accepted messages stay in
-# the spool, which is emptied before every run). See docs/PERFORMANCE.md.
+# build/bench/run each time, with delivery = capture: the queue manager
+# DKIM-signs each accepted message and writes it to data/capture; a run
+# ends when the spool is empty again, and the capture folder is emptied
+# before the next one. See docs/PERFORMANCE.md.
 #
 # Knobs (environment):
 #   BENCH_REPS=1          repetitions of each load (the table shows the median)
@@ -18,8 +20,12 @@
 #   BENCH_QUICK=1         only the 1 KiB loads
 #   BENCH_IDLE_N=1000     idle sessions for memory per session
 #   BENCH_BIG_N=10000     concurrent idle STARTTLS+AUTH sessions (0: skip)
-#   BENCH_BIG_PROCS=1     smtpload processes sharing BENCH_BIG_N
+#   BENCH_BIG_PROCS=1     smtpload processes opening BENCH_BIG_N at once
 #   BENCH_TIMEOUT=120     --timeout of each load run, seconds
+#   BENCH_PARTS="loads idle"  which parts to run
+#   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
+#                         the machine to be idle (other work distorts the
+#                         figures; the table shows what other CPU there was)
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -37,6 +43,8 @@ IDLE_N=${BENCH_IDLE_N:-1000}
 BIG_N=${BENCH_BIG_N:-10000}
 BIG_PROCS=${BENCH_BIG_PROCS:-1}
 TMO=${BENCH_TIMEOUT:-120}
+PARTS=${BENCH_PARTS:-loads idle}
+QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 USER_ADDR=bench@bench.test
 HZ=$(getconf CLK_TCK)
 SPID=
@@ -94,6 +102,10 @@ free_port() { # VAR: the next free port into VAR
 
 # server-side established connections on a port
 established() {
+	if command -v ss >/dev/null; then
+		ss -Htn state established "( sport = :$1 )" | wc -l
+		return
+	fi
 	h=$(printf ':%04X' "$1")
 	cat /proc/net/tcp /proc/net/tcp6 2>/dev/null |
 	    awk -v h="$h" '$4 == "01" && substr($2, length($2) - 4) == h { n++ }
@@ -176,10 +188,31 @@ proc_jiffies() { awk '{ print $14 + $15 }' "/proc/$SPID/stat"; }
 busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$SPID/status"; }
 pss_kib() { awk '/^Pss:/ { print $2 }' "/proc/$SPID/smaps_rollup" 2>/dev/null || echo 0; }
-auth_ok_count() { grep -c 'smtp.auth .*result=ok' "$LOG" || true; }
-refused_count() { grep -c 'smtp.refused' "$LOG" || true; }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s|^$1=||p" | head -1; }
 
+# Wait (bounded) until the machine is idle but for us: under 15% of one core
+# busy over a second.
+wait_quiet() {
+	t=0
+	while [ $t -lt "$QUIET_WAIT" ]; do
+		q0=$(busy_jiffies)
+		sleep 1
+		q1=$(busy_jiffies)
+		[ $((q1 - q0)) -le $((HZ * 15 / 100)) ] && return 0
+		t=$((t + 1))
+	done
+	say "the machine is busy with other work: measuring anyway (see 'other s')"
+}
+
+now() { date +%s.%N; }
+spool_count() { find "$RUN/data/spool/queue" -type f 2>/dev/null | wc -l; }
+spool_wait() { # SECS: until the spool queue is empty, at most SECS
+	w_end=$(($(date +%s) + $1))
+	while [ "$(spool_count)" -gt 0 ] && [ "$(date +%s)" -lt $w_end ]; do
+		sleep 0.1
+	done
+}
+# what the last run left (undelivered messages, captured copies)
 clear_spool() {
 	find "$RUN/data/spool/queue" "$RUN/data/capture" -type f -delete 2>/dev/null || true
 }
@@ -189,27 +222,39 @@ clear_spool() {
 # run_load LABEL TLS PORT CONNS SIZE PER_CONN MSGS
 run_load() {
 	label=$1 tls=$2 port=$3 c=$4 s=$5 k=$6 n=$7
+	spool_wait 120
 	clear_spool
 	sync
+	wait_quiet
 	j0=$(proc_jiffies)
 	b0=$(busy_jiffies)
+	t0=$(now)
 	rc=0
 	out=$("$SL" --host 127.0.0.1 --port "$port" --tls "$tls" \
 	    --auth "$USER_ADDR:$PW" --from "$USER_ADDR" --conns "$c" \
 	    --msgs "$n" --size "$s" --per-conn "$k" --timeout "$TMO" \
 	    2>"$B/last.err") || rc=$?
 	j1=$(proc_jiffies)
-	b1=$(busy_jiffies)
+	t1=$(now)
+	# the queue manager delivers (capture) behind the sessions: the run
+	# ends, end to end, when the spool is empty again
+	spool_wait 120
+	j2=$(proc_jiffies)
+	b2=$(busy_jiffies)
+	t2=$(now)
 	[ -n "$out" ] || out="(no output) $(tail -2 "$B/last.err" | tr '\n' ' ')"
-	queued=$(find "$RUN/data/spool/queue" -type f | wc -l)
+	left=$(spool_count)
+	captured=$(find "$RUN/data/capture" -type f 2>/dev/null | wc -l)
 	ok=$(field ok "$out")
 	cc=$(field client_cpu_s "$out")
-	line=$(echo "$j0 $j1 $b0 $b1 ${cc:-0} ${ok:-0} $HZ" | awk '{
-	    srv = ($2 - $1) / $7; busy = ($4 - $3) / $7; n = $6 > 0 ? $6 : 1
-	    printf "srv_cpu_s=%.2f srv_cpu_ms_per_msg=%.3f machine_ms_per_msg=%.3f other_cpu_s=%.2f",
-		srv, srv * 1000 / n, (busy - $5) * 1000 / n, busy - srv - $5 }')
-	echo "L|$label|$CERT|rc=$rc queued=$queued $line | $out" >>"$RES"
-	say "$label [$CERT] rc=$rc $(field msgs/s "$out") msgs/s p50 $(field p50_ms "$out") ms p99 $(field p99_ms "$out") ms $(field srv_cpu_ms_per_msg "$line") CPU-ms/msg"
+	line=$(echo "$j0 $j1 $j2 $b0 $b2 ${cc:-0} ${ok:-0} $HZ $t0 $t1 $t2" | awk '{
+	    hz = $8; n = $7 > 0 ? $7 : 1
+	    acc = ($2 - $1) / hz; e2e = ($3 - $1) / hz; busy = ($5 - $4) / hz
+	    printf "e2e_s=%.2f e2e_msgs/s=%.1f srv_cpu_s=%.2f srv_cpu_ms_per_msg=%.3f srv_cpu_ms_per_msg_e2e=%.3f machine_ms_per_msg_e2e=%.3f other_cpu_s=%.2f",
+		$11 - $9, $7 / ($11 - $9), e2e, acc * 1000 / n, e2e * 1000 / n,
+		(busy - $6) * 1000 / n, busy - e2e - $6 }')
+	echo "L|$label|$CERT|rc=$rc captured=$captured spool_left=$left $line | $out" >>"$RES"
+	say "$label [$CERT] rc=$rc $(field msgs/s "$out") msgs/s (e2e $(field e2e_msgs/s "$line")) p50 $(field p50_ms "$out") ms p99 $(field p99_ms "$out") ms, $(field srv_cpu_ms_per_msg_e2e "$line") CPU-ms/msg, other CPU $(field other_cpu_s "$line") s"
 	[ "$rc" = 0 ] || tail -3 "$B/last.err" >&2
 }
 
@@ -235,10 +280,11 @@ loads() {
 
 # --- idle sessions: memory per session -------------------------------------------
 
-# run_idle LABEL MODE N HOLD PROCS: MODE plain (smtp port, after EHLO) or
-# tls (submission: STARTTLS, EHLO, AUTH PLAIN)
+# run_idle LABEL MODE N HOLD PROCS STAGGER: MODE plain (smtp port, after
+# EHLO) or tls (submission: STARTTLS, EHLO, AUTH PLAIN); N sessions from
+# PROCS smtpload processes started STAGGER seconds apart (0: all at once)
 run_idle() {
-	label=$1 mode=$2 n=$3 hold=$4 procs=$5
+	label=$1 mode=$2 n=$3 hold=$4 procs=$5 stagger=$6
 	server_restart # a fresh process: its growth is the sessions'
 	if [ "$mode" = plain ]; then
 		port=$P_SMTP
@@ -251,12 +297,13 @@ run_idle() {
 	"$SL" --port "$P_SUB" --tls starttls --auth "$USER_ADDR:$PW" \
 	    --from "$USER_ADDR" --conns 2 --msgs 10 --timeout 30 >/dev/null 2>&1 || true
 	"$SL" "$@" --conns 20 --idle 1 --timeout 30 >/dev/null 2>&1 || true
-	sleep 1
+	wait_quiet
 	rss0=$(rss_kib)
 	pss0=$(pss_kib)
-	a0=$(auth_ok_count)
-	f0=$(refused_count)
+	log0=$(wc -c <"$LOG")
 	per=$((n / procs))
+	# measure before the first sessions end: at most hold-10 s from now
+	deadline=$(($(date +%s) + hold - 10))
 	BGPIDS=
 	i=0
 	while [ $i -lt "$procs" ]; do
@@ -264,23 +311,25 @@ run_idle() {
 		    >"$B/idle.$i.out" 2>"$B/idle.$i.err" &
 		BGPIDS="$BGPIDS $!"
 		i=$((i + 1))
+		[ "$stagger" = 0 ] || [ $i -ge "$procs" ] || sleep "$stagger"
 	done
 	n=$((per * procs))
-	# wait until every session is open (and authenticated), at most hold-5 s
-	t=0
-	while [ $t -lt $(((hold - 5) * 10)) ]; do
+	# wait until every session is open (and authenticated)
+	while [ "$(date +%s)" -lt $deadline ]; do
 		est=$(established "$port")
-		done_auth=$(($(auth_ok_count) - a0))
-		[ "$mode" = plain ] && done_auth=$n
+		if [ "$mode" = plain ]; then
+			done_auth=$n
+		else
+			done_auth=$(tail -c +$((log0 + 1)) "$LOG" | grep -c 'smtp.auth .*result=ok' || true)
+		fi
 		[ "$est" -ge "$n" ] && [ "$done_auth" -ge "$n" ] && break
-		sleep 0.1
-		t=$((t + 1))
+		sleep 0.5
 	done
 	sleep 1
 	rss1=$(rss_kib)
 	pss1=$(pss_kib)
 	est=$(established "$port")
-	vm=$(awk '/^(VmHWM|Threads):/ { printf "%s=%s ", $1, $2 }' "/proc/$SPID/status")
+	vm=$(awk '/^(VmHWM|Threads):/ { sub(":", "", $1); printf "%s=%s ", $1, $2 }' "/proc/$SPID/status")
 	opened=0 failed=0 rcs=
 	for p in $BGPIDS; do
 		rc=0
@@ -295,7 +344,7 @@ run_idle() {
 		failed=$((failed + $(field session_fail "$o" | grep . || echo 0)))
 		i=$((i + 1))
 	done
-	refused=$(($(refused_count) - f0))
+	refused=$(tail -c +$((log0 + 1)) "$LOG" | grep -c 'smtp.refused' || true)
 	echo "I|$label|$CERT|n=$n procs=$procs established=$est opened=$opened session_fail=$failed refused=$refused rc=$rcs rss0_kib=$rss0 rss1_kib=$rss1 pss0_kib=$pss0 pss1_kib=$pss1 $vm" >>"$RES"
 	say "$label: $opened/$n open ($est established at the server), $failed failed, $refused refused; RSS $rss0 -> $rss1 KiB, $(((rss1 - rss0) / n)) KiB/session"
 }
@@ -347,18 +396,25 @@ for t in 1 20; do
 done
 rmdir "$RUN/fsync" 2>/dev/null || true
 
-for CERT in $CERTS; do
-	say "loads with the $CERT certificate"
-	use_cert "$CERT"
-	loads
-done
+case " $PARTS " in *" loads "*)
+	for CERT in $CERTS; do
+		say "loads with the $CERT certificate"
+		use_cert "$CERT"
+		loads
+	done ;;
+esac
 
-use_cert ecdsa
-run_idle "idle plain (EHLO) x$IDLE_N" plain "$IDLE_N" 30 1
-run_idle "idle starttls+auth x$IDLE_N" tls "$IDLE_N" 30 1
-if [ "$BIG_N" -gt 0 ]; then
-	run_idle "idle starttls+auth x$BIG_N" tls "$BIG_N" 90 "$BIG_PROCS"
-fi
+case " $PARTS " in *" idle "*)
+	use_cert ecdsa
+	run_idle "idle plain (EHLO) x$IDLE_N" plain "$IDLE_N" 30 1 0
+	run_idle "idle starttls+auth x$IDLE_N" tls "$IDLE_N" 30 1 0
+	if [ "$BIG_N" -gt 0 ]; then
+		# all at once (one smtpload, one thread per session), then the
+		# same number arriving over ~20 s (20 smtploads, 1 s apart)
+		run_idle "idle starttls+auth x$BIG_N at once" tls "$BIG_N" 90 "$BIG_PROCS" 0
+		run_idle "idle starttls+auth x$BIG_N over 20 s" tls "$BIG_N" 70 20 1
+	fi ;;
+esac
 server_stop
 
 # --- the table -------------------------------------------------------------------
@@ -378,10 +434,12 @@ $1 == "L" {
 	if (!(key in cnt)) order[++nk] = key
 	i = ++cnt[key]
 	rate[key, i] = kv($5, "msgs/s") + 0
-	row[key, i] = sprintf("%-40s %9s %7s %7s %7s %8s %6s %6s", key,
-	    kv($5, "msgs/s"), kv($5, "p50_ms"), kv($5, "p99_ms"),
-	    kv($4, "srv_cpu_ms_per_msg"), kv($4, "machine_ms_per_msg"),
-	    kv($5, "client_cpu_s"), kv($5, "failed") + kv($5, "unfinished"))
+	row[key, i] = sprintf("%-40s %7s %7s %7s %7s %6s %6s %6s %5s %5s %4s", key,
+	    kv($5, "msgs/s"), kv($4, "e2e_msgs/s"), kv($5, "p50_ms"),
+	    kv($5, "p99_ms"), kv($4, "srv_cpu_ms_per_msg"),
+	    kv($4, "srv_cpu_ms_per_msg_e2e"), kv($4, "machine_ms_per_msg_e2e"),
+	    kv($5, "client_cpu_s"), kv($4, "other_cpu_s"),
+	    kv($5, "failed") + kv($5, "unfinished"))
 	next
 }
 $1 == "I" {
@@ -393,8 +451,9 @@ $1 == "I" {
 	    (kv($4, "pss1_kib") - kv($4, "pss0_kib")) / n)
 }
 END {
-	printf "\n%-40s %9s %7s %7s %7s %8s %6s %6s\n", "load (1 rcpt; median of runs)",
-	    "msgs/s", "p50 ms", "p99 ms", "CPU ms", "mach ms", "cli s", "fail"
+	printf "\n%-40s %7s %7s %7s %7s %6s %6s %6s %5s %5s %4s\n",
+	    "load (1 rcpt; median run)", "msgs/s", "e2e/s", "p50 ms", "p99 ms",
+	    "CPU ms", "e2e ms", "mach", "cli s", "oth s", "fail"
 	for (o = 1; o <= nk; o++) {
 		key = order[o]; m = cnt[key]
 		# the median run by msgs/s
@@ -408,8 +467,12 @@ END {
 	printf "\n%-40s %13s %7s %8s %8s %8s %8s\n", "idle sessions", "open/asked",
 	    "fail/ref", "RSS0 KiB", "RSS1 KiB", "KiB/sess", "Pss/sess"
 	for (o = 1; o <= ni; o++) print idle[o]
-	print "\nCPU ms = postern process utime+stime per message; mach ms = busy CPU of the machine"
-	print "minus the load generator, per message (as postfix-baseline.sh counts); cli s = smtpload CPU."
+	print "\nmsgs/s: accepted (250 after the dot) per second of the run; e2e/s: until the queue"
+	print "manager had delivered (captured) them all. CPU ms: postern process utime+stime per"
+	print "message during the run; e2e ms: until delivered; mach: busy CPU of the whole machine"
+	print "minus smtpload, per message, until delivered (as postfix-baseline.sh counts Postfix);"
+	print "cli s: smtpload CPU; oth s: CPU used by other work meanwhile (should be ~0)."
+	print "KiB/sess = (VmRSS with the sessions open - before) / sessions; Pss/sess likewise."
 }' "$RES" >"$SUM"
 cat "$SUM"
 say "raw results: $RES; server log: $LOG"
