@@ -24,9 +24,11 @@
 #include <event2/event.h>
 #include <netdb.h>
 #include <openssl/ssl.h>
+#include <sodium.h>
 
 #include "bounce.h"
 #include "qmgr.h"
+#include "../auth/secret.h"
 #include "../delivery/client.h"
 #include "../delivery/resolve.h"
 #include "../smtp/server.h"
@@ -113,6 +115,7 @@ static struct {
 	int inflight, nconns;
 	struct dclient_target smarthost;
 	int smarthost_port;
+	char smarthost_pass[SECRET_MAX + 1];
 } q;
 
 static void qmgr_pass(void);
@@ -986,7 +989,7 @@ qmgr_smarthost(const char *spec)
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return -1;
-	memset(&q.smarthost, 0, sizeof(q.smarthost));
+	q.smarthost.naddrs = 0;
 	for (ai = res; ai && q.smarthost.naddrs < DCLIENT_ADDRS_MAX;
 	     ai = ai->ai_next) {
 		int k = q.smarthost.naddrs++;
@@ -1029,6 +1032,24 @@ qmgr_start(struct server *srv)
 			  "resolve HOST:PORT\"",
 		    srv->conf->smarthost);
 		return -1;
+	}
+	if (srv->conf->smarthost_user[0]) {
+		/* the password comes from a file, never the config */
+		char *pw = str_read_file(srv->conf->smarthost_password_file,
+		    SECRET_MAX, NULL);
+		if (pw == NULL) {
+			log_warnx("queue.start smarthost_password_file=%s "
+				  "error=\"%s\"",
+			    srv->conf->smarthost_password_file,
+			    strerror(errno));
+			return -1;
+		}
+		pw[strcspn(pw, "\r\n")] = '\0';
+		str_lcpy(q.smarthost_pass, pw, sizeof(q.smarthost_pass));
+		sodium_memzero(pw, strlen(pw));
+		free(pw);
+		q.smarthost.auth_user = srv->conf->smarthost_user;
+		q.smarthost.auth_pass = q.smarthost_pass;
 	}
 	q.tls = SSL_CTX_new(TLS_client_method());
 	if (q.tls == NULL)

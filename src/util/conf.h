@@ -44,6 +44,8 @@ struct conf {
 	char dns_servers[CONF_STR_MAX]; /* "ip[:port], ..." empty = system */
 	int64_t remote_port;
 	char smarthost[CONF_STR_MAX];
+	char smarthost_user[CONF_STR_MAX];
+	char smarthost_password_file[CONF_PATH_MAX];
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;

@@ -276,16 +276,19 @@ class Mx:
     tempfail_addr: {address: n}: its first n RCPTs get 451.
     refuse: {address: reply} given to those RCPTs (e.g. a 550).
     data_delay: seconds to wait before answering the end of DATA.
-    tls_context: offer STARTTLS with it."""
+    tls_context: offer STARTTLS with it.
+    auth: (login, password): require AUTH (after STARTTLS) with these."""
 
     def __init__(self, host, port, tempfail_rcpt=0, tempfail_data=0, tempfail_addr=None,
-                 refuse=None, tls_context=None, name="mx.test", data_delay=0):
+                 refuse=None, tls_context=None, name="mx.test", data_delay=0, auth=None):
         self.host, self.port = host, port
         self.tempfail_rcpt, self.tempfail_data = tempfail_rcpt, tempfail_data
         self.tempfail_addr = {k.lower(): v for k, v in (tempfail_addr or {}).items()}
         self.data_delay = data_delay
         self.refuse = {k.lower(): v for k, v in (refuse or {}).items()}
         self.tls_context = tls_context
+        self.auth = auth
+        self.logins = []
         self.name = name
         self.lock = threading.Lock()
         self.rcpt_seen = self.data_seen = 0
@@ -298,6 +301,15 @@ class Mx:
         kw = {}
         if self.tls_context is not None:
             kw = dict(tls_context=self.tls_context, require_starttls=False)
+        if self.auth is not None:
+            from aiosmtpd.smtp import AuthResult
+
+            def check(server, session, envelope, mechanism, data):
+                login = data.login.decode() if data.login else ""
+                ok = (login, data.password.decode()) == self.auth
+                self.logins.append((mechanism, login, ok))
+                return AuthResult(success=ok)
+            kw.update(authenticator=check, auth_required=True, auth_require_tls=True)
         self.controller = Controller(_MxHandler(self), hostname=self.host, port=self.port,
                                      server_hostname=self.name, ready_timeout=5, **kw)
         self.controller.start()

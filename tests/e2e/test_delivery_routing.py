@@ -3,12 +3,14 @@ Where mail goes: MX preference, what DNS says about a domain (null MX,
 NXDOMAIN, SERVFAIL), one destination's trouble not delaying another, and
 the smarthost and capture modes.
 """
+import os
 import re
 import time
 
 import dkim
 
-from fixtures_delivery import (attempts, bounces, parse_message, spool_files, wait_until)
+from fixtures_delivery import (attempts, bounces, mx_tls_context, parse_message,
+                               spool_files, wait_until)
 from fixtures_smtp import make_message
 
 SENDER_MX = ("example.org. MX 10 mx.example.org.", "mx.example.org. A 127.0.0.2")
@@ -143,6 +145,28 @@ def test_smarthost_mode_sends_every_recipient_to_the_smarthost_without_dns(deliv
     # nobody asked DNS where these domains' mail goes
     assert not re.search(r" (MX|A|AAAA) ->", delivery.dns.logfile.read_text())
     assert spool_files(srv) == []
+
+
+def test_smarthost_mode_logs_in_over_tls_with_the_password_file(delivery):
+    srv = delivery.server(start=False)
+    pwfile = srv.dir / "smarthost.pw"
+    pwfile.write_text("up-secret-42\n")
+    os.chmod(pwfile, 0o600)
+    smart = delivery.mx("127.0.0.2", tls_context=mx_tls_context(srv),
+                        auth=("relay@isp.test", "up-secret-42"))
+    srv.conf_set("delivery", "mode", "smarthost")
+    srv.conf_set("delivery", "smarthost", "127.0.0.2:%d" % delivery.port)
+    srv.conf_set("delivery", "smarthost_user", "relay@isp.test")
+    srv.conf_set("delivery", "smarthost_password_file", str(pwfile))
+    srv.start()
+    delivery.dns.set(*delivery.dkim_records(srv))
+    qid = delivery.submit(srv, ["bob@remote.test"], make_message(subject="via auth"))
+    smart.wait(1, timeout=20)
+    srv.wait_log(r"queue\.done queue=%s" % qid)
+    assert smart.logins and all(ok for _, _, ok in smart.logins), smart.logins
+    assert smart.logins[0][1] == "relay@isp.test"
+    # the secret is in no log line
+    assert "up-secret-42" not in srv.log()
 
 
 def test_capture_mode_writes_the_signed_message_with_its_envelope_to_a_folder(delivery):
