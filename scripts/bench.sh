@@ -7,10 +7,12 @@
 #
 # Everything talks to 127.0.0.1 only, on ports found free; every load run
 # is bounded by --msgs and --timeout. A throwaway setup is made in
-# build/bench/run each time, with delivery = capture: the queue manager
-# DKIM-signs each accepted message and writes it to data/capture; a run
-# ends when the spool is empty again, and the capture folder is emptied
-# before the next one. See docs/PERFORMANCE.md.
+# build/bench/run each time. The queue manager DKIM-signs each accepted
+# message (RSA-2048) and relays it to Postfix's smtp-sink on loopback, as
+# the Postfix baseline does (BENCH_DELIVERY=sink), or writes it to
+# data/capture (BENCH_DELIVERY=capture, the default when smtp-sink is not
+# installed); a run ends when the spool is empty again. See
+# docs/PERFORMANCE.md.
 #
 # Knobs (environment):
 #   BENCH_REPS=1          repetitions of each load (the table shows the median)
@@ -23,6 +25,8 @@
 #   BENCH_BIG_PROCS=1     smtpload processes opening BENCH_BIG_N at once
 #   BENCH_TIMEOUT=120     --timeout of each load run, seconds
 #   BENCH_PARTS="loads idle"  which parts to run
+#   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
+#                         postfix package); capture: files in data/capture
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
 #                         the machine to be idle (other work distorts the
 #                         figures; the table shows what other CPU there was)
@@ -45,6 +49,9 @@ BIG_PROCS=${BENCH_BIG_PROCS:-1}
 TMO=${BENCH_TIMEOUT:-120}
 PARTS=${BENCH_PARTS:-loads idle}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
+DELIVERY=${BENCH_DELIVERY:-sink}
+command -v smtp-sink >/dev/null 2>&1 || DELIVERY=capture
+SINKPID=
 USER_ADDR=bench@bench.test
 HZ=$(getconf CLK_TCK)
 SPID=
@@ -56,6 +63,7 @@ die() { say "error: $*"; exit 1; }
 cleanup() {
 	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
 	server_stop
+	[ -z "$SINKPID" ] || kill "$SINKPID" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -369,7 +377,17 @@ set_conf submissions "127.0.0.1:$P_SUBS"
 set_conf http "127.0.0.1:$P_HTTP"
 set_conf connections 20000
 set_conf connections_per_ip 20000
-set_conf mode capture
+if [ "$DELIVERY" = sink ]; then
+	free_port P_SINK
+	# bounded like every server here: it ends with the bench at the latest
+	timeout 7200 smtp-sink -u nobody 127.0.0.1:"$P_SINK" 1024 \
+	    >"$B/sink.out" 2>&1 &
+	SINKPID=$!
+	set_conf mode smarthost
+	set_conf smarthost "127.0.0.1:$P_SINK"
+else
+	set_conf mode capture
+fi
 openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=localhost \
     -keyout "$RUN/data/tls/rsa-key.pem" -out "$RUN/data/tls/rsa-cert.pem" \
     2>/dev/null || die "openssl req failed"
@@ -383,7 +401,7 @@ PW=$("$BIN" -c "$CONF" --json smtp-password show "$USER_ADDR" |
 {
 	echo "# $(date -u '+%F %T') UTC postern $(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+dirty src')"
 	echo "# $(nproc) cores ($(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr), $(openssl version | cut -d' ' -f1-2), nofile $NOFILE"
-	echo "# ports: smtp $P_SMTP submission $P_SUB submissions $P_SUBS (127.0.0.1)"
+	echo "# ports: smtp $P_SMTP submission $P_SUB submissions $P_SUBS (127.0.0.1); delivery: $DELIVERY${P_SINK:+ (smtp-sink on $P_SINK)}"
 } >"$RES"
 cat "$RES" >&2
 
