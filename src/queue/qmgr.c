@@ -38,8 +38,6 @@
 #include "../util/workers.h"
 
 #define QMGR_INFLIGHT_MAX 256 /* messages being attempted at once */
-#define QMGR_DEST_CONN_MAX 10 /* connections per destination */
-#define QMGR_CONN_MAX 200     /* connections in all */
 #define QMGR_IDLE_KEEP 5      /* seconds an idle connection is kept */
 #define QMGR_RESOLVE_TTL 60   /* seconds a destination's hosts are kept */
 
@@ -390,6 +388,26 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 	conn_free(arg);
 }
 
+/* At the limit in all: close an idle connection to another destination
+ * rather than wait for its idle timer. -1 if none is idle. */
+static int
+conn_close_idle(struct qdest *want)
+{
+	struct qdest *d;
+	struct qconn *c;
+
+	TAILQ_FOREACH (d, &q.dests, entry) {
+		if (d == want)
+			continue;
+		LIST_FOREACH (c, &d->conns, entry)
+			if (c->ready && c->cur == NULL) {
+				conn_free(c);
+				return 0;
+			}
+	}
+	return -1;
+}
+
 static void
 conn_send(struct qconn *c, struct qdeliv *v)
 {
@@ -414,9 +432,11 @@ dest_pump(struct qdest *d)
 			conn_send(c, v);
 			continue;
 		}
-		if (d->nconns >= QMGR_DEST_CONN_MAX ||
-		    q.nconns >= QMGR_CONN_MAX)
+		if (d->nconns >= qmgr_conf()->delivery_conns_per_dest)
 			return; /* a connection will free up */
+		if (q.nconns >= qmgr_conf()->delivery_conns &&
+		    conn_close_idle(d) == -1)
+			return;
 		/* one connecting connection at a time per destination */
 		LIST_FOREACH (c, &d->conns, entry)
 			if (!c->ready)

@@ -85,6 +85,12 @@ static const struct conf_key conf_keys[] = {
 	    "4h", 1, 7 * 86400, NULL, "longest wait between retries" },
 	{ "delivery", "max_age", T_DURATION, I(queue_max_age), "5d", 60,
 	    60 * 86400, NULL, "bounce what is still undelivered after this" },
+	{ "delivery", "connections", T_INT, I(delivery_conns), "200", 1, 10000,
+	    NULL, "outbound SMTP connections open at once, in all" },
+	{ "delivery", "connections_per_destination", T_INT,
+	    I(delivery_conns_per_dest), "10", 1, 1000, NULL,
+	    "outbound connections at once to one destination (a domain's MX"
+	    " hosts, or the smarthost)" },
 
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },

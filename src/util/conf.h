@@ -50,6 +50,8 @@ struct conf {
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
 	int64_t queue_max_age;
+	int64_t delivery_conns;
+	int64_t delivery_conns_per_dest;
 
 	/* [limits] */
 	int64_t message_size;
