@@ -142,8 +142,11 @@ foreign_listeners() {
 
 # --- the server ----------------------------------------------------------------
 
-set_conf() { # KEY VALUE: the key's line, wherever its section
-	sed -i "s|^$1 = .*|$1 = $2|" "$CONF"
+set_conf() { # KEY VALUE [SECTION]: the key's line (in SECTION, if given)
+	awk -v k="$1" -v v="$2" -v sec="${3:-}" '
+	    /^\[/ { cur = substr($0, 2, index($0, "]") - 2) }
+	    $0 ~ "^" k " = " && (sec == "" || sec == cur) { $0 = k " = " v }
+	    { print }' "$CONF" >"$CONF.new" && mv "$CONF.new" "$CONF"
 	grep -q "^$1 = $2\$" "$CONF" || die "cannot set $1 in $CONF"
 }
 
@@ -375,7 +378,7 @@ set_conf smtp "127.0.0.1:$P_SMTP"
 set_conf submission "127.0.0.1:$P_SUB"
 set_conf submissions "127.0.0.1:$P_SUBS"
 set_conf http "127.0.0.1:$P_HTTP"
-set_conf connections 20000
+set_conf connections 20000 limits
 set_conf connections_per_ip 20000
 if [ "$DELIVERY" = sink ]; then
 	free_port P_SINK

@@ -7,6 +7,8 @@
  * written, without another copy of the whole message.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,6 +175,7 @@ dc_setup(struct dclient *c)
 static void
 dc_try_next(struct dclient *c)
 {
+	int one = 1;
 	struct sockaddr_storage *ss;
 
 	if (c->addr_idx >= c->t.naddrs) {
@@ -203,8 +206,14 @@ dc_try_next(struct dclient *c)
 	dc_setup(c);
 	dc_timeout(c, DC_CONNECT_TIMEOUT);
 	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)ss,
-		(int)c->t.lens[c->addr_idx]) == -1)
+		(int)c->t.lens[c->addr_idx]) == -1) {
 		dc_addr_failed(c, strerror(errno), 1);
+		return;
+	}
+	/* Commands and the message's last bytes leave at once: with Nagle,
+	 * a short tail waits for the peer's delayed ACK (40 ms a message). */
+	setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one,
+	    sizeof(one));
 }
 
 static int dc_leave(struct dclient *);
