@@ -19,6 +19,10 @@
 const char *const quota_names[QUOTA_N] = { "messages_per_hour",
 	"messages_per_day", "recipients_per_day", "recipients_per_message" };
 
+#define QUOTA_B_NONE 0
+#define QUOTA_B_TRIPPED 1 /* by a rule here; the store not told yet */
+#define QUOTA_B_STORED 2  /* the store says blocked */
+
 struct quota_entry {
 	struct quota_key key;
 	int64_t lim[QUOTA_N];
@@ -29,7 +33,7 @@ struct quota_entry {
 	int64_t ips_hour;
 	uint64_t ips[QUOTA_IPS_MAX];
 	int nips;
-	int blocked; /* by this engine's rules, until the store says not */
+	int blocked; /* QUOTA_B_*: by a rule here, or as the store says */
 	int dirty;
 	struct quota_entry *next;
 };
@@ -143,7 +147,7 @@ quota_zero(struct quota_entry *e)
 	e->msgs_hour = e->msgs_day = e->rcpts_day = 0;
 	e->excess = e->rc_ok = e->rc_refused = 0;
 	e->nips = 0;
-	e->blocked = 0;
+	e->blocked = QUOTA_B_NONE;
 	e->dirty = 1;
 }
 
@@ -157,7 +161,9 @@ quota_set_limits(const struct quota_key *k, const int64_t lim[QUOTA_N],
 	if ((e = quota_get(k, now)) != NULL) {
 		memcpy(e->lim, lim, sizeof(e->lim));
 		e->lim_at = now;
-		if (e->blocked && !blocked)
+		if (blocked)
+			e->blocked = QUOTA_B_STORED;
+		else if (e->blocked == QUOTA_B_STORED)
 			quota_zero(e); /* the operator unblocked them */
 	}
 	pthread_mutex_unlock(&quota_mu);
@@ -283,8 +289,19 @@ quota_trip(struct quota_entry *e)
 {
 	if (e->key.user_id == 0 || e->blocked)
 		return 0;
-	e->blocked = 1;
+	e->blocked = QUOTA_B_TRIPPED;
 	return 1;
+}
+
+void
+quota_block_stored(const struct quota_key *k)
+{
+	struct quota_entry *e;
+
+	pthread_mutex_lock(&quota_mu);
+	if ((e = quota_find(k)) != NULL)
+		e->blocked = QUOTA_B_STORED;
+	pthread_mutex_unlock(&quota_mu);
 }
 
 int

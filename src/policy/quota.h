@@ -89,6 +89,9 @@ int quota_login_from(const struct quota_key *, const char *ip,
     const struct quota_abuse *, int64_t now);
 int quota_rcpt_result(const struct quota_key *, int accepted, int refused,
     const struct quota_abuse *, int64_t now);
+/* The block a rule tripped is in the store now: when the store later
+ * says "not blocked", the operator lifted it. */
+void quota_block_stored(const struct quota_key *);
 /* The operator lifted a block: forget the counters that caused it. */
 void quota_reset(const struct quota_key *);
 

@@ -137,12 +137,14 @@ guard_block(struct store *st, const struct conf *c, const struct quota_key *k,
 
 	if (k->user_id == 0)
 		return 0;
-	if ((won = store_user_autoblock(st, k->user_id, reason, now)) != 1) {
-		if (won < 0)
-			log_warnx("abuse.block user=%s error=\"%s\"", login,
-			    store_errmsg(st));
-		return won < 0 ? -1 : 0;
+	if ((won = store_user_autoblock(st, k->user_id, reason, now)) < 0) {
+		log_warnx("abuse.block user=%s error=\"%s\"", login,
+		    store_errmsg(st));
+		return -1;
 	}
+	quota_block_stored(k);
+	if (won == 0) /* blocked already: someone else told them */
+		return 0;
 	log_info("abuse.block user=%s reason=\"%s\"", login, reason);
 	snprintf(subject, sizeof(subject), "Outgoing mail of %s is blocked",
 	    login);
