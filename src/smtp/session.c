@@ -1070,6 +1070,7 @@ struct limits_job {
 	struct worker_job base;
 	struct smtp_session *s;
 	struct quota_key key;
+	int rc;
 };
 
 static void
@@ -1077,21 +1078,27 @@ limits_job_run(struct worker_job *j, void *ctx)
 {
 	struct limits_job *l = (struct limits_job *)j;
 
-	guard_limits(server_worker_store(ctx), server_worker_conf(ctx), &l->key,
-	    (int64_t)time(NULL));
+	l->rc = guard_limits(server_worker_store(ctx), server_worker_conf(ctx),
+	    &l->key, (int64_t)time(NULL));
 }
 
 static void
 limits_job_done(struct worker_job *j)
 {
 	struct smtp_session *s = j->owner;
+	int rc = ((struct limits_job *)j)->rc;
 
 	free(j);
 	if (s == NULL)
 		return;
 	s->job = NULL;
-	if (s->tx)
+	if (s->tx && rc == -1) { /* the store failed: never ask again here */
+		smtp_reply(s, "451 4.3.0 Cannot check the sending quota now, "
+			      "try again later");
+		smtp_tx_free(s);
+	} else if (s->tx) {
 		smtp_mail_quota(s, 0);
+	}
 	smtp_resume(s);
 }
 
@@ -1196,7 +1203,8 @@ relay_job_done(struct worker_job *j)
 		smtp_reply(s, "250 2.1.0 Ok");
 	}
 	free(r);
-	smtp_resume(s);
+	if (s->job == NULL) /* else the limits job resumes it */
+		smtp_resume(s);
 }
 
 static void
