@@ -351,7 +351,12 @@ cli_print_quota(const char *key, json_t *v)
 			printf("\n");
 			continue;
 		}
-		if (json_is_integer(lim) && json_integer_value(lim) == 0)
+		if (json_is_integer(lim) && json_integer_value(lim) == 0 &&
+		    json_is_integer(json_object_get(o, "used")))
+			printf("%lld of unlimited",
+			    (long long)json_integer_value(
+				json_object_get(o, "used")));
+		else if (json_is_integer(lim) && json_integer_value(lim) == 0)
 			printf("unlimited");
 		else if (json_is_integer(lim) &&
 			 json_is_integer(json_object_get(o, "used")))
