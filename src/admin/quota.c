@@ -173,35 +173,6 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 	return o;
 }
 
-/* "1h", "2d" (that long ago), "2024-10-01", "2024-10-01T10:00:00Z" or
- * unix seconds; -1 if none of these. */
-static int64_t
-admin_since(const char *v, int64_t now)
-{
-	struct tm tm;
-	const char *end;
-	int64_t d;
-
-	if ((d = str_duration(v)) >= 0 && strspn(v, "0123456789") < strlen(v))
-		return now - d;
-	if (strspn(v, "0123456789") == strlen(v))
-		return str_uint(v);
-	memset(&tm, 0, sizeof(tm));
-	if ((end = strptime(v, "%Y-%m-%d", &tm)) == NULL)
-		return -1;
-	if (*end == 'T' || *end == ' ') {
-		if ((end = strptime(end + 1, "%H:%M", &tm)) == NULL)
-			return -1;
-		if (*end == ':' && (end = strptime(end + 1, "%S", &tm)) == NULL)
-			return -1;
-	}
-	if (*end == 'Z')
-		end++;
-	if (*end != '\0')
-		return -1;
-	return (int64_t)timegm(&tm);
-}
-
 int
 admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
@@ -213,7 +184,7 @@ admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
 	int64_t t = 0, n = 1000;
 	json_t *rows;
 
-	if (since && (t = admin_since(since, (int64_t)time(NULL))) < 0)
+	if (since && (t = str_time(since, (int64_t)time(NULL))) < 0)
 		return admin_fail(err, 400,
 		    "--since %s: give a time (2024-10-01, "
 		    "2024-10-01T10:00:00Z) or a duration (1h, 7d)",

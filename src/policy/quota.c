@@ -180,25 +180,32 @@ quota_over(struct quota_verdict *v, const struct quota_entry *e, int which)
 	return QUOTA_OVER;
 }
 
-/* Would one more message of nrcpt recipients pass? Under the lock. */
+/* Would nrcpt recipients (in one message, and today) pass? */
 static enum quota_rc
-quota_fits(const struct quota_entry *e, int msgs, int nrcpt,
+quota_fits_rcpts(const struct quota_entry *e, int nrcpt,
     struct quota_verdict *v)
 {
 	if (e->blocked)
 		return QUOTA_BLOCKED;
-	if (e->lim[QUOTA_MSGS_HOUR] &&
-	    e->msgs_hour + msgs > e->lim[QUOTA_MSGS_HOUR])
-		return quota_over(v, e, QUOTA_MSGS_HOUR);
-	if (e->lim[QUOTA_MSGS_DAY] &&
-	    e->msgs_day + msgs > e->lim[QUOTA_MSGS_DAY])
-		return quota_over(v, e, QUOTA_MSGS_DAY);
 	if (e->lim[QUOTA_RCPTS_MSG] && nrcpt > e->lim[QUOTA_RCPTS_MSG])
 		return quota_over(v, e, QUOTA_RCPTS_MSG);
 	if (e->lim[QUOTA_RCPTS_DAY] &&
-	    e->rcpts_day + (nrcpt ? nrcpt : 1) > e->lim[QUOTA_RCPTS_DAY])
+	    e->rcpts_day + nrcpt > e->lim[QUOTA_RCPTS_DAY])
 		return quota_over(v, e, QUOTA_RCPTS_DAY);
 	return QUOTA_OK;
+}
+
+/* Would one more message of nrcpt recipients (at least one) pass? */
+static enum quota_rc
+quota_fits(const struct quota_entry *e, int nrcpt, struct quota_verdict *v)
+{
+	if (e->blocked)
+		return QUOTA_BLOCKED;
+	if (e->lim[QUOTA_MSGS_HOUR] && e->msgs_hour >= e->lim[QUOTA_MSGS_HOUR])
+		return quota_over(v, e, QUOTA_MSGS_HOUR);
+	if (e->lim[QUOTA_MSGS_DAY] && e->msgs_day >= e->lim[QUOTA_MSGS_DAY])
+		return quota_over(v, e, QUOTA_MSGS_DAY);
+	return quota_fits_rcpts(e, nrcpt ? nrcpt : 1, v);
 }
 
 enum quota_rc
@@ -212,7 +219,7 @@ quota_check_mail(const struct quota_key *k, int64_t now, int64_t ttl,
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL && e->lim_at != 0 &&
 	    (ttl == 0 || now - e->lim_at < ttl))
-		rc = quota_fits(e, 1, 0, v);
+		rc = quota_fits(e, 0, v);
 	pthread_mutex_unlock(&quota_mu);
 	return rc;
 }
@@ -228,16 +235,8 @@ quota_check_rcpt(const struct quota_key *k, int nrcpt, int64_t now,
 	pthread_mutex_lock(&quota_mu);
 	/* only the recipient quotas: the message ones were checked at MAIL
 	 * and are checked again, with the others, at the end of DATA */
-	if ((e = quota_get(k, now)) != NULL) {
-		if (e->blocked)
-			rc = QUOTA_BLOCKED;
-		else if (e->lim[QUOTA_RCPTS_MSG] &&
-			 nrcpt > e->lim[QUOTA_RCPTS_MSG])
-			rc = quota_over(v, e, QUOTA_RCPTS_MSG);
-		else if (e->lim[QUOTA_RCPTS_DAY] &&
-			 e->rcpts_day + nrcpt > e->lim[QUOTA_RCPTS_DAY])
-			rc = quota_over(v, e, QUOTA_RCPTS_DAY);
-	}
+	if ((e = quota_get(k, now)) != NULL)
+		rc = quota_fits_rcpts(e, nrcpt, v);
 	pthread_mutex_unlock(&quota_mu);
 	return rc;
 }
@@ -252,7 +251,7 @@ quota_reserve(const struct quota_key *k, int nrcpt, int64_t now,
 	v->which = -1;
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL &&
-	    (rc = quota_fits(e, 1, nrcpt, v)) == QUOTA_OK) {
+	    (rc = quota_fits(e, nrcpt, v)) == QUOTA_OK) {
 		e->msgs_hour++;
 		e->msgs_day++;
 		e->rcpts_day += nrcpt;
@@ -356,6 +355,8 @@ quota_rcpt_result(const struct quota_key *k, int accepted, int refused,
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL) {
 		e->rc_ok += accepted;
+		if (e->rc_ok < 0) /* counted accepted on another day */
+			e->rc_ok = 0;
 		e->rc_refused += refused;
 		e->dirty = 1;
 		if (a->rejected_share && e->rc_refused >= a->rejected_min &&

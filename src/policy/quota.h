@@ -87,6 +87,8 @@ int quota_excess(const struct quota_key *, const struct quota_abuse *,
     int64_t now);
 int quota_login_from(const struct quota_key *, const char *ip,
     const struct quota_abuse *, int64_t now);
+/* accepted may be negative: recipients counted accepted at DATA that
+ * their servers then refused. */
 int quota_rcpt_result(const struct quota_key *, int accepted, int refused,
     const struct quota_abuse *, int64_t now);
 /* The block a rule tripped is in the store now: when the store later

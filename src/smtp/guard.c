@@ -215,6 +215,30 @@ guard_block_submit(struct workers_loop *wl, const struct quota_key *k,
 	workers_submit(wl, &g->base);
 }
 
+/* worker: recipients of a user's message refused by their servers */
+void
+guard_refused(void *ctx, const char *login, int n)
+{
+	struct store *st = server_worker_store(ctx);
+	const struct conf *c = server_worker_conf(ctx);
+	int64_t now = (int64_t)time(NULL);
+	struct quota_abuse ab;
+	struct store_user u;
+	struct quota_key k;
+	struct addr a;
+	char why[160];
+
+	if (strchr(login, '@') == NULL ||
+	    addr_parse(login, &a, why, sizeof(why)) == -1 ||
+	    store_user_get(st, &a, &u) != 0)
+		return;
+	quota_key_set(&k, u.id, u.domain_id);
+	guard_abuse_conf(c, &ab);
+	/* accepted at DATA, refused after all */
+	if (quota_rcpt_result(&k, -n, n, &ab, now))
+		guard_block(st, c, &k, login, GUARD_REFUSED_REASON, now);
+}
+
 static int
 guard_put(void *arg, const struct quota_key *k, const char *counter,
     int64_t window, int64_t n)

@@ -32,6 +32,10 @@ int guard_block(struct store *, const struct conf *, const struct quota_key *,
 /* loop: the same, on a worker. */
 void guard_block_submit(struct workers_loop *, const struct quota_key *,
     const char *login, const char *reason);
+/* worker: n recipients of login's message were refused by their
+ * servers (the queue's callback, qmgr_on_refused). */
+void guard_refused(void *thread_ctx, const char *login, int n);
+#define GUARD_REFUSED_REASON "a high share of refused recipients"
 /* Changed usage to the store (behind the loops), and back at start. */
 int guard_flush(struct store *);
 int guard_load(struct store *, int64_t now);

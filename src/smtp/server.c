@@ -626,6 +626,7 @@ server_run(struct conf *conf)
 	if (workers_start(nworkers, server_worker_init, server_worker_fini) ==
 	    -1)
 		fatal("server.start error=\"cannot start workers\"");
+	qmgr_on_refused(guard_refused);
 	if (qmgr_start(&srv) == -1) {
 		log_warnx("server.start error=\"cannot start the queue\"");
 		return 1;

@@ -1063,6 +1063,19 @@ smtp_quota_refuse(struct smtp_session *s, enum quota_rc rc,
 	}
 }
 
+/* The session waits for a job of its own on a worker. */
+static void
+smtp_wait_job(struct smtp_session *s, struct worker_job *j,
+    void (*run)(struct worker_job *, void *), void (*done)(struct worker_job *))
+{
+	j->run = run;
+	j->done = done;
+	j->owner = s;
+	s->job = j;
+	s->state = S_WAIT;
+	workers_submit(s->loop->wl, j);
+}
+
 /* MAIL: the quota, from memory; limits too old are resolved first. */
 static void smtp_mail_quota(struct smtp_session *, int64_t ttl);
 
@@ -1125,14 +1138,9 @@ smtp_mail_quota(struct smtp_session *s, int64_t ttl)
 		smtp_tx_free(s);
 		return;
 	}
-	l->base.run = limits_job_run;
-	l->base.done = limits_job_done;
-	l->base.owner = s;
 	l->s = s;
 	l->key = tx->qk;
-	s->job = &l->base;
-	s->state = S_WAIT;
-	workers_submit(s->loop->wl, &l->base);
+	smtp_wait_job(s, &l->base, limits_job_run, limits_job_done);
 }
 
 struct relay_job {
@@ -1279,15 +1287,10 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 			smtp_tx_free(s);
 			return;
 		}
-		r->base.run = relay_job_run;
-		r->base.done = relay_job_done;
-		r->base.owner = s;
 		r->s = s;
 		str_lcpy(r->ip, s->ip, sizeof(r->ip));
 		str_lcpy(r->from, from, sizeof(r->from));
-		s->job = &r->base;
-		s->state = S_WAIT;
-		workers_submit(s->loop->wl, &r->base);
+		smtp_wait_job(s, &r->base, relay_job_run, relay_job_done);
 		return;
 	}
 	smtp_reply(s, "250 2.1.0 Ok");
@@ -1343,7 +1346,7 @@ smtp_rcpt_refused(struct smtp_session *s)
 	guard_abuse_conf(smtp_conf(s), &ab);
 	if (quota_rcpt_result(&s->tx->qk, 0, 1, &ab, (int64_t)time(NULL)))
 		guard_block_submit(s->loop->wl, &s->tx->qk, s->tx->qwho,
-		    "a high share of refused recipients");
+		    GUARD_REFUSED_REASON);
 }
 
 static void

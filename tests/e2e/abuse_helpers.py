@@ -5,7 +5,7 @@ import re
 import smtplib
 from typing import NamedTuple
 
-from fixtures_smtp import _open_clients, make_message, tls_client_context
+from fixtures_smtp import make_message
 
 
 class Outcome(NamedTuple):
@@ -20,18 +20,7 @@ class Outcome(NamedTuple):
 
 def client(srv, src="127.0.0.1", kind="submission"):
     """smtplib from source address src, TLS done, EHLO said."""
-    ctx = tls_client_context(srv.cert)
-    if kind == "submissions":
-        s = smtplib.SMTP_SSL("127.0.0.1", srv.ports[kind], context=ctx, timeout=30,
-                             source_address=(src, 0))
-    else:
-        s = smtplib.SMTP("127.0.0.1", srv.ports[kind], timeout=30, source_address=(src, 0))
-        if kind == "submission":
-            s.ehlo("client.example.test")
-            s.starttls(context=ctx)
-    s.ehlo("client.example.test")
-    _open_clients.append(s)
-    return s
+    return srv.smtplib(kind, src=src)
 
 
 def login(srv, user, password=None, src="127.0.0.1"):

@@ -542,13 +542,16 @@ class Server:
         assert r.code == 235, "AUTH PLAIN as %s: %s" % (login, r)
         return c
 
-    def smtplib(self, kind="submission"):
-        """An smtplib client: STARTTLS done on submission, SMTP_SSL on submissions."""
+    def smtplib(self, kind="submission", src=None):
+        """An smtplib client: STARTTLS done on submission, SMTP_SSL on
+        submissions; src: the loopback address it connects from."""
         ctx = tls_client_context(self.cert)
+        source = (src, 0) if src else None
         if kind == "submissions":
-            s = smtplib.SMTP_SSL("127.0.0.1", self.ports[kind], context=ctx, timeout=15)
+            s = smtplib.SMTP_SSL("127.0.0.1", self.ports[kind], context=ctx, timeout=15,
+                                 source_address=source)
         else:
-            s = smtplib.SMTP("127.0.0.1", self.ports[kind], timeout=15)
+            s = smtplib.SMTP("127.0.0.1", self.ports[kind], timeout=15, source_address=source)
             if kind == "submission":
                 s.ehlo("client.example.test")
                 s.starttls(context=ctx)

@@ -6,6 +6,7 @@ import time
 
 from abuse_helpers import login, send, transaction
 from fixtures_delivery import wait_until
+from fixtures_smtp import make_message
 
 ZONE = (
     "remote.test. MX 10 mx1.remote.test.",
@@ -18,7 +19,9 @@ ZONE = (
 
 
 def notices(mx):
-    return [d for d in mx.received if d.mail_from == ""]
+    """Block notices (not DSNs): null sender, auto-generated."""
+    return [d for d in mx.received
+            if d.mail_from == "" and b"Auto-Submitted: auto-generated" in d.content]
 
 
 def check_notices(mx, srv, reason_part):
@@ -116,3 +119,22 @@ def test_a_block_stops_smtp_only_and_the_domain_is_never_blocked(smtp_server_fac
     # to lift it for): its users go on
     assert send(srv, "alice@example.org").queued
     assert "abuse.block" not in srv.log()
+
+
+def test_recipients_refused_by_their_servers_count_toward_the_refused_share(delivery):
+    refused = ["nobody%d@remote.test" % i for i in range(4)]
+    mx = delivery.mx("127.0.0.2", refuse={a: "550 5.1.1 <%s>: User unknown" % a
+                                          for a in refused})
+    srv = delivery.server(dkim="ed25519", abuse__rejected_recipient_share="60",
+                          abuse__rejected_recipient_min="3",
+                          abuse__notify="ops@operator.test")
+    delivery.dns.set(*ZONE)
+    # 1 of 5 delivered, 4 refused by the MX: 80% of the day's recipients
+    delivery.submit(srv, ["bob@remote.test"] + refused,
+                    make_message(to="bob@remote.test"))
+    wait_until(lambda: srv.cli("user", "show", "alice@example.org")["blocked"], 30,
+               "alice blocked")
+    assert srv.cli("user", "show", "alice@example.org")["blocked"] == \
+        "a high share of refused recipients"
+    # notices: one to alice, one to the operator (and the DSN of the 4)
+    check_notices(mx, srv, "a high share of refused recipients")
