@@ -668,10 +668,29 @@ auth_job_run(struct worker_job *j, void *ctx)
 	sodium_memzero(&a->creds.secret, sizeof(a->creds.secret));
 }
 
+static void
+smtp_auth_count_failure(struct smtp_session *s)
+{
+	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
+		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
+		    smtp_conf(s)->hostname);
+		smtp_close_after_reply(s);
+	}
+}
+
 /* The answer to a failed AUTH; not from inside smtp_process(). */
 static void
 smtp_auth_fail(struct smtp_session *s)
 {
+	if (s->auth_refused) {
+		s->auth_refused = 0;
+		s->sasl_step = 0;
+		s->state = S_CMD;
+		smtp_reply(s, "454 4.7.0 Too many failed authentications from "
+			      "your address: try again later");
+		smtp_auth_count_failure(s);
+		return;
+	}
 	if ((s->mech == SASL_XOAUTH2 || s->mech == SASL_OAUTHBEARER) &&
 	    s->sasl_step == 0) {
 		/* RFC 7628 3.2.2: an error challenge, the client answers
@@ -687,11 +706,7 @@ smtp_auth_fail(struct smtp_session *s)
 	s->sasl_step = 0;
 	s->state = S_CMD;
 	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
-	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
-		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
-		    smtp_conf(s)->hostname);
-		smtp_close_after_reply(s);
-	}
+	smtp_auth_count_failure(s);
 }
 
 static void
@@ -719,17 +734,6 @@ auth_job_done(struct worker_job *j)
 		return;
 	}
 	s->job = NULL;
-	if (a->refused) {
-		log_info("smtp.auth session=%016llx ip=%s mech=%s "
-			 "result=refused reason=too_many_failures",
-		    (unsigned long long)s->id, s->ip, a->mech);
-		free(a);
-		s->sasl_step = 0;
-		smtp_reply(s, "454 4.7.0 Too many failed authentications from "
-			      "your address: try again later");
-		smtp_resume(s);
-		return;
-	}
 	if (a->r.ok) {
 		log_info("smtp.auth session=%016llx ip=%s mech=%s user=%s "
 			 "kind=%s result=ok",
@@ -745,15 +749,18 @@ auth_job_done(struct worker_job *j)
 		smtp_resume(s);
 		return;
 	}
-	log_info("smtp.auth session=%016llx ip=%s mech=%s result=failed",
-	    (unsigned long long)s->id, s->ip, a->mech);
-	{
+	log_info("smtp.auth session=%016llx ip=%s mech=%s result=%s",
+	    (unsigned long long)s->id, s->ip, a->mech,
+	    a->refused ? "refused reason=too_many_failures" : "failed");
+	s->auth_refused = a->refused;
+	if (!a->refused) {
 		struct bf_conf bc;
 		guard_bf_conf(smtp_conf(s), &bc);
 		bf_failed(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
 	}
 	free(a);
-	/* the same delay from the command, known login or not */
+	/* the same delay from the command, known login or not, refused or
+	 * not: a refused client cannot go faster than a failing one */
 	elapsed = smtp_now_ms() - s->t_cmd;
 	delay = (uint64_t)smtp_conf(s)->auth_fail_delay_ms;
 	delay = elapsed < delay ? delay - elapsed : 0;

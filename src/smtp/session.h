@@ -72,6 +72,7 @@ struct smtp_session {
 	enum smtp_state state;
 	unsigned flags;
 	int errors, auth_fails;
+	int auth_refused; /* the pending failure is a brute-force 454 */
 	char ip[46];
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
