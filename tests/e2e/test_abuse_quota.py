@@ -199,3 +199,19 @@ def test_bad_quota_values_are_refused_and_change_nothing(smtp_server_factory):
                                         "resets": show["messages_per_day"]["resets"]}
     # a bare `user quota` shows what is set
     assert srv.cli("user", "quota", "alice@example.org")["quota"]["messages_per_day"] == "inherit"
+
+
+def test_a_quota_changed_while_the_server_runs_reaches_open_sessions_within_seconds(
+        smtp_server_factory):
+    srv = quota_server(smtp_server_factory)
+    s = login(srv, "alice@example.org")
+    assert transaction(s, "alice@example.org").queued
+    srv.cli("user", "quota", "alice@example.org", "--messages-per-hour", "1")
+    t = time.monotonic()
+    while True:  # the open session resolves its limits again after 5 s
+        r = transaction(s, "alice@example.org")
+        if not r.queued or time.monotonic() - t > 10:
+            break
+        time.sleep(0.5)
+    assert (r.stage, r.code) == ("mail", 451), r
+    assert time.monotonic() - t <= 7
