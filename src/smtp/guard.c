@@ -239,11 +239,23 @@ guard_refused(void *ctx, const char *login, int n)
 		guard_block(st, c, &k, login, GUARD_REFUSED_REASON, now);
 }
 
+struct guard_flushing {
+	struct store *st;
+	int begun; /* a transaction only when there is something to write */
+};
+
 static int
 guard_put(void *arg, const struct quota_key *k, const char *counter,
     int64_t window, int64_t n)
 {
-	return store_usage_put(arg, k->user_id, k->domain_id, counter, window,
+	struct guard_flushing *f = arg;
+
+	if (!f->begun) {
+		if (store_begin(f->st) == -1)
+			return -1;
+		f->begun = 1;
+	}
+	return store_usage_put(f->st, k->user_id, k->domain_id, counter, window,
 		   n) == 0
 		   ? 0
 		   : -1;
@@ -252,14 +264,14 @@ guard_put(void *arg, const struct quota_key *k, const char *counter,
 int
 guard_flush(struct store *st)
 {
-	int rc;
+	struct guard_flushing f = { st, 0 };
 
-	if (store_begin(st) == -1)
-		return -1;
-	if ((rc = quota_flush(guard_put, st)) == 0)
-		return store_commit(st) == 0 ? 0 : -1;
+	if (quota_flush(guard_put, &f) == 0 &&
+	    (!f.begun || store_commit(st) == 0))
+		return 0;
 	log_warnx("quota.flush error=\"%s\"", store_errmsg(st));
-	store_rollback(st);
+	if (f.begun)
+		store_rollback(st);
 	return -1;
 }
 
