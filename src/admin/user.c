@@ -136,6 +136,8 @@ admin_user_show(struct admin_ctx *ctx, json_t *args, json_t **out,
 	json_object_set_new(o, "app_passwords",
 	    store_app_list(ctx->store, u.id));
 	json_object_set_new(o, "tokens", store_token_list(ctx->store, u.id));
+	json_object_set_new(o, "quota",
+	    admin_quota_usage(ctx, u.id, u.domain_id));
 	*out = o;
 	return 0;
 }
@@ -286,7 +288,10 @@ admin_user_unblock(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (!u.blocked)
 		return admin_fail(err, 409, "%s@%s is not blocked", u.local,
 		    u.domain);
-	if (store_user_unblock(ctx->store, u.id) != 0)
+	/* and the counters that caused it: a running server sees the
+	 * block gone at the user's next login and starts them again too */
+	if (store_user_unblock(ctx->store, u.id) != 0 ||
+	    store_usage_reset(ctx->store, u.id, 0) != 0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s++,s:n}", "address", u.local, "@", u.domain,
 	    "blocked");

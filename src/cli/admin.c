@@ -38,6 +38,7 @@ struct cli_cmd {
 
 static void cli_print_zone(json_t *);
 static void cli_print_check(json_t *);
+static void cli_print_auth_log(json_t *);
 
 /* Operations whose text form is their own. */
 static const struct {
@@ -46,7 +47,14 @@ static const struct {
 } cli_texts[] = {
 	{ "domain.dns", cli_print_zone },
 	{ "domain.check", cli_print_check },
+	{ "log.auth", cli_print_auth_log },
 };
+
+#define QUOTA_OPTS                                                             \
+	"--messages-per-hour=messages_per_hour "                               \
+	"--messages-per-day=messages_per_day "                                 \
+	"--recipients-per-day=recipients_per_day "                             \
+	"--recipients-per-message=recipients_per_message --clear"
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "domain add", "domain.add", "domain", "--dkim=dkim",
@@ -76,6 +84,17 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "user block", "user.block", "address", "--reason=reason",
 	    "ADDRESS --reason TEXT" },
 	{ "user unblock", "user.unblock", "address", "", "ADDRESS" },
+	{ "user quota", "user.quota", "address", QUOTA_OPTS,
+	    "ADDRESS [--messages-per-hour N] [--messages-per-day N] "
+	    "[--recipients-per-day N] [--recipients-per-message N] [--clear]  "
+	    "(N: 0 unlimited, or inherit)" },
+	{ "domain quota", "domain.quota", "domain", QUOTA_OPTS " --self",
+	    "DOMAIN [--self] [--messages-per-hour N] ... [--clear]  "
+	    "(defaults for its users; --self: its domain login and relay "
+	    "networks)" },
+	{ "log auth", "log.auth", "login?",
+	    "--since=since --failed --limit=limit",
+	    "[ADDRESS|DOMAIN] [--since 1h|2024-10-01] [--failed] [--limit N]" },
 	{ "smtp-password show", "smtp-password.show", "login", "",
 	    "ADDRESS|DOMAIN" },
 	{ "smtp-password generate", "smtp-password.generate", "login", "",
@@ -145,7 +164,7 @@ cli_match(int argc, char **argv, int *used)
 static int
 cli_opt(const char *spec, const char *name, char *key, size_t keylen)
 {
-	char s[256], *tok, *save = NULL;
+	char s[512], *tok, *save = NULL;
 
 	str_lcpy(s, spec, sizeof(s));
 	for (tok = strtok_r(s, " ", &save); tok;
@@ -274,7 +293,7 @@ static int
 cli_is_time(const char *key)
 {
 	static const char *const keys[] = { "created", "last_used", "expires",
-		"accepted", "revoked", "time", NULL };
+		"accepted", "revoked", "time", "resets", NULL };
 	int i;
 
 	for (i = 0; keys[i]; i++)
@@ -315,6 +334,48 @@ cli_print_value(const char *key, json_t *v)
 	}
 }
 
+/* An object of objects (a user's quotas) as indented lines; a quota
+ * reads "used of limit". */
+static void
+cli_print_quota(const char *key, json_t *v)
+{
+	const char *k, *f;
+	json_t *o, *x;
+
+	printf("%s:\n", key);
+	json_object_foreach (v, k, o) {
+		json_t *lim = json_object_get(o, "limit");
+		printf("  %s: ", k);
+		if (!json_is_object(o)) {
+			cli_print_value(k, o);
+			printf("\n");
+			continue;
+		}
+		if (json_is_integer(lim) && json_integer_value(lim) == 0 &&
+		    json_is_integer(json_object_get(o, "used")))
+			printf("%lld of unlimited",
+			    (long long)json_integer_value(
+				json_object_get(o, "used")));
+		else if (json_is_integer(lim) && json_integer_value(lim) == 0)
+			printf("unlimited");
+		else if (json_is_integer(lim) &&
+			 json_is_integer(json_object_get(o, "used")))
+			printf("%lld of %lld",
+			    (long long)json_integer_value(
+				json_object_get(o, "used")),
+			    (long long)json_integer_value(lim));
+		else if (json_is_integer(lim))
+			printf("%lld", (long long)json_integer_value(lim));
+		json_object_foreach (o, f, x) {
+			if (strcmp(f, "limit") == 0 || strcmp(f, "used") == 0)
+				continue;
+			printf("  %s=", f);
+			cli_print_value(f, x);
+		}
+		printf("\n");
+	}
+}
+
 /* Objects as "key: value" lines; a list of objects as a table. */
 static void
 cli_print(json_t *out)
@@ -343,10 +404,53 @@ cli_print(json_t *out)
 			}
 			continue;
 		}
+		if (json_is_object(v) && json_object_size(v) > 0) {
+			cli_print_quota(key, v);
+			continue;
+		}
 		printf("%s: ", key);
 		cli_print_value(key, v);
 		printf("\n");
 	}
+}
+
+/* What a client typed, with control bytes as \xNN: it goes to a
+ * terminal. */
+static void
+cli_print_safe(const char *t)
+{
+	for (; *t; t++) {
+		unsigned char ch = (unsigned char)*t;
+		if (ch < 0x20 || ch == 0x7f || ch == '\\')
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+}
+
+/* `log auth`: one attempt a line, newest first. */
+static void
+cli_print_auth_log(json_t *out)
+{
+	static const char *const cols[] = { "login", "ip", "mech", "kind",
+		"outcome", "reason" };
+	json_t *e, *v;
+	size_t i, c;
+
+	json_array_foreach (json_object_get(out, "events"), i, e) {
+		cli_print_value("time", json_object_get(e, "time"));
+		for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++) {
+			v = json_object_get(e, cols[c]);
+			fputs("  ", stdout);
+			if (json_is_string(v) && json_string_length(v) > 0)
+				cli_print_safe(json_string_value(v));
+			else
+				fputs("-", stdout);
+		}
+		printf("\n");
+	}
+	printf("%zu event(s)\n",
+	    json_array_size(json_object_get(out, "events")));
 }
 
 /* `domain dns`: zone file lines, ready to paste. */

@@ -723,9 +723,18 @@ struct commit_job {
 	struct bounce_rcpt *failed;
 	int nfailed;
 	int all_done;
+	int nrefused; /* refused by a remote server (5xx) */
 	char dsn_id[SPOOL_ID_LEN + 1];
 	int rc;
 };
+
+static void (*qmgr_refused_fn)(void *, const char *, int);
+
+void
+qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n))
+{
+	qmgr_refused_fn = fn;
+}
 
 static void
 commit_job_run(struct worker_job *j, void *ctx)
@@ -733,8 +742,9 @@ commit_job_run(struct worker_job *j, void *ctx)
 	struct commit_job *cj = (struct commit_job *)j;
 	struct qmsg *m = cj->m;
 
-	(void)ctx;
 	cj->rc = 0;
+	if (cj->nrefused > 0 && m->env.auth[0] && qmgr_refused_fn)
+		qmgr_refused_fn(ctx, m->env.auth, cj->nrefused);
 	if (cj->nfailed > 0) {
 		struct spool_env e;
 		struct spool_rcpt r;
@@ -865,6 +875,8 @@ qmgr_attempt_end(struct qmsg *m)
 			cj->finished[cj->nfinished++] = i;
 		else
 			remaining++;
+		if (m->state[i] == R_FAILED && m->code[i] >= 500)
+			cj->nrefused++;
 		if (m->state[i] == R_FAILED && m->env.from[0] != '\0' &&
 		    bounce_wanted(&m->env.rcpts[i])) {
 			struct bounce_rcpt *b = &cj->failed[cj->nfailed++];

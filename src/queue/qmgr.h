@@ -19,6 +19,9 @@ void qmgr_free(void);
 void qmgr_notify(const char *id);
 /* Look at the spool again and retry everything now (any thread). */
 void qmgr_flush(void);
+/* Tell fn (on a worker, with its thread context) how many recipients of
+ * a message a login submitted were refused by their servers (5xx). */
+void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
 
 /* sign.c: DKIM-sign a message for the domain of its From: (on a
  * worker). Prepends DKIM-Signature fields to *msg (realloc'd); a

@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "guard.h"
 #include "server.h"
 #include "session.h"
 #include "../queue/qmgr.h"
@@ -121,6 +122,12 @@ const struct secret_keys *
 server_keys(void *ctx)
 {
 	return &((struct worker_ctx *)ctx)->srv->keys;
+}
+
+const struct conf *
+server_worker_conf(void *ctx)
+{
+	return ((struct worker_ctx *)ctx)->srv->conf;
 }
 
 static void *
@@ -528,9 +535,42 @@ server_base_new(void)
 	return base;
 }
 
+/* The main thread's store: quota usage written behind the loops (about
+ * once a second and at exit) and the authentication log pruned. */
+struct housekeeping {
+	struct server *srv;
+	struct store *st;
+	struct event *flush, *prune;
+};
+
+static void
+server_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct housekeeping *h = arg;
+
+	(void)fd;
+	(void)what;
+	guard_flush(h->st);
+}
+
+static void
+server_prune_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct housekeeping *h = arg;
+	int64_t now = (int64_t)time(NULL);
+
+	(void)fd;
+	(void)what;
+	if (store_auth_prune(h->st, now - h->srv->conf->auth_log_retention) !=
+	    0)
+		log_warnx("auth.prune error=\"%s\"", store_errmsg(h->st));
+}
+
 int
 server_run(struct conf *conf)
 {
+	struct housekeeping hk;
+	struct timeval one_s = { 1, 0 }, one_h = { 3600, 0 };
 	struct server srv;
 	struct event_base *mainbase;
 	struct event *sigs[4];
@@ -606,10 +646,25 @@ server_run(struct conf *conf)
 	if (workers_start(nworkers, server_worker_init, server_worker_fini) ==
 	    -1)
 		fatal("server.start error=\"cannot start workers\"");
+	qmgr_on_refused(guard_refused);
 	if (qmgr_start(&srv) == -1) {
 		log_warnx("server.start error=\"cannot start the queue\"");
 		return 1;
 	}
+	/* the main thread's store, and the counters as they were */
+	if ((st = store_open(conf->store_driver,
+		 strcmp(conf->store_driver, "sqlite") == 0
+		     ? conf->store_path
+		     : conf->store_conninfo,
+		 err, sizeof(err))) == NULL)
+		fatal("server.start error=\"%s\"", err);
+	quota_init();
+	bf_init();
+	if (guard_load(st, (int64_t)time(NULL)) == -1)
+		log_warnx("server.start quota_usage=\"%s\"", store_errmsg(st));
+	memset(&hk, 0, sizeof(hk));
+	hk.srv = &srv;
+	hk.st = st;
 	server_pidfile(conf, 1);
 	mainbase = event_base_new();
 	sigs[0] = evsignal_new(mainbase, SIGTERM, server_signal_cb, &srv);
@@ -618,6 +673,11 @@ server_run(struct conf *conf)
 	sigs[3] = evsignal_new(mainbase, SIGUSR1, server_signal_cb, &srv);
 	for (i = 0; i < 4; i++)
 		event_add(sigs[i], NULL);
+	hk.flush = event_new(mainbase, -1, EV_PERSIST, server_flush_cb, &hk);
+	hk.prune = event_new(mainbase, -1, EV_PERSIST, server_prune_cb, &hk);
+	event_add(hk.flush, &one_s);
+	event_add(hk.prune, &one_h);
+	server_prune_cb(-1, 0, &hk);
 	for (i = 0; i < srv.nloops; i++)
 		pthread_create(&srv.loops[i].thread, NULL, server_loop_main,
 		    &srv.loops[i]);
@@ -632,6 +692,11 @@ server_run(struct conf *conf)
 	qmgr_stop();
 	workers_stop();
 	qmgr_free();
+	guard_flush(st); /* after the last job that could count */
+	event_free(hk.flush);
+	event_free(hk.prune);
+	store_close(st);
+	quota_free();
 	server_pidfile(conf, 0);
 	for (i = 0; i < srv.nloops; i++) {
 		struct server_loop *l = &srv.loops[i];

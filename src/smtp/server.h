@@ -58,5 +58,7 @@ void server_conn_leave(struct server *, const char *ip);
 /* The worker-thread context: a store connection each. */
 struct store *server_worker_store(void *thread_ctx);
 const struct secret_keys *server_keys(void *thread_ctx);
+/* The config as it is now (a reload swaps it; old ones stay valid). */
+const struct conf *server_worker_conf(void *thread_ctx);
 
 #endif

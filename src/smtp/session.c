@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "guard.h"
 #include "parse.h"
 #include "session.h"
 #include "../auth/cred.h"
@@ -167,6 +168,8 @@ smtp_auth_clear(struct smtp_session *s)
 	s->sasl_step = 0;
 }
 
+static void smtp_auth_job_free(struct worker_job *);
+
 void
 smtp_session_free(struct smtp_session *s)
 {
@@ -176,6 +179,10 @@ smtp_session_free(struct smtp_session *s)
 		s->job->owner = NULL; /* the job's done() drops the result */
 	if (s->timer)
 		event_free(s->timer);
+	if (s->bf_timer)
+		event_free(s->bf_timer);
+	if (s->delayed)
+		smtp_auth_job_free(s->delayed);
 	smtp_tx_free(s);
 	smtp_auth_clear(s);
 	free(s->helo);
@@ -604,23 +611,86 @@ struct auth_job {
 	struct sasl_creds creds;
 	char mech[16];
 	char ip[46];
+	int refused; /* by the brute-force rules: only logged */
 	struct cred_result r;
 };
+
+/* An AUTH check that never ran: its secret goes with it. */
+static void
+smtp_auth_job_free(struct worker_job *j)
+{
+	sodium_memzero(j, sizeof(struct auth_job));
+	free(j);
+}
+
+/* After a good login: its limits into the quota engine, and the rule on
+ * how many addresses it comes from. */
+static void
+auth_job_owner(struct auth_job *a, void *ctx, int64_t now)
+{
+	struct store *st = server_worker_store(ctx);
+	const struct conf *c = server_worker_conf(ctx);
+	struct quota_abuse ab;
+	struct quota_key k;
+	char reason[128];
+
+	quota_key_set(&k, a->r.id->user_id, a->r.id->domain_id);
+	guard_limits(st, c, &k, now);
+	guard_abuse_conf(c, &ab);
+	if (!quota_login_from(&k, a->ip, &ab, now))
+		return;
+	snprintf(reason, sizeof(reason),
+	    "logins from more than %lld addresses in one hour",
+	    (long long)ab.ips_per_hour);
+	if (guard_block(st, c, &k, a->r.id->login, reason, now) == 1) {
+		a->r.blocked = 1;
+		str_lcpy(a->r.block_reason, reason, sizeof(a->r.block_reason));
+	}
+}
 
 static void
 auth_job_run(struct worker_job *j, void *ctx)
 {
 	struct auth_job *a = (struct auth_job *)j;
+	int64_t now = (int64_t)time(NULL);
 
-	cred_verify(server_worker_store(ctx), server_keys(ctx), &a->creds,
-	    a->mech, a->ip, (int64_t)time(NULL), &a->r);
+	if (a->refused) {
+		struct store_auth_event ev = { now, a->creds.login, a->ip,
+			a->mech, NULL, "refused",
+			"too many failures from this address" };
+		store_auth_log(server_worker_store(ctx), &ev);
+	} else {
+		cred_verify(server_worker_store(ctx), server_keys(ctx),
+		    &a->creds, a->mech, a->ip, now, &a->r);
+		if (a->r.ok)
+			auth_job_owner(a, ctx, now);
+	}
 	sodium_memzero(&a->creds.secret, sizeof(a->creds.secret));
+}
+
+static void
+smtp_auth_count_failure(struct smtp_session *s)
+{
+	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
+		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
+		    smtp_conf(s)->hostname);
+		smtp_close_after_reply(s);
+	}
 }
 
 /* The answer to a failed AUTH; not from inside smtp_process(). */
 static void
 smtp_auth_fail(struct smtp_session *s)
 {
+	if (s->auth_refused) {
+		s->auth_refused = 0;
+		s->sasl_step = 0;
+		s->state = S_CMD;
+		smtp_reply(s, "454 4.7.0 Too many failed authentications from "
+			      "your address: try again later");
+		smtp_auth_count_failure(s);
+		return;
+	}
 	if ((s->mech == SASL_XOAUTH2 || s->mech == SASL_OAUTHBEARER) &&
 	    s->sasl_step == 0) {
 		/* RFC 7628 3.2.2: an error challenge, the client answers
@@ -636,11 +706,7 @@ smtp_auth_fail(struct smtp_session *s)
 	s->sasl_step = 0;
 	s->state = S_CMD;
 	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
-	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
-		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
-		    smtp_conf(s)->hostname);
-		smtp_close_after_reply(s);
-	}
+	smtp_auth_count_failure(s);
 }
 
 static void
@@ -683,10 +749,18 @@ auth_job_done(struct worker_job *j)
 		smtp_resume(s);
 		return;
 	}
-	log_info("smtp.auth session=%016llx ip=%s mech=%s result=failed",
-	    (unsigned long long)s->id, s->ip, a->mech);
+	log_info("smtp.auth session=%016llx ip=%s mech=%s result=%s",
+	    (unsigned long long)s->id, s->ip, a->mech,
+	    a->refused ? "refused reason=too_many_failures" : "failed");
+	s->auth_refused = a->refused;
+	if (!a->refused) {
+		struct bf_conf bc;
+		guard_bf_conf(smtp_conf(s), &bc);
+		bf_failed(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+	}
 	free(a);
-	/* the same delay from the command, known login or not */
+	/* the same delay from the command, known login or not, refused or
+	 * not: a refused client cannot go faster than a failing one */
 	elapsed = smtp_now_ms() - s->t_cmd;
 	delay = (uint64_t)smtp_conf(s)->auth_fail_delay_ms;
 	delay = elapsed < delay ? delay - elapsed : 0;
@@ -698,9 +772,23 @@ auth_job_done(struct worker_job *j)
 }
 
 static void
+smtp_auth_delayed(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	s->job = s->delayed;
+	s->delayed = NULL;
+	workers_submit(s->loop->wl, s->job);
+}
+
+static void
 smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
 {
 	struct auth_job *a = calloc(1, sizeof(*a));
+	struct bf_conf bc;
+	int64_t delay;
 
 	smtp_auth_clear(s);
 	if (a == NULL) {
@@ -716,8 +804,28 @@ smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
 	sodium_memzero(c, sizeof(*c));
 	str_lcpy(a->mech, sasl_mech_name(s->mech), sizeof(a->mech));
 	str_lcpy(a->ip, s->ip, sizeof(a->ip));
-	s->job = &a->base;
 	s->state = S_WAIT;
+	/* the brute-force rules look at the address and the login typed,
+	 * never at whether the login exists */
+	guard_bf_conf(smtp_conf(s), &bc);
+	delay = bf_check(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+	if (delay < 0)
+		a->refused = 1;
+	if (delay > 0) {
+		struct timeval tv = { (time_t)(delay / 1000),
+			(suseconds_t)(delay % 1000) * 1000 };
+		log_info("smtp.auth session=%016llx ip=%s slowed=%lldms",
+		    (unsigned long long)s->id, s->ip, (long long)delay);
+		/* a failure is then answered fail_delay after the wait */
+		s->t_cmd += (uint64_t)delay;
+		s->delayed = &a->base;
+		if (s->bf_timer == NULL)
+			s->bf_timer =
+			    evtimer_new(s->loop->base, smtp_auth_delayed, s);
+		evtimer_add(s->bf_timer, &tv);
+		return;
+	}
+	s->job = &a->base;
 	workers_submit(s->loop->wl, &a->base);
 }
 
@@ -901,12 +1009,155 @@ bad:
 	return -1;
 }
 
+/* Limits older than this are resolved again: `postern user quota`
+ * reaches sessions already open within this many seconds. */
+#define SMTP_QUOTA_TTL 5
+
+void
+smtp_quota_refuse(struct smtp_session *s, enum quota_rc rc,
+    const struct quota_verdict *v, int code)
+{
+	struct smtp_tx *tx = s->tx;
+	struct quota_abuse ab;
+	char reason[128], when[64] = "";
+	time_t t = (time_t)v->resets;
+	struct tm tm;
+
+	if (rc == QUOTA_BLOCKED) {
+		smtp_reply(s,
+		    "550 5.7.1 Outgoing mail of %s is blocked: contact the "
+		    "operator of this service",
+		    tx->qwho);
+		return;
+	}
+	if (v->resets) {
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "; it resets at %H:%M UTC", &tm);
+	}
+	switch (v->which) {
+	case QUOTA_RCPTS_MSG:
+		smtp_reply(s,
+		    "452 4.5.3 Too many recipients: %s may send to %lld "
+		    "recipients per message",
+		    tx->qwho, (long long)v->limit);
+		break;
+	case QUOTA_RCPTS_DAY:
+		smtp_reply(s,
+		    "%d 4.7.1 Quota exceeded: %s may send to %lld "
+		    "recipients per day%s",
+		    code, tx->qwho, (long long)v->limit, when);
+		break;
+	default:
+		smtp_reply(s,
+		    "%d 4.7.1 Quota exceeded: %s may send %lld messages "
+		    "per %s%s",
+		    code, tx->qwho, (long long)v->limit,
+		    v->which == QUOTA_MSGS_HOUR ? "hour" : "day", when);
+	}
+	log_info("smtp.quota session=%016llx ip=%s who=\"%s\" quota=%s "
+		 "limit=%lld",
+	    (unsigned long long)s->id, s->ip, tx->qwho,
+	    v->which >= 0 ? quota_names[v->which] : "-", (long long)v->limit);
+	if (tx->quota_hit)
+		return;
+	tx->quota_hit = 1;
+	guard_abuse_conf(smtp_conf(s), &ab);
+	if (quota_excess(&tx->qk, &ab, (int64_t)time(NULL))) {
+		snprintf(reason, sizeof(reason),
+		    "refused over quota %lld times in one day",
+		    (long long)ab.excess_blocks);
+		guard_block_submit(s->loop->wl, &tx->qk, tx->qwho, reason);
+	}
+}
+
+/* The session waits for a job of its own on a worker. */
+static void
+smtp_wait_job(struct smtp_session *s, struct worker_job *j,
+    void (*run)(struct worker_job *, void *), void (*done)(struct worker_job *))
+{
+	j->run = run;
+	j->done = done;
+	j->owner = s;
+	s->job = j;
+	s->state = S_WAIT;
+	workers_submit(s->loop->wl, j);
+}
+
+/* MAIL: the quota, from memory; limits too old are resolved first. */
+static void smtp_mail_quota(struct smtp_session *, int64_t ttl);
+
+struct limits_job {
+	struct worker_job base;
+	struct smtp_session *s;
+	struct quota_key key;
+	int rc;
+};
+
+static void
+limits_job_run(struct worker_job *j, void *ctx)
+{
+	struct limits_job *l = (struct limits_job *)j;
+
+	l->rc = guard_limits(server_worker_store(ctx), server_worker_conf(ctx),
+	    &l->key, (int64_t)time(NULL));
+}
+
+static void
+limits_job_done(struct worker_job *j)
+{
+	struct smtp_session *s = j->owner;
+	int rc = ((struct limits_job *)j)->rc;
+
+	free(j);
+	if (s == NULL)
+		return;
+	s->job = NULL;
+	if (s->tx && rc == -1) { /* the store failed: never ask again here */
+		smtp_reply(s, "451 4.3.0 Cannot check the sending quota now, "
+			      "try again later");
+		smtp_tx_free(s);
+	} else if (s->tx) {
+		smtp_mail_quota(s, 0);
+	}
+	smtp_resume(s);
+}
+
+static void
+smtp_mail_quota(struct smtp_session *s, int64_t ttl)
+{
+	struct smtp_tx *tx = s->tx;
+	struct quota_verdict v;
+	struct limits_job *l;
+	enum quota_rc rc;
+
+	rc = quota_check_mail(&tx->qk, (int64_t)time(NULL), ttl, &v);
+	if (rc == QUOTA_OK) {
+		smtp_reply(s, "250 2.1.0 Ok");
+		return;
+	}
+	if (rc != QUOTA_STALE) {
+		smtp_quota_refuse(s, rc, &v, 451);
+		smtp_tx_free(s);
+		return;
+	}
+	if ((l = calloc(1, sizeof(*l))) == NULL) {
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		smtp_tx_free(s);
+		return;
+	}
+	l->s = s;
+	l->key = tx->qk;
+	smtp_wait_job(s, &l->base, limits_job_run, limits_job_done);
+}
+
 struct relay_job {
 	struct worker_job base;
 	struct smtp_session *s;
 	char ip[46];
 	char from[ADDR_MAX + 1];
 	int ok;
+	struct quota_key key;
+	char domain[ADDR_DOMAIN_MAX + 1];
 };
 
 /* Is the client in a relay network of the sender's domain, and the
@@ -937,6 +1188,12 @@ relay_job_run(struct worker_job *j, void *ctx)
 			r->ok = 1;
 	}
 	json_decref(nets);
+	if (r->ok) { /* the domain's own quota counts relayed mail */
+		r->key.domain_id = d.id;
+		str_lcpy(r->domain, d.name, sizeof(r->domain));
+		guard_limits(st, server_worker_conf(ctx), &r->key,
+		    (int64_t)time(NULL));
+	}
 }
 
 static void
@@ -950,11 +1207,19 @@ relay_job_done(struct worker_job *j)
 		return;
 	}
 	s->job = NULL;
-	if (s->tx)
-		s->tx->relay_ok = r->ok;
+	if (s->tx && r->ok) {
+		s->tx->relay_ok = 1;
+		s->tx->qk = r->key;
+		s->tx->has_qk = 1;
+		snprintf(s->tx->qwho, sizeof(s->tx->qwho),
+		    "the relay networks of %s", r->domain);
+		smtp_mail_quota(s, 0);
+	} else {
+		smtp_reply(s, "250 2.1.0 Ok");
+	}
 	free(r);
-	smtp_reply(s, "250 2.1.0 Ok");
-	smtp_resume(s);
+	if (s->job == NULL) /* else the limits job resumes it */
+		smtp_resume(s);
 }
 
 static void
@@ -1011,7 +1276,11 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 		} else {
 			log_debug("smtp.mail session=%016llx from=<%s>",
 			    (unsigned long long)s->id, from);
-			smtp_reply(s, "250 2.1.0 Ok");
+			quota_key_set(&tx->qk, s->ident->user_id,
+			    s->ident->domain_id);
+			tx->has_qk = 1;
+			str_lcpy(tx->qwho, who, sizeof(tx->qwho));
+			smtp_mail_quota(s, SMTP_QUOTA_TTL);
 			return;
 		}
 		smtp_tx_free(s);
@@ -1025,15 +1294,10 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 			smtp_tx_free(s);
 			return;
 		}
-		r->base.run = relay_job_run;
-		r->base.done = relay_job_done;
-		r->base.owner = s;
 		r->s = s;
 		str_lcpy(r->ip, s->ip, sizeof(r->ip));
 		str_lcpy(r->from, from, sizeof(r->from));
-		s->job = &r->base;
-		s->state = S_WAIT;
-		workers_submit(s->loop->wl, &r->base);
+		smtp_wait_job(s, &r->base, relay_job_run, relay_job_done);
 		return;
 	}
 	smtp_reply(s, "250 2.1.0 Ok");
@@ -1078,6 +1342,20 @@ bad:
 	return -1;
 }
 
+/* A recipient refused here counts in the owner's share of refusals. */
+static void
+smtp_rcpt_refused(struct smtp_session *s)
+{
+	struct quota_abuse ab;
+
+	if (!s->tx->has_qk)
+		return;
+	guard_abuse_conf(smtp_conf(s), &ab);
+	if (quota_rcpt_result(&s->tx->qk, 0, 1, &ab, (int64_t)time(NULL)))
+		guard_block_submit(s->loop->wl, &s->tx->qk, s->tx->qwho,
+		    GUARD_REFUSED_REASON);
+}
+
 static void
 smtp_do_rcpt(struct smtp_session *s, char *arg)
 {
@@ -1100,12 +1378,22 @@ smtp_do_rcpt(struct smtp_session *s, char *arg)
 	}
 	if (smtp_parse_rcpt(to, why, sizeof(why)) == -1) {
 		smtp_reply(s, "553 5.1.3 <%s>: %s", to, why);
+		smtp_rcpt_refused(s);
 		smtp_error(s);
 		return;
 	}
 	if (tx->nrcpt >= smtp_conf(s)->recipients_per_message) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
+	}
+	if (tx->has_qk) {
+		struct quota_verdict v;
+		enum quota_rc rc = quota_check_rcpt(&tx->qk, tx->nrcpt + 1,
+		    (int64_t)time(NULL), &v);
+		if (rc != QUOTA_OK) {
+			smtp_quota_refuse(s, rc, &v, 452);
+			return;
+		}
 	}
 	if (tx->nrcpt == tx->rcap) {
 		int cap = tx->rcap ? tx->rcap * 2 : 4;

@@ -15,6 +15,7 @@
 #include "dotdata.h"
 #include "server.h"
 #include "../auth/sasl.h"
+#include "../policy/quota.h"
 #include "../policy/sender.h"
 #include "../spool/spool.h"
 #include "../util/buf.h"
@@ -55,6 +56,11 @@ struct smtp_tx {
 	int data_started;
 	int64_t bdat_left;
 	int bdat_last;
+	/* the quota owner: the login, or the relay network's domain */
+	struct quota_key qk;
+	int has_qk;
+	int quota_hit; /* one refusal over quota counted per transaction */
+	char qwho[ADDR_MAX + 32];
 };
 
 struct smtp_session {
@@ -66,14 +72,17 @@ struct smtp_session {
 	enum smtp_state state;
 	unsigned flags;
 	int errors, auth_fails;
+	int auth_refused; /* the pending failure is a brute-force 454 */
 	char ip[46];
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;
-	struct worker_job *job; /* pending, if any */
-	struct event *timer;	/* AUTH failure delay */
+	struct worker_job *job;	    /* pending, if any */
+	struct event *timer;	    /* AUTH failure delay */
+	struct event *bf_timer;	    /* brute-force delay before a check */
+	struct worker_job *delayed; /* the AUTH check it holds back */
 	enum sasl_mech mech;
 	char *sasl_login; /* LOGIN, between its two steps */
 	int sasl_step;
@@ -93,6 +102,9 @@ void smtp_reply(struct smtp_session *, const char *fmt, ...)
 void smtp_resume(struct smtp_session *);
 void smtp_tx_free(struct smtp_session *);
 uint64_t smtp_now_ms(void);
+/* A quota refusal: the reply (code 451 or 452) and the misuse count. */
+void smtp_quota_refuse(struct smtp_session *, enum quota_rc,
+    const struct quota_verdict *, int code);
 
 /* session_data.c */
 /* Consume DATA or BDAT bytes from input: 1 done (message complete or

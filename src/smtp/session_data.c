@@ -93,6 +93,9 @@ struct spool_job {
 	struct buf msg;	 /* the message as received */
 	int rc, err;
 	uint64_t session_id;
+	struct quota_key qk; /* what was counted, given back on failure */
+	int has_qk;
+	int64_t reserved;
 };
 
 static void
@@ -125,6 +128,9 @@ spool_job_done(struct worker_job *j)
 	struct spool_job *sj = (struct spool_job *)j;
 	struct smtp_session *s = j->owner;
 
+	/* not accepted after all: the quota is not used */
+	if (sj->has_qk && (s == NULL || sj->rc != 0))
+		quota_release(&sj->qk, sj->env.nrcpt, sj->reserved);
 	if (s == NULL) {
 		/* the client left before 250: it will send again */
 		if (sj->rc == 0)
@@ -244,6 +250,21 @@ smtp_data_end(struct smtp_session *s)
 	if ((sj = calloc(1, sizeof(*sj))) == NULL) {
 		smtp_reply(s, "451 4.3.0 Out of memory");
 		goto refuse;
+	}
+	/* counted now, atomically with the check: two sessions of one
+	 * owner cannot together pass a quota */
+	if (tx->has_qk) {
+		struct quota_verdict v;
+		enum quota_rc rc;
+		sj->reserved = (int64_t)time(NULL);
+		rc = quota_reserve(&tx->qk, tx->nrcpt, sj->reserved, &v);
+		if (rc != QUOTA_OK) {
+			free(sj);
+			smtp_quota_refuse(s, rc, &v, 451);
+			goto refuse;
+		}
+		sj->qk = tx->qk;
+		sj->has_qk = 1;
 	}
 	spool_new_id(sj->env.id);
 	sj->env.time = (int64_t)time(NULL);

@@ -782,6 +782,119 @@ store_quota_get(struct store *s, int64_t user_id, int64_t domain_id,
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
 
+int
+store_quota_self_set(struct store *s, int64_t domain_id,
+    const int64_t q[STORE_QUOTA_N])
+{
+	return store_rc(db_exec(s->db,
+	    "UPDATE domain SET qs_msgs_hour = ?, qs_msgs_day = ?,"
+	    " qs_rcpts_day = ?, qs_rcpts_msg = ? WHERE id = ?",
+	    "QQQQi", q[0], q[1], q[2], q[3], domain_id));
+}
+
+static int
+store_quota_row(struct db_stmt *st, int64_t q[STORE_QUOTA_N], int *blocked)
+{
+	int rc, i;
+
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		for (i = 0; i < STORE_QUOTA_N; i++)
+			q[i] = db_is_null(st, i) ? -1 : db_int(st, i);
+		if (blocked)
+			*blocked = db_int(st, STORE_QUOTA_N) != 0;
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_quota_self_get(struct store *s, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N])
+{
+	return store_quota_row(db_query(s->db,
+				   "SELECT qs_msgs_hour, qs_msgs_day,"
+				   " qs_rcpts_day, qs_rcpts_msg, 0"
+				   " FROM domain WHERE id = ?",
+				   "i", domain_id),
+	    q, NULL);
+}
+
+int
+store_quota_resolve(struct store *s, int64_t user_id, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N], int *blocked)
+{
+	*blocked = 0;
+	if (user_id == 0)
+		return store_quota_self_get(s, domain_id, q);
+	return store_quota_row(
+	    db_query(s->db,
+		"SELECT coalesce(a.q_msgs_hour, d.q_msgs_hour),"
+		" coalesce(a.q_msgs_day, d.q_msgs_day),"
+		" coalesce(a.q_rcpts_day, d.q_rcpts_day),"
+		" coalesce(a.q_rcpts_msg, d.q_rcpts_msg),"
+		" a.blocked_reason IS NOT NULL"
+		" FROM account a JOIN domain d"
+		" ON d.id = a.domain_id WHERE a.id = ?",
+		"i", user_id),
+	    q, blocked);
+}
+
+/* quota usage */
+
+int
+store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
+    const char *counter, int64_t window, int64_t n)
+{
+	if (user_id)
+		return store_rc(db_exec(s->db,
+		    "INSERT INTO quota_usage (user_id, counter, window, n)"
+		    " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, counter)"
+		    " WHERE user_id IS NOT NULL DO UPDATE SET"
+		    " window = excluded.window, n = excluded.n",
+		    "isii", user_id, counter, window, n));
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO quota_usage (domain_id, counter, window, n)"
+	    " VALUES (?, ?, ?, ?) ON CONFLICT (domain_id, counter)"
+	    " WHERE domain_id IS NOT NULL DO UPDATE SET"
+	    " window = excluded.window, n = excluded.n",
+	    "isii", domain_id, counter, window, n));
+}
+
+json_t *
+store_usage_list(struct store *s, int64_t user_id, int64_t domain_id)
+{
+	return db_rows(s->db,
+	    "SELECT coalesce(user_id, 0) AS user_id,"
+	    " coalesce(domain_id, 0) AS domain_id, counter, window, n"
+	    " FROM quota_usage WHERE (? = 0 AND ? = 0)"
+	    " OR (? <> 0 AND user_id = ?) OR (? <> 0 AND domain_id = ?)",
+	    "iiiiii", user_id, domain_id, user_id, user_id, domain_id,
+	    domain_id);
+}
+
+int
+store_usage_reset(struct store *s, int64_t user_id, int64_t domain_id)
+{
+	return store_rc(db_exec(s->db,
+	    "DELETE FROM quota_usage WHERE user_id = ? OR domain_id = ?", "II",
+	    user_id, domain_id));
+}
+
+int
+store_user_autoblock(struct store *s, int64_t user_id, const char *reason,
+    int64_t now)
+{
+	/* one UPDATE that only an unblocked row matches: one winner */
+	if (db_exec(s->db,
+		"UPDATE account SET blocked_reason = ?, blocked_at = ?"
+		" WHERE id = ? AND blocked_reason IS NULL",
+		"sii", reason, now, user_id) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1;
+}
+
 /* authentication events */
 
 int
@@ -810,7 +923,8 @@ store_auth_list(struct store *s, const char *login, int64_t since,
 {
 	return db_rows(s->db,
 	    "SELECT time, login, ip, mech, kind, outcome, reason"
-	    " FROM auth_event WHERE (? IS NULL OR login = ?) AND time >= ?"
+	    " FROM auth_event WHERE (? IS NULL OR lower(login) = lower(?))"
+	    " AND time >= ?"
 	    " AND (? = 0 OR outcome <> 'ok') ORDER BY time DESC, id DESC"
 	    " LIMIT ?",
 	    "ssiii", login, login, since, (int64_t)failed_only, limit);

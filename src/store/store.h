@@ -159,6 +159,29 @@ int store_quota_set(struct store *, int64_t user_id, int64_t domain_id,
 int store_quota_get(struct store *, int64_t user_id, int64_t domain_id,
     int64_t q[STORE_QUOTA_N]);
 
+/* A domain's own quota: its domain login and relay networks. */
+int store_quota_self_set(struct store *, int64_t domain_id,
+    const int64_t q[STORE_QUOTA_N]);
+int store_quota_self_get(struct store *, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N]);
+/* The quota that applies (user's own, else the domain's default; for a
+ * domain owner its own): -1 where neither is set. Also whether the
+ * user is blocked now (0 for a domain). */
+int store_quota_resolve(struct store *, int64_t user_id, int64_t domain_id,
+    int64_t q[STORE_QUOTA_N], int *blocked);
+
+/* quota usage: one row per owner (user, or domain with user_id 0) and
+ * counter, for the window it counts in */
+int store_usage_put(struct store *, int64_t user_id, int64_t domain_id,
+    const char *counter, int64_t window, int64_t n);
+/* [{user_id, domain_id, counter, window, n}]; 0, 0: every owner. */
+json_t *store_usage_list(struct store *, int64_t user_id, int64_t domain_id);
+int store_usage_reset(struct store *, int64_t user_id, int64_t domain_id);
+/* Block a user unless already blocked: 1 if this call blocked them (only
+ * one caller wins), 0 if they were blocked already. */
+int store_user_autoblock(struct store *, int64_t user_id, const char *reason,
+    int64_t now);
+
 /* authentication events */
 int store_auth_log(struct store *, const struct store_auth_event *);
 json_t *store_auth_list(struct store *, const char *login, int64_t since,

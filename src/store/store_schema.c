@@ -116,6 +116,24 @@ static const char *const store_migrations[] = {
 	" publish_until INTEGER,"
 	" UNIQUE (name, selector));"
 	"CREATE INDEX dkim_key_name ON dkim_key(name);",
+	/* 3: abuse control. A domain's own quota (its domain login and
+	 * relay networks: qs_*), and quota usage per owner (a user or a
+	 * domain's own sending) and counter, for its current window */
+	"ALTER TABLE domain ADD COLUMN qs_msgs_hour INTEGER;"
+	"ALTER TABLE domain ADD COLUMN qs_msgs_day INTEGER;"
+	"ALTER TABLE domain ADD COLUMN qs_rcpts_day INTEGER;"
+	"ALTER TABLE domain ADD COLUMN qs_rcpts_msg INTEGER;"
+	"CREATE TABLE quota_usage ("
+	" user_id INTEGER REFERENCES account(id) ON DELETE CASCADE,"
+	" domain_id INTEGER REFERENCES domain(id) ON DELETE CASCADE,"
+	" counter TEXT NOT NULL,"
+	" window INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" CHECK ((user_id IS NULL) <> (domain_id IS NULL)));"
+	"CREATE UNIQUE INDEX quota_usage_user ON quota_usage(user_id, counter)"
+	" WHERE user_id IS NOT NULL;"
+	"CREATE UNIQUE INDEX quota_usage_domain ON quota_usage(domain_id, counter)"
+	" WHERE domain_id IS NOT NULL;",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -68,6 +68,28 @@ struct conf {
 	int64_t auth_fail_delay_ms; /* same delay, known or unknown login */
 	int64_t token_ttl_default;
 	int64_t auth_log_retention;
+	/* [auth] brute-force defence (counters in memory) */
+	int64_t auth_fail_window;     /* seconds a failure is remembered */
+	int64_t auth_ip_slow_after;   /* failures from an address: slowed */
+	int64_t auth_ip_refuse_after; /* ... then 454 for refuse_time */
+	int64_t auth_refuse_time;
+	int64_t auth_login_slow_after; /* failures of a login: its failing
+					  addresses are slowed */
+	int64_t auth_slow_delay_ms;    /* first extra delay, doubled */
+	int64_t auth_slow_max_ms;
+
+	/* [quota]: defaults, 0 = unlimited */
+	int64_t quota_msgs_hour;
+	int64_t quota_msgs_day;
+	int64_t quota_rcpts_day;
+	int64_t quota_rcpts_msg;
+
+	/* [abuse]: automatic blocks, 0 = off */
+	int64_t abuse_excess_blocks;
+	int64_t abuse_ips_per_hour;
+	int64_t abuse_rejected_share; /* percent */
+	int64_t abuse_rejected_min;
+	char abuse_notify[CONF_STR_MAX]; /* operator address */
 };
 
 /* Fill with defaults; paths relative to dir. */

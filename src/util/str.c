@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +90,63 @@ str_uint(const char *s)
 {
 	static const int64_t m[] = { 1 };
 	return str_scaled(s, "", m);
+}
+
+/* n digits at *p, within lo..hi; -1 otherwise. */
+static int
+str_digits(const char **p, int n, int lo, int hi)
+{
+	int v = 0, i;
+
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return v < lo || v > hi ? -1 : v;
+}
+
+int64_t
+str_time(const char *s, int64_t now)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30,
+		31 };
+	const char *p = s;
+	struct tm tm;
+	int64_t d;
+
+	if (strspn(s, "0123456789") == strlen(s))
+		return str_uint(s);
+	if ((d = str_duration(s)) >= 0)
+		return d > now ? 0 : now - d;
+	memset(&tm, 0, sizeof(tm));
+	if ((tm.tm_year = str_digits(&p, 4, 1970, 9999)) < 0 || *p++ != '-' ||
+	    (tm.tm_mon = str_digits(&p, 2, 1, 12)) < 0 || *p++ != '-' ||
+	    (tm.tm_mday = str_digits(&p, 2, 1, mdays[tm.tm_mon - 1])) < 0)
+		return -1;
+	if (tm.tm_mon == 2 && tm.tm_mday == 29 &&
+	    !(tm.tm_year % 4 == 0 &&
+		(tm.tm_year % 100 != 0 || tm.tm_year % 400 == 0)))
+		return -1; /* not a leap year */
+	if (*p == 'T' || *p == ' ') {
+		p++;
+		if ((tm.tm_hour = str_digits(&p, 2, 0, 23)) < 0 ||
+		    *p++ != ':' || (tm.tm_min = str_digits(&p, 2, 0, 59)) < 0)
+			return -1;
+		if (*p == ':') {
+			p++;
+			if ((tm.tm_sec = str_digits(&p, 2, 0, 59)) < 0)
+				return -1;
+		}
+	}
+	if (*p == 'Z')
+		p++;
+	if (*p != '\0')
+		return -1;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64_t)timegm(&tm);
 }
 
 void

@@ -16,6 +16,13 @@ int64_t str_duration(const char *s);
 int64_t str_size(const char *s);
 /* Parse a non-negative decimal integer; -1 on anything else. */
 int64_t str_uint(const char *s);
+/*
+ * A point in time for a filter: unix seconds, a duration back from now
+ * ("30m", "7d"), or a UTC date "2024-10-01" with an optional time
+ * "T10:00" or "T10:00:00" (a space for the T, a final Z allowed). -1 if
+ * none of these.
+ */
+int64_t str_time(const char *s, int64_t now);
 void str_hex(char *dst, const unsigned char *src, size_t len);
 int str_unhex(unsigned char *dst, size_t dstlen, const char *src);
 /* Read a whole file (NUL-terminated, at most max bytes); NULL on error. */

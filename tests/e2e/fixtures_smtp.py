@@ -10,7 +10,8 @@ build), else ../../postern.
 
   Server(root, serve_env=None, park_queue=False, **conf)
                          `postern init` in root, free ports on 127.0.0.1,
-                         [auth] fail_delay = 200, deliveries parked (a
+                         [auth] fail_delay = 200, brute-force counters
+                         off (thresholds of 100000), deliveries parked (a
                          smarthost that refuses connections, so queued
                          messages stay in the queue); conf: section__key=
                          value; park_queue: see Server._serve_env;
@@ -358,6 +359,11 @@ class Server:
         self.conf_set("delivery", "mode", "smarthost")
         self.conf_set("delivery", "smarthost", "127.0.0.1:%d" % free_port())
         self.conf_set("auth", "fail_delay", "200")
+        # the brute-force counters would slow and refuse the many failed
+        # logins of a suite from 127.0.0.1: out of the way unless a test
+        # sets them (test_abuse_bruteforce.py)
+        for key in ("ip_slow_after", "ip_refuse_after", "login_slow_after"):
+            self.conf_set("auth", key, "100000")
         for key, value in conf.items():
             section, _, name = key.partition("__")
             self.conf_set(section, name, value)
@@ -536,13 +542,16 @@ class Server:
         assert r.code == 235, "AUTH PLAIN as %s: %s" % (login, r)
         return c
 
-    def smtplib(self, kind="submission"):
-        """An smtplib client: STARTTLS done on submission, SMTP_SSL on submissions."""
+    def smtplib(self, kind="submission", src=None):
+        """An smtplib client: STARTTLS done on submission, SMTP_SSL on
+        submissions; src: the loopback address it connects from."""
         ctx = tls_client_context(self.cert)
+        source = (src, 0) if src else None
         if kind == "submissions":
-            s = smtplib.SMTP_SSL("127.0.0.1", self.ports[kind], context=ctx, timeout=15)
+            s = smtplib.SMTP_SSL("127.0.0.1", self.ports[kind], context=ctx, timeout=15,
+                                 source_address=source)
         else:
-            s = smtplib.SMTP("127.0.0.1", self.ports[kind], timeout=15)
+            s = smtplib.SMTP("127.0.0.1", self.ports[kind], timeout=15, source_address=source)
             if kind == "submission":
                 s.ehlo("client.example.test")
                 s.starttls(context=ctx)

@@ -68,6 +68,41 @@ UNIT_TEST(test_durations_and_sizes_parse_with_units)
 	CHECK(str_uint("12a") == -1);
 }
 
+UNIT_TEST(test_times_for_filters_parse_dates_durations_and_seconds)
+{
+	const int64_t now = 1727778000; /* 2024-10-01 10:20:00 UTC */
+	static const struct {
+		const char *in;
+		int64_t want;
+	} cases[] = {
+		{ "1727778000", 1727778000 },
+		{ "1h", 1727778000 - 3600 },
+		{ "7d", 1727778000 - 7 * 86400 },
+		{ "2024-10-01", 1727740800 },
+		{ "2024-10-01T10:20", 1727778000 },
+		{ "2024-10-01T10:20:00Z", 1727778000 },
+		{ "2024-10-01 10:20:05", 1727778005 },
+		{ "2024-02-29", 1709164800 },
+		{ "2023-02-29", -1 },
+		{ "2024-13-01", -1 },
+		{ "2024-10-32", -1 },
+		{ "2024-10-01T24:00", -1 },
+		{ "2024-10-01T10", -1 },
+		{ "2024-10-01Zx", -1 },
+		{ " 2024-10-01", -1 },
+		{ "yesterday", -1 },
+		{ "", -1 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (str_time(cases[i].in, now) != cases[i].want) {
+			printf("  str_time(\"%s\") = %lld\n", cases[i].in,
+			    (long long)str_time(cases[i].in, now));
+			CHECK(0);
+		}
+}
+
 UNIT_TEST(test_networks_match_their_addresses_only)
 {
 	struct cidr c;

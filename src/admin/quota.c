@@ -1,0 +1,200 @@
+/*
+ * admin/quota: sending quotas per user and per domain, what a user has
+ * used of them, and the authentication log. A quota value is a number
+ * (0: unlimited) or "inherit" (the domain's default, then the config's).
+ * A running server picks a change up at the user's next login, and in
+ * sessions already open within 5 seconds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin.h"
+#include "../policy/quota.h"
+#include "../store/store.h"
+#include "../util/conf.h"
+#include "../util/str.h"
+
+/* The quota arguments given, over q; 0 if any, 1 if none, -1 if bad. */
+static int
+admin_quota_args(json_t *args, int64_t q[STORE_QUOTA_N], struct admin_err *err)
+{
+	int i, given = 0;
+
+	if (json_is_true(json_object_get(args, "clear"))) {
+		for (i = 0; i < STORE_QUOTA_N; i++)
+			q[i] = -1;
+		given = 1;
+	}
+	for (i = 0; i < STORE_QUOTA_N; i++) {
+		const char *v = admin_arg(args, quota_names[i]);
+		int64_t n;
+		if (v == NULL)
+			continue;
+		given = 1;
+		if (strcmp(v, "inherit") == 0) {
+			q[i] = -1;
+			continue;
+		}
+		if ((n = str_uint(v)) < 0 || n > 1000000000)
+			return admin_fail(err, 400,
+			    "%s: \"%s\" is not a number (0: unlimited) or "
+			    "\"inherit\"",
+			    quota_names[i], v);
+		q[i] = n;
+	}
+	return given ? 0 : 1;
+}
+
+static json_t *
+admin_quota_json(const int64_t q[STORE_QUOTA_N])
+{
+	json_t *o = json_object();
+	int i;
+
+	for (i = 0; i < STORE_QUOTA_N; i++)
+		json_object_set_new(o, quota_names[i],
+		    q[i] < 0 ? json_string("inherit") : json_integer(q[i]));
+	return o;
+}
+
+int
+admin_user_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *address = admin_need(args, "address", err);
+	int64_t q[STORE_QUOTA_N];
+	struct store_user u;
+	int rc;
+
+	if (address == NULL || admin_find_user(ctx, address, &u, err) == -1)
+		return -1;
+	if (store_quota_get(ctx->store, u.id, 0, q) != 0)
+		return admin_store_fail(ctx, err);
+	if ((rc = admin_quota_args(args, q, err)) == -1)
+		return -1;
+	if (rc == 0 && store_quota_set(ctx->store, u.id, 0, q) != 0)
+		return admin_store_fail(ctx, err);
+	*out = json_pack("{s:s++,s:o}", "address", u.local, "@", u.domain,
+	    "quota", admin_quota_json(q));
+	return 0;
+}
+
+int
+admin_domain_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *name = admin_need(args, "domain", err);
+	int self = json_is_true(json_object_get(args, "self"));
+	int64_t q[STORE_QUOTA_N];
+	struct store_domain d;
+	int rc;
+
+	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1)
+		return -1;
+	rc = self ? store_quota_self_get(ctx->store, d.id, q)
+		  : store_quota_get(ctx->store, 0, d.id, q);
+	if (rc != 0)
+		return admin_store_fail(ctx, err);
+	if ((rc = admin_quota_args(args, q, err)) == -1)
+		return -1;
+	if (rc == 0 && (self ? store_quota_self_set(ctx->store, d.id, q)
+			     : store_quota_set(ctx->store, 0, d.id, q)) != 0)
+		return admin_store_fail(ctx, err);
+	*out = json_pack("{s:s,s:s,s:o}", "domain", d.name, "applies_to",
+	    self ? "the domain login and relay networks"
+		 : "users without their own quota",
+	    "quota", admin_quota_json(q));
+	return 0;
+}
+
+/* Each quota of an owner: the limit that applies, where it comes from,
+ * what was used in its current window and when that ends. */
+json_t *
+admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
+{
+	static const char *const counters[STORE_QUOTA_N] = { "messages_hour",
+		"messages_day", "recipients_day", NULL };
+	int64_t own[STORE_QUOTA_N], dom[STORE_QUOTA_N];
+	int64_t now = (int64_t)time(NULL);
+	const struct conf *c = ctx->conf;
+	const int64_t def[STORE_QUOTA_N] = { c->quota_msgs_hour,
+		c->quota_msgs_day, c->quota_rcpts_day, c->quota_rcpts_msg };
+	json_t *rows, *r, *o;
+	size_t j;
+	int i;
+
+	if (user_id) {
+		if (store_quota_get(ctx->store, user_id, 0, own) != 0 ||
+		    store_quota_get(ctx->store, 0, domain_id, dom) != 0)
+			return NULL;
+	} else {
+		if (store_quota_self_get(ctx->store, domain_id, own) != 0)
+			return NULL;
+		for (i = 0; i < STORE_QUOTA_N; i++)
+			dom[i] = -1;
+	}
+	if ((rows = store_usage_list(ctx->store, user_id,
+		 user_id ? 0 : domain_id)) == NULL)
+		return NULL;
+	o = json_object();
+	for (i = 0; i < STORE_QUOTA_N; i++) {
+		int64_t lim = own[i] >= 0   ? own[i]
+			      : dom[i] >= 0 ? dom[i]
+					    : def[i];
+		const char *from = own[i] >= 0	 ? (user_id ? "user" : "domain")
+				   : dom[i] >= 0 ? "domain"
+						 : "config";
+		int64_t used = 0, resets = 0;
+		if (counters[i]) {
+			json_array_foreach (rows, j, r)
+				if (strcmp(json_string_value(
+					       json_object_get(r, "counter")),
+					counters[i]) == 0)
+					used = quota_usage_now(counters[i],
+					    json_integer_value(
+						json_object_get(r, "window")),
+					    json_integer_value(
+						json_object_get(r, "n")),
+					    now);
+			resets = i == 0 ? quota_hour_start(now) + 3600
+					: quota_day_start(now) + 86400;
+		}
+		json_t *q = json_pack("{s:I,s:s}", "limit", (json_int_t)lim,
+		    "from", from);
+		if (counters[i]) {
+			json_object_set_new(q, "used", json_integer(used));
+			json_object_set_new(q, "resets", json_integer(resets));
+		}
+		json_object_set_new(o, quota_names[i], q);
+	}
+	json_decref(rows);
+	return o;
+}
+
+int
+admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *login = admin_arg(args, "login");
+	const char *since = admin_arg(args, "since");
+	const char *limit = admin_arg(args, "limit");
+	int failed = json_is_true(json_object_get(args, "failed"));
+	int64_t t = 0, n = 1000;
+	json_t *rows;
+
+	if (since && (t = str_time(since, (int64_t)time(NULL))) < 0)
+		return admin_fail(err, 400,
+		    "--since %s: give a time (2024-10-01, "
+		    "2024-10-01T10:00:00Z) or a duration (1h, 7d)",
+		    since);
+	if (limit && ((n = str_uint(limit)) < 1 || n > 1000000))
+		return admin_fail(err, 400, "--limit: a number from 1");
+	if (login && *login == '\0')
+		login = NULL;
+	if ((rows = store_auth_list(ctx->store, login, t, failed, n)) == NULL)
+		return admin_store_fail(ctx, err);
+	*out = json_pack("{s:o}", "events", rows);
+	return 0;
+}

@@ -1,0 +1,297 @@
+/*
+ * guard: the server's side of abuse control. It turns the config into
+ * the quota engine's and the brute-force counters' settings, resolves an
+ * owner's limits from the store (on a worker), and blocks a user when a
+ * misuse rule trips: one UPDATE that only one caller can win, and only
+ * the winner writes the two notices (to the user, to the operator)
+ * straight into the spool, from the null sender, so they are delivered
+ * and signed by the queue and can never bounce or loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "guard.h"
+#include "../queue/qmgr.h"
+#include "../spool/spool.h"
+#include "../store/store.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+void
+guard_abuse_conf(const struct conf *c, struct quota_abuse *a)
+{
+	a->excess_blocks = c->abuse_excess_blocks;
+	a->ips_per_hour = c->abuse_ips_per_hour;
+	a->rejected_share = c->abuse_rejected_share;
+	a->rejected_min = c->abuse_rejected_min;
+}
+
+void
+guard_bf_conf(const struct conf *c, struct bf_conf *b)
+{
+	b->window = c->auth_fail_window;
+	b->ip_slow_after = c->auth_ip_slow_after;
+	b->ip_refuse_after = c->auth_ip_refuse_after;
+	b->refuse_time = c->auth_refuse_time;
+	b->login_slow_after = c->auth_login_slow_after;
+	b->slow_delay_ms = c->auth_slow_delay_ms;
+	b->slow_max_ms = c->auth_slow_max_ms;
+}
+
+void
+guard_conf_limits(const struct conf *c, const int64_t stored[QUOTA_N],
+    int64_t lim[QUOTA_N])
+{
+	const int64_t def[QUOTA_N] = { c->quota_msgs_hour, c->quota_msgs_day,
+		c->quota_rcpts_day, c->quota_rcpts_msg };
+	int i;
+
+	for (i = 0; i < QUOTA_N; i++)
+		lim[i] = stored[i] >= 0 ? stored[i] : def[i];
+}
+
+int
+guard_limits(struct store *st, const struct conf *c, const struct quota_key *k,
+    int64_t now)
+{
+	int64_t q[QUOTA_N], lim[QUOTA_N];
+	int blocked = 0;
+
+	if (store_quota_resolve(st, k->user_id, k->domain_id, q, &blocked) != 0)
+		return -1;
+	guard_conf_limits(c, q, lim);
+	quota_set_limits(k, lim, blocked, now);
+	return 0;
+}
+
+static void
+guard_date(int64_t now, char *out, size_t len)
+{
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+}
+
+/* One notice into the spool; its queue id is handed to the queue. */
+static int
+guard_notice(const struct conf *c, const char *to, const char *subject,
+    const char *text, int64_t now)
+{
+	struct spool_rcpt r;
+	struct spool_env env;
+	struct buf b;
+	struct iovec iov;
+	char date[64];
+	int rc;
+
+	memset(&env, 0, sizeof(env));
+	memset(&r, 0, sizeof(r));
+	spool_new_id(env.id);
+	env.time = now;
+	/* the null sender: a notice is never bounced, so it cannot loop */
+	str_lcpy(env.ip, "127.0.0.1", sizeof(env.ip));
+	str_lcpy(env.body, "8BITMIME", sizeof(env.body));
+	str_lcpy(r.addr, to, sizeof(r.addr));
+	env.rcpts = &r;
+	env.nrcpt = 1;
+	guard_date(now, date, sizeof(date));
+	buf_init(&b, 64 * 1024);
+	buf_printf(&b,
+	    "Received: by %s (postern) id %s;\r\n\t%s\r\n"
+	    "From: Postmaster <postmaster@%s>\r\n"
+	    "To: <%s>\r\n"
+	    "Subject: %s\r\n"
+	    "Date: %s\r\n"
+	    "Message-ID: <%s.notice@%s>\r\n"
+	    "Auto-Submitted: auto-generated\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n"
+	    "\r\n%s",
+	    c->hostname, env.id, date, c->hostname, to, subject, date, env.id,
+	    c->hostname, text);
+	iov.iov_base = b.data;
+	iov.iov_len = b.len;
+	rc = spool_write(&env, &iov, 1);
+	buf_free(&b);
+	if (rc == 0) {
+		log_info("abuse.notice queue=%s to=<%s>", env.id, to);
+		qmgr_notify(env.id);
+	} else {
+		log_warnx("abuse.notice to=<%s> error=\"cannot spool\"", to);
+	}
+	return rc;
+}
+
+int
+guard_block(struct store *st, const struct conf *c, const struct quota_key *k,
+    const char *login, const char *reason, int64_t now)
+{
+	char subject[512], text[2048];
+	int won;
+
+	if (k->user_id == 0)
+		return 0;
+	if ((won = store_user_autoblock(st, k->user_id, reason, now)) < 0) {
+		log_warnx("abuse.block user=%s error=\"%s\"", login,
+		    store_errmsg(st));
+		return -1;
+	}
+	quota_block_stored(k);
+	if (won == 0) /* blocked already: someone else told them */
+		return 0;
+	log_info("abuse.block user=%s reason=\"%s\"", login, reason);
+	snprintf(subject, sizeof(subject), "Outgoing mail of %s is blocked",
+	    login);
+	snprintf(text, sizeof(text),
+	    "Hello,\r\n\r\n"
+	    "the outgoing mail of %s through %s has been blocked:\r\n\r\n"
+	    "    %s\r\n\r\n"
+	    "This usually means that the password of the account is known\r\n"
+	    "to someone else, or that a device or program sends more mail\r\n"
+	    "than it should. Your mailbox, the control panel and reading\r\n"
+	    "mail still work. Change your SMTP password in the control\r\n"
+	    "panel and contact the operator of this service to have the\r\n"
+	    "block lifted.\r\n",
+	    login, c->hostname, reason);
+	guard_notice(c, login, subject, text, now);
+	if (c->abuse_notify[0]) {
+		snprintf(subject, sizeof(subject), "postern blocked %s: %.200s",
+		    login, reason);
+		snprintf(text, sizeof(text),
+		    "postern on %s blocked the outgoing mail of %s:\r\n\r\n"
+		    "    %s\r\n\r\n"
+		    "The user was notified. See what happened with\r\n\r\n"
+		    "    postern log auth %s\r\n"
+		    "    postern user show %s\r\n\r\n"
+		    "and lift the block with\r\n\r\n"
+		    "    postern user unblock %s\r\n",
+		    c->hostname, login, reason, login, login, login);
+		guard_notice(c, c->abuse_notify, subject, text, now);
+	}
+	return 1;
+}
+
+struct guard_job {
+	struct worker_job base;
+	struct quota_key key;
+	char login[ADDR_MAX + 1];
+	char reason[256];
+};
+
+static void
+guard_job_run(struct worker_job *j, void *ctx)
+{
+	struct guard_job *g = (struct guard_job *)j;
+
+	guard_block(server_worker_store(ctx), server_worker_conf(ctx), &g->key,
+	    g->login, g->reason, (int64_t)time(NULL));
+}
+
+static void
+guard_job_done(struct worker_job *j)
+{
+	free(j);
+}
+
+void
+guard_block_submit(struct workers_loop *wl, const struct quota_key *k,
+    const char *login, const char *reason)
+{
+	struct guard_job *g = calloc(1, sizeof(*g));
+
+	if (g == NULL)
+		return;
+	g->base.run = guard_job_run;
+	g->base.done = guard_job_done;
+	g->key = *k;
+	str_lcpy(g->login, login, sizeof(g->login));
+	str_lcpy(g->reason, reason, sizeof(g->reason));
+	workers_submit(wl, &g->base);
+}
+
+/* worker: recipients of a user's message refused by their servers */
+void
+guard_refused(void *ctx, const char *login, int n)
+{
+	struct store *st = server_worker_store(ctx);
+	const struct conf *c = server_worker_conf(ctx);
+	int64_t now = (int64_t)time(NULL);
+	struct quota_abuse ab;
+	struct store_user u;
+	struct quota_key k;
+	struct addr a;
+	char why[160];
+
+	if (strchr(login, '@') == NULL ||
+	    addr_parse(login, &a, why, sizeof(why)) == -1 ||
+	    store_user_get(st, &a, &u) != 0)
+		return;
+	quota_key_set(&k, u.id, u.domain_id);
+	guard_abuse_conf(c, &ab);
+	/* accepted at DATA, refused after all */
+	if (quota_rcpt_result(&k, -n, n, &ab, now))
+		guard_block(st, c, &k, login, GUARD_REFUSED_REASON, now);
+}
+
+struct guard_flushing {
+	struct store *st;
+	int begun; /* a transaction only when there is something to write */
+};
+
+static int
+guard_put(void *arg, const struct quota_key *k, const char *counter,
+    int64_t window, int64_t n)
+{
+	struct guard_flushing *f = arg;
+
+	if (!f->begun) {
+		if (store_begin(f->st) == -1)
+			return -1;
+		f->begun = 1;
+	}
+	return store_usage_put(f->st, k->user_id, k->domain_id, counter, window,
+		   n) == 0
+		   ? 0
+		   : -1;
+}
+
+int
+guard_flush(struct store *st)
+{
+	struct guard_flushing f = { st, 0 };
+
+	if (quota_flush(guard_put, &f) == 0 &&
+	    (!f.begun || store_commit(st) == 0))
+		return 0;
+	log_warnx("quota.flush error=\"%s\"", store_errmsg(st));
+	if (f.begun)
+		store_rollback(st);
+	return -1;
+}
+
+int
+guard_load(struct store *st, int64_t now)
+{
+	json_t *rows = store_usage_list(st, 0, 0), *r;
+	size_t i;
+
+	if (rows == NULL)
+		return -1;
+	json_array_foreach (rows, i, r) {
+		struct quota_key k = {
+			json_integer_value(json_object_get(r, "user_id")),
+			json_integer_value(json_object_get(r, "domain_id")),
+		};
+		quota_load(&k, json_string_value(json_object_get(r, "counter")),
+		    json_integer_value(json_object_get(r, "window")),
+		    json_integer_value(json_object_get(r, "n")), now);
+	}
+	json_decref(rows);
+	return 0;
+}
