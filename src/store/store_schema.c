@@ -134,6 +134,25 @@ static const char *const store_migrations[] = {
 	" WHERE user_id IS NOT NULL;"
 	"CREATE UNIQUE INDEX quota_usage_domain ON quota_usage(domain_id, counter)"
 	" WHERE domain_id IS NOT NULL;",
+	/* 4: the JSON API's callers: operator keys and panel sessions, both
+	 * kept as keyed hashes of the secret the caller holds */
+	"CREATE TABLE api_key ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER,"
+	" revoked INTEGER);"
+	"CREATE UNIQUE INDEX api_key_live ON api_key(name)"
+	" WHERE revoked IS NULL;"
+	"CREATE TABLE panel_session ("
+	" id INTEGER PRIMARY KEY,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" created INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL,"
+	" ip TEXT NOT NULL);"
+	"CREATE INDEX panel_session_user ON panel_session(user_id);",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
