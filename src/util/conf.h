@@ -66,6 +66,16 @@ struct conf {
 	int64_t auth_fail_delay_ms; /* same delay, known or unknown login */
 	int64_t token_ttl_default;
 	int64_t auth_log_retention;
+
+	/* [panel] */
+	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
+	char panel_name[CONF_STR_MAX];	  /* "" = HOSTNAME */
+	char panel_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
+	int64_t imap_port;
+	int64_t link_ttl; /* seconds */
+	int64_t link_window;
+	int64_t links_per_account;
+	int64_t links_per_client;
 };
 
 /* Fill with defaults; paths relative to dir. */
