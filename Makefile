@@ -15,8 +15,10 @@ LIBS      = $(PKGLIBS) -lpthread -lm
 
 SRC      := $(sort $(wildcard src/*/*.c))
 MAIN     := src/main.c
-OBJ      := $(SRC:src/%.c=build/rel/%.o)
-ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o)
+# the panel's files (www/), embedded into the binary (src/http/static.h)
+WWW      := $(sort $(shell find www -type f ! -name '.*' 2>/dev/null))
+OBJ      := $(SRC:src/%.c=build/rel/%.o) build/rel/gen/www.o
+ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o) build/asan/gen/www.o
 TESTS    := tests/unit/unit.c $(sort $(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
@@ -39,6 +41,23 @@ deps:
 postern: $(OBJ) build/rel/main.o
 	@echo "  LD      $@"
 	$(Q)$(CC) -o $@ $^ $(LIBS)
+
+build/gen/www.c: $(WWW) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	@echo "  EMBED   www/"
+	$(Q)sh scripts/embed.sh www > $@.tmp && mv $@.tmp $@
+
+build/rel/gen/www.o: build/gen/www.c src/http/static.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes $(OPT) -Isrc -c -o $@ $<
+
+build/asan/gen/www.o: build/gen/www.c src/http/static.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Isrc -c -o $@ $<
+
+build/fuzzobj/gen/www.o: build/gen/www.c src/http/static.h
+	@mkdir -p $(dir $@)
+	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -Isrc -c -o $@ $<
 
 build/rel/%.o: src/%.c $(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
@@ -76,7 +95,7 @@ run: all
 # libFuzzer harnesses (clang): a short run of each in `make test`,
 # FUZZTIME seconds each with `make fuzz`.
 FUZZTIME ?= 60
-FUZZ_OBJ := $(SRC:src/%.c=build/fuzzobj/%.o)
+FUZZ_OBJ := $(SRC:src/%.c=build/fuzzobj/%.o) build/fuzzobj/gen/www.o
 FUZZ_SAN := -fsanitize=address,undefined
 .SECONDARY: $(FUZZ_OBJ)
 build/fuzzobj/%.o: src/%.c $(wildcard src/*/*.h)

@@ -41,6 +41,15 @@ const struct admin_op admin_ops[] = {
 	{ "relay-net.add", admin_relay_add },
 	{ "relay-net.list", admin_relay_list },
 	{ "relay-net.remove", admin_relay_remove },
+	{ "api-key.add", admin_apikey_add },
+	{ "api-key.list", admin_apikey_list },
+	{ "api-key.revoke", admin_apikey_revoke },
+	{ "queue.list", admin_queue_list },
+	{ "queue.show", admin_queue_show },
+	{ "queue.hold", admin_queue_hold },
+	{ "queue.release", admin_queue_release },
+	{ "queue.delete", admin_queue_delete },
+	{ "queue.flush", admin_queue_flush },
 	{ NULL, NULL },
 };
 

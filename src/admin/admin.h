@@ -134,4 +134,26 @@ int admin_relay_list(struct admin_ctx *, json_t *, json_t **,
 int admin_relay_remove(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 
+/* admin/apikey.c: operator keys for the JSON API */
+int admin_apikey_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_apikey_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_apikey_revoke(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
+/* admin/queue.c: the spool */
+int admin_queue_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_queue_show(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_queue_hold(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_queue_release(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_queue_delete(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_queue_flush(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
 #endif

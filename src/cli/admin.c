@@ -95,6 +95,10 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "relay-net list", "relay-net.list", "domain?", "", "[DOMAIN]" },
 	{ "relay-net remove", "relay-net.remove", "domain cidr", "",
 	    "DOMAIN CIDR" },
+	{ "api-key add", "api-key.add", "name", "",
+	    "NAME   (prints the key once)" },
+	{ "api-key list", "api-key.list", "", "", "" },
+	{ "api-key revoke", "api-key.revoke", "name", "", "NAME" },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 

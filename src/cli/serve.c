@@ -11,11 +11,16 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "../http/server.h"
 #include "../smtp/server.h"
 #include "../spool/spool.h"
 #include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
+
+/* The JSON API and the panel run inside the server (src/http/). */
+static const struct server_addon http = { http_bind, http_start, http_stop,
+	http_join, http_free };
 
 int
 cli_serve(struct cli_global *g, int argc, char **argv)
@@ -35,7 +40,7 @@ cli_serve(struct cli_global *g, int argc, char **argv)
 	}
 	if (cli_load_conf(g, &conf) == -1)
 		return 1;
-	return server_run(&conf);
+	return server_run(&conf, &http);
 }
 
 /* Tell a running server to look at the queue again (SIGUSR1). */

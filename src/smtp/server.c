@@ -188,9 +188,8 @@ fail:
 	return NULL;
 }
 
-/* "ADDR:PORT" or "[V6]:PORT" into a sockaddr. */
-static int
-server_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+int
+server_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 {
 	char host[128];
 	const char *colon;
@@ -234,14 +233,14 @@ server_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 	return -1;
 }
 
-static int
-server_bind(const char *text)
+int
+server_listen_socket(const char *text)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int fd, one = 1;
 
-	if (server_parse_addr(text, &ss, &len) == -1) {
+	if (server_addr_parse(text, &ss, &len) == -1) {
 		log_warnx(
 		    "server.listen address=\"%s\" error=\"not ADDR:PORT\"",
 		    text);
@@ -369,7 +368,7 @@ server_listen_all(struct server *srv, struct server_loop *l)
 			struct listen_arg *la;
 			if (l->nls >= SERVER_LISTEN_MAX)
 				return -1;
-			if ((fd = server_bind(tok)) == -1)
+			if ((fd = server_listen_socket(tok)) == -1)
 				return -1;
 			la = &listen_args[l->idx][l->nls];
 			la->loop = l;
@@ -417,6 +416,7 @@ struct retired {
 };
 static struct retired *retired;
 static struct conf *first_conf;
+static const struct server_addon *the_addon;
 
 static void
 server_retire(struct server *srv, struct conf *c, SSL_CTX *tls)
@@ -501,6 +501,8 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	log_info("server.stop signal=%d", (int)sig);
 	atomic_store(&srv->stopping, 1);
+	if (the_addon)
+		the_addon->stop();
 	for (i = 0; i < srv->nloops; i++) {
 		uint64_t one = 1;
 		if (write(srv->loops[i].ctlfd, &one, sizeof(one)) < 0)
@@ -509,7 +511,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 int
-server_run(struct conf *conf)
+server_run(struct conf *conf, const struct server_addon *addon)
 {
 	struct server srv;
 	struct event_base *mainbase;
@@ -578,6 +580,10 @@ server_run(struct conf *conf)
 			return 1;
 		}
 	}
+	if (addon && addon->bind(&srv) == -1) {
+		log_warnx("server.start error=\"cannot listen for http\"");
+		return 1;
+	}
 	if (server_drop_root(conf->user) == -1)
 		return 1;
 	/* fsync-bound work needs more threads than cores: they mostly wait */
@@ -590,6 +596,11 @@ server_run(struct conf *conf)
 		log_warnx("server.start error=\"cannot start the queue\"");
 		return 1;
 	}
+	if (addon && addon->start() == -1) {
+		log_warnx("server.start error=\"cannot start http\"");
+		return 1;
+	}
+	the_addon = addon;
 	server_pidfile(conf, 1);
 	mainbase = event_base_new();
 	sigs[0] = evsignal_new(mainbase, SIGTERM, server_signal_cb, &srv);
@@ -609,9 +620,14 @@ server_run(struct conf *conf)
 		event_base_loop(mainbase, EVLOOP_ONCE);
 	for (i = 0; i < srv.nloops; i++)
 		pthread_join(srv.loops[i].thread, NULL);
+	if (addon)
+		addon->join();
 	qmgr_stop();
 	workers_stop();
 	qmgr_free();
+	if (addon)
+		addon->free();
+	the_addon = NULL;
 	server_pidfile(conf, 0);
 	for (i = 0; i < srv.nloops; i++) {
 		struct server_loop *l = &srv.loops[i];

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -51,7 +52,23 @@ struct server {
 	atomic_int stopping;
 };
 
-int server_run(struct conf *);
+/* A service above the SMTP floor that runs inside `postern serve` (the
+ * HTTP server): bound before root is dropped, started once the workers
+ * run, told to stop with the SMTP loops, joined, then freed after the
+ * workers stopped. */
+struct server_addon {
+	int (*bind)(struct server *);
+	int (*start)(void);
+	void (*stop)(void);
+	void (*join)(void);
+	void (*free)(void);
+};
+
+int server_run(struct conf *, const struct server_addon *);
+/* "ADDR:PORT" or "[V6]:PORT" into a sockaddr; -1 if not one. */
+int server_addr_parse(const char *text, struct sockaddr_storage *, socklen_t *);
+/* A listening socket (SO_REUSEPORT) on "ADDR:PORT"; -1 logged. */
+int server_listen_socket(const char *text);
 /* Per-address connection accounting (shared by all loops). */
 int server_conn_enter(struct server *, const char *ip);
 void server_conn_leave(struct server *, const char *ip);

@@ -237,19 +237,40 @@ out:
 	return rc;
 }
 
-int
-spool_remove(const char *id)
+static int
+spool_unlink_all(const char *queue, const char *id)
 {
 	char path[PATH_MAX + 64];
 	int rc;
 
-	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
+	snprintf(path, sizeof(path), "%s/%s", queue, id);
 	rc = unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	snprintf(path, sizeof(path), "%s/%s.state", queue, id);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/%s.hold", spool_queue, id);
+	snprintf(path, sizeof(path), "%s/%s.hold", queue, id);
 	unlink(path);
 	return rc;
+}
+
+int
+spool_remove(const char *id)
+{
+	return spool_unlink_all(spool_queue, id);
+}
+
+static int spool_id_ok(const char *id);
+
+int
+spool_delete(const char *data_dir, const char *id)
+{
+	char queue[PATH_MAX];
+
+	if (!spool_id_ok(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(queue, sizeof(queue), "%s/spool/queue", data_dir);
+	return spool_unlink_all(queue, id);
 }
 
 static int

@@ -53,6 +53,8 @@ void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 int spool_write(const struct spool_env *, const struct iovec *, int iovcnt);
 /* Remove a message (and its state file) from the queue. */
 int spool_remove(const char *id);
+/* The same from another process or thread, by the data folder. */
+int spool_delete(const char *data_dir, const char *id);
 /*
  * Read a queued message: its envelope (rcpts allocated: free them) and
  * the message bytes (malloc'd, *msglen long). done[i] is set for each

@@ -1085,3 +1085,128 @@ store_auth_prune(struct store *s, int64_t before)
 	return store_rc(db_exec(s->db, "DELETE FROM auth_event WHERE time < ?",
 	    "i", before));
 }
+
+int
+store_apikey_add(struct store *s, const char *name, const char *hash,
+    int64_t now)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO api_key (name, hash, created) VALUES (?, ?, ?)", "ssi",
+	    name, hash, now));
+}
+
+json_t *
+store_apikey_list(struct store *s)
+{
+	return db_rows(s->db,
+	    "SELECT name, created, last_used, revoked FROM api_key"
+	    " ORDER BY created, id",
+	    "");
+}
+
+int
+store_apikey_revoke(struct store *s, const char *name, int64_t now)
+{
+	if (db_exec(s->db,
+		"UPDATE api_key SET revoked = ? WHERE name = ?"
+		" AND revoked IS NULL",
+		"is", now, name) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_apikey_find(struct store *s, const char *hash, char *name, size_t len,
+    int64_t now)
+{
+	struct db_stmt *st;
+	int64_t id = 0;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT id, name FROM api_key WHERE hash = ? AND revoked IS NULL",
+	    "s", hash);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		id = db_int(st, 0);
+		str_lcpy(name, db_text(st, 1), len);
+	}
+	db_done(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+	/* once a minute is enough to say whether a key is still in use */
+	db_exec(s->db,
+	    "UPDATE api_key SET last_used = ? WHERE id = ?"
+	    " AND (last_used IS NULL OR last_used < ?)",
+	    "iii", now, id, now - 60);
+	return 0;
+}
+
+int
+store_session_add(struct store *s, const char *hash, int64_t user_id,
+    int64_t now, const char *ip)
+{
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO panel_session (hash, user_id, created, last_seen, ip)"
+	    " VALUES (?, ?, ?, ?, ?)",
+	    "siiis", hash, user_id, now, now, ip));
+}
+
+int
+store_session_use(struct store *s, const char *hash, int64_t idle_before,
+    int64_t now, struct store_user *u)
+{
+	struct db_stmt *st;
+	int64_t id = 0, seen = 0;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT p.id, p.last_seen, a.id, a.domain_id, a.local, d.name,"
+	    " a.blocked_reason FROM panel_session p"
+	    " JOIN account a ON a.id = p.user_id"
+	    " JOIN domain d ON d.id = a.domain_id WHERE p.hash = ?",
+	    "s", hash);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		id = db_int(st, 0);
+		seen = db_int(st, 1);
+		u->id = db_int(st, 2);
+		u->domain_id = db_int(st, 3);
+		str_lcpy(u->local, db_text(st, 4), sizeof(u->local));
+		str_lcpy(u->domain, db_text(st, 5), sizeof(u->domain));
+		u->blocked = !db_is_null(st, 6);
+		str_lcpy(u->blocked_reason, db_text(st, 6),
+		    sizeof(u->blocked_reason));
+	}
+	db_done(st);
+	if (rc != DB_ROW)
+		return rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+	if (seen < idle_before) {
+		db_exec(s->db, "DELETE FROM panel_session WHERE id = ?", "i",
+		    id);
+		return STORE_NOTFOUND;
+	}
+	if (db_exec(s->db,
+		"UPDATE panel_session SET last_seen = ? WHERE id = ?", "ii",
+		now, id) != DB_DONE)
+		return STORE_FAIL;
+	return 0;
+}
+
+int
+store_session_remove(struct store *s, const char *hash)
+{
+	if (db_exec(s->db, "DELETE FROM panel_session WHERE hash = ?", "s",
+		hash) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_session_prune(struct store *s, int64_t idle_before)
+{
+	return store_rc(db_exec(s->db,
+	    "DELETE FROM panel_session WHERE last_seen < ?", "i", idle_before));
+}

@@ -203,6 +203,26 @@ json_t *store_auth_list(struct store *, const char *login, int64_t since,
     int failed_only, int64_t limit);
 int store_auth_prune(struct store *, int64_t before);
 
+/* API keys: operator access to the JSON API, by keyed hash */
+int store_apikey_add(struct store *, const char *name, const char *hash,
+    int64_t now);
+json_t *store_apikey_list(struct store *);
+int store_apikey_revoke(struct store *, const char *name, int64_t now);
+/* The live key with this hash: its name (and its use recorded). */
+int store_apikey_find(struct store *, const char *hash, char *name, size_t len,
+    int64_t now);
+
+/* panel sessions, by the keyed hash of the session id */
+int store_session_add(struct store *, const char *hash, int64_t user_id,
+    int64_t now, const char *ip);
+/* The user of a session last used at or after idle_before, and the use
+ * recorded; STORE_NOTFOUND if none (an idle one is removed). */
+int store_session_use(struct store *, const char *hash, int64_t idle_before,
+    int64_t now, struct store_user *);
+int store_session_remove(struct store *, const char *hash);
+/* Remove every session last used before idle_before. */
+int store_session_prune(struct store *, int64_t idle_before);
+
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);
 

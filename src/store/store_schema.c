@@ -116,6 +116,25 @@ static const char *const store_migrations[] = {
 	" publish_until INTEGER,"
 	" UNIQUE (name, selector));"
 	"CREATE INDEX dkim_key_name ON dkim_key(name);",
+	/* 3: the JSON API's callers: operator keys and panel sessions, both
+	 * kept as keyed hashes of the secret the caller holds */
+	"CREATE TABLE api_key ("
+	" id INTEGER PRIMARY KEY,"
+	" name TEXT NOT NULL,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" created INTEGER NOT NULL,"
+	" last_used INTEGER,"
+	" revoked INTEGER);"
+	"CREATE UNIQUE INDEX api_key_live ON api_key(name)"
+	" WHERE revoked IS NULL;"
+	"CREATE TABLE panel_session ("
+	" id INTEGER PRIMARY KEY,"
+	" hash TEXT NOT NULL UNIQUE,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" created INTEGER NOT NULL,"
+	" last_seen INTEGER NOT NULL,"
+	" ip TEXT NOT NULL);"
+	"CREATE INDEX panel_session_user ON panel_session(user_id);",
 	/* 4: the panel's second factor (TOTP key sealed, recovery codes as
 	 * keyed hashes), sign-in tickets between password and code, and
 	 * password links (token as keyed hash; asks counted for limits) */

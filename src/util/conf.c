@@ -51,6 +51,20 @@ static const struct conf_key conf_keys[] = {
 	{ "listen", "http", T_STR, S(listen_http), "127.0.0.1:8080", 0, 0, NULL,
 	    "JSON API and control panel" },
 
+	{ "http", "tls", T_ENUM, S(http_tls), "on", 0, 0, "on|off|auto",
+	    "on: HTTPS with the [tls] certificate; off: plain HTTP, only on "
+	    "loopback; auto: plain on loopback, HTTPS elsewhere" },
+	{ "http", "max_body", T_SIZE, I(http_max_body), "1M", 1024, 64 << 20,
+	    NULL, "largest request body (413 above)" },
+	{ "http", "timeout", T_DURATION, I(http_timeout), "30s", 1, 3600, NULL,
+	    "idle time allowed on an HTTP connection" },
+	{ "http", "session_idle", T_DURATION, I(session_idle), "30m", 1,
+	    30 * 86400, NULL, "a panel session ends after this long unused" },
+	{ "http", "login_failures", T_INT, I(login_failures), "10", 1, 10000,
+	    NULL, "failed panel logins per address or client before 429" },
+	{ "http", "login_window", T_DURATION, I(login_window), "15m", 1, 86400,
+	    NULL, "how long failed panel logins are counted" },
+
 	{ "tls", "cert", T_PATH, S(tls_cert), "data/tls/cert.pem", 0, 0, NULL,
 	    "certificate chain, PEM" },
 	{ "tls", "key", T_PATH, S(tls_key), "data/tls/key.pem", 0, 0, NULL,

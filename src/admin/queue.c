@@ -1,0 +1,124 @@
+/*
+ * admin/queue: the messages waiting in the spool, for the CLI and the
+ * API alike. Changes are made to the spool's files (ID.hold markers,
+ * removal); then the running server is told with SIGUSR1 (its pid is in
+ * DATA_DIR/postern.pid; inside the server that is its own pid) to look
+ * at the queue again.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "../spool/spool.h"
+#include "../util/conf.h"
+#include "../util/str.h"
+
+/* 1 if a running server was told, 0 if none runs. */
+static int
+admin_queue_signal(struct admin_ctx *ctx)
+{
+	char path[CONF_PATH_MAX + 32], *text;
+	long pid;
+
+	snprintf(path, sizeof(path), "%s/postern.pid", ctx->conf->data_dir);
+	if ((text = str_read_file(path, 64, NULL)) == NULL)
+		return 0; /* not running: it will look at start */
+	pid = strtol(text, NULL, 10);
+	free(text);
+	return pid > 1 && kill((pid_t)pid, SIGUSR1) == 0;
+}
+
+static int
+admin_queue_find(struct admin_ctx *ctx, json_t *args, int body, json_t **msg,
+    const char **id, struct admin_err *err)
+{
+	if ((*id = admin_need(args, "id", err)) == NULL)
+		return -1;
+	if ((*msg = spool_show(ctx->conf->data_dir, *id, body)) == NULL)
+		return admin_fail(err, 404, "no message %.64s in the queue",
+		    *id);
+	return 0;
+}
+
+int
+admin_queue_list(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	json_t *q;
+
+	(void)args;
+	if ((q = spool_list(ctx->conf->data_dir)) == NULL)
+		return admin_fail(err, 500, "cannot read the spool in %s",
+		    ctx->conf->data_dir);
+	*out = json_pack("{s:o}", "queue", q);
+	return 0;
+}
+
+int
+admin_queue_show(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *id;
+
+	return admin_queue_find(ctx, args, 1, out, &id, err);
+}
+
+static int
+admin_queue_change(struct admin_ctx *ctx, json_t *args, const char *verb,
+    json_t **out, struct admin_err *err)
+{
+	const char *id;
+	json_t *m;
+	int rc;
+
+	if (admin_queue_find(ctx, args, 0, &m, &id, err) == -1)
+		return -1;
+	json_decref(m);
+	if (strcmp(verb, "hold") == 0)
+		rc = spool_set_held(ctx->conf->data_dir, id, 1);
+	else if (strcmp(verb, "release") == 0)
+		rc = spool_set_held(ctx->conf->data_dir, id, 0);
+	else
+		rc = spool_delete(ctx->conf->data_dir, id);
+	if (rc == -1)
+		return admin_fail(err, 500, "queue %s %s: %s", verb, id,
+		    strerror(errno));
+	*out = json_pack("{s:s,s:s,s:b}", "id", id, "done", verb, "running",
+	    admin_queue_signal(ctx));
+	return 0;
+}
+
+int
+admin_queue_hold(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	return admin_queue_change(ctx, args, "hold", out, err);
+}
+
+int
+admin_queue_release(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	return admin_queue_change(ctx, args, "release", out, err);
+}
+
+int
+admin_queue_delete(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	return admin_queue_change(ctx, args, "delete", out, err);
+}
+
+int
+admin_queue_flush(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	(void)args;
+	(void)err;
+	*out = json_pack("{s:s,s:b}", "done", "flush", "running",
+	    admin_queue_signal(ctx));
+	return 0;
+}

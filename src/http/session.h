@@ -1,0 +1,25 @@
+/*
+ * session: who is calling. An operator sends an API key (Authorization:
+ * Bearer KEY); an end user signs in with their address and login
+ * password (POST /api/v1/session) and then sends the session cookie,
+ * and on every change the CSRF token in X-CSRF-Token. Failed sign-ins
+ * are counted per client address and per login, and slowed.
+ */
+#ifndef POSTERN_HTTP_SESSION_H
+#define POSTERN_HTTP_SESSION_H
+
+struct http_call;
+struct admin_err;
+
+/* On a worker: find the caller from the call's credentials. */
+int http_authenticate(struct http_call *, struct admin_err *);
+/* On a worker: may this caller use this route (and the CSRF token)? */
+int http_authorize(struct http_call *, struct admin_err *);
+/* On the loop, before a sign-in is checked: -1 with why when too many
+ * failures came from this address or for this login lately. */
+int http_login_gate(struct http_call *, const char **why);
+/* On the loop, after a sign-in: count it, set the reply's delay. */
+void http_login_after(struct http_call *);
+void http_login_free(void);
+
+#endif
