@@ -8,24 +8,24 @@
 'use strict';
 
 (function () {
-  var state = { csrf: '', address: '', me: null, ticket: '', linkPurpose: 'reset' };
+  var state = { csrf: '', address: '', servers: null, ticket: '', linkPurpose: 'reset' };
 
   function $(id) { return document.getElementById(id); }
   function show(el, on) { (typeof el === 'string' ? $(el) : el).hidden = !on; }
   function text(id, s) { $(id).textContent = s; }
   function enc(s) { return encodeURIComponent(s); }
-  function self() { return '/api/v1/users/' + enc(state.address); }
-
-  // The API's paths, in one place.
+  // The API's paths, in one place. /me routes act on the session's own
+  // account only.
   var API = {
     session: '/api/v1/session',
     totpLogin: '/api/v1/session/totp',
     me: '/api/v1/me',
-    smtp: function () { return self() + '/smtp-password'; },
-    tos: function () { return self() + '/tos'; },
-    apps: function () { return self() + '/app-passwords'; },
-    app: function (label) { return self() + '/app-passwords/' + enc(label); },
-    authLog: function () { return self() + '/auth-log'; },
+    servers: '/api/v1/me/servers',
+    smtp: '/api/v1/me/smtp-password',
+    tos: '/api/v1/me/tos',
+    apps: '/api/v1/me/app-passwords',
+    app: function (label) { return '/api/v1/me/app-passwords/' + enc(label); },
+    authLog: '/api/v1/me/auth-log?limit=50',
     totp: '/api/v1/me/totp',
     totpConfirm: '/api/v1/me/totp/confirm',
     totpDisable: '/api/v1/me/totp/disable',
@@ -138,14 +138,14 @@
   function signedOut() {
     state.csrf = '';
     state.address = '';
-    state.me = null;
+    state.servers = null;
     state.ticket = '';
     if (location.hash !== '#login') location.hash = '#login';
     else route();
   }
 
   function signedIn(s) {
-    state.csrf = s.csrf || '';
+    state.csrf = s.csrf_token || '';
     state.address = s.address;
     state.ticket = '';
     text('who-address', s.address);
@@ -269,30 +269,36 @@
     $('reveal-smtp').title = 'Hide the password';
   }
 
+  async function servers() {
+    if (!state.servers) state.servers = await call('GET', API.servers);
+    document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = state.servers.name; });
+    return state.servers;
+  }
+
   async function loadRelay() {
-    var me = state.me = await call('GET', API.me);
-    document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = me.hostname; });
+    var me = await call('GET', API.me);
+    var sv = await servers();
     hideSmtp();
     show('regen-confirm', false);
     show('regen-done', false);
     show('relay-blocked', !!me.blocked);
     if (me.blocked) {
       text('blocked-reason', me.blocked_reason || 'not given');
-      text('blocked-contact', me.contact);
-      $('blocked-contact').href = 'mailto:' + me.contact;
+      text('blocked-contact', sv.contact);
+      $('blocked-contact').href = 'mailto:' + sv.contact;
     }
-    var terms = me.tos_version > 0 && !me.tos_accepted;
+    var terms = !me.tos_accepted;
     show('relay-terms', terms);
     show('relay-creds', !terms);
-    if (terms) text('terms-text', me.tos_text || '');
-    text('relay-host', me.hostname);
-    text('relay-ports', portsText(me));
+    if (terms) text('terms-text', (await call('GET', API.tos)).text || '');
+    text('relay-host', sv.hostname);
+    text('relay-ports', portsText(sv));
     text('relay-login', me.address);
   }
 
   $('terms-accept').addEventListener('click', async function () {
     try {
-      await call('POST', API.tos(), {});
+      await call('POST', API.tos, {});
       await loadRelay();
     } catch (e) { fail('global-error', e); }
   });
@@ -300,7 +306,7 @@
   $('reveal-smtp').addEventListener('click', async function () {
     if ($('smtp-password').dataset.hidden === '0') return hideSmtp();
     try {
-      var r = await call('GET', API.smtp());
+      var r = await call('GET', API.smtp);
       showSmtp(r.password);
     } catch (e) { fail('global-error', e); }
   });
@@ -308,7 +314,7 @@
   $('copy-smtp').addEventListener('click', async function () {
     try {
       var pw = $('smtp-password').dataset.hidden === '0' ? $('smtp-password').textContent
-        : (await call('GET', API.smtp())).password;
+        : (await call('GET', API.smtp)).password;
       await copy(pw, 'copied-smtp');
     } catch (e) { fail('global-error', e); }
   });
@@ -323,7 +329,7 @@
   $('regen-yes').addEventListener('click', async function () {
     $('regen-yes').disabled = true;
     try {
-      var r = await call('POST', API.smtp(), {});
+      var r = await call('POST', API.smtp, {});
       showSmtp(r.password);
       show('regen-confirm', false);
       show('regen-done', true);
@@ -345,7 +351,7 @@
   }
 
   async function loadApps() {
-    var r = await call('GET', API.apps());
+    var r = await call('GET', API.apps);
     var rows = $('app-rows');
     rows.textContent = '';
     var live = (r.app_passwords || []).filter(function (a) { return !a.revoked; });
@@ -382,7 +388,7 @@
     show('app-error', false);
     var label = $('app-label').value.trim();
     try {
-      var r = await call('POST', API.apps(), { label: label });
+      var r = await call('POST', API.apps, { label: label });
       text('app-new-label', label);
       text('app-new-password', r.password);
       show('app-new', true);
@@ -398,7 +404,7 @@
   // ---- recent sign-ins ----
 
   async function loadSignins() {
-    var r = await call('GET', API.authLog());
+    var r = await call('GET', API.authLog);
     var rows = $('signin-rows');
     rows.textContent = '';
     var ev = r.events || [];
@@ -422,7 +428,7 @@
   // ---- set up your mail program ----
 
   async function loadSetup() {
-    var me = state.me || (state.me = await call('GET', API.me));
+    var me = await servers();
     document.querySelectorAll('.host-code').forEach(function (e) { e.textContent = me.hostname; });
     document.querySelectorAll('.address-code').forEach(function (e) { e.textContent = me.address; });
     text('setup-ports', portsText(me));
@@ -514,11 +520,12 @@
 
   // ---- start: is there a session already? ----
 
+  document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = location.hostname; });
   window.addEventListener('hashchange', route);
   (async function () {
     try {
       var s = await call('GET', API.session);
-      state.csrf = s.csrf || '';
+      state.csrf = s.csrf_token || '';
       state.address = s.address || '';
       text('who-address', state.address);
     } catch (e) { /* not signed in */ }

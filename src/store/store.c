@@ -254,6 +254,20 @@ store_user_add(struct store *s, int64_t domain_id, const char *local,
 	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
 }
 
+/* A user from columns col.. : id, domain_id, local, domain name,
+ * blocked_reason. */
+static void
+store_user_row(struct db_stmt *st, int col, struct store_user *u)
+{
+	u->id = db_int(st, col);
+	u->domain_id = db_int(st, col + 1);
+	str_lcpy(u->local, db_text(st, col + 2), sizeof(u->local));
+	str_lcpy(u->domain, db_text(st, col + 3), sizeof(u->domain));
+	u->blocked = !db_is_null(st, col + 4);
+	str_lcpy(u->blocked_reason, db_text(st, col + 4),
+	    sizeof(u->blocked_reason));
+}
+
 int
 store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 {
@@ -269,15 +283,8 @@ store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 	    "ss", a->domain, a->local_key);
 	if (st == NULL)
 		return STORE_FAIL;
-	if ((rc = db_step(st)) == DB_ROW) {
-		u->id = db_int(st, 0);
-		u->domain_id = db_int(st, 1);
-		str_lcpy(u->local, db_text(st, 2), sizeof(u->local));
-		str_lcpy(u->domain, db_text(st, 3), sizeof(u->domain));
-		u->blocked = !db_is_null(st, 4);
-		str_lcpy(u->blocked_reason, db_text(st, 4),
-		    sizeof(u->blocked_reason));
-	}
+	if ((rc = db_step(st)) == DB_ROW)
+		store_user_row(st, 0, u);
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
@@ -406,6 +413,25 @@ store_login_password_get(struct store *s, int64_t user_id, char *hash,
 		return STORE_FAIL;
 	if ((rc = db_step(st)) == DB_ROW)
 		str_lcpy(hash, db_text(st, 0), len);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_user_by_id(struct store *s, int64_t id, struct store_user *u)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
+	    " FROM account a JOIN domain d ON d.id = a.domain_id"
+	    " WHERE a.id = ?",
+	    "i", id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		store_user_row(st, 0, u);
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
@@ -1172,13 +1198,7 @@ store_session_use(struct store *s, const char *hash, int64_t idle_before,
 	if ((rc = db_step(st)) == DB_ROW) {
 		id = db_int(st, 0);
 		seen = db_int(st, 1);
-		u->id = db_int(st, 2);
-		u->domain_id = db_int(st, 3);
-		str_lcpy(u->local, db_text(st, 4), sizeof(u->local));
-		str_lcpy(u->domain, db_text(st, 5), sizeof(u->domain));
-		u->blocked = !db_is_null(st, 6);
-		str_lcpy(u->blocked_reason, db_text(st, 6),
-		    sizeof(u->blocked_reason));
+		store_user_row(st, 2, u);
 	}
 	db_done(st);
 	if (rc != DB_ROW)

@@ -94,6 +94,9 @@ int store_login_password_set(struct store *, int64_t user_id, const char *hash,
 int store_login_password_get(struct store *, int64_t user_id, char *hash,
     size_t len);
 
+/* A user by id (the panel's sign-in tickets and links). */
+int store_user_by_id(struct store *, int64_t id, struct store_user *);
+
 /* TOTP (panel second factor): the sealed base32 key; enabled is the
  * time it was confirmed, 0 while pending; last_step the last step used */
 int store_totp_begin(struct store *, int64_t user_id, const char *sealed,
