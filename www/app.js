@@ -185,7 +185,11 @@
     show('totp-error', false);
     $('totp-submit').disabled = true;
     try {
-      signedIn(await call('POST', API.totpLogin, { ticket: state.ticket, code: $('totp-code').value.trim() }));
+      signedIn(await call('POST', API.totpLogin, {
+        ticket: state.ticket,
+        code: $('totp-code').value.trim(),
+        address: $('login-address').value.trim()
+      }));
     } catch (e) {
       if (e.status === 401 && /expired|again/i.test(e.message)) state.ticket = '';
       fail('totp-error', e);

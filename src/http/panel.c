@@ -111,21 +111,27 @@ panel_totp_login(struct http_call *c, json_t *args, json_t **out,
 	const char *code = admin_arg(args, "code");
 	struct store_user u;
 	int64_t user_id;
+	int rc;
 
 	if (ticket == NULL || code == NULL)
 		return admin_fail(err, 400,
 		    "send {\"ticket\": ..., \"code\": ...}");
 	c->login_result = -1;
-	if (account_ticket_take(&c->ctx, ticket, code, &user_id, err) == -1) {
+	user_id = 0;
+	rc = account_ticket_take(&c->ctx, ticket, code, &user_id, err);
+	/* a wrong code counts against the login like a wrong password, so
+	 * the password step is refused after [http] login_failures */
+	if (user_id != 0 && store_user_by_id(c->ctx.store, user_id, &u) == 0) {
+		snprintf(c->login, sizeof(c->login), "%s@%s", u.local,
+		    u.domain);
+		str_ascii_lower(c->login);
+	} else if (rc == 0)
+		return admin_fail(err, 401, "the account is gone");
+	if (rc == -1) {
 		log_info("http.login ip=%s result=failed reason=code", c->ip);
 		return -1;
 	}
-	if (store_user_by_id(c->ctx.store, user_id, &u) != 0)
-		return admin_fail(err, 401, "the account is gone");
 	snprintf(c->address, sizeof(c->address), "%s@%s", u.local, u.domain);
-	/* counted against this login like a wrong password */
-	str_lcpy(c->login, c->address, sizeof(c->login));
-	str_ascii_lower(c->login);
 	return http_session_start(c, user_id, out, err);
 }
 

@@ -405,7 +405,10 @@ http_login_after(struct http_call *c)
 	n = fail_count(c, now, conf->login_window);
 	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
 		e->count++;
-	if ((e = fail_get(k2, now, conf->login_window, 1)) != NULL)
+	/* no login named (a code step with a bad ticket): the address only,
+	 * or one shared "login:" entry would lock everybody out */
+	if (c->login[0] &&
+	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* each failure answered later than the last: 1x, 2x, 4x ... 16x */
 	c->delay_ms = conf->auth_fail_delay_ms << (n < 4 ? n : 4);
