@@ -17,6 +17,7 @@
   // The API's paths, in one place. /me routes act on the session's own
   // account only.
   var API = {
+    about: '/api/v1/about',
     session: '/api/v1/session',
     totpLogin: '/api/v1/session/totp',
     me: '/api/v1/me',
@@ -275,7 +276,6 @@
 
   async function servers() {
     if (!state.servers) state.servers = await call('GET', API.servers);
-    document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = state.servers.name; });
     return state.servers;
   }
 
@@ -524,9 +524,13 @@
 
   // ---- start: is there a session already? ----
 
-  document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = location.hostname; });
   window.addEventListener('hashchange', route);
   (async function () {
+    try {
+      var about = await call('GET', API.about);
+      document.querySelectorAll('.host-name').forEach(function (e) { e.textContent = about.name; });
+      document.title = about.name + ' · Mail account';
+    } catch (e) { /* the page works without the name */ }
     try {
       var s = await call('GET', API.session);
       state.csrf = s.csrf_token || '';

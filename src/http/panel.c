@@ -85,6 +85,21 @@ panel_servers(struct http_call *c, json_t *args, json_t **out,
 	return 0;
 }
 
+/* GET /api/v1/about (public): the service's name, for the sign-in page. */
+static int
+panel_about(struct http_call *c, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const struct conf *conf = c->ctx.conf;
+
+	(void)args;
+	(void)err;
+	*out = json_pack("{s:s,s:s}", "name",
+	    conf->panel_name[0] ? conf->panel_name : conf->hostname, "hostname",
+	    conf->hostname);
+	return 0;
+}
+
 /* ---- two-step sign-in ---- */
 
 int
@@ -358,6 +373,7 @@ panel_autodiscover(struct http_call *c, json_t *args, json_t **out,
 const struct http_route http_panel_routes[] = {
 	{ HTTP_POST, "/api/v1/session/totp", PUB | HTTP_LOGIN, NULL,
 	    panel_totp_login, NULL },
+	{ HTTP_GET, "/api/v1/about", PUB, NULL, panel_about, NULL },
 	{ HTTP_GET, "/api/v1/me/servers", USER, NULL, panel_servers, NULL },
 	{ HTTP_GET, "/api/v1/me/totp", USER, NULL, panel_totp_status, NULL },
 	{ HTTP_POST, "/api/v1/me/totp", USER | HTTP_SECRET, NULL,
