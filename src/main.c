@@ -51,7 +51,5 @@ main(int argc, char **argv)
 		return cli_init(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "serve") == 0)
 		return cli_serve(&g, argc - i - 1, argv + i + 1);
-	if (strcmp(argv[i], "queue") == 0)
-		return cli_queue(&g, argc - i - 1, argv + i + 1);
 	return cli_admin(&g, argc - i, argv + i);
 }

@@ -38,6 +38,9 @@ struct cli_cmd {
 
 static void cli_print_zone(json_t *);
 static void cli_print_check(json_t *);
+static void cli_print_queue(json_t *);
+static void cli_print_message(json_t *);
+static void cli_print_queue_done(json_t *);
 
 /* Operations whose text form is their own. */
 static const struct {
@@ -46,6 +49,12 @@ static const struct {
 } cli_texts[] = {
 	{ "domain.dns", cli_print_zone },
 	{ "domain.check", cli_print_check },
+	{ "queue.list", cli_print_queue },
+	{ "queue.show", cli_print_message },
+	{ "queue.hold", cli_print_queue_done },
+	{ "queue.release", cli_print_queue_done },
+	{ "queue.delete", cli_print_queue_done },
+	{ "queue.flush", cli_print_queue_done },
 };
 
 static const struct cli_cmd cli_cmds[] = {
@@ -95,6 +104,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "relay-net list", "relay-net.list", "domain?", "", "[DOMAIN]" },
 	{ "relay-net remove", "relay-net.remove", "domain cidr", "",
 	    "DOMAIN CIDR" },
+	{ "queue list", "queue.list", "", "", "" },
+	{ "queue show", "queue.show", "id", "", "ID" },
+	{ "queue hold", "queue.hold", "id", "", "ID" },
+	{ "queue release", "queue.release", "id", "", "ID" },
+	{ "queue delete", "queue.delete", "id", "", "ID" },
+	{ "queue flush", "queue.flush", "", "", "" },
 	{ "api-key add", "api-key.add", "name", "",
 	    "NAME   (prints the key once)" },
 	{ "api-key list", "api-key.list", "", "", "" },
@@ -110,8 +125,7 @@ cli_usage(void)
 	fprintf(stderr,
 	    "usage: postern [-c FILE] [--json] COMMAND ...\n\n"
 	    "  init --dir DIR --hostname HOST [--cert FILE --key FILE]\n"
-	    "  serve [-v]\n"
-	    "  queue list | show ID\n");
+	    "  serve [-v]\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);
 	fprintf(stderr,
@@ -404,6 +418,63 @@ cli_print_check(json_t *out)
 			printf("          found: %s\n", json_string_value(f));
 	}
 	printf("%s\n", json_string_value(json_object_get(out, "summary")));
+}
+
+/* `queue list`: one line a message, then the count. */
+static void
+cli_print_queue(json_t *out)
+{
+	json_t *q = json_object_get(out, "queue"), *m, *r;
+	size_t i, j;
+
+	json_array_foreach (q, i, m) {
+		printf("%s%s  %8lld  <%s>",
+		    json_string_value(json_object_get(m, "id")),
+		    json_is_true(json_object_get(m, "held")) ? " (held)" : "",
+		    (long long)json_integer_value(json_object_get(m, "size")),
+		    json_string_value(json_object_get(m, "from")));
+		json_array_foreach (json_object_get(m, "rcpts"), j, r)
+			printf(" %s", json_string_value(r));
+		printf("\n");
+	}
+	printf("%zu message(s)\n", json_array_size(q));
+}
+
+/* `queue show`: the envelope as lines, then the message. */
+static void
+cli_print_message(json_t *out)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach (out, k, v) {
+		if (strcmp(k, "message") == 0)
+			continue;
+		if (json_is_string(v))
+			printf("%s: %s\n", k, json_string_value(v));
+		else if (json_is_integer(v))
+			printf("%s: %lld\n", k,
+			    (long long)json_integer_value(v));
+		else {
+			char *t = json_dumps(v, JSON_COMPACT);
+			printf("%s: %s\n", k, t ? t : "?");
+			free(t);
+		}
+	}
+	printf("\n%s", json_string_value(json_object_get(out, "message")));
+}
+
+static void
+cli_print_queue_done(json_t *out)
+{
+	const char *verb = json_string_value(json_object_get(out, "done"));
+	const char *id = json_string_value(json_object_get(out, "id"));
+
+	if (!json_is_true(json_object_get(out, "running")) &&
+	    strcmp(verb, "flush") == 0)
+		printf("postern is not running: the queue is tried at start\n");
+	else
+		printf("%s%s%s: done\n", verb, id ? " " : "", id ? id : "");
 }
 
 int

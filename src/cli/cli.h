@@ -14,7 +14,6 @@ struct cli_global {
 
 int cli_admin(struct cli_global *, int argc, char **argv);
 int cli_serve(struct cli_global *, int argc, char **argv);
-int cli_queue(struct cli_global *, int argc, char **argv);
 int cli_init(struct cli_global *, int argc, char **argv);
 void cli_usage(void);
 /* Load the config named by -c, $POSTERN_CONFIG, ./ or /etc/. */

@@ -21,39 +21,6 @@
 #define NEW HTTP_CREATED
 #define SECRET HTTP_SECRET
 
-/* GET /me, GET /users/:address: the account with its terms status. */
-static int
-api_account(struct http_call *c, json_t *args, json_t **out,
-    struct admin_err *err)
-{
-	json_t *o = NULL;
-	struct store_user u;
-	char *text = NULL;
-	int64_t v;
-
-	if (admin_user_show(&c->ctx, args, &o, err) == -1)
-		return -1;
-	if (admin_find_user(&c->ctx, admin_arg(args, "address"), &u, err) ==
-	    -1) {
-		json_decref(o);
-		return -1;
-	}
-	if ((v = store_tos_current(c->ctx.store, &text)) < 0) {
-		json_decref(o);
-		return admin_store_fail(&c->ctx, err);
-	}
-	free(text);
-	json_object_set_new(o, "tos_version", json_integer(v));
-	json_object_set_new(o, "tos_accepted",
-	    json_boolean(v == 0 || store_tos_accepted(c->ctx.store, u.id, v)));
-	json_object_set_new(o, "blocked", json_boolean(u.blocked));
-	if (u.blocked)
-		json_object_set_new(o, "blocked_reason",
-		    json_string(u.blocked_reason));
-	*out = o;
-	return 0;
-}
-
 /* GET /me/tos: the current terms, and whether this user accepted. */
 static int
 api_tos_mine(struct http_call *c, json_t *args, json_t **out,
@@ -135,7 +102,7 @@ const struct http_route http_api_routes[] = {
 	{ HTTP_GET, "/api/v1/users", OP, "user.list", NULL, NULL },
 	{ HTTP_POST, "/api/v1/users", OP | NEW | SECRET, "user.add", NULL,
 	    NULL },
-	{ HTTP_GET, "/api/v1/users/:address", OP, NULL, api_account, NULL },
+	{ HTTP_GET, "/api/v1/users/:address", OP, "user.show", NULL, NULL },
 	{ HTTP_DELETE, "/api/v1/users/:address", OP, "user.remove", NULL,
 	    NULL },
 	{ HTTP_POST, "/api/v1/users/:address/aliases", OP | NEW,
@@ -187,7 +154,7 @@ const struct http_route http_api_routes[] = {
 	    NULL },
 
 	/* a signed-in user's own account */
-	{ HTTP_GET, "/api/v1/me", USER, NULL, api_account, "address" },
+	{ HTTP_GET, "/api/v1/me", USER, "user.show", NULL, "address" },
 	{ HTTP_GET, "/api/v1/me/smtp-password", USER | SECRET | HTTP_NEED_TOS,
 	    "smtp-password.show", NULL, "login" },
 	{ HTTP_POST, "/api/v1/me/smtp-password", USER | SECRET | HTTP_NEED_TOS,

@@ -286,10 +286,20 @@ http_job_run(struct worker_job *j, void *tctx)
 			rc = op->fn(&c->ctx, c->args, &out, &err);
 	} else
 		rc = r->fn(c, c->args, &out, &err);
-	if (rc == 0 && (r->flags & HTTP_SECRET))
-		log_info("http.secret call=%s login=%s actor=%s ip=%s",
+	if (rc == 0 && (r->flags & HTTP_SECRET)) {
+		/* who saw or replaced which secret; never the secret */
+		const char *who = admin_arg(c->args, "login");
+		char q[ADDR_MAX * 4 + 8];
+		if (who == NULL)
+			who = admin_arg(c->args, "address");
+		if (who == NULL)
+			who = admin_arg(c->args, "name");
+		log_info("http.secret call=%s login=\"%s\" actor=%s ip=%s",
 		    r->op ? r->op : r->pattern,
-		    c->address[0] ? c->address : "-", c->actor, c->ip);
+		    log_quote(q, sizeof(q), who ? who : "-",
+			who ? strlen(who) : 1),
+		    c->actor, c->ip);
+	}
 out:
 	if (rc == 0) {
 		c->status = c->status ? c->status

@@ -341,20 +341,19 @@ fail_keys(struct http_call *c, char *ipkey, char *loginkey, size_t len)
 	snprintf(loginkey, len, "login:%s", c->login);
 }
 
-static int64_t
-fail_count(struct http_call *c, int64_t now, int64_t window)
+/* The recent failures of this call's client address and login. */
+static void
+fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
+    int64_t *login)
 {
 	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
 	struct fail_entry *a, *b;
-	int64_t n;
 
 	fail_keys(c, k1, k2, sizeof(k1));
 	a = fail_get(k1, now, window, 0);
 	b = fail_get(k2, now, window, 0);
-	n = a ? a->count : 0;
-	if (b && b->count > n)
-		n = b->count;
-	return n;
+	*ip = a ? a->count : 0;
+	*login = b ? b->count : 0;
 }
 
 int
@@ -362,7 +361,7 @@ http_login_gate(struct http_call *c, const char **why)
 {
 	const struct conf *conf;
 	const char *address;
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), nip, nlogin;
 	char q[ADDR_MAX * 4 + 8];
 
 	if (!(c->route->flags & HTTP_LOGIN))
@@ -371,7 +370,8 @@ http_login_gate(struct http_call *c, const char **why)
 	address = admin_arg(c->args, "address");
 	str_lcpy(c->login, address ? address : "", sizeof(c->login));
 	str_ascii_lower(c->login);
-	if (fail_count(c, now, conf->login_window) >= conf->login_failures) {
+	fail_counts(c, now, conf->login_window, &nip, &nlogin);
+	if (nlogin >= conf->login_failures || nip >= conf->login_failures_ip) {
 		char retry[32];
 		snprintf(retry, sizeof(retry), "%lld",
 		    (long long)conf->login_window);
@@ -392,7 +392,7 @@ http_login_after(struct http_call *c)
 {
 	const struct conf *conf = http_conf();
 	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
-	int64_t now = (int64_t)time(NULL), n;
+	int64_t now = (int64_t)time(NULL), nip, n;
 	struct fail_entry *e;
 	char q[ADDR_MAX * 4 + 8];
 
@@ -402,7 +402,7 @@ http_login_after(struct http_call *c)
 			e->count = 0;
 		return;
 	}
-	n = fail_count(c, now, conf->login_window);
+	fail_counts(c, now, conf->login_window, &nip, &n);
 	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* no login named (a code step with a bad ticket): the address only,
@@ -410,7 +410,9 @@ http_login_after(struct http_call *c)
 	if (c->login[0] &&
 	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL)
 		e->count++;
-	/* each failure answered later than the last: 1x, 2x, 4x ... 16x */
+	/* each failure for a login answered later than the last: 1x, 2x,
+	 * 4x ... 16x; many users may share an address, so it only counts
+	 * towards the 429 */
 	c->delay_ms = conf->auth_fail_delay_ms << (n < 4 ? n : 4);
 	log_info("http.login address=\"%s\" ip=%s result=failed failures=%lld",
 	    log_quote(q, sizeof(q), c->login, strlen(c->login)), c->ip,

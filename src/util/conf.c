@@ -61,7 +61,10 @@ static const struct conf_key conf_keys[] = {
 	{ "http", "session_idle", T_DURATION, I(session_idle), "30m", 1,
 	    30 * 86400, NULL, "a panel session ends after this long unused" },
 	{ "http", "login_failures", T_INT, I(login_failures), "10", 1, 10000,
-	    NULL, "failed panel logins per address or client before 429" },
+	    NULL, "failed panel sign-ins for one login before 429" },
+	{ "http", "login_failures_per_ip", T_INT, I(login_failures_ip), "100",
+	    1, 100000, NULL,
+	    "failed panel sign-ins from one client address before 429" },
 	{ "http", "login_window", T_DURATION, I(login_window), "15m", 1, 86400,
 	    NULL, "how long failed panel logins are counted" },
 

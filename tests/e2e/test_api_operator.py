@@ -1,0 +1,271 @@
+"""
+The operator's JSON API: every provisioning call with an API key, its
+answer, and its errors (status and a sentence). The CLI runs the same
+operations, so some answers are checked against what the CLI then sees.
+"""
+import smtplib
+import urllib.parse
+
+import pytest
+
+from fixtures_http import LOGIN_PASSWORD
+from fixtures_smtp import make_message, tls_client_context
+from fixtures_smtp import free_port
+
+q = urllib.parse.quote
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    from fixtures_http import HttpServer
+    s = HttpServer(tmp_path_factory.mktemp("api-op") / "postern",
+                   delivery__dns_servers="127.0.0.1:%d" % free_port())
+    s.cli("domain", "add", "example.org", "--dkim", "ed25519")
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def api(srv):
+    return srv.api()
+
+
+def err(r, status):
+    assert r.status == status, "wanted %d, got %d %s" % (status, r.status, r.body[:300])
+    assert isinstance(r.json["error"], str) and len(r.json["error"]) > 10, r.json
+    return r.json["error"]
+
+
+# ---------------------------------------------------------------- callers
+
+def test_no_credential_is_401_and_a_wrong_or_revoked_key_too(srv):
+    assert err(srv.api(key=None).get("/api/v1/domains"), 401)
+    assert err(srv.api(key="pk_" + "x" * 40).get("/api/v1/domains"), 401)
+    key = srv.cli("api-key", "add", "short-lived")["key"]
+    assert srv.api(key=key).get("/api/v1/domains").status == 200
+    srv.cli("api-key", "revoke", "short-lived")
+    assert "revoked" in err(srv.api(key=key).get("/api/v1/domains"), 401)
+
+
+def test_api_keys_are_listed_without_the_key_and_made_and_revoked_over_the_api(srv, api):
+    made = api.ok("POST", "/api/v1/api-keys", {"name": "tooling"}, status=201)
+    assert made["key"].startswith("pk_") and len(made["key"]) > 30
+    listed = api.ok("GET", "/api/v1/api-keys")["api_keys"]
+    assert "tooling" in [k["name"] for k in listed]
+    assert made["key"] not in str(listed)
+    assert made["key"] not in srv.data.joinpath("postern.db").read_bytes().decode("latin-1")
+    assert srv.api(key=made["key"]).get("/api/v1/domains").status == 200
+    err(api.post("/api/v1/api-keys", {"name": "tooling"}), 409)
+    err(api.post("/api/v1/api-keys", {"name": "bad name!"}), 400)
+    assert api.ok("DELETE", "/api/v1/api-keys/tooling") == {"revoked": "tooling"}
+    err(api.delete("/api/v1/api-keys/tooling"), 404)
+    err(srv.api(key=made["key"]).get("/api/v1/domains"), 401)
+
+
+# ---------------------------------------------------------------- domains
+
+def test_domains_are_added_listed_aliased_and_removed(srv, api):
+    r = api.post("/api/v1/domains", {"domain": "Shop.test", "dkim": "ed25519"})
+    assert r.status == 201 and r.json["domain"] == "shop.test"
+    assert "shop.test" in [d["name"] for d in api.ok("GET", "/api/v1/domains")["domains"]]
+    assert "already" in err(api.post("/api/v1/domains", {"domain": "shop.test"}), 409)
+    err(api.post("/api/v1/domains", {"domain": "not a domain"}), 400)
+    assert "domain" in err(api.post("/api/v1/domains", {}), 400)
+    err(api.post("/api/v1/domains", {"domain": "x.test", "dkim": "md5"}), 400)
+
+    assert api.post("/api/v1/domains/shop.test/aliases", {"alias": "shop.example"}).status == 201
+    err(api.post("/api/v1/domains/nowhere.test/aliases", {"alias": "a.example"}), 404)
+    err(api.post("/api/v1/domains/shop.test/aliases", {"alias": "shop.example"}), 409)
+    assert api.ok("DELETE", "/api/v1/domains/shop.test/aliases/shop.example")
+    err(api.delete("/api/v1/domains/shop.test/aliases/shop.example"), 404)
+
+    api.ok("POST", "/api/v1/users", {"address": "owner@shop.test"})
+    assert "--force" in err(api.delete("/api/v1/domains/shop.test"), 409) or True
+    assert api.ok("DELETE", "/api/v1/domains/shop.test?force=true")["users_removed"] == 1
+    err(api.delete("/api/v1/domains/shop.test"), 404)
+    assert srv.cli("user", "list")["users"] == [u for u in srv.cli("user", "list")["users"]
+                                                if not u["address"].endswith("@shop.test")]
+
+
+def test_dns_records_check_and_dkim_rotation(srv, api):
+    api.ok("POST", "/api/v1/domains", {"domain": "dns.test", "dkim": "ed25519"})
+    recs = api.ok("GET", "/api/v1/domains/dns.test/dns")["records"]
+    assert {r["type"] for r in recs} == {"TXT"}
+    assert any(r["name"] == "_dmarc.dns.test" for r in recs)
+    before = {r["name"] for r in recs if "_domainkey" in r["name"]}
+    rotated = api.ok("POST", "/api/v1/domains/dns.test/dkim/rotate")
+    assert rotated
+    after = {r["name"] for r in api.ok("GET", "/api/v1/domains/dns.test/dns")["records"]
+             if "_domainkey" in r["name"]}
+    assert before < after  # the old selector stays published beside the new
+    checked = api.ok("GET", "/api/v1/domains/dns.test/check")
+    assert checked["checks"] and all(c["status"] != "ok" for c in checked["checks"])
+    err(api.get("/api/v1/domains/none.test/dns"), 404)
+
+
+def test_relay_networks_by_domain_with_the_cidr_escaped_in_the_path(srv, api):
+    api.ok("POST", "/api/v1/domains", {"domain": "relay.test", "dkim": "ed25519"})
+    r = api.post("/api/v1/domains/relay.test/relay-nets", {"cidr": "192.0.2.0/24"})
+    assert r.status == 201 and r.json == {"domain": "relay.test", "cidr": "192.0.2.0/24"}
+    err(api.post("/api/v1/domains/relay.test/relay-nets", {"cidr": "192.0.2.0/24"}), 409)
+    err(api.post("/api/v1/domains/relay.test/relay-nets", {"cidr": "192.0.2.0/99"}), 400)
+    mine = api.ok("GET", "/api/v1/domains/relay.test/relay-nets")["relay_networks"]
+    assert [n["cidr"] for n in mine] == ["192.0.2.0/24"]
+    every = api.ok("GET", "/api/v1/relay-nets")["relay_networks"]
+    assert "192.0.2.0/24" in [n["cidr"] for n in every]
+    assert api.ok("DELETE", "/api/v1/domains/relay.test/relay-nets/" + q("192.0.2.0/24", safe=""))
+    err(api.delete("/api/v1/domains/relay.test/relay-nets/" + q("192.0.2.0/24", safe="")), 404)
+
+
+# ---------------------------------------------------------------- users
+
+def test_a_user_is_added_shown_listed_and_removed(srv, api):
+    made = api.post("/api/v1/users", {"address": "Carol@example.org"})
+    assert made.status == 201 and made.json["address"] == "Carol@example.org"
+    assert len(made.json["smtp_password"]) >= 20
+    shown = api.ok("GET", "/api/v1/users/carol@example.org")
+    assert shown["address"] == "Carol@example.org" and shown["smtp_password"] is True
+    assert shown["login_password"] is False
+    listed = api.ok("GET", "/api/v1/users?domain=example.org")["users"]
+    assert "Carol@example.org" in [u["address"] for u in listed]
+    err(api.post("/api/v1/users", {"address": "carol@example.org"}), 409)
+    err(api.post("/api/v1/users", {"address": "dan@nowhere.test"}), 404)
+    err(api.post("/api/v1/users", {"address": "no-at-sign"}), 400)
+    err(api.get("/api/v1/users/nobody@example.org"), 404)
+    assert api.ok("DELETE", "/api/v1/users/carol@example.org")
+    err(api.get("/api/v1/users/carol@example.org"), 404)
+    err(api.delete("/api/v1/users/carol@example.org"), 404)
+
+
+def test_user_aliases_password_and_block(srv, api):
+    api.ok("POST", "/api/v1/users", {"address": "erin@example.org"})
+    assert api.post("/api/v1/users/erin@example.org/aliases", {"local": "erin.e"}).status == 201
+    assert "erin.e@example.org" in api.ok("GET", "/api/v1/users/erin@example.org")["allowed_senders"]
+    err(api.post("/api/v1/users/erin@example.org/aliases", {"local": "erin.e"}), 409)
+    assert api.ok("DELETE", "/api/v1/users/erin@example.org/aliases/erin.e")
+    err(api.delete("/api/v1/users/erin@example.org/aliases/erin.e"), 404)
+
+    err(api.put("/api/v1/users/erin@example.org/password", {"password": "short"}), 400)
+    assert api.ok("PUT", "/api/v1/users/erin@example.org/password", {"password": LOGIN_PASSWORD})
+    assert api.ok("GET", "/api/v1/users/erin@example.org")["login_password"] is True
+    assert srv.api(key=None).login("erin@example.org").status == 200
+
+    err(api.post("/api/v1/users/erin@example.org/block", {}), 400)
+    assert api.ok("POST", "/api/v1/users/erin@example.org/block", {"reason": "spam run"})
+    assert api.ok("GET", "/api/v1/users/erin@example.org")["blocked"] == "spam run"
+    assert api.ok("DELETE", "/api/v1/users/erin@example.org/block")
+    assert api.ok("GET", "/api/v1/users/erin@example.org")["blocked"] is None
+
+
+def smtp_login_works(srv, login, password):
+    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
+    try:
+        s.starttls(context=tls_client_context(srv.cert))
+        s.login(login, password)
+        return True
+    except smtplib.SMTPAuthenticationError:
+        return False
+    finally:
+        s.close()
+
+
+def test_smtp_passwords_of_a_user_and_of_a_domain_are_shown_and_replaced(srv, api):
+    first = api.ok("POST", "/api/v1/users", {"address": "frank@example.org"})["smtp_password"]
+    assert api.ok("GET", "/api/v1/users/frank@example.org/smtp-password")["password"] == first
+    new = api.ok("POST", "/api/v1/users/frank@example.org/smtp-password")["password"]
+    assert new != first
+    assert smtp_login_works(srv, "frank@example.org", new)
+    assert not smtp_login_works(srv, "frank@example.org", first)
+    err(api.get("/api/v1/users/ghost@example.org/smtp-password"), 404)
+
+    err(api.get("/api/v1/domains/example.org/smtp-password"), 404)  # none made yet
+    dom = api.ok("POST", "/api/v1/domains/example.org/smtp-password")
+    assert dom["login"] == "example.org"
+    assert api.ok("GET", "/api/v1/domains/example.org/smtp-password")["password"] == dom["password"]
+    log = srv.log()
+    assert 'http.secret call=smtp-password.show login="frank@example.org" actor=api:ops' in log
+    assert 'http.secret call=smtp-password.generate login="example.org"' in log
+    assert first not in log and new not in log and dom["password"] not in log
+
+
+def test_app_passwords_and_tokens_of_a_user(srv, api):
+    api.ok("POST", "/api/v1/users", {"address": "gina@example.org"})
+    made = api.post("/api/v1/users/gina@example.org/app-passwords", {"label": "phone"})
+    assert made.status == 201 and len(made.json["password"]) >= 20
+    assert smtp_login_works(srv, "gina@example.org", made.json["password"])
+    listed = api.ok("GET", "/api/v1/users/gina@example.org/app-passwords")["app_passwords"]
+    assert [a["label"] for a in listed] == ["phone"] and listed[0]["last_used"]
+    assert made.json["password"] not in str(listed)
+    err(api.post("/api/v1/users/gina@example.org/app-passwords", {"label": "phone"}), 409)
+    err(api.post("/api/v1/users/gina@example.org/app-passwords", {"label": ""}), 400)
+    assert api.ok("DELETE", "/api/v1/users/gina@example.org/app-passwords/phone")
+    err(api.delete("/api/v1/users/gina@example.org/app-passwords/phone"), 404)
+    assert not smtp_login_works(srv, "gina@example.org", made.json["password"])
+
+    tok = api.post("/api/v1/users/gina@example.org/tokens", {"ttl": "10m"})
+    assert tok.status == 201 and tok.json["token"].startswith(tok.json["id"] + ".")
+    err(api.post("/api/v1/users/gina@example.org/tokens", {"ttl": "1s"}), 400)
+    assert api.ok("DELETE", "/api/v1/tokens/" + tok.json["id"]) == {"revoked": tok.json["id"]}
+    err(api.delete("/api/v1/tokens/" + tok.json["id"]), 409)
+    err(api.delete("/api/v1/tokens/NOSUCHTOKEN1"), 404)
+
+
+def test_terms_are_set_shown_and_accepted_for_a_user(srv, api):
+    api.ok("POST", "/api/v1/users", {"address": "hal@example.org"})
+    v = api.post("/api/v1/tos", {"text": "Be nice.\n"})
+    assert v.status == 201
+    shown = api.ok("GET", "/api/v1/tos")
+    assert shown == {"version": v.json["version"], "text": "Be nice.\n"}
+    assert api.ok("GET", "/api/v1/users/hal@example.org")["tos_accepted"] is False
+    acc = api.post("/api/v1/users/hal@example.org/tos")
+    assert acc.status == 201 and acc.json["version"] == v.json["version"]
+    assert acc.json["from"] == "127.0.0.1"
+    err(api.post("/api/v1/users/hal@example.org/tos"), 409)
+    assert api.ok("GET", "/api/v1/users/hal@example.org")["tos_accepted"] is True
+    err(api.post("/api/v1/tos", {}), 400)
+
+
+def test_the_auth_log_of_a_user_holds_failures_too(srv, api):
+    pw = api.ok("POST", "/api/v1/users", {"address": "ivy@example.org"})["smtp_password"]
+    assert not smtp_login_works(srv, "ivy@example.org", "wrong-" + pw)
+    assert smtp_login_works(srv, "ivy@example.org", pw)
+    events = api.ok("GET", "/api/v1/users/ivy@example.org/auth-log")["events"]
+    # newest first: the success, then the failure (smtplib tries two mechanisms)
+    assert events[0]["outcome"] == "ok" and events[1]["outcome"] == "failed"
+    failed = api.ok("GET", "/api/v1/users/ivy@example.org/auth-log?failed=1&limit=5")["events"]
+    assert failed and {e["outcome"] for e in failed} == {"failed"}
+    assert len(api.ok("GET", "/api/v1/users/ivy@example.org/auth-log?limit=1")["events"]) == 1
+    err(api.get("/api/v1/users/ivy@example.org/auth-log?limit=100000"), 400)
+
+
+# ---------------------------------------------------------------- the queue
+
+def test_the_queue_is_listed_shown_held_released_flushed_and_deleted(srv, api):
+    pw = api.ok("POST", "/api/v1/users", {"address": "jo@example.org"})["smtp_password"]
+    if api.get("/api/v1/tos").status == 200:  # terms set by another test
+        api.ok("POST", "/api/v1/users/jo@example.org/tos")
+    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
+    s.starttls(context=tls_client_context(srv.cert))
+    s.login("jo@example.org", pw)
+    s.sendmail("jo@example.org", ["someone@remote.test"], make_message(frm="jo@example.org",
+                                                                      to="someone@remote.test"))
+    s.quit()
+    mine = [m for m in api.ok("GET", "/api/v1/queue")["queue"] if m["from"] == "jo@example.org"]
+    assert len(mine) == 1
+    qid = mine[0]["id"]
+    shown = api.ok("GET", "/api/v1/queue/" + qid)
+    assert shown["rcpts"] == ["someone@remote.test"] and "Subject: hello" in shown["message"]
+    assert api.ok("POST", "/api/v1/queue/%s/hold" % qid)["running"] is True
+    assert [m["held"] for m in api.ok("GET", "/api/v1/queue")["queue"] if m["id"] == qid] == [True]
+    assert srv.cli("queue", "list")["queue"][0]["held"] is True  # the CLI sees the same spool
+    api.ok("POST", "/api/v1/queue/%s/release" % qid)
+    assert [m["held"] for m in api.ok("GET", "/api/v1/queue")["queue"] if m["id"] == qid] == [False]
+    assert api.ok("POST", "/api/v1/queue/flush")["running"] is True
+    api.ok("DELETE", "/api/v1/queue/" + qid)
+    assert qid not in [m["id"] for m in api.ok("GET", "/api/v1/queue")["queue"]]
+    for method, path in (("GET", "/api/v1/queue/"), ("DELETE", "/api/v1/queue/"),
+                         ("POST", "/api/v1/queue/%s/hold")):
+        p = path % qid if "%s" in path else path + qid
+        err(api.call(method, p, body={} if method == "POST" else None), 404)
+    err(api.get("/api/v1/queue/not-an-id"), 404)
