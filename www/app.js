@@ -287,7 +287,8 @@
     show('regen-done', false);
     show('relay-blocked', !!me.blocked);
     if (me.blocked) {
-      text('blocked-reason', me.blocked_reason || 'not given');
+      // user.show gives the reason as "blocked" (null when not blocked)
+      text('blocked-reason', typeof me.blocked === 'string' ? me.blocked : 'not given');
       text('blocked-contact', sv.contact);
       $('blocked-contact').href = 'mailto:' + sv.contact;
     }
