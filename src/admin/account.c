@@ -213,6 +213,31 @@ account_totp_disable(struct admin_ctx *ctx, int64_t user_id, const char *code,
 }
 
 int
+admin_user_totp_off(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *address = admin_need(args, "address", err);
+	struct store_user u;
+	int rc;
+
+	if (address == NULL || admin_find_user(ctx, address, &u, err) == -1)
+		return -1;
+	/* for a user who lost both the phone and the recovery codes */
+	rc = store_totp_remove(ctx->store, u.id);
+	if (rc == STORE_NOTFOUND)
+		return admin_fail(err, 409,
+		    "%s@%s has no two-step sign-in to turn off", u.local,
+		    u.domain);
+	if (rc != 0)
+		return admin_store_fail(ctx, err);
+	log_info("admin.totp address=%s@%s actor=%s result=off", u.local,
+	    u.domain, ctx->actor ? ctx->actor : "-");
+	*out = json_pack("{s:s++,s:b}", "address", u.local, "@", u.domain,
+	    "two_step", 0);
+	return 0;
+}
+
+int
 account_ticket_new(struct admin_ctx *ctx, int64_t user_id,
     char ticket[ACCOUNT_TOKEN_LEN + 1], struct admin_err *err)
 {

@@ -37,6 +37,10 @@ int account_totp_check(struct admin_ctx *, int64_t user_id, const char *code,
 /* Turn it off, with a current code or a recovery code. */
 int account_totp_disable(struct admin_ctx *, int64_t user_id, const char *code,
     struct admin_err *);
+/* The operator's "user.totp.off" {address}: two-step sign-in off for a
+ * user who lost the phone and the recovery codes. */
+int admin_user_totp_off(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
 /* Is two-step sign-in on for the user? 1, 0, or -1 (store). */
 int account_totp_enabled(struct admin_ctx *, int64_t user_id);
 /* After a right password with TOTP on: a ticket for the code step. */

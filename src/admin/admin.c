@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
 #include "admin.h"
 #include "../mail/addr.h"
 #include "../store/store.h"
@@ -28,6 +29,7 @@ const struct admin_op admin_ops[] = {
 	{ "user.password", admin_user_password },
 	{ "user.block", admin_user_block },
 	{ "user.unblock", admin_user_unblock },
+	{ "user.totp.off", admin_user_totp_off },
 	{ "smtp-password.show", admin_smtp_show },
 	{ "smtp-password.generate", admin_smtp_generate },
 	{ "app-password.add", admin_app_add },

@@ -85,6 +85,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "user block", "user.block", "address", "--reason=reason",
 	    "ADDRESS --reason TEXT" },
 	{ "user unblock", "user.unblock", "address", "", "ADDRESS" },
+	{ "user totp off", "user.totp.off", "address", "", "ADDRESS" },
 	{ "smtp-password show", "smtp-password.show", "login", "",
 	    "ADDRESS|DOMAIN" },
 	{ "smtp-password generate", "smtp-password.generate", "login", "",

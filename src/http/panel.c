@@ -384,6 +384,8 @@ const struct http_route http_panel_routes[] = {
 	    NULL },
 	{ HTTP_POST, "/api/v1/me/profile", USER | HTTP_SECRET | HTTP_NEED_TOS,
 	    NULL, panel_profile, NULL },
+	{ HTTP_DELETE, "/api/v1/users/:address/totp", HTTP_OPERATOR,
+	    "user.totp.off", NULL, NULL },
 	{ HTTP_POST, "/api/v1/password/link", PUB, NULL, panel_link, NULL },
 	{ HTTP_POST, "/api/v1/password/reset", PUB, NULL, panel_link_use,
 	    NULL },

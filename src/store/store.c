@@ -695,6 +695,9 @@ store_pwlink_use(struct store *s, const char *hash, int64_t user_id,
 		"UPDATE password_link SET used = ? WHERE user_id = ?"
 		" AND used IS NULL",
 		"ii", now, user_id) != DB_DONE ||
+	    /* a new password ends every panel session of the account */
+	    db_exec(s->db, "DELETE FROM panel_session WHERE user_id = ?", "i",
+		user_id) != DB_DONE ||
 	    db_exec(s->db,
 		"INSERT INTO login_password (user_id, hash, updated)"
 		" VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE"

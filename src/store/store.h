@@ -131,7 +131,8 @@ int store_pwlink_add(struct store *, const char *hash, int64_t user_id,
 /* A live (unused, unexpired) link's account. */
 int store_pwlink_get(struct store *, const char *hash, int64_t now,
     int64_t *user_id);
-/* Use the link once and set the login password; ends the other links. */
+/* Use the link once and set the login password; ends the other links
+ * and every panel session of the account. */
 int store_pwlink_use(struct store *, const char *hash, int64_t user_id,
     const char *pwhash, int64_t now);
 

@@ -279,3 +279,39 @@ def test_password_links_are_limited_per_account_and_per_client_without_telling(h
     assert anon.post("/api/v1/password/link", {"address": "ghost2@example.org"}).status == 200
     r = anon.post("/api/v1/password/link", {"address": "ghost3@example.org"})
     assert r.status == 429 and "too many" in r.json["error"]
+
+
+def test_forgot_password_link_ends_the_old_sessions(panel):
+    addr, _, api = signed_in(panel, "forgot")
+    assert api.get("/api/v1/me").status == 200
+    anon = panel.api(key=None)
+    assert anon.post("/api/v1/password/link", {"address": addr.upper()}).status == 200
+    (token,) = wait_until(lambda: captured_links(panel, addr), 15, "the link")
+    r = anon.post("/api/v1/password/reset", {"token": token, "password": "Forgot it, new one 9"})
+    assert r.status == 200, r.body
+    # whoever held the old session is out; the old password no longer works
+    assert api.get("/api/v1/me").status == 401
+    assert panel.api(key=None).login(addr).status == 401
+    assert panel.api(key=None).login(addr, "Forgot it, new one 9").status == 200
+
+
+def test_operator_turns_two_step_sign_in_off_for_a_locked_out_user(panel):
+    addr, _, api = signed_in(panel, "lost")
+    secret = api.post("/api/v1/me/totp").json["secret"]
+    assert api.post("/api/v1/me/totp/confirm", {"code": totp(secret)}).status == 200
+    first = panel.api(key=None).call("POST", "/api/v1/session",
+                                     body={"address": addr, "password": LOGIN_PASSWORD})
+    assert "ticket" in first.json
+    # not something a user session may do, even to itself
+    assert api.delete("/api/v1/users/%s/totp" % addr).status in (401, 403)
+    r = panel.api().delete("/api/v1/users/%s/totp" % addr)
+    assert r.status == 200 and r.json == {"address": addr, "two_step": False}
+    assert panel.api(key=None).login(addr).json.get("csrf_token")
+    r = panel.api().delete("/api/v1/users/%s/totp" % addr)
+    assert r.status == 409 and "no two-step sign-in" in r.json["error"]
+    # the same operation from the command line (a pending enrolment too)
+    assert api.post("/api/v1/me/totp").status == 200
+    assert panel.cli("user", "totp", "off", addr)["two_step"] is False
+    assert api.get("/api/v1/me/totp").json["enabled"] is False
+    rc, _, err = panel.cli_run("user", "totp", "off", addr)
+    assert rc == 1 and "no two-step sign-in" in err
