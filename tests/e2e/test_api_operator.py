@@ -20,8 +20,8 @@ def srv(tmp_path_factory):
     from fixtures_http import HttpServer
     s = HttpServer(tmp_path_factory.mktemp("api-op") / "postern",
                    delivery__dns_servers="127.0.0.1:%d" % free_port())
-    s.cli("domain", "add", "example.org", "--dkim", "ed25519")
     s.start()
+    s.add_domain("example.org")
     yield s
     s.stop()
 

@@ -83,13 +83,17 @@ def test_a_body_that_is_not_a_json_object_is_refused(http_server):
     assert "a.test" not in names and "b.test" not in names
 
 
-def test_a_body_over_the_limit_is_refused_with_413(http_server_factory):
-    srv = http_server_factory(http__max_body="2k")
-    r = srv.api().call("POST", "/api/v1/tos", raw=b'{"text": "' + b"x" * 4096 + b'"}',
-                       headers={"Content-Type": "application/json"})
-    assert r.status == 413
-    # and the server still answers
-    assert srv.api().get("/api/v1/domains").status == 200
+def test_a_body_over_the_limit_is_refused_with_413(http_server):
+    # [http] max_body is 1M by default
+    big = b'{"text": "' + b"x" * (1 << 20) + b'"}'
+    try:
+        r = http_server.api().call("POST", "/api/v1/tos", raw=big,
+                                   headers={"Content-Type": "application/json"})
+        assert r.status == 413
+    except (ConnectionResetError, BrokenPipeError):
+        pass  # refused before the whole body was sent
+    assert http_server.api().get("/api/v1/tos").status == 404  # nothing was set
+    assert http_server.api().get("/api/v1/domains").status == 200  # still answering
 
 
 def test_https_serves_the_servers_certificate(http_server_factory):
