@@ -258,6 +258,16 @@ def test_blocked_account_sees_why_and_whom_to_contact(srv, page):
     assert page.el("blocked-reason").text == "spam complaints"
     assert page.el("blocked-contact").text == "postmaster@%s" % HOSTNAME
     page.shot("blocked")
+    # a phone-sized window: the navigation folds above the content
+    page.d.set_window_size(400, 860)
+    try:
+        page.visible("relay-blocked")
+        nav = page.d.find_element(By.CSS_SELECTOR, "nav.side").rect
+        body = page.el("relay-blocked").rect
+        assert nav["y"] + nav["height"] <= body["y"] and body["width"] <= 400
+        page.shot("blocked-narrow")
+    finally:
+        page.d.set_window_size(1280, 900)
 
 
 def test_password_link_from_the_mailbox_sets_the_login_password(srv, page):
