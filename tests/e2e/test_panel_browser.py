@@ -21,12 +21,13 @@ from fixtures_delivery import wait_until
 from fixtures_http import HttpServer, LOGIN_PASSWORD
 from fixtures_smtp import HOSTNAME, _check_binary, tls_client_context
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+# python3-selenium, chromium and chromium-driver: scripts/deps.sh test
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 TERMS = "Use this service kindly.\nNo spam, ever."
 
