@@ -298,6 +298,34 @@ account_panel_url(const struct conf *c, char *out, size_t len)
 		out[--n] = '\0';
 }
 
+/* The From: display name as an RFC 5322 quoted string; "" (none) when
+ * the name is not printable ASCII (raw UTF-8 would need SMTPUTF8). */
+static void
+account_display_name(const char *name, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len < 3) {
+		if (len > 0)
+			out[0] = '\0';
+		return;
+	}
+	out[o++] = '"';
+	for (; *name; name++) {
+		unsigned char c = (unsigned char)*name;
+		if (c < 0x20 || c > 0x7e || o + 4 >= len) {
+			out[0] = '\0';
+			return;
+		}
+		if (c == '"' || c == '\\')
+			out[o++] = '\\';
+		out[o++] = (char)c;
+	}
+	out[o++] = '"';
+	out[o++] = ' ';
+	out[o] = '\0';
+}
+
 /* The message with the link, into the spool. */
 static int
 account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
@@ -306,6 +334,7 @@ account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
 	const struct conf *c = ctx->conf;
 	const char *name = c->panel_name[0] ? c->panel_name : c->hostname;
 	char url[CONF_STR_MAX + 64], date[64], from[ADDR_MAX + 1];
+	char display[2 * CONF_STR_MAX + 4];
 	struct spool_env env;
 	struct spool_rcpt rcpt;
 	struct iovec iov;
@@ -315,6 +344,7 @@ account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
 	int create = strcmp(purpose, "create") == 0, rc = -1;
 
 	account_panel_url(c, url, sizeof(url));
+	account_display_name(name, display, sizeof(display));
 	snprintf(from, sizeof(from), "postmaster@%s", c->hostname);
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
@@ -331,12 +361,12 @@ account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
 	buf_init(&m, 16384);
 	/* the token is only in the fragment: never sent to a server */
 	if (buf_printf(&m,
-		"From: %s <%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
+		"From: %s<%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
 		"Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
 		"Content-Type: text/plain; charset=utf-8\r\n"
 		"Content-Transfer-Encoding: 8bit\r\n"
 		"Auto-Submitted: auto-generated\r\n\r\n",
-		name, from, rcpt.addr,
+		display, from, rcpt.addr,
 		create ? "Create your login password"
 		       : "Reset your login password",
 		date, env.id, c->hostname) == -1 ||

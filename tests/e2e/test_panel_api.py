@@ -243,7 +243,7 @@ def test_password_link_sets_a_login_password_once(panel):
     wait_until(lambda: captured_links(panel, addr), 15, "the link in the capture folder")
     ((token, mail),) = captured_links(panel, addr, with_text=True)
     assert "X-Postern-Envelope-From: <postmaster@%s>" % HOSTNAME in mail
-    assert "From: Example Mail <postmaster@%s>" % HOSTNAME in mail
+    assert 'From: "Example Mail" <postmaster@%s>' % HOSTNAME in mail
     assert "Subject: Create your login password" in mail
     assert "Auto-Submitted: auto-generated" in mail
     assert "http://127.0.0.1:%d/#create=%s" % (panel.ports["http"], token) in mail
