@@ -12,6 +12,11 @@ if [ ! -f "$conf" ]; then
 	"$bin" init --dir "$dir" --hostname localhost >/dev/null
 	# capture mode: messages land in demo/data/capture, nothing leaves
 	sed -i 's/^mode = mx$/mode = capture/' "$conf"
+	# the panel over plain HTTP on loopback (HTTPS elsewhere), and the
+	# links it mails point there
+	sed -i -e 's/^tls = on$/tls = auto/' \
+	    -e "s|^url = \$|url = http://$(sed -n 's/^http = //p' "$conf")/|" \
+	    -e 's/^name = $/name = Example Mail (demo)/' "$conf"
 	p domain add example.test >/dev/null
 	printf 'demo-login-%s\n' "$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')" \
 	    >"$dir/.login-password"
@@ -33,6 +38,8 @@ postern demo in $dir (config $conf)
   SMTP login:        demo@example.test
   SMTP password:     $smtp_pw
   login password:    $(cat "$dir/.login-password")   (control panel, IMAP)
+  control panel:     http://$(listen http)/   (sign in as demo@example.test
+                     with the login password above)
   submission:        $(listen submission) (STARTTLS)   submissions: $(listen submissions) (TLS)
   relay (port 25):   $(listen smtp)
   delivery:          capture -> $dir/data/capture

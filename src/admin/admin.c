@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
 #include "admin.h"
 #include "../mail/addr.h"
 #include "../store/store.h"
@@ -31,6 +32,7 @@ const struct admin_op admin_ops[] = {
 	{ "user.quota", admin_user_quota },
 	{ "domain.quota", admin_domain_quota },
 	{ "log.auth", admin_log_auth },
+	{ "user.totp.off", admin_user_totp_off },
 	{ "smtp-password.show", admin_smtp_show },
 	{ "smtp-password.generate", admin_smtp_generate },
 	{ "app-password.add", admin_app_add },

@@ -68,6 +68,10 @@ int admin_find_user(struct admin_ctx *, const char *address,
 int admin_smtp_new(struct admin_ctx *, int64_t user_id, int64_t domain_id,
     char *pw, struct admin_err *);
 int admin_store_fail(struct admin_ctx *, struct admin_err *);
+/* A login password the user may keep (strong, not the SMTP password),
+ * argon2id-hashed into hash. */
+int admin_login_password_check(struct admin_ctx *, int64_t user_id,
+    const char *pw, char *hash, size_t len, struct admin_err *);
 
 /* admin/dkim.c */
 int admin_dkim_mode_ok(const char *mode);

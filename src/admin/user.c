@@ -17,9 +17,9 @@
 #include "../store/store.h"
 
 static int
-admin_login_hash(json_t *args, char *hash, size_t len, struct admin_err *err)
+admin_login_hash(const char *pw, char *hash, size_t len, struct admin_err *err)
 {
-	const char *pw = admin_arg(args, "password"), *why;
+	const char *why;
 
 	if ((why = secret_password_weakness(pw)) != NULL)
 		return admin_fail(err, 400, "login password refused: %s", why);
@@ -52,7 +52,8 @@ admin_user_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 		    a.local, d.name);
 	/* check everything before the first write */
 	if (admin_arg(args, "password") != NULL &&
-	    admin_login_hash(args, hash, sizeof(hash), err) == -1)
+	    admin_login_hash(admin_arg(args, "password"), hash, sizeof(hash),
+		err) == -1)
 		return -1;
 	rc = store_user_add(ctx->store, d.id, a.local, a.local_key, &id);
 	if (rc == STORE_EXISTS)
@@ -220,23 +221,19 @@ admin_user_alias_remove(struct admin_ctx *ctx, json_t *args, json_t **out,
 	return 0;
 }
 
+/*
+ * A login password the user may keep, hashed: strong enough, and never
+ * the user's SMTP password (the two-password design). 0 or -1 with why.
+ */
 int
-admin_user_password(struct admin_ctx *ctx, json_t *args, json_t **out,
-    struct admin_err *err)
+admin_login_password_check(struct admin_ctx *ctx, int64_t user_id,
+    const char *pw, char *hash, size_t len, struct admin_err *err)
 {
-	const char *address = admin_need(args, "address", err);
-	const char *pw = admin_need(args, "password", err);
-	char hash[crypto_pwhash_STRBYTES], sealed[SECRET_SEALED_MAX];
-	char smtp[SECRET_MAX + 1];
-	struct store_user u;
+	char sealed[SECRET_SEALED_MAX], smtp[SECRET_MAX + 1];
 	int same = 0;
 
-	if (address == NULL || pw == NULL ||
-	    admin_find_user(ctx, address, &u, err) == -1)
-		return -1;
-	/* the two-password design: the login password is never the SMTP one */
-	if (store_smtp_get(ctx->store, u.id, 0, NULL, 0, sealed, sizeof(sealed),
-		NULL) == 0 &&
+	if (store_smtp_get(ctx->store, user_id, 0, NULL, 0, sealed,
+		sizeof(sealed), NULL) == 0 &&
 	    secret_open(ctx->keys, sealed, smtp, sizeof(smtp)) == 0) {
 		same = secret_equal(smtp, pw);
 		sodium_memzero(smtp, sizeof(smtp));
@@ -244,7 +241,23 @@ admin_user_password(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (same)
 		return admin_fail(err, 400,
 		    "login password refused: it may not be the SMTP password");
-	if (admin_login_hash(args, hash, sizeof(hash), err) == -1)
+	return admin_login_hash(pw, hash, len, err);
+}
+
+int
+admin_user_password(struct admin_ctx *ctx, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	const char *address = admin_need(args, "address", err);
+	const char *pw = admin_need(args, "password", err);
+	char hash[crypto_pwhash_STRBYTES];
+	struct store_user u;
+
+	if (address == NULL || pw == NULL ||
+	    admin_find_user(ctx, address, &u, err) == -1)
+		return -1;
+	if (admin_login_password_check(ctx, u.id, pw, hash, sizeof(hash),
+		err) == -1)
 		return -1;
 	if (store_login_password_set(ctx->store, u.id, hash,
 		(int64_t)time(NULL)) != 0)

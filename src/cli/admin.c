@@ -104,6 +104,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "log auth", "log.auth", "login?",
 	    "--since=since --failed --limit=limit",
 	    "[ADDRESS|DOMAIN] [--since 1h|2024-10-01] [--failed] [--limit N]" },
+	{ "user totp off", "user.totp.off", "address", "", "ADDRESS" },
 	{ "smtp-password show", "smtp-password.show", "login", "",
 	    "ADDRESS|DOMAIN" },
 	{ "smtp-password generate", "smtp-password.generate", "login", "",

@@ -60,6 +60,7 @@ static struct {
 
 static const struct http_route *const http_tables[] = {
 	http_session_routes,
+	http_panel_routes,
 	http_api_routes,
 	NULL,
 };

@@ -93,5 +93,6 @@ struct event_base *http_base(void);
 /* route tables, searched in order (api.c, session.c) */
 extern const struct http_route http_api_routes[];
 extern const struct http_route http_session_routes[];
+extern const struct http_route http_panel_routes[]; /* panel.c */
 
 #endif

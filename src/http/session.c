@@ -17,6 +17,7 @@
 
 #include "server.h"
 #include "session.h"
+#include "../admin/account.h"
 #include "../auth/secret.h"
 #include "../store/store.h"
 #include "../util/conf.h"
@@ -163,9 +164,7 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 {
 	const char *address = admin_arg(args, "address");
 	const char *password = admin_arg(args, "password");
-	char hash[crypto_pwhash_STRBYTES], why[160], sidhash[SECRET_HASH_HEX];
-	unsigned char raw[32];
-	char sid[HTTP_SID_LEN + 1];
+	char hash[crypto_pwhash_STRBYTES], why[160];
 	int64_t now = (int64_t)time(NULL);
 	struct store_auth_event ev;
 	struct store_user u;
@@ -208,6 +207,23 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		c->address[0] = '\0';
 		return admin_fail(err, 401, "wrong address or password");
 	}
+	c->login_result = 1;
+	/* two-step sign-in on: no session before the code (http/panel.c) */
+	if ((ok = account_totp_enabled(&c->ctx, u.id)) != 0)
+		return ok == -1 ? admin_store_fail(&c->ctx, err)
+				: http_panel_ticket(c, u.id, out, err);
+	return http_session_start(c, u.id, out, err);
+}
+
+int
+http_session_start(struct http_call *c, int64_t user_id, json_t **out,
+    struct admin_err *err)
+{
+	char sidhash[SECRET_HASH_HEX];
+	unsigned char raw[32];
+	char sid[HTTP_SID_LEN + 1];
+	int64_t now = (int64_t)time(NULL);
+
 	/* a new id at every sign-in; the one the browser had ends */
 	if (strlen(c->sid) == HTTP_SID_LEN) {
 		secret_hash(c->ctx.keys, c->sid, strlen(c->sid), sidhash);
@@ -218,13 +234,14 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(raw, sizeof(raw));
 	secret_hash(c->ctx.keys, sid, strlen(sid), sidhash);
-	if (store_session_add(c->ctx.store, sidhash, u.id, now, c->ip) != 0) {
+	if (store_session_add(c->ctx.store, sidhash, user_id, now, c->ip) !=
+	    0) {
 		sodium_memzero(sid, sizeof(sid));
 		return admin_store_fail(&c->ctx, err);
 	}
 	store_session_prune(c->ctx.store, now - c->ctx.conf->session_idle);
 	c->login_result = 1;
-	c->user_id = u.id;
+	c->user_id = user_id;
 	http_cookie_set(c, sid);
 	*out = http_session_body(c, sid);
 	sodium_memzero(sid, sizeof(sid));
@@ -388,7 +405,10 @@ http_login_after(struct http_call *c)
 	fail_counts(c, now, conf->login_window, &nip, &n);
 	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
 		e->count++;
-	if ((e = fail_get(k2, now, conf->login_window, 1)) != NULL)
+	/* no login named (a code step with a bad ticket): the address only,
+	 * or one shared "login:" entry would lock everybody out */
+	if (c->login[0] &&
+	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* each failure for a login answered later than the last: 1x, 2x,
 	 * 4x ... 16x; many users may share an address, so it only counts

@@ -8,6 +8,10 @@
 #ifndef POSTERN_HTTP_SESSION_H
 #define POSTERN_HTTP_SESSION_H
 
+#include <stdint.h>
+
+#include <jansson.h>
+
 struct http_call;
 struct admin_err;
 
@@ -21,5 +25,13 @@ int http_login_gate(struct http_call *, const char **why);
 /* On the loop, after a sign-in: count it, set the reply's delay. */
 void http_login_after(struct http_call *);
 void http_login_free(void);
+/* On a worker: a new session for user_id, its cookie and the body of the
+ * reply (address, CSRF token). */
+int http_session_start(struct http_call *, int64_t user_id, json_t **out,
+    struct admin_err *);
+/* http/panel.c: a right password with two-step sign-in on: a ticket for
+ * the code step instead of a session. */
+int http_panel_ticket(struct http_call *, int64_t user_id, json_t **out,
+    struct admin_err *);
 
 #endif

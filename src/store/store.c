@@ -255,6 +255,20 @@ store_user_add(struct store *s, int64_t domain_id, const char *local,
 	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
 }
 
+/* A user from columns col.. : id, domain_id, local, domain name,
+ * blocked_reason. */
+static void
+store_user_row(struct db_stmt *st, int col, struct store_user *u)
+{
+	u->id = db_int(st, col);
+	u->domain_id = db_int(st, col + 1);
+	str_lcpy(u->local, db_text(st, col + 2), sizeof(u->local));
+	str_lcpy(u->domain, db_text(st, col + 3), sizeof(u->domain));
+	u->blocked = !db_is_null(st, col + 4);
+	str_lcpy(u->blocked_reason, db_text(st, col + 4),
+	    sizeof(u->blocked_reason));
+}
+
 int
 store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 {
@@ -270,15 +284,8 @@ store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 	    "ss", a->domain, a->local_key);
 	if (st == NULL)
 		return STORE_FAIL;
-	if ((rc = db_step(st)) == DB_ROW) {
-		u->id = db_int(st, 0);
-		u->domain_id = db_int(st, 1);
-		str_lcpy(u->local, db_text(st, 2), sizeof(u->local));
-		str_lcpy(u->domain, db_text(st, 3), sizeof(u->domain));
-		u->blocked = !db_is_null(st, 4);
-		str_lcpy(u->blocked_reason, db_text(st, 4),
-		    sizeof(u->blocked_reason));
-	}
+	if ((rc = db_step(st)) == DB_ROW)
+		store_user_row(st, 0, u);
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
@@ -409,6 +416,301 @@ store_login_password_get(struct store *s, int64_t user_id, char *hash,
 		str_lcpy(hash, db_text(st, 0), len);
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_user_by_id(struct store *s, int64_t id, struct store_user *u)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
+	    " FROM account a JOIN domain d ON d.id = a.domain_id"
+	    " WHERE a.id = ?",
+	    "i", id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		store_user_row(st, 0, u);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+/* TOTP, the panel's second factor: one row per user, pending until the
+ * first code confirms it; last_step makes every code single use. */
+
+int
+store_totp_begin(struct store *s, int64_t user_id, const char *sealed,
+    int64_t now)
+{
+	/* a pending enrolment is replaced; an enabled one is kept */
+	if (db_exec(s->db,
+		"INSERT INTO totp (user_id, sealed, enabled, last_step, created)"
+		" VALUES (?, ?, NULL, -1, ?) ON CONFLICT (user_id) DO UPDATE"
+		" SET sealed = excluded.sealed, created = excluded.created,"
+		" last_step = -1 WHERE totp.enabled IS NULL",
+		"isi", user_id, sealed, now) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_EXISTS;
+}
+
+int
+store_totp_get(struct store *s, int64_t user_id, char *sealed, size_t slen,
+    int64_t *enabled, int64_t *last_step)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT sealed, enabled, last_step FROM totp WHERE user_id = ?",
+	    "i", user_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		if (sealed != NULL)
+			str_lcpy(sealed, db_text(st, 0), slen);
+		*enabled = db_is_null(st, 1) ? 0 : db_int(st, 1);
+		*last_step = db_int(st, 2);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_totp_use_step(struct store *s, int64_t user_id, int64_t step)
+{
+	/* one statement: two requests with the same code cannot both win */
+	if (db_exec(s->db,
+		"UPDATE totp SET last_step = ? WHERE user_id = ?"
+		" AND last_step < ?",
+		"iii", step, user_id, step) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_totp_enable(struct store *s, int64_t user_id, int64_t now,
+    const char *const *hashes, int n)
+{
+	int i;
+
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	if (db_exec(s->db,
+		"UPDATE totp SET enabled = ? WHERE user_id = ?"
+		" AND enabled IS NULL",
+		"ii", now, user_id) != DB_DONE)
+		goto fail;
+	if (db_changes(s->db) != 1) {
+		db_rollback(s->db);
+		return STORE_NOTFOUND;
+	}
+	if (db_exec(s->db, "DELETE FROM totp_recovery WHERE user_id = ?", "i",
+		user_id) != DB_DONE)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (db_exec(s->db,
+			"INSERT INTO totp_recovery (user_id, hash) VALUES (?, ?)",
+			"is", user_id, hashes[i]) != DB_DONE)
+			goto fail;
+	if (db_commit(s->db) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(s->db);
+	return STORE_FAIL;
+}
+
+int
+store_totp_remove(struct store *s, int64_t user_id)
+{
+	if (db_exec(s->db, "DELETE FROM totp_recovery WHERE user_id = ?", "i",
+		user_id) != DB_DONE ||
+	    db_exec(s->db, "DELETE FROM totp WHERE user_id = ?", "i",
+		user_id) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+int
+store_totp_recovery_use(struct store *s, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now)
+{
+	struct db_stmt *st;
+	int64_t found = 0;
+
+	st = db_query(s->db,
+	    "SELECT id, hash FROM totp_recovery WHERE user_id = ?"
+	    " AND used IS NULL",
+	    "i", user_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	/* every code is checked, so the time does not tell which matched */
+	while (db_step(st) == DB_ROW)
+		if (match(db_text(st, 1), arg) && found == 0)
+			found = db_int(st, 0);
+	db_done(st);
+	if (found == 0)
+		return 0;
+	if (db_exec(s->db,
+		"UPDATE totp_recovery SET used = ? WHERE id = ? AND used IS NULL",
+		"ii", now, found) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 1 : 0;
+}
+
+int64_t
+store_totp_recovery_left(struct store *s, int64_t user_id)
+{
+	return db_scalar(s->db,
+	    "SELECT count(*) FROM totp_recovery WHERE user_id = ?"
+	    " AND used IS NULL",
+	    "i", user_id);
+}
+
+/* Sign-in tickets: a password was right, the TOTP code is still due. */
+
+int
+store_ticket_add(struct store *s, const char *hash, int64_t user_id,
+    const char *ip, int64_t now, int64_t expires)
+{
+	db_exec(s->db, "DELETE FROM login_ticket WHERE expires <= ?", "i", now);
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO login_ticket (hash, user_id, ip, expires, tries)"
+	    " VALUES (?, ?, ?, ?, 0)",
+	    "sisi", hash, user_id, ip, expires));
+}
+
+int
+store_ticket_get(struct store *s, const char *hash, int64_t now,
+    int64_t *user_id, int64_t *tries)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT user_id, tries FROM login_ticket WHERE hash = ?"
+	    " AND expires > ?",
+	    "si", hash, now);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		*user_id = db_int(st, 0);
+		*tries = db_int(st, 1);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_ticket_fail(struct store *s, const char *hash)
+{
+	return store_rc(db_exec(s->db,
+	    "UPDATE login_ticket SET tries = tries + 1 WHERE hash = ?", "s",
+	    hash));
+}
+
+int
+store_ticket_remove(struct store *s, const char *hash)
+{
+	if (db_exec(s->db, "DELETE FROM login_ticket WHERE hash = ?", "s",
+		hash) != DB_DONE)
+		return STORE_FAIL;
+	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
+}
+
+/* Password links ("create a local password", "forgot password"). */
+
+int
+store_pwlink_ask(struct store *s, const char *ip, int64_t user_id, int64_t now,
+    int64_t since, int64_t *by_ip, int64_t *by_user)
+{
+	/* older asks no longer count for anything */
+	if (db_exec(s->db, "DELETE FROM password_ask WHERE time < ?", "i",
+		since) != DB_DONE ||
+	    db_exec(s->db,
+		"INSERT INTO password_ask (ip, user_id, time) VALUES (?, ?, ?)",
+		"sIi", ip, user_id, now) != DB_DONE)
+		return STORE_FAIL;
+	*by_ip = db_scalar(s->db,
+	    "SELECT count(*) FROM password_ask WHERE ip = ? AND time >= ?",
+	    "si", ip, since);
+	*by_user = user_id == 0 ? 0
+				: db_scalar(s->db,
+				      "SELECT count(*) FROM password_ask"
+				      " WHERE user_id = ? AND time >= ?",
+				      "ii", user_id, since);
+	return *by_ip < 0 || *by_user < 0 ? STORE_FAIL : 0;
+}
+
+int
+store_pwlink_add(struct store *s, const char *hash, int64_t user_id,
+    const char *purpose, const char *ip, int64_t now, int64_t expires)
+{
+	db_exec(s->db, "DELETE FROM password_link WHERE expires <= ?", "i",
+	    now);
+	return store_rc(db_exec(s->db,
+	    "INSERT INTO password_link (hash, user_id, purpose, ip, created,"
+	    " expires) VALUES (?, ?, ?, ?, ?, ?)",
+	    "sissii", hash, user_id, purpose, ip, now, expires));
+}
+
+int
+store_pwlink_get(struct store *s, const char *hash, int64_t now,
+    int64_t *user_id)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT user_id FROM password_link WHERE hash = ?"
+	    " AND used IS NULL AND expires > ?",
+	    "si", hash, now);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		*user_id = db_int(st, 0);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_pwlink_use(struct store *s, const char *hash, int64_t user_id,
+    const char *pwhash, int64_t now)
+{
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	/* single use: only the request that marks it used sets a password */
+	if (db_exec(s->db,
+		"UPDATE password_link SET used = ? WHERE hash = ?"
+		" AND user_id = ? AND used IS NULL AND expires > ?",
+		"isii", now, hash, user_id, now) != DB_DONE)
+		goto fail;
+	if (db_changes(s->db) != 1) {
+		db_rollback(s->db);
+		return STORE_NOTFOUND;
+	}
+	/* the other links of the account stop too */
+	if (db_exec(s->db,
+		"UPDATE password_link SET used = ? WHERE user_id = ?"
+		" AND used IS NULL",
+		"ii", now, user_id) != DB_DONE ||
+	    /* a new password ends every panel session of the account */
+	    db_exec(s->db, "DELETE FROM panel_session WHERE user_id = ?", "i",
+		user_id) != DB_DONE ||
+	    db_exec(s->db,
+		"INSERT INTO login_password (user_id, hash, updated)"
+		" VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
+		" SET hash = excluded.hash, updated = excluded.updated",
+		"isi", user_id, pwhash, now) != DB_DONE)
+		goto fail;
+	if (db_commit(s->db) == -1)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(s->db);
+	return STORE_FAIL;
 }
 
 /* SMTP credentials */
@@ -1023,13 +1325,7 @@ store_session_use(struct store *s, const char *hash, int64_t idle_before,
 	if ((rc = db_step(st)) == DB_ROW) {
 		id = db_int(st, 0);
 		seen = db_int(st, 1);
-		u->id = db_int(st, 2);
-		u->domain_id = db_int(st, 3);
-		str_lcpy(u->local, db_text(st, 4), sizeof(u->local));
-		str_lcpy(u->domain, db_text(st, 5), sizeof(u->domain));
-		u->blocked = !db_is_null(st, 6);
-		str_lcpy(u->blocked_reason, db_text(st, 6),
-		    sizeof(u->blocked_reason));
+		store_user_row(st, 2, u);
 	}
 	db_done(st);
 	if (rc != DB_ROW)

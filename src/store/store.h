@@ -94,6 +94,48 @@ int store_login_password_set(struct store *, int64_t user_id, const char *hash,
 int store_login_password_get(struct store *, int64_t user_id, char *hash,
     size_t len);
 
+/* A user by id (the panel's sign-in tickets and links). */
+int store_user_by_id(struct store *, int64_t id, struct store_user *);
+
+/* TOTP (panel second factor): the sealed base32 key; enabled is the
+ * time it was confirmed, 0 while pending; last_step the last step used */
+int store_totp_begin(struct store *, int64_t user_id, const char *sealed,
+    int64_t now); /* STORE_EXISTS if already enabled */
+int store_totp_get(struct store *, int64_t user_id, char *sealed, size_t slen,
+    int64_t *enabled, int64_t *last_step);
+/* Record step as used: 0, or STORE_NOTFOUND if it is not newer (replay). */
+int store_totp_use_step(struct store *, int64_t user_id, int64_t step);
+/* Confirm a pending enrolment and replace the recovery codes' hashes. */
+int store_totp_enable(struct store *, int64_t user_id, int64_t now,
+    const char *const *hashes, int n);
+int store_totp_remove(struct store *, int64_t user_id);
+/* Use an unused recovery code that match() accepts: 1, 0 none. */
+int store_totp_recovery_use(struct store *, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now);
+int64_t store_totp_recovery_left(struct store *, int64_t user_id);
+
+/* sign-in tickets (password checked, TOTP code due), by keyed hash */
+int store_ticket_add(struct store *, const char *hash, int64_t user_id,
+    const char *ip, int64_t now, int64_t expires);
+int store_ticket_get(struct store *, const char *hash, int64_t now,
+    int64_t *user_id, int64_t *tries);
+int store_ticket_fail(struct store *, const char *hash);
+int store_ticket_remove(struct store *, const char *hash);
+
+/* password links, by keyed hash of the token */
+/* Record an ask (user_id 0: no such account) and count the asks since. */
+int store_pwlink_ask(struct store *, const char *ip, int64_t user_id,
+    int64_t now, int64_t since, int64_t *by_ip, int64_t *by_user);
+int store_pwlink_add(struct store *, const char *hash, int64_t user_id,
+    const char *purpose, const char *ip, int64_t now, int64_t expires);
+/* A live (unused, unexpired) link's account. */
+int store_pwlink_get(struct store *, const char *hash, int64_t now,
+    int64_t *user_id);
+/* Use the link once and set the login password; ends the other links
+ * and every panel session of the account. */
+int store_pwlink_use(struct store *, const char *hash, int64_t user_id,
+    const char *pwhash, int64_t now);
+
 /* SMTP credentials: owner is a user (domain_id 0) or a domain (user_id 0) */
 int store_smtp_set(struct store *, int64_t user_id, int64_t domain_id,
     const char *hash, const char *sealed, int64_t now);

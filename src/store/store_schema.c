@@ -153,6 +153,43 @@ static const char *const store_migrations[] = {
 	" last_seen INTEGER NOT NULL,"
 	" ip TEXT NOT NULL);"
 	"CREATE INDEX panel_session_user ON panel_session(user_id);",
+	/* 5: the panel's second factor (TOTP key sealed, recovery codes as
+	 * keyed hashes), sign-in tickets between password and code, and
+	 * password links (token as keyed hash; asks counted for limits) */
+	"CREATE TABLE totp ("
+	" user_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,"
+	" sealed TEXT NOT NULL,"
+	" enabled INTEGER,"
+	" last_step INTEGER NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE totp_recovery ("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" hash TEXT NOT NULL,"
+	" used INTEGER);"
+	"CREATE INDEX totp_recovery_user ON totp_recovery(user_id);"
+	"CREATE TABLE login_ticket ("
+	" hash TEXT PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" ip TEXT NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" tries INTEGER NOT NULL);"
+	"CREATE TABLE password_link ("
+	" hash TEXT PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" purpose TEXT NOT NULL,"
+	" ip TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" expires INTEGER NOT NULL,"
+	" used INTEGER);"
+	"CREATE INDEX password_link_user ON password_link(user_id);"
+	"CREATE TABLE password_ask ("
+	" id INTEGER PRIMARY KEY,"
+	" ip TEXT NOT NULL,"
+	" user_id INTEGER REFERENCES account(id) ON DELETE CASCADE,"
+	" time INTEGER NOT NULL);"
+	"CREATE INDEX password_ask_ip ON password_ask(ip, time);"
+	"CREATE INDEX password_ask_user ON password_ask(user_id, time);",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -178,6 +178,24 @@ static const struct conf_key conf_keys[] = {
 	    1, 1000000, NULL, "... once at least this many were refused" },
 	{ "abuse", "notify", T_STR, S(abuse_notify), "", 0, 0, NULL,
 	    "the operator's address for block notices (empty: the user only)" },
+
+	{ "panel", "url", T_STR, S(panel_url), "", 0, 0, NULL,
+	    "the panel's address in e-mailed links (empty: https://HOSTNAME/)" },
+	{ "panel", "name", T_STR, S(panel_name), "", 0, 0, NULL,
+	    "the service's name in the panel and set-up files (empty: HOSTNAME)" },
+	{ "panel", "contact", T_STR, S(panel_contact), "", 0, 0, NULL,
+	    "whom a blocked user should write to (empty: postmaster@HOSTNAME)" },
+	{ "panel", "imap_port", T_INT, I(imap_port), "993", 1, 65535, NULL,
+	    "IMAP over TLS port named in set-up files" },
+	{ "panel", "link_ttl", T_DURATION, I(link_ttl), "1h", 60, 7 * 86400,
+	    NULL, "a password link works this long, once" },
+	{ "panel", "link_window", T_DURATION, I(link_window), "1h", 60, 86400,
+	    NULL, "password links asked for are counted over this time" },
+	{ "panel", "links_per_account", T_INT, I(links_per_account), "3", 1,
+	    1000, NULL, "password links sent to one account per window" },
+	{ "panel", "links_per_client", T_INT, I(links_per_client), "10", 1,
+	    100000, NULL,
+	    "password links one client address may ask per window" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

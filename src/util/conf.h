@@ -99,6 +99,16 @@ struct conf {
 	int64_t abuse_rejected_share; /* percent */
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
+
+	/* [panel] */
+	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
+	char panel_name[CONF_STR_MAX];	  /* "" = HOSTNAME */
+	char panel_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
+	int64_t imap_port;
+	int64_t link_ttl; /* seconds */
+	int64_t link_window;
+	int64_t links_per_account;
+	int64_t links_per_client;
 };
 
 /* Fill with defaults; paths relative to dir. */

@@ -22,10 +22,10 @@ UNIT_TEST(test_schema_is_migrated_once_and_reopens)
 	char err[256];
 
 	CHECK(s != NULL);
-	CHECK(store_schema_version(s) == 4);
+	CHECK(store_schema_version(s) == 5);
 	store_close(s);
 	s = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
-	CHECK(s != NULL && store_schema_version(s) == 4);
+	CHECK(s != NULL && store_schema_version(s) == 5);
 	store_close(s);
 }
 
