@@ -89,6 +89,19 @@ admin_arg(json_t *args, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+int
+admin_flag(json_t *args, const char *key)
+{
+	json_t *v = json_object_get(args, key);
+	const char *t = json_is_string(v) ? json_string_value(v) : NULL;
+
+	/* true from the CLI's --flag and a JSON body; "1" or "true" from a
+	 * query string */
+	return json_is_true(v) ||
+	       (t && (strcmp(t, "1") == 0 || strcmp(t, "true") == 0 ||
+			 strcmp(t, "yes") == 0));
+}
+
 const char *
 admin_need(json_t *args, const char *key, struct admin_err *err)
 {

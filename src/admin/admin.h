@@ -48,6 +48,8 @@ int admin_fail(struct admin_err *, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 const char *admin_arg(json_t *args, const char *key);
 const char *admin_need(json_t *args, const char *key, struct admin_err *);
+/* A yes/no argument: JSON true, or "1", "true", "yes". */
+int admin_flag(json_t *args, const char *key);
 
 /* The owner of an SMTP credential: a user address or a bare domain. */
 struct admin_owner {

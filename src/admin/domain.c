@@ -91,8 +91,8 @@ admin_domain_remove(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return admin_fail(err, 400,
 		    "%s is an alias of %s: use `postern domain alias remove %s %s`",
 		    name, d.name, name, d.name);
-	rc = store_domain_remove(ctx->store, d.id,
-	    json_is_true(json_object_get(args, "force")), &users);
+	rc = store_domain_remove(ctx->store, d.id, admin_flag(args, "force"),
+	    &users);
 	if (rc == STORE_EXISTS)
 		return admin_fail(err, 409,
 		    "%s has %lld user(s): remove them first, or use --force to remove the domain with all its users, aliases and credentials",

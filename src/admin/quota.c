@@ -22,7 +22,7 @@ admin_quota_args(json_t *args, int64_t q[STORE_QUOTA_N], struct admin_err *err)
 {
 	int i, given = 0;
 
-	if (json_is_true(json_object_get(args, "clear"))) {
+	if (admin_flag(args, "clear")) {
 		for (i = 0; i < STORE_QUOTA_N; i++)
 			q[i] = -1;
 		given = 1;
@@ -86,7 +86,7 @@ admin_domain_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	const char *name = admin_need(args, "domain", err);
-	int self = json_is_true(json_object_get(args, "self"));
+	int self = admin_flag(args, "self");
 	int64_t q[STORE_QUOTA_N];
 	struct store_domain d;
 	int rc;
@@ -180,7 +180,7 @@ admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *login = admin_arg(args, "login");
 	const char *since = admin_arg(args, "since");
 	const char *limit = admin_arg(args, "limit");
-	int failed = json_is_true(json_object_get(args, "failed"));
+	int failed = admin_flag(args, "failed");
 	int64_t t = 0, n = 1000;
 	json_t *rows;
 

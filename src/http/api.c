@@ -48,7 +48,6 @@ api_auth_log(struct http_call *c, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	const char *limit = admin_arg(args, "limit");
-	const char *failed = admin_arg(args, "failed");
 	int64_t n = 50, now = (int64_t)time(NULL);
 	char login[ADDR_MAX + 1];
 	struct store_user u;
@@ -61,8 +60,7 @@ api_auth_log(struct http_call *c, json_t *args, json_t **out,
 		    HTTP_AUTH_LOG_MAX);
 	snprintf(login, sizeof(login), "%s@%s", u.local, u.domain);
 	rows = store_auth_list(c->ctx.store, login,
-	    now - c->ctx.conf->auth_log_retention,
-	    failed && strcmp(failed, "0") != 0 && strcmp(failed, "false") != 0,
+	    now - c->ctx.conf->auth_log_retention, admin_flag(args, "failed"),
 	    n);
 	if (rows == NULL)
 		return admin_store_fail(&c->ctx, err);
@@ -96,6 +94,8 @@ const struct http_route http_api_routes[] = {
 	    "relay-net.add", NULL, NULL },
 	{ HTTP_DELETE, "/api/v1/domains/:domain/relay-nets/:cidr", OP,
 	    "relay-net.remove", NULL, NULL },
+	{ HTTP_PUT, "/api/v1/domains/:domain/quota", OP, "domain.quota", NULL,
+	    NULL },
 	{ HTTP_GET, "/api/v1/relay-nets", OP, "relay-net.list", NULL, NULL },
 
 	/* users */
@@ -131,6 +131,9 @@ const struct http_route http_api_routes[] = {
 	    NULL },
 	{ HTTP_GET, "/api/v1/users/:address/auth-log", OP, NULL, api_auth_log,
 	    NULL },
+	{ HTTP_PUT, "/api/v1/users/:address/quota", OP, "user.quota", NULL,
+	    NULL },
+	{ HTTP_GET, "/api/v1/auth-log", OP, "log.auth", NULL, NULL },
 	{ HTTP_DELETE, "/api/v1/tokens/:id", OP, "token.revoke", NULL, NULL },
 
 	/* terms of service */

@@ -239,6 +239,35 @@ def test_the_auth_log_of_a_user_holds_failures_too(srv, api):
     err(api.get("/api/v1/users/ivy@example.org/auth-log?limit=100000"), 400)
 
 
+def test_quotas_of_a_user_and_a_domain_and_the_whole_auth_log(srv, api):
+    pw = api.ok("POST", "/api/v1/users", {"address": "kim@example.org"})["smtp_password"]
+    out = api.ok("PUT", "/api/v1/users/kim@example.org/quota", {"messages_per_hour": "1"})
+    assert out["quota"]["messages_per_hour"] == 1
+    assert out["quota"]["messages_per_day"] == "inherit"
+    err(api.put("/api/v1/users/kim@example.org/quota", {"messages_per_hour": "lots"}), 400)
+    err(api.put("/api/v1/users/nobody@example.org/quota", {"messages_per_hour": "1"}), 404)
+    d = api.ok("PUT", "/api/v1/domains/example.org/quota", {"messages_per_day": "50"})
+    assert d["quota"]["messages_per_day"] == 50
+    if api.ok("GET", "/api/v1/tos").get("version"):
+        api.ok("POST", "/api/v1/users/kim@example.org/tos", {})
+    # the user's quota holds on the submission port: one message, then 451
+    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
+    try:
+        s.starttls(context=tls_client_context(srv.cert))
+        s.login("kim@example.org", pw)
+        assert s.sendmail("kim@example.org", ["x@example.net"],
+                          make_message(frm="kim@example.org", to="x@example.net")) == {}
+        code, text = s.mail("kim@example.org")
+        assert code == 451 and b"hour" in text, (code, text)
+    finally:
+        s.close()
+    assert not smtp_login_works(srv, "kim@example.org", "wrong-" + pw)
+    log = api.ok("GET", "/api/v1/auth-log?failed=1&limit=10")
+    rows = log["events"] if isinstance(log, dict) and "events" in log else log
+    assert any(e["login"] == "kim@example.org" and e["outcome"] != "ok" for e in rows), log
+    assert all(e["outcome"] != "ok" for e in rows)
+
+
 # ---------------------------------------------------------------- the queue
 
 def test_the_queue_is_listed_shown_held_released_flushed_and_deleted(srv, api):
