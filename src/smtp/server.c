@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
@@ -271,6 +270,8 @@ server_listen_socket(const char *text)
 	return fd;
 }
 
+#define SERVER_ACCEPT_BATCH 1024 /* then the loop polls again */
+
 struct listen_arg {
 	struct server_loop *loop;
 	enum listen_kind kind;
@@ -279,15 +280,11 @@ struct listen_arg {
 static struct listen_arg listen_args[64][SERVER_LISTEN_MAX];
 
 static void
-server_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 {
-	struct listen_arg *la = arg;
 	char ip[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
 
-	(void)lst;
-	(void)salen;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip,
 		    sizeof(ip));
@@ -308,6 +305,36 @@ server_accept_cb(struct evconnlistener *lst, evutil_socket_t fd,
 	smtp_session_new(la->loop, fd, ip, la->kind);
 }
 
+/*
+ * Accept everything waiting. The listening sockets have the loop's top
+ * priority: a burst of connections is taken off the kernel's accept
+ * queue before the TLS handshakes already under way go on, so the queue
+ * (listen backlog, capped by somaxconn) does not overflow; a connection
+ * the kernel dropped there would wait in silence for a greeting.
+ */
+static void
+server_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct listen_arg *la = arg;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, n;
+
+	(void)what;
+	for (n = 0; n < SERVER_ACCEPT_BATCH; n++) {
+		len = sizeof(ss);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EMFILE || errno == ENFILE)
+				log_warnx("smtp.accept error=\"%s\"",
+				    strerror(errno));
+			return; /* EAGAIN: all taken */
+		}
+		server_accept_one(la, fd, (struct sockaddr *)&ss);
+	}
+}
+
 static void
 server_loop_stop(struct server_loop *l)
 {
@@ -318,7 +345,8 @@ server_loop_stop(struct server_loop *l)
 		return;
 	l->stopping = 1;
 	for (i = 0; i < l->nls; i++) {
-		evconnlistener_free(l->ls[i]);
+		close(event_get_fd(l->ls[i]));
+		event_free(l->ls[i]);
 		l->ls[i] = NULL;
 	}
 	for (s = TAILQ_FIRST(&l->sessions); s; s = next) {
@@ -381,10 +409,13 @@ server_listen_all(struct server *srv, struct server_loop *l)
 			la->loop = l;
 			la->kind = ls[i].kind;
 			l->kinds[l->nls] = ls[i].kind;
-			l->ls[l->nls] =
-			    evconnlistener_new(l->base, server_accept_cb, la,
-				LEV_OPT_CLOSE_ON_FREE, -1, fd);
-			if (l->ls[l->nls] == NULL) {
+			l->ls[l->nls] = event_new(l->base, fd,
+			    EV_READ | EV_PERSIST, server_accept_cb, la);
+			if (l->ls[l->nls] == NULL ||
+			    event_priority_set(l->ls[l->nls], 0) == -1 ||
+			    event_add(l->ls[l->nls], NULL) == -1) {
+				if (l->ls[l->nls])
+					event_free(l->ls[l->nls]);
 				close(fd);
 				return -1;
 			}
@@ -534,6 +565,11 @@ server_base_new(void)
 	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	base = event_base_new_with_config(cfg);
 	event_config_free(cfg);
+	/* 0: accepting; 1 (the default of every other event): sessions */
+	if (base && event_base_priority_init(base, 2) == -1) {
+		event_base_free(base);
+		return NULL;
+	}
 	return base;
 }
 

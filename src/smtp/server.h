@@ -13,7 +13,6 @@
 #include <sys/socket.h>
 
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <openssl/ssl.h>
 
 #include "../auth/secret.h"
@@ -31,7 +30,7 @@ struct server_loop {
 	pthread_t thread;
 	struct event_base *base;
 	struct workers_loop *wl;
-	struct evconnlistener *ls[SERVER_LISTEN_MAX];
+	struct event *ls[SERVER_LISTEN_MAX]; /* accept, first in the loop */
 	enum listen_kind kinds[SERVER_LISTEN_MAX];
 	int nls;
 	int ctlfd; /* eventfd: the main thread says "stop" */
