@@ -6,18 +6,7 @@
 #include <string.h>
 
 #include "route.h"
-
-static int
-http_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "../util/str.h"
 
 int
 http_decode(const char *src, size_t len, int plus, char *dst, size_t dstlen)
@@ -30,8 +19,8 @@ http_decode(const char *src, size_t len, int plus, char *dst, size_t dstlen)
 			int hi, lo;
 			if (i + 2 >= len)
 				return -1;
-			hi = http_hexval((unsigned char)src[i + 1]);
-			lo = http_hexval((unsigned char)src[i + 2]);
+			hi = str_hexval((unsigned char)src[i + 1]);
+			lo = str_hexval((unsigned char)src[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;

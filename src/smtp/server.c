@@ -275,6 +275,7 @@ server_listen_socket(const char *text)
 struct listen_arg {
 	struct server_loop *loop;
 	enum listen_kind kind;
+	struct event *ev; /* the listening socket's */
 };
 
 static struct listen_arg listen_args[64][SERVER_LISTEN_MAX];
@@ -305,6 +306,17 @@ server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 	smtp_session_new(la->loop, fd, ip, la->kind);
 }
 
+static void
+server_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct listen_arg *la = arg;
+
+	(void)fd;
+	(void)what;
+	if (!la->loop->stopping) /* else the event is gone */
+		event_add(la->ev, NULL);
+}
+
 /*
  * Accept everything waiting. The listening sockets have the loop's top
  * priority: a burst of connections is taken off the kernel's accept
@@ -326,9 +338,17 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
-			if (errno == EMFILE || errno == ENFILE)
-				log_warnx("smtp.accept error=\"%s\"",
+			/* out of descriptors: the socket stays readable, so
+			 * pause it rather than spin on accept() */
+			if (errno == EMFILE || errno == ENFILE) {
+				struct timeval one_s = { 1, 0 };
+				log_warnx("smtp.accept error=\"%s\" "
+					  "paused=1s",
 				    strerror(errno));
+				event_del(la->ev);
+				event_base_once(la->loop->base, -1, EV_TIMEOUT,
+				    server_accept_resume, la, &one_s);
+			}
 			return; /* EAGAIN: all taken */
 		}
 		server_accept_one(la, fd, (struct sockaddr *)&ss);
@@ -411,6 +431,7 @@ server_listen_all(struct server *srv, struct server_loop *l)
 			l->kinds[l->nls] = ls[i].kind;
 			l->ls[l->nls] = event_new(l->base, fd,
 			    EV_READ | EV_PERSIST, server_accept_cb, la);
+			la->ev = l->ls[l->nls];
 			if (l->ls[l->nls] == NULL ||
 			    event_priority_set(l->ls[l->nls], 0) == -1 ||
 			    event_add(l->ls[l->nls], NULL) == -1) {

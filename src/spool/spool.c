@@ -226,6 +226,7 @@ spool_write(const struct spool_env *e, const struct iovec *iov, int iovcnt)
 {
 	char tmp[PATH_MAX + 64], dst[PATH_MAX + 64], *env;
 	char name[SPOOL_ID_LEN + 1];
+	int recycled;
 	struct iovec v[16];
 	size_t msglen = 0, total;
 	ssize_t w;
@@ -248,12 +249,13 @@ spool_write(const struct spool_env *e, const struct iovec *iov, int iovcnt)
 	total = (size_t)n + msglen;
 	snprintf(dst, sizeof(dst), "%s/%s", spool_queue, e->id);
 	fd = -1;
-	if (spool_pool_take(name)) {
+	if ((recycled = spool_pool_take(name))) {
 		snprintf(tmp, sizeof(tmp), "%s/%s", spool_free, name);
 		if ((fd = open(tmp, O_WRONLY | O_CLOEXEC)) == -1)
 			unlink(tmp);
 	}
 	if (fd == -1) {
+		recycled = 0;
 		snprintf(tmp, sizeof(tmp), "%s/%s", spool_tmp, e->id);
 		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	}
@@ -286,7 +288,7 @@ spool_write(const struct spool_env *e, const struct iovec *iov, int iovcnt)
 		}
 	}
 	/* a recycled file may be longer than this message */
-	if (ftruncate(fd, (off_t)total) == -1)
+	if (recycled && ftruncate(fd, (off_t)total) == -1)
 		goto out;
 	/* The client hears 250 only after this fsync and the directory's. */
 	if (fsync(fd) == -1)

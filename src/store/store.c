@@ -533,12 +533,29 @@ store_totp_remove(struct store *s, int64_t user_id)
 	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
 }
 
+/*
+ * Rows of (id, hash): the id of the first row whose hash matches, 0 if
+ * none. Every row is checked, so the time does not tell which matched.
+ */
+static int64_t
+store_match_rows(struct db_stmt *st, int (*match)(const char *hash, void *),
+    void *arg)
+{
+	int64_t found = 0;
+
+	while (db_step(st) == DB_ROW)
+		if (match(db_text(st, 1), arg) && found == 0)
+			found = db_int(st, 0);
+	db_done(st);
+	return found;
+}
+
 int
 store_totp_recovery_use(struct store *s, int64_t user_id,
     int (*match)(const char *hash, void *), void *arg, int64_t now)
 {
 	struct db_stmt *st;
-	int64_t found = 0;
+	int64_t found;
 
 	st = db_query(s->db,
 	    "SELECT id, hash FROM totp_recovery WHERE user_id = ?"
@@ -546,12 +563,7 @@ store_totp_recovery_use(struct store *s, int64_t user_id,
 	    "i", user_id);
 	if (st == NULL)
 		return STORE_FAIL;
-	/* every code is checked, so the time does not tell which matched */
-	while (db_step(st) == DB_ROW)
-		if (match(db_text(st, 1), arg) && found == 0)
-			found = db_int(st, 0);
-	db_done(st);
-	if (found == 0)
+	if ((found = store_match_rows(st, match, arg)) == 0)
 		return 0;
 	if (db_exec(s->db,
 		"UPDATE totp_recovery SET used = ? WHERE id = ? AND used IS NULL",
@@ -802,7 +814,7 @@ store_app_match(struct store *s, int64_t user_id,
     int (*match)(const char *hash, void *), void *arg, int64_t now)
 {
 	struct db_stmt *st;
-	int64_t found = 0;
+	int64_t found;
 
 	st = db_query(s->db,
 	    "SELECT id, hash FROM app_password WHERE user_id = ?"
@@ -810,12 +822,7 @@ store_app_match(struct store *s, int64_t user_id,
 	    "i", user_id);
 	if (st == NULL)
 		return STORE_FAIL;
-	/* every row is checked, so the time does not tell which matched */
-	while (db_step(st) == DB_ROW)
-		if (match(db_text(st, 1), arg) && found == 0)
-			found = db_int(st, 0);
-	db_done(st);
-	if (found == 0)
+	if ((found = store_match_rows(st, match, arg)) == 0)
 		return 0;
 	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
 	    "ii", now, found);

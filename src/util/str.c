@@ -162,7 +162,7 @@ str_hex(char *dst, const unsigned char *src, size_t len)
 	dst[2 * len] = '\0';
 }
 
-static int
+int
 str_hexval(int c)
 {
 	if (c >= '0' && c <= '9')

@@ -24,6 +24,8 @@ int64_t str_uint(const char *s);
  */
 int64_t str_time(const char *s, int64_t now);
 void str_hex(char *dst, const unsigned char *src, size_t len);
+/* The value of one hex digit, either case; -1 if it is none. */
+int str_hexval(int c);
 int str_unhex(unsigned char *dst, size_t dstlen, const char *src);
 /* Read a whole file (NUL-terminated, at most max bytes); NULL on error. */
 char *str_read_file(const char *path, size_t max, size_t *len);

@@ -27,6 +27,7 @@ sanitizer reports like the SMTP suites' servers.
 """
 import http.client
 import json as jsonlib
+import smtplib
 import time
 from typing import Any, NamedTuple
 
@@ -126,6 +127,19 @@ class Api:
             self.sid = session_cookie(r)
             self.csrf = r.json["csrf_token"]
         return r
+
+
+def smtp_login_works(srv, login, password):
+    """STARTTLS and AUTH on the submission port: True if the login took."""
+    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
+    try:
+        s.starttls(context=tls_client_context(srv.cert))
+        s.login(login, password)
+        return True
+    except smtplib.SMTPAuthenticationError:
+        return False
+    finally:
+        s.close()
 
 
 def session_cookie(resp):

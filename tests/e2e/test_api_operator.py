@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from fixtures_http import LOGIN_PASSWORD
+from fixtures_http import LOGIN_PASSWORD, smtp_login_works
 from fixtures_smtp import make_message, tls_client_context
 from fixtures_smtp import free_port
 
@@ -156,18 +156,6 @@ def test_user_aliases_password_and_block(srv, api):
     assert api.ok("GET", "/api/v1/users/erin@example.org")["blocked"] == "spam run"
     assert api.ok("DELETE", "/api/v1/users/erin@example.org/block")
     assert api.ok("GET", "/api/v1/users/erin@example.org")["blocked"] is None
-
-
-def smtp_login_works(srv, login, password):
-    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
-    try:
-        s.starttls(context=tls_client_context(srv.cert))
-        s.login(login, password)
-        return True
-    except smtplib.SMTPAuthenticationError:
-        return False
-    finally:
-        s.close()
 
 
 def test_smtp_passwords_of_a_user_and_of_a_domain_are_shown_and_replaced(srv, api):

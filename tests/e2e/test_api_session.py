@@ -5,12 +5,10 @@ and that a user reaches their own account only: never another user's,
 never an operator call.
 """
 import re
-import smtplib
 import subprocess
 import time
 
-from fixtures_http import LOGIN_PASSWORD, cookie_attributes, session_cookie
-from fixtures_smtp import tls_client_context
+from fixtures_http import LOGIN_PASSWORD, cookie_attributes, session_cookie, smtp_login_works
 
 # Every operator route, with a path naming another account (bob's).
 OPERATOR_CALLS = [
@@ -64,18 +62,6 @@ def signed_in(srv, address):
     r = c.login(address)
     assert r.status == 200, r.body
     return c
-
-
-def smtp_login_works(srv, login, password):
-    s = smtplib.SMTP("127.0.0.1", srv.ports["submission"], timeout=15)
-    try:
-        s.starttls(context=tls_client_context(srv.cert))
-        s.login(login, password)
-        return True
-    except smtplib.SMTPAuthenticationError:
-        return False
-    finally:
-        s.close()
 
 
 # ---------------------------------------------------------------- signing in

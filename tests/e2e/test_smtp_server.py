@@ -2,6 +2,8 @@
 connection limits hold per client address, SIGHUP applies a new
 configuration to new sessions, SIGTERM lets a transaction finish.
 """
+import os
+import resource
 import signal
 import socket
 import threading
@@ -83,6 +85,42 @@ def test_every_acknowledged_message_survives_kill_9(smtp_server_factory):
     c = srv.session("alice@example.org", srv.alice_pw)
     r = c.mail("alice@example.org", "bob@remote.test", make_message(subject="after restart"))
     assert r.code == 250, r
+
+
+def proc_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers(smtp_server_factory):
+    srv = smtp_server_factory()
+    pid = srv.proc.pid
+    open_now = len(os.listdir("/proc/%d/fd" % pid))
+    # a few descriptors to spare, then EMFILE
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (open_now + 4, open_now + 4))
+    socks = [socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=5)
+             for _ in range(12)]
+    try:
+        srv.wait_log(r"smtp\.accept error=.*paused", timeout=10)
+        # the listener is paused, not spinning on accept()
+        cpu0 = proc_cpu_seconds(pid)
+        time.sleep(2)
+        assert proc_cpu_seconds(pid) - cpu0 < 0.5
+    finally:
+        for s in socks:
+            s.close()
+    # the clients' descriptors are back: new sessions are greeted again
+    deadline = time.monotonic() + 10
+    while True:
+        c = SmtpClient(srv.ports["submission"], read_greeting=False)
+        r = c.reply()
+        if r.code == 220 or time.monotonic() > deadline:
+            break
+        c.close()
+        time.sleep(0.2)
+    assert r.code == 220, r
+    assert c.ehlo().code == 250
 
 
 def test_a_third_connection_from_one_address_gets_421_when_two_are_allowed(smtp_server_factory):
