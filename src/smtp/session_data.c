@@ -181,9 +181,14 @@ smtp_rfc5322_date(char *out, size_t len)
 	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* The sender rule on every From: address, for an authenticated client. */
+/*
+ * The sender rule on every From: address: an authenticated client's
+ * identity, or on the smtp listener the relay network's domain (any
+ * local part at its names). Nothing else is accepted on any listener.
+ */
 static int
-smtp_check_from(struct smtp_session *s, const struct header_info *hi)
+smtp_check_from(struct smtp_session *s, const struct sender_identity *id,
+    const struct header_info *hi)
 {
 	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1];
 	int n = 0, i;
@@ -199,14 +204,22 @@ smtp_check_from(struct smtp_session *s, const struct header_info *hi)
 		smtp_reply(s, "550 5.7.1 The From: header cannot be read");
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if (!sender_is_allowed(s->ident, addrs[i])) {
+	for (i = 0; i < n; i++) {
+		if (sender_is_allowed(id, addrs[i]))
+			continue;
+		if (s->ident != NULL)
 			smtp_reply(s,
 			    "550 5.7.1 %s may not send with From: "
 			    "<%.200s>",
-			    s->ident->login, addrs[i]);
-			return -1;
-		}
+			    id->login, addrs[i]);
+		else
+			smtp_reply(s,
+			    "550 5.7.1 Mail relayed for %s may not have "
+			    "From: <%.200s>: only addresses at %s or its "
+			    "aliases",
+			    id->login, addrs[i], id->login);
+		return -1;
+	}
 	return 0;
 }
 
@@ -245,7 +258,12 @@ smtp_data_end(struct smtp_session *s)
 		break;
 	}
 	header_scan(tx->msg.data ? tx->msg.data : "", tx->msg.len, &hi);
-	if (s->ident != NULL && smtp_check_from(s, &hi) == -1)
+	/* the session let nobody else this far: refuse rather than trust */
+	if (s->ident == NULL && tx->relay_id == NULL) {
+		smtp_reply(s, "554 5.7.1 Relay access denied");
+		goto refuse;
+	}
+	if (smtp_check_from(s, s->ident ? s->ident : tx->relay_id, &hi) == -1)
 		goto refuse;
 	if ((sj = calloc(1, sizeof(*sj))) == NULL) {
 		smtp_reply(s, "451 4.3.0 Out of memory");
@@ -271,6 +289,10 @@ smtp_data_end(struct smtp_session *s)
 	str_lcpy(sj->env.from, tx->from, sizeof(sj->env.from));
 	str_lcpy(sj->env.auth, s->ident ? s->ident->login : "",
 	    sizeof(sj->env.auth));
+	/* what DKIM may sign for: the domain's primary name comes first */
+	str_lcpy(sj->env.domain,
+	    s->ident ? s->ident->domains : tx->relay_id->domains,
+	    sizeof(sj->env.domain));
 	str_lcpy(sj->env.ip, s->ip, sizeof(sj->env.ip));
 	str_lcpy(sj->env.body, tx->body, sizeof(sj->env.body));
 	sj->env.smtputf8 = tx->smtputf8;

@@ -127,3 +127,83 @@ def test_a_user_password_is_not_a_domain_login(smtp_server, domain_password):
     assert r.code == 535, r
     r = c.auth_plain("alice@example.org", domain_password)
     assert r.code == 535, r
+
+
+# --- a relay network: its From: stays at its own domain -----------------------
+#
+# Two tenants: tenant-a.example (ceo) and tenant-b.example (carol, the
+# domain alias tenant-b-alias.example), whose relay network holds
+# 127.0.0.1. What comes from B's network may use any address at B's
+# names in From:, and nothing else: DMARC would pass for A.
+
+
+@pytest.fixture(scope="module")
+def tenants(smtp_server):
+    smtp_server.cli("domain", "add", "tenant-a.example")
+    smtp_server.cli("user", "add", "ceo@tenant-a.example")
+    smtp_server.cli("domain", "add", "tenant-b.example")
+    smtp_server.cli("user", "add", "carol@tenant-b.example")
+    smtp_server.cli("domain", "alias", "add", "tenant-b-alias.example", "tenant-b.example")
+    smtp_server.cli("relay-net", "add", "tenant-b.example", "127.0.0.1/32")
+    return smtp_server
+
+
+def relay_client(srv):
+    c = srv.client("smtp")
+    c.ehlo()
+    return c
+
+
+@pytest.mark.parametrize("header_from", [
+    "ceo@tenant-a.example",
+    "Carol <carol@tenant-b.example>, ceo@tenant-a.example",
+    "someone@gmail.example",
+    "carol@tenant-b.example.evil.test",
+    "alice@example.net",
+], ids=["other-tenant", "second-address-other-tenant", "unrelated", "look-alike",
+        "other-tenant-alias"])
+def test_relay_network_mail_from_one_tenant_may_not_use_another_tenants_from(tenants,
+                                                                               header_from):
+    before = tenants.queue_ids()
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example", subject="as another tenant")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + header_from.encode())
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh.startswith("5.7."), r
+    assert "tenant-b.example" in r.text, r
+    assert tenants.queue_ids() == before
+    # the session goes on: the same network's own mail is still relayed
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="after"))
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("header_from", [
+    "carol@tenant-b.example", "newsletter@tenant-b.example", "carol@tenant-b-alias.example",
+    "CAROL@Tenant-B.Example",
+])
+def test_relay_network_mail_may_use_any_address_at_its_domain_and_its_aliases(tenants,
+                                                                                 header_from):
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm=header_from, subject="from " + header_from))
+    assert r.code == 250, r
+    env = tenants.spool(queue_id(r)).env
+    assert env["auth"] == "-"
+    # what the signer may sign for: the relay network's domain
+    assert env["domain"] == "tenant-b.example"
+
+
+def test_relay_network_mail_without_a_from_header_is_refused(tenants):
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example").replace(
+        b"From: <carol@tenant-b.example>\r\n", b"")
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+def test_the_envelope_records_the_login_domain_for_the_signer(smtp_server, alice):
+    r = alice.mail("alice@example.net", "bob@remote.test",
+                   make_message(frm="alice@example.net", subject="domain recorded"))
+    assert r.code == 250, r
+    assert smtp_server.spool(queue_id(r)).env["domain"] == "example.org"
