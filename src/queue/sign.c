@@ -105,8 +105,8 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 
 	header_scan(msg, len, &hi);
 	if (hi.from_count != 1 ||
-	    header_addresses(hi.from, hi.from_len, addrs, HEADER_FROM_MAX,
-		&n) == -1 ||
+	    header_addresses(hi.from, hi.from_len, HEADER_MAILBOX_LIST, addrs,
+		HEADER_FROM_MAX, &n, NULL) == -1 ||
 	    n < 1 || addr_parse(addrs[0], a, err, sizeof(err)) == -1)
 		return 0;
 	/* a domain that is not ours has no key: nothing to withhold */

@@ -182,43 +182,71 @@ smtp_rfc5322_date(char *out, size_t len)
 }
 
 /*
- * The sender rule on every From: address: an authenticated client's
- * identity, or on the smtp listener the relay network's domain (any
- * local part at its names). Nothing else is accepted on any listener.
+ * The sender rule on the originator fields (From:, and Sender:,
+ * Resent-From:, Resent-Sender: when present): each must be of the
+ * strict grammar, so that mail programs and DMARC read the addresses
+ * read here, and each address must be one the identity may use. The
+ * identity is an authenticated client's, or on the smtp listener the
+ * relay network's domain (any local part at its names).
  */
 static int
 smtp_check_from(struct smtp_session *s, const struct sender_identity *id,
     const struct header_info *hi)
 {
 	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1];
-	int n = 0, i;
+	const char *why, *name;
+	int n = 0, i, j;
 
 	if (hi->from_count != 1) {
 		smtp_reply(s, "550 5.7.1 The message must have exactly one "
 			      "From: header");
 		return -1;
 	}
-	if (header_addresses(hi->from, hi->from_len, addrs, HEADER_FROM_MAX,
-		&n) == -1 ||
-	    n == 0) {
-		smtp_reply(s, "550 5.7.1 The From: header cannot be read");
+	if (hi->lookalike > 0) {
+		smtp_reply(s, "550 5.7.1 Invalid header: a field name like "
+			      "From:, Sender: or Resent-From: with blanks or "
+			      "control characters in it");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (sender_is_allowed(id, addrs[i]))
-			continue;
-		if (s->ident != NULL)
-			smtp_reply(s,
-			    "550 5.7.1 %s may not send with From: "
-			    "<%.200s>",
-			    id->login, addrs[i]);
-		else
-			smtp_reply(s,
-			    "550 5.7.1 Mail relayed for %s may not have "
-			    "From: <%.200s>: only addresses at %s or its "
-			    "aliases",
-			    id->login, addrs[i], id->login);
+	if (hi->sender_count > 1) {
+		smtp_reply(s, "550 5.7.1 The message may have at most one "
+			      "Sender: header");
 		return -1;
+	}
+	if (hi->norig > HEADER_ORIG_MAX) {
+		smtp_reply(s,
+		    "550 5.7.1 The message has more than %d From:, Sender: "
+		    "and Resent- headers",
+		    HEADER_ORIG_MAX);
+		return -1;
+	}
+	for (j = 0; j < hi->norig; j++) {
+		const struct header_field *f = &hi->orig[j];
+		name = header_orig_name(f->kind);
+		if (header_addresses(f->val, f->len,
+			header_orig_grammar(f->kind), addrs, HEADER_FROM_MAX,
+			&n, &why) == -1) {
+			smtp_reply(s,
+			    "550 5.7.1 Invalid %s header (RFC 5322): %s", name,
+			    why);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			if (sender_is_allowed(id, addrs[i]))
+				continue;
+			if (s->ident != NULL)
+				smtp_reply(s,
+				    "550 5.7.1 %s may not send with %s "
+				    "<%.200s>",
+				    id->login, name, addrs[i]);
+			else
+				smtp_reply(s,
+				    "550 5.7.1 Mail relayed for %s may not "
+				    "have %s <%.200s>: only addresses at %s "
+				    "or its aliases",
+				    id->login, name, addrs[i], id->login);
+			return -1;
+		}
 	}
 	return 0;
 }
