@@ -1,9 +1,11 @@
 /*
- * header: a small RFC 5322 reader, enough for From: and the fields
- * RFC 6409 wants present. Bytes are hostile: every loop is bounded by
- * len, every copy by its destination.
+ * header: a small RFC 5322 reader, enough for the originator fields and
+ * the fields RFC 6409 wants present. Bytes are hostile: every loop is
+ * bounded by len, every copy by its destination. The address grammar is
+ * the strict one: where mail programs would read a value differently
+ * (an unquoted @ in a display name, a group left open), it is refused
+ * rather than read one way here and another way there.
  */
-#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -15,9 +17,83 @@ header_name_is(const char *p, size_t n, const char *name)
 	return strlen(name) == n && strncasecmp(p, name, n) == 0;
 }
 
+/* The originator fields (RFC 5322 3.6.2, 3.6.6) and their grammar. */
+static const struct {
+	const char *name, *label;
+	enum header_orig kind;
+	enum header_grammar grammar;
+} header_origs[] = {
+	{ "From", "From:", HEADER_FROM, HEADER_MAILBOX_LIST },
+	{ "Sender", "Sender:", HEADER_SENDER, HEADER_MAILBOX },
+	{ "Resent-From", "Resent-From:", HEADER_RESENT_FROM,
+	    HEADER_MAILBOX_LIST },
+	{ "Resent-Sender", "Resent-Sender:", HEADER_RESENT_SENDER,
+	    HEADER_MAILBOX },
+};
+#define HEADER_NORIGS (sizeof(header_origs) / sizeof(header_origs[0]))
+
+static int
+header_orig_kind(const char *p, size_t n, enum header_orig *kind)
+{
+	size_t i;
+
+	for (i = 0; i < HEADER_NORIGS; i++)
+		if (header_name_is(p, n, header_origs[i].name)) {
+			*kind = header_origs[i].kind;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * A name that is an originator field's once blanks and control bytes
+ * are dropped (" From", "From\v", "Fr om"): this scan skips it, a
+ * lenient mail program may take it for the field.
+ */
+static int
+header_orig_lookalike(const char *p, size_t n)
+{
+	char squeezed[32];
+	size_t i, k = 0;
+	enum header_orig kind;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c <= 0x20 || c == 0x7f)
+			continue;
+		if (k == sizeof(squeezed))
+			return 0;
+		squeezed[k++] = (char)c;
+	}
+	return header_orig_kind(squeezed, k, &kind);
+}
+
+enum header_grammar
+header_orig_grammar(enum header_orig kind)
+{
+	size_t i;
+
+	for (i = 0; i < HEADER_NORIGS; i++)
+		if (header_origs[i].kind == kind)
+			return header_origs[i].grammar;
+	return HEADER_MAILBOX;
+}
+
+const char *
+header_orig_name(enum header_orig kind)
+{
+	size_t i;
+
+	for (i = 0; i < HEADER_NORIGS; i++)
+		if (header_origs[i].kind == kind)
+			return header_origs[i].label;
+	return "?";
+}
+
 void
 header_scan(const char *msg, size_t len, struct header_info *hi)
 {
+	enum header_orig kind;
 	size_t i = 0;
 
 	memset(hi, 0, sizeof(*hi));
@@ -49,124 +125,411 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 		while (name_end > start + 1 &&
 		       (msg[name_end - 1] == ' ' || msg[name_end - 1] == '\t'))
 			name_end--;
-		if (header_name_is(msg + start, name_end - start, "From")) {
-			if (hi->from_count++ == 0) {
+		if (header_orig_kind(msg + start, name_end - start, &kind)) {
+			if (kind == HEADER_FROM && hi->from_count++ == 0) {
 				hi->from = msg + colon + 1;
 				hi->from_len = end - colon - 1;
 			}
+			if (kind == HEADER_SENDER)
+				hi->sender_count++;
+			if (hi->norig < HEADER_ORIG_MAX) {
+				hi->orig[hi->norig].kind = kind;
+				hi->orig[hi->norig].val = msg + colon + 1;
+				hi->orig[hi->norig].len = end - colon - 1;
+			}
+			hi->norig++;
 		} else if (header_name_is(msg + start, name_end - start,
 			       "Date")) {
 			hi->has_date = 1;
 		} else if (header_name_is(msg + start, name_end - start,
 			       "Message-ID")) {
 			hi->has_msgid = 1;
+		} else if (header_orig_lookalike(msg + start,
+			       name_end - start)) {
+			hi->lookalike++;
 		}
 	}
 	hi->header_len = len;
 }
 
-/* Trim spaces; copy into out unless empty. */
+/*
+ * The address parser: a cursor over the value and, on failure, why.
+ * Each function reads one production of RFC 5322 3.2-3.4 and leaves the
+ * cursor after it; CFWS is skipped between tokens.
+ */
+struct hp {
+	const char *p, *end;
+	const char *why;
+};
+
+struct hp_word {
+	const char *s; /* as written: quotes and folding included */
+	size_t n;
+	int quoted;
+};
+
+struct hp_list {
+	char (*out)[ADDR_MAX + 1];
+	int max, n;
+};
+
 static int
-header_emit(const char *s, size_t n, char (*out)[ADDR_MAX + 1], int max,
-    int *count)
+hp_fail(struct hp *h, const char *why)
 {
-	while (n > 0 && isspace((unsigned char)*s))
-		s++, n--;
-	while (n > 0 && isspace((unsigned char)s[n - 1]))
-		n--;
-	if (n == 0)
+	if (h->why == NULL)
+		h->why = why;
+	return -1;
+}
+
+/* RFC 5322 atext, and UTF-8 beyond ASCII (RFC 6532). */
+static int
+hp_is_atext(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c >= 0x80 ||
+	       (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* dot-atom-text: atext runs joined by single dots. */
+static int
+hp_is_dot_atom(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
 		return 0;
-	if (*count >= max || n > ADDR_MAX)
+	for (i = 0; i < n; i++)
+		if (s[i] == '.' ? s[i + 1] == '.'
+				: !hp_is_atext((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* After a backslash: VCHAR, WSP, or UTF-8 (RFC 6532). */
+static int
+hp_is_pair(unsigned char c)
+{
+	return (c >= 0x21 && c != 0x7f) || c == ' ' || c == '\t';
+}
+
+/* FWS's line break (CRLF then WSP): 1 and skipped, 0 if none here, -1
+ * for any other CR or LF. */
+static int
+hp_fold(struct hp *h)
+{
+	if (*h->p != '\r' && *h->p != '\n')
+		return 0;
+	if (h->end - h->p >= 3 && h->p[0] == '\r' && h->p[1] == '\n' &&
+	    (h->p[2] == ' ' || h->p[2] == '\t')) {
+		h->p += 2;
+		return 1;
+	}
+	return hp_fail(h, "a line break that is not folding");
+}
+
+/* [CFWS]: blanks, folding and comments (nested, with quoted-pairs). */
+static int
+hp_cfws(struct hp *h)
+{
+	int depth = 0, rc;
+
+	while (h->p < h->end) {
+		unsigned char c = (unsigned char)*h->p;
+		if ((rc = hp_fold(h)) != 0) {
+			if (rc == -1)
+				return -1;
+			continue;
+		}
+		if (c == ' ' || c == '\t') {
+			h->p++;
+			continue;
+		}
+		if (depth == 0 && c != '(')
+			return 0;
+		if (c == '(') {
+			if (++depth > HEADER_COMMENT_DEPTH)
+				return hp_fail(h, "comments nested too deep");
+		} else if (c == ')') {
+			depth--;
+		} else if (c == '\\') {
+			if (h->end - h->p < 2 ||
+			    !hp_is_pair((unsigned char)h->p[1]))
+				return hp_fail(h, "a backslash at the end of "
+						  "a comment");
+			h->p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			return hp_fail(h, "a control character");
+		}
+		h->p++;
+	}
+	return depth > 0 ? hp_fail(h, "a comment without its )") : 0;
+}
+
+/* A quoted-string at the cursor (its opening quote). */
+static int
+hp_quoted(struct hp *h)
+{
+	int rc;
+
+	for (h->p++; h->p < h->end; h->p++) {
+		unsigned char c = (unsigned char)*h->p;
+		if ((rc = hp_fold(h)) != 0) {
+			if (rc == -1)
+				return -1;
+			continue;
+		}
+		if (c == '"') {
+			h->p++;
+			return 0;
+		}
+		if (c == '\\') {
+			if (h->end - h->p < 2 ||
+			    !hp_is_pair((unsigned char)h->p[1]))
+				return hp_fail(h, "a backslash at the end of "
+						  "a quoted string");
+			h->p++;
+		} else if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			return hp_fail(h, "a control character");
+		}
+	}
+	return hp_fail(h, "a quoted string without its closing quote");
+}
+
+/* A word (an atext run, dots allowed, or a quoted-string): 1, or 0 when
+ * the cursor is on something else, -1 if malformed. */
+static int
+hp_word(struct hp *h, struct hp_word *w)
+{
+	w->s = h->p;
+	if (h->p == h->end)
+		return 0;
+	w->quoted = *h->p == '"';
+	if (w->quoted) {
+		if (hp_quoted(h) == -1)
+			return -1;
+	} else {
+		while (h->p < h->end &&
+		       (*h->p == '.' || hp_is_atext((unsigned char)*h->p)))
+			h->p++;
+	}
+	w->n = (size_t)(h->p - w->s);
+	return w->n > 0;
+}
+
+/* A quoted local part: without quotes if it needs none ("alice"@x is
+ * alice@x), else as written; folding removed. Its length, or 0 if it
+ * does not fit. */
+static size_t
+hp_local_quoted(const struct hp_word *w, char *out, size_t cap)
+{
+	char plain[ADDR_MAX + 1] = "";
+	size_t i, pn = 0, on = 0;
+
+	for (i = 1; i + 1 < w->n; i++) {
+		char c = w->s[i];
+		if (c == '\r' || c == '\n')
+			continue;
+		if (c == '\\')
+			c = w->s[++i];
+		if (pn >= ADDR_MAX)
+			return 0;
+		plain[pn++] = c;
+	}
+	if (hp_is_dot_atom(plain, pn)) {
+		if (pn >= cap)
+			return 0;
+		memcpy(out, plain, pn);
+		return pn;
+	}
+	for (i = 0; i < w->n; i++) {
+		if (w->s[i] == '\r' || w->s[i] == '\n')
+			continue;
+		if (on + 1 >= cap)
+			return 0;
+		out[on++] = w->s[i];
+	}
+	return on;
+}
+
+/* "@" domain after a local part that was read, then the address. */
+static int
+hp_addr_spec(struct hp *h, const struct hp_word *local, struct hp_list *l)
+{
+	char a[ADDR_MAX + 2];
+	const char *d;
+	size_t n, dn;
+
+	if (local->quoted) {
+		if ((n = hp_local_quoted(local, a, sizeof(a))) == 0)
+			return hp_fail(h, "an address too long");
+	} else {
+		if (!hp_is_dot_atom(local->s, local->n))
+			return hp_fail(h, "a local part with a leading, "
+					  "trailing or double dot");
+		if ((n = local->n) >= sizeof(a))
+			return hp_fail(h, "an address too long");
+		memcpy(a, local->s, n);
+	}
+	h->p++; /* the @ */
+	if (hp_cfws(h) == -1)
 		return -1;
-	memcpy(out[*count], s, n);
-	out[*count][n] = '\0';
-	(*count)++;
-	return 0;
+	if (h->p < h->end && *h->p == '[')
+		return hp_fail(h, "an address literal as the domain");
+	for (d = h->p; h->p < h->end &&
+		       (*h->p == '.' || hp_is_atext((unsigned char)*h->p));)
+		h->p++;
+	dn = (size_t)(h->p - d);
+	if (!hp_is_dot_atom(d, dn))
+		return hp_fail(h, dn ? "a domain with a leading, trailing or "
+				       "double dot"
+				     : "no domain after @");
+	if (n + 1 + dn > ADDR_MAX)
+		return hp_fail(h, "an address too long");
+	a[n++] = '@';
+	memcpy(a + n, d, dn);
+	a[n + dn] = '\0';
+	/* RFC 2047 5: never in an addr-spec, yet some programs decode it */
+	if (strstr(a, "=?") != NULL)
+		return hp_fail(h, "an encoded-word in an address");
+	if (l->n >= l->max)
+		return hp_fail(h, "too many addresses");
+	memcpy(l->out[l->n++], a, n + dn + 1);
+	return hp_cfws(h);
+}
+
+/* "<" addr-spec ">" [CFWS], the cursor on the "<". */
+static int
+hp_angle(struct hp *h, struct hp_list *l)
+{
+	struct hp_word w;
+	int rc;
+
+	h->p++;
+	if (hp_cfws(h) == -1 || (rc = hp_word(h, &w)) == -1)
+		return -1;
+	if (rc == 0)
+		return hp_fail(h, h->p < h->end && *h->p == '@'
+				      ? "a source route (obsolete)"
+				      : "no address inside < >");
+	if (hp_cfws(h) == -1)
+		return -1;
+	if (h->p == h->end || *h->p != '@')
+		return hp_fail(h, "an address without @ inside < >");
+	if (hp_addr_spec(h, &w, l) == -1)
+		return -1;
+	if (h->p == h->end || *h->p != '>')
+		return hp_fail(h, "an address inside < > without its >");
+	h->p++;
+	return hp_cfws(h);
+}
+
+static int hp_list(struct hp *, enum header_grammar, int, struct hp_list *);
+
+/*
+ * One address: an addr-spec, a name-addr ([phrase] angle-addr), or a
+ * group (phrase ":" [mailbox-list] ";") where the grammar allows one.
+ * The words before the first special tell which.
+ */
+static int
+hp_address(struct hp *h, enum header_grammar g, int in_group, struct hp_list *l)
+{
+	struct hp_word first, w;
+	int nwords = 0, rc;
+
+	if (hp_cfws(h) == -1)
+		return -1;
+	while ((rc = hp_word(h, nwords ? &w : &first)) == 1) {
+		nwords++;
+		if (hp_cfws(h) == -1)
+			return -1;
+	}
+	if (rc == -1)
+		return -1;
+	if (h->p == h->end)
+		return hp_fail(h, nwords ? "a name without an <address>"
+					 : "an empty address");
+	switch (*h->p) {
+	case '@':
+		if (nwords != 1)
+			return hp_fail(h, nwords ? "a local part with spaces "
+						   "must be quoted"
+						 : "nothing before @");
+		if (hp_addr_spec(h, &first, l) == -1)
+			return -1;
+		if (h->p < h->end && *h->p == '<')
+			return hp_fail(h, "an @ outside quotes in a display "
+					  "name (write \"Name\" <address>)");
+		if (h->p < h->end && *h->p == ':')
+			return hp_fail(h, "an @ outside quotes in a group "
+					  "name");
+		return 0;
+	case '<':
+		if (nwords > 0 && !first.quoted && first.s[0] == '.')
+			return hp_fail(h, "a display name beginning with a "
+					  "dot");
+		return hp_angle(h, l);
+	case ':':
+		if (g != HEADER_ADDRESS_LIST)
+			return hp_fail(h, "a group (name: ...;) where only "
+					  "mailboxes may be");
+		if (in_group)
+			return hp_fail(h, "a group inside a group");
+		if (nwords == 0)
+			return hp_fail(h, "a group without a name");
+		h->p++;
+		if (hp_cfws(h) == -1)
+			return -1;
+		if (h->p < h->end && *h->p != ';' && hp_list(h, g, 1, l) == -1)
+			return -1;
+		if (h->p == h->end || *h->p != ';')
+			return hp_fail(h, "a group without its closing ;");
+		h->p++;
+		return hp_cfws(h);
+	default:
+		return hp_fail(h, nwords ? "a name without an <address>"
+					 : "a character out of place");
+	}
+}
+
+/* address *("," address), up to the end or, in a group, its ";". */
+static int
+hp_list(struct hp *h, enum header_grammar g, int in_group, struct hp_list *l)
+{
+	for (;;) {
+		if (hp_address(h, g, in_group, l) == -1)
+			return -1;
+		if (h->p == h->end || (in_group && *h->p == ';'))
+			return 0;
+		if (*h->p != ',')
+			return hp_fail(h, "text after an address");
+		if (g == HEADER_MAILBOX)
+			return hp_fail(h, "more than one address");
+		h->p++;
+	}
 }
 
 int
-header_addresses(const char *val, size_t len, char (*out)[ADDR_MAX + 1],
-    int max, int *n)
+header_addresses(const char *val, size_t len, enum header_grammar g,
+    char (*out)[ADDR_MAX + 1], int max, int *n, const char **why)
 {
-	/* the current address, comments and folding removed */
-	char cur[ADDR_MAX * 4 + 1], angle[ADDR_MAX + 1];
-	size_t cl = 0, al = 0, i;
-	int depth = 0, quoted = 0, in_angle = 0, have_angle = 0;
+	struct hp h = { val, val + len, NULL };
+	struct hp_list l = { out, max, 0 };
+	int rc = -1;
 
-	*n = 0;
-	for (i = 0; i < len; i++) {
-		char c = val[i];
-		if (c == '\r' || c == '\n')
-			continue; /* unfold */
-		if (quoted) {
-			if (c == '\\' && i + 1 < len) {
-				/* keep the escape: "a\"b"@x stays quoted */
-				if (in_angle && al + 2 < sizeof(angle)) {
-					angle[al++] = c;
-					angle[al++] = val[i + 1];
-				} else if (!in_angle && cl + 2 < sizeof(cur)) {
-					cur[cl++] = c;
-					cur[cl++] = val[i + 1];
-				}
-				i++;
-				continue;
-			}
-			if (c == '"')
-				quoted = 0;
-		} else if (depth > 0) {
-			if (c == '\\' && i + 1 < len)
-				i++;
-			else if (c == '(')
-				depth++;
-			else if (c == ')')
-				depth--;
-			continue;
-		} else if (c == '(') {
-			if (++depth > 16)
-				return -1;
-			continue;
-		} else if (c == '"') {
-			quoted = 1;
-		} else if (c == '<' && !in_angle) {
-			if (have_angle)
-				return -1;
-			in_angle = 1;
-			al = 0;
-			continue;
-		} else if (c == '>' && in_angle) {
-			in_angle = 0;
-			have_angle = 1;
-			continue;
-		} else if (!in_angle && (c == ',' || c == ';')) {
-			if (have_angle) {
-				if (header_emit(angle, al, out, max, n) == -1)
-					return -1;
-			} else if (header_emit(cur, cl, out, max, n) == -1)
-				return -1;
-			cl = al = 0;
-			have_angle = 0;
-			continue;
-		} else if (!in_angle && c == ':') {
-			cl = 0; /* a group's display name */
-			continue;
-		}
-		if (in_angle) {
-			if (al + 1 >= sizeof(angle))
-				return -1;
-			angle[al++] = c;
-		} else if (have_angle) {
-			/* only space or comments may follow <address> */
-			if (!isspace((unsigned char)c))
-				return -1;
-		} else {
-			if (cl + 1 >= sizeof(cur))
-				return -1;
-			cur[cl++] = c;
-		}
-	}
-	if (quoted || depth || in_angle)
-		return -1;
-	if (have_angle)
-		return header_emit(angle, al, out, max, n);
-	return header_emit(cur, cl, out, max, n);
+	/* the field's own line end (the scan keeps its CR) */
+	if (len >= 2 && h.end[-2] == '\r' && h.end[-1] == '\n')
+		h.end -= 2;
+	else if (len >= 1 && h.end[-1] == '\r')
+		h.end--;
+	if (!addr_utf8_is_valid((const unsigned char *)h.p,
+		(size_t)(h.end - h.p)))
+		hp_fail(&h, "bytes that are not UTF-8");
+	else if (hp_cfws(&h) == 0 && h.p == h.end)
+		hp_fail(&h, "no address");
+	else if (h.why == NULL)
+		rc = hp_list(&h, g, 0, &l);
+	*n = rc == 0 ? l.n : 0;
+	if (why != NULL)
+		*why = rc == 0 ? NULL : h.why;
+	return rc;
 }

@@ -1,7 +1,9 @@
 /*
  * header: what postern reads in a message's header section: whether it
  * has Date: and Message-ID: (RFC 6409 adds them when missing), and the
- * addresses of From: (the sender rule applies to each, or DMARC fails).
+ * originator fields (From:, Sender:, Resent-From:, Resent-Sender:), whose
+ * addresses the sender rule checks, or DMARC and mail programs would
+ * show an address the sender may not use.
  */
 #ifndef POSTERN_HEADER_H
 #define POSTERN_HEADER_H
@@ -10,14 +12,33 @@
 
 #include "addr.h"
 
-#define HEADER_FROM_MAX 32 /* addresses in one From: */
+#define HEADER_FROM_MAX 32	/* addresses in one From: */
+#define HEADER_ORIG_MAX 16	/* originator fields kept by the scan */
+#define HEADER_COMMENT_DEPTH 16 /* (nested (comments)) */
+
+enum header_orig {
+	HEADER_FROM,
+	HEADER_SENDER,
+	HEADER_RESENT_FROM,
+	HEADER_RESENT_SENDER,
+};
+
+struct header_field {
+	enum header_orig kind;
+	const char *val; /* after the colon, folded, up to the line end */
+	size_t len;
+};
 
 struct header_info {
 	size_t header_len; /* bytes up to and including the blank line */
 	int from_count;	   /* From: fields seen */
+	int sender_count;  /* Sender: fields seen */
 	int has_date, has_msgid;
 	const char *from; /* the (first) From: value, folded */
 	size_t from_len;
+	int norig;     /* originator fields seen, may exceed HEADER_ORIG_MAX */
+	int lookalike; /* names like one once blanks are dropped (" From") */
+	struct header_field orig[HEADER_ORIG_MAX]; /* the first ones */
 };
 
 /* Scan the header section of a CRLF message (no limits exceeded: the
@@ -25,12 +46,31 @@ struct header_info {
  * all header. */
 void header_scan(const char *msg, size_t len, struct header_info *);
 
+/* The grammar a field's value is read by (RFC 5322 3.4, 3.6.2). */
+enum header_grammar {
+	HEADER_MAILBOX_LIST, /* From:, Resent-From: */
+	HEADER_MAILBOX,	     /* Sender:, Resent-Sender: exactly one */
+	HEADER_ADDRESS_LIST, /* To:, Cc:, Reply-To: groups allowed */
+};
+
+/* The grammar of an originator field, and its name ("From:"). */
+enum header_grammar header_orig_grammar(enum header_orig);
+const char *header_orig_name(enum header_orig);
+
 /*
- * The addr-specs of an address-list (display names, comments, quoted
- * strings, groups and folding handled). 0 and *n addresses, or -1 when
- * the list is malformed or has more than max.
+ * The addr-specs of a field's value, by the strict RFC 5322 grammar, so
+ * that postern reads the addresses every mail program reads: display
+ * names are words (an @ must be quoted), a group ends with ";" (and is
+ * only allowed in an address-list), the value is UTF-8, comments and
+ * folding go anywhere CFWS may. Refused besides: the obs- forms (routes,
+ * empty list elements, CFWS inside a dot-atom; a "." inside a display
+ * name is kept: "John Q. Public"), address literals, and encoded-words
+ * in an address (RFC 2047 5). A quoted local part that needs no quotes
+ * is given without them. 0 and *n addresses, or -1 when the value is
+ * not of the grammar or has more than max addresses, with a sentence in
+ * *why (static) if why is not NULL.
  */
-int header_addresses(const char *val, size_t len, char (*out)[ADDR_MAX + 1],
-    int max, int *n);
+int header_addresses(const char *val, size_t len, enum header_grammar,
+    char (*out)[ADDR_MAX + 1], int max, int *n, const char **why);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * sender: who may send as whom. An identity is what a login proved: a
  * user (their local parts, at every name of their domain) or a domain
- * (any local part at every name of the domain). The same rule applies
- * to MAIL FROM and to every address in the From: header.
+ * (any local part at every name of the domain: a domain login, or a
+ * relay network, whose identity the session builds from the domain).
+ * The same rule applies to MAIL FROM and to every address in From:,
+ * Sender:, Resent-From: and Resent-Sender:.
  */
 #ifndef POSTERN_SENDER_H
 #define POSTERN_SENDER_H
@@ -15,7 +17,7 @@
 #define SENDER_NAMES_MAX 256 /* local parts per user, names per domain */
 
 struct sender_identity {
-	int64_t user_id; /* 0 for a domain login */
+	int64_t user_id; /* 0 for a domain login or a relay network */
 	int64_t domain_id;
 	char login[ADDR_MAX + 1];
 	int nlocals, ndomains;

@@ -200,8 +200,8 @@ load_job_run(struct worker_job *j, void *ctx)
 		return;
 	l->rc = spool_load(l->id, &l->env, &l->data, &l->len, &l->done);
 	l->err = l->rc == -1 ? errno : 0;
-	if (l->rc == 0 && queue_sign(server_worker_store(ctx),
-			      q.srv->conf->data_dir, &l->data, &l->len) == -1)
+	if (l->rc == 0 && queue_sign(server_worker_store(ctx), &l->env,
+			      q.srv->conf->hostname, &l->data, &l->len) == -1)
 		log_warnx("dkim.sign queue=%s error=\"signing failed, sent "
 			  "unsigned\"",
 		    l->id);

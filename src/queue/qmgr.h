@@ -24,11 +24,15 @@ void qmgr_flush(void);
 void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
 
 /* sign.c: DKIM-sign a message for the domain of its From: (on a
- * worker). Prepends DKIM-Signature fields to *msg (realloc'd); a
- * message whose From: domain has no key is left as it is. 0 or -1. */
+ * worker), if the envelope allowed its sender that domain (hostname:
+ * postern's own messages). Prepends DKIM-Signature fields to *msg
+ * (realloc'd); a message whose From: domain has no key, or is not the
+ * sender's, is left as it is. 0 or -1. */
 #include <stddef.h>
+struct spool_env;
 struct store;
-int queue_sign(struct store *, const char *data_dir, char **msg, size_t *len);
+int queue_sign(struct store *, const struct spool_env *, const char *hostname,
+    char **msg, size_t *len);
 /* A worker thread ends: free its cached keys. */
 void queue_sign_thread_end(void);
 

@@ -3,6 +3,15 @@
  * the From: header (DMARC alignment); every live key of that name signs
  * (RSA, Ed25519, or both). A From: domain with no key of ours goes out
  * unsigned, as a relayed customer's mail may.
+ *
+ * A signature says "this domain sent it", so the signer does not trust
+ * the session alone: it signs only when every From: address is at the
+ * domain the envelope says the client was allowed to send for (the
+ * `domain` line: the login's domain or the relay network's), at its
+ * primary name or an alias. Files without that line (postern's own
+ * messages, and files queued before the line existed) fall back to the
+ * login's domain, else the MAIL FROM domain (a relay network's sender
+ * was checked to be its user), else the host name (notices, DSNs).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +22,7 @@
 #include "../dkim/dkim.h"
 #include "../mail/addr.h"
 #include "../mail/header.h"
+#include "../spool/spool.h"
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/log.h"
@@ -55,25 +65,95 @@ queue_sign_thread_end(void)
 	}
 }
 
-int
-queue_sign(struct store *st, const char *data_dir, char **msg, size_t *len)
+/*
+ * The canonical name of the domain the message's sender was allowed to
+ * use, into out. -1 when none can be told.
+ */
+static int
+sign_allowed_name(const struct spool_env *env, const char *hostname, char *out,
+    size_t outlen)
+{
+	const char *name, *at;
+	char err[160];
+
+	if (env->domain[0])
+		name = env->domain;
+	else if (env->auth[0])
+		name = (at = strrchr(env->auth, '@')) ? at + 1 : env->auth;
+	else if (env->from[0])
+		name = (at = strrchr(env->from, '@')) ? at + 1 : "";
+	else
+		name = hostname;
+	return addr_domain_canon(name, out, outlen, err, sizeof(err));
+}
+
+/*
+ * The From: domain to sign for, into a->domain: 1 when every From:
+ * address is at a name of the domain the sender was allowed, 0 when the
+ * message must go unsigned, -1 on a store failure.
+ */
+static int
+sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
+    const char *msg, size_t len, struct addr *a)
 {
 	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1], err[160];
-	struct dkim_key *keys[DKIM_MAX_KEYS];
+	char allowed[ADDR_DOMAIN_MAX + 1] = "";
+	struct store_domain ad, fd;
 	struct header_info hi;
+	struct addr o;
+	int n = 0, i, rc;
+
+	header_scan(msg, len, &hi);
+	if (hi.from_count != 1 ||
+	    header_addresses(hi.from, hi.from_len, HEADER_MAILBOX_LIST, addrs,
+		HEADER_FROM_MAX, &n, NULL) == -1 ||
+	    n < 1 || addr_parse(addrs[0], a, err, sizeof(err)) == -1)
+		return 0;
+	/* a domain that is not ours has no key: nothing to withhold */
+	if ((rc = store_domain_get(st, a->domain, &fd)) == STORE_FAIL)
+		return -1;
+	if (rc != 0)
+		return 0;
+	if (sign_allowed_name(env, hostname, allowed, sizeof(allowed)) == -1) {
+		allowed[0] = '\0';
+		goto foreign;
+	}
+	if ((rc = store_domain_get(st, allowed, &ad)) == STORE_FAIL)
+		return -1;
+	if (rc != 0 || ad.id != fd.id)
+		goto foreign;
+	/* a second From: address must not be foreign either */
+	for (i = 1; i < n; i++) {
+		if (addr_parse(addrs[i], &o, err, sizeof(err)) == -1)
+			goto foreign;
+		if ((rc = store_domain_get(st, o.domain, &fd)) == STORE_FAIL)
+			return -1;
+		if (rc != 0 || fd.id != ad.id)
+			goto foreign;
+	}
+	return 1;
+foreign:
+	log_warnx("dkim.skip queue=%s from=<%.200s> allowed=%s "
+		  "reason=\"From: is not at the domain the sender was "
+		  "allowed to use\"",
+	    env->id, n > 0 ? addrs[0] : "", allowed[0] ? allowed : "-");
+	return 0;
+}
+
+int
+queue_sign(struct store *st, const struct spool_env *env, const char *hostname,
+    char **msg, size_t *len)
+{
+	struct dkim_key *keys[DKIM_MAX_KEYS];
 	struct addr a;
 	struct buf out;
 	json_t *rows, *r;
 	size_t i;
-	int n = 0, nk = 0, rc = 0;
+	int nk = 0, rc;
 
-	(void)data_dir;
-	header_scan(*msg, *len, &hi);
-	if (hi.from_count != 1 ||
-	    header_addresses(hi.from, hi.from_len, addrs, HEADER_FROM_MAX,
-		&n) == -1 ||
-	    n < 1 || addr_parse(addrs[0], &a, err, sizeof(err)) == -1)
-		return 0;
+	if ((rc = sign_domain(st, env, hostname, *msg, *len, &a)) != 1)
+		return rc;
+	rc = 0;
 	if ((rows = store_dkim_signing(st, a.domain)) == NULL)
 		return -1;
 	json_array_foreach (rows, i, r) {

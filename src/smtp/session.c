@@ -152,6 +152,7 @@ smtp_tx_free(struct smtp_session *s)
 	if (s->tx == NULL)
 		return;
 	free(s->tx->rcpts);
+	free(s->tx->relay_id);
 	buf_free(&s->tx->msg);
 	free(s->tx);
 	s->tx = NULL;
@@ -1158,7 +1159,29 @@ struct relay_job {
 	int ok;
 	struct quota_key key;
 	char domain[ADDR_DOMAIN_MAX + 1];
+	struct sender_identity *id; /* the domain's names, for From: */
 };
+
+/* A relay network sends as its domain: any local part at its names. */
+static struct sender_identity *
+relay_identity(struct store *st, const struct store_domain *d)
+{
+	const char *names[SENDER_NAMES_MAX];
+	struct sender_identity *id;
+	json_t *rows, *r;
+	size_t i;
+	int n = 0;
+
+	if ((rows = store_domain_names(st, d->id)) == NULL)
+		return NULL;
+	json_array_foreach (rows, i, r)
+		if (n < SENDER_NAMES_MAX)
+			names[n++] =
+			    json_string_value(json_object_get(r, "name"));
+	id = sender_identity_new(0, d->id, d->name, NULL, 0, names, n);
+	json_decref(rows);
+	return id;
+}
 
 /* Is the client in a relay network of the sender's domain, and the
  * sender a user or alias of that domain? */
@@ -1188,6 +1211,9 @@ relay_job_run(struct worker_job *j, void *ctx)
 			r->ok = 1;
 	}
 	json_decref(nets);
+	/* without its names, From: could not be checked: no relaying */
+	if (r->ok && (r->id = relay_identity(st, &d)) == NULL)
+		r->ok = 0;
 	if (r->ok) { /* the domain's own quota counts relayed mail */
 		r->key.domain_id = d.id;
 		str_lcpy(r->domain, d.name, sizeof(r->domain));
@@ -1203,12 +1229,15 @@ relay_job_done(struct worker_job *j)
 	struct smtp_session *s = r->s;
 
 	if (j->owner == NULL) {
+		free(r->id);
 		free(r);
 		return;
 	}
 	s->job = NULL;
 	if (s->tx && r->ok) {
 		s->tx->relay_ok = 1;
+		s->tx->relay_id = r->id;
+		r->id = NULL;
 		s->tx->qk = r->key;
 		s->tx->has_qk = 1;
 		snprintf(s->tx->qwho, sizeof(s->tx->qwho),
@@ -1217,6 +1246,7 @@ relay_job_done(struct worker_job *j)
 	} else {
 		smtp_reply(s, "250 2.1.0 Ok");
 	}
+	free(r->id);
 	free(r);
 	if (s->job == NULL) /* else the limits job resumes it */
 		smtp_resume(s);

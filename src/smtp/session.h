@@ -44,6 +44,8 @@ enum smtp_state {
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
 	int relay_ok; /* smtp listener: sender's relay network */
+	/* then the names its From: may use: the relay network's domain */
+	struct sender_identity *relay_id;
 	char body[16];
 	int smtputf8;
 	char ret[8];

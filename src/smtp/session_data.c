@@ -181,32 +181,73 @@ smtp_rfc5322_date(char *out, size_t len)
 	strftime(out, len, "%a, %d %b %Y %H:%M:%S +0000", &tm);
 }
 
-/* The sender rule on every From: address, for an authenticated client. */
+/*
+ * The sender rule on the originator fields (From:, and Sender:,
+ * Resent-From:, Resent-Sender: when present): each must be of the
+ * strict grammar, so that mail programs and DMARC read the addresses
+ * read here, and each address must be one the identity may use. The
+ * identity is an authenticated client's, or on the smtp listener the
+ * relay network's domain (any local part at its names).
+ */
 static int
-smtp_check_from(struct smtp_session *s, const struct header_info *hi)
+smtp_check_from(struct smtp_session *s, const struct sender_identity *id,
+    const struct header_info *hi)
 {
 	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1];
-	int n = 0, i;
+	const char *why, *name;
+	int n = 0, i, j;
 
 	if (hi->from_count != 1) {
 		smtp_reply(s, "550 5.7.1 The message must have exactly one "
 			      "From: header");
 		return -1;
 	}
-	if (header_addresses(hi->from, hi->from_len, addrs, HEADER_FROM_MAX,
-		&n) == -1 ||
-	    n == 0) {
-		smtp_reply(s, "550 5.7.1 The From: header cannot be read");
+	if (hi->lookalike > 0) {
+		smtp_reply(s, "550 5.7.1 Invalid header: a field name like "
+			      "From:, Sender: or Resent-From: with blanks or "
+			      "control characters in it");
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if (!sender_is_allowed(s->ident, addrs[i])) {
+	if (hi->sender_count > 1) {
+		smtp_reply(s, "550 5.7.1 The message may have at most one "
+			      "Sender: header");
+		return -1;
+	}
+	if (hi->norig > HEADER_ORIG_MAX) {
+		smtp_reply(s,
+		    "550 5.7.1 The message has more than %d From:, Sender: "
+		    "and Resent- headers",
+		    HEADER_ORIG_MAX);
+		return -1;
+	}
+	for (j = 0; j < hi->norig; j++) {
+		const struct header_field *f = &hi->orig[j];
+		name = header_orig_name(f->kind);
+		if (header_addresses(f->val, f->len,
+			header_orig_grammar(f->kind), addrs, HEADER_FROM_MAX,
+			&n, &why) == -1) {
 			smtp_reply(s,
-			    "550 5.7.1 %s may not send with From: "
-			    "<%.200s>",
-			    s->ident->login, addrs[i]);
+			    "550 5.7.1 Invalid %s header (RFC 5322): %s", name,
+			    why);
 			return -1;
 		}
+		for (i = 0; i < n; i++) {
+			if (sender_is_allowed(id, addrs[i]))
+				continue;
+			if (s->ident != NULL)
+				smtp_reply(s,
+				    "550 5.7.1 %s may not send with %s "
+				    "<%.200s>",
+				    id->login, name, addrs[i]);
+			else
+				smtp_reply(s,
+				    "550 5.7.1 Mail relayed for %s may not "
+				    "have %s <%.200s>: only addresses at %s "
+				    "or its aliases",
+				    id->login, name, addrs[i], id->login);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -245,7 +286,12 @@ smtp_data_end(struct smtp_session *s)
 		break;
 	}
 	header_scan(tx->msg.data ? tx->msg.data : "", tx->msg.len, &hi);
-	if (s->ident != NULL && smtp_check_from(s, &hi) == -1)
+	/* the session let nobody else this far: refuse rather than trust */
+	if (s->ident == NULL && tx->relay_id == NULL) {
+		smtp_reply(s, "554 5.7.1 Relay access denied");
+		goto refuse;
+	}
+	if (smtp_check_from(s, s->ident ? s->ident : tx->relay_id, &hi) == -1)
 		goto refuse;
 	if ((sj = calloc(1, sizeof(*sj))) == NULL) {
 		smtp_reply(s, "451 4.3.0 Out of memory");
@@ -271,6 +317,10 @@ smtp_data_end(struct smtp_session *s)
 	str_lcpy(sj->env.from, tx->from, sizeof(sj->env.from));
 	str_lcpy(sj->env.auth, s->ident ? s->ident->login : "",
 	    sizeof(sj->env.auth));
+	/* what DKIM may sign for: the domain's primary name comes first */
+	str_lcpy(sj->env.domain,
+	    s->ident ? s->ident->domains : tx->relay_id->domains,
+	    sizeof(sj->env.domain));
 	str_lcpy(sj->env.ip, s->ip, sizeof(sj->env.ip));
 	str_lcpy(sj->env.body, tx->body, sizeof(sj->env.body));
 	sj->env.smtputf8 = tx->smtputf8;

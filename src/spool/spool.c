@@ -208,6 +208,8 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 	    "body %s\nsmtputf8 %d\n",
 	    e->id, (long long)e->time, e->from, e->auth[0] ? e->auth : "-",
 	    e->ip, e->body[0] ? e->body : "7BIT", e->smtputf8);
+	if (e->domain[0])
+		ADD("domain %s\n", e->domain);
 	if (e->ret[0])
 		ADD("ret %s\n", e->ret);
 	if (e->envid[0])
@@ -417,6 +419,8 @@ spool_load(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
 		} else if (strcmp(p, "auth") == 0)
 			str_lcpy(e->auth, strcmp(sp, "-") ? sp : "",
 			    sizeof(e->auth));
+		else if (strcmp(p, "domain") == 0)
+			str_lcpy(e->domain, sp, sizeof(e->domain));
 		else if (strcmp(p, "ip") == 0)
 			str_lcpy(e->ip, sp, sizeof(e->ip));
 		else if (strcmp(p, "body") == 0)

@@ -31,6 +31,10 @@ struct spool_env {
 	int64_t time;
 	char from[ADDR_MAX + 1]; /* "" is the null sender */
 	char auth[ADDR_MAX + 1]; /* login, or "" for a relay network */
+	/* the domain the client was allowed to send for (the login's, or
+	 * the relay network's): DKIM signs for no other. "" in postern's
+	 * own messages and in files written before it was recorded */
+	char domain[ADDR_DOMAIN_MAX + 1];
 	char ip[64];
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;

@@ -127,3 +127,203 @@ def test_a_user_password_is_not_a_domain_login(smtp_server, domain_password):
     assert r.code == 535, r
     r = c.auth_plain("alice@example.org", domain_password)
     assert r.code == 535, r
+
+
+# --- a relay network: its From: stays at its own domain -----------------------
+#
+# Two tenants: tenant-a.example (ceo) and tenant-b.example (carol, the
+# domain alias tenant-b-alias.example), whose relay network holds
+# 127.0.0.1. What comes from B's network may use any address at B's
+# names in From:, and nothing else: DMARC would pass for A.
+
+
+@pytest.fixture(scope="module")
+def tenants(smtp_server):
+    smtp_server.cli("domain", "add", "tenant-a.example")
+    smtp_server.cli("user", "add", "ceo@tenant-a.example")
+    smtp_server.cli("domain", "add", "tenant-b.example")
+    smtp_server.cli("user", "add", "carol@tenant-b.example")
+    smtp_server.cli("domain", "alias", "add", "tenant-b-alias.example", "tenant-b.example")
+    smtp_server.cli("relay-net", "add", "tenant-b.example", "127.0.0.1/32")
+    return smtp_server
+
+
+def relay_client(srv):
+    c = srv.client("smtp")
+    c.ehlo()
+    return c
+
+
+@pytest.mark.parametrize("header_from", [
+    "ceo@tenant-a.example",
+    "Carol <carol@tenant-b.example>, ceo@tenant-a.example",
+    "someone@gmail.example",
+    "carol@tenant-b.example.evil.test",
+    "alice@example.net",
+], ids=["other-tenant", "second-address-other-tenant", "unrelated", "look-alike",
+        "other-tenant-alias"])
+def test_relay_network_mail_from_one_tenant_may_not_use_another_tenants_from(tenants,
+                                                                               header_from):
+    before = tenants.queue_ids()
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example", subject="as another tenant")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + header_from.encode())
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh.startswith("5.7."), r
+    assert "tenant-b.example" in r.text, r
+    assert tenants.queue_ids() == before
+    # the session goes on: the same network's own mail is still relayed
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="after"))
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("header_from", [
+    "carol@tenant-b.example", "newsletter@tenant-b.example", "carol@tenant-b-alias.example",
+    "CAROL@Tenant-B.Example",
+])
+def test_relay_network_mail_may_use_any_address_at_its_domain_and_its_aliases(tenants,
+                                                                                 header_from):
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm=header_from, subject="from " + header_from))
+    assert r.code == 250, r
+    env = tenants.spool(queue_id(r)).env
+    assert env["auth"] == "-"
+    # what the signer may sign for: the relay network's domain
+    assert env["domain"] == "tenant-b.example"
+
+
+def test_relay_network_mail_without_a_from_header_is_refused(tenants):
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example").replace(
+        b"From: <carol@tenant-b.example>\r\n", b"")
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+def test_the_envelope_records_the_login_domain_for_the_signer(smtp_server, alice):
+    r = alice.mail("alice@example.net", "bob@remote.test",
+                   make_message(frm="alice@example.net", subject="domain recorded"))
+    assert r.code == 250, r
+    assert smtp_server.spool(queue_id(r)).env["domain"] == "example.org"
+
+
+# --- From:, Sender:, Resent-From: are read as every mail program reads them ---
+#
+# The issue's attacks: alice, logged in, writes a From: that an address
+# parser of her own reads as alice, while Python's email package (and
+# the mail programs and DMARC verifiers that parse the same way) reads
+# the CEO of another company. The strict RFC 5322 grammar refuses both.
+
+ATTACKS = [
+    "ceo@victim.example:alice@example.org",
+    "ceo@victim.example <alice@example.org>",
+    "ceo@victim.example Alice <alice@example.org>",
+    "Friends: alice@example.org",
+]
+
+
+def python_reads(field_value):
+    """The addresses Python's email package reads in a From: value."""
+    import email
+    import email.policy
+    m = email.message_from_bytes(b"From: " + field_value.encode() + b"\r\n\r\nx",
+                                 policy=email.policy.default)
+    return [a.addr_spec for a in m["From"].addresses]
+
+
+def with_field(msg, name, value):
+    """msg with its From: replaced (name "From") or a field added."""
+    if name == "From":
+        return msg.replace(b"From: <alice@example.org>", b"From: " + value.encode())
+    return msg.replace(b"\r\n\r\n", ("\r\n%s: %s\r\n\r\n" % (name, value)).encode(), 1)
+
+
+@pytest.mark.parametrize("value", ATTACKS[:2], ids=["colon", "address-as-display-name"])
+def test_the_issues_from_attacks_would_be_read_as_the_ceo(value):
+    assert python_reads(value) == ["ceo@victim.example"]
+
+
+@pytest.mark.parametrize("name", ["From", "Sender", "Resent-From"])
+@pytest.mark.parametrize("value", ATTACKS, ids=["colon", "address-as-display-name",
+                                                "at-in-display-name", "group-without-semicolon"])
+def test_an_originator_field_read_differently_by_mail_programs_is_refused(smtp_server, alice,
+                                                                           name, value):
+    before = smtp_server.queue_ids()
+    msg = with_field(make_message(subject="ambiguous " + name), name, value)
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert ("%s:" % name) in r.text and "RFC 5322" in r.text, r
+    assert smtp_server.queue_ids() == before
+
+
+@pytest.mark.parametrize("value", [
+    '"Lastname, Alice" <alice@example.org>',
+    "=?utf-8?q?Al=C3=AFce_Lastname?= <alice@example.org>",
+    "alice@example.org (Alice Lastname)",
+    '"alice"@example.org',
+    "Alice Q. Lastname <alice_lastname@example.net>",
+    '"Alice\r\n Lastname"\r\n\t<alice@example.org>',
+], ids=["quoted-comma", "encoded-word", "comment", "quoted-local-part", "obs-phrase-dot",
+        "folded"])
+def test_the_usual_from_forms_of_mail_programs_are_accepted(smtp_server, alice, value):
+    msg = with_field(make_message(subject="usual form"), "From", value)
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 250, r
+
+
+def test_a_group_in_from_is_refused_even_with_its_semicolon(alice):
+    msg = with_field(make_message(), "From", "Friends: alice@example.org;")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "group" in r.text, r
+
+
+@pytest.mark.parametrize("name", ["Sender", "Resent-From", "Resent-Sender"])
+def test_sender_and_resent_from_follow_the_sender_rule(smtp_server, alice, name):
+    msg = with_field(make_message(subject="own " + name), name, "Alice <alice@example.net>")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 250, r
+    before = smtp_server.queue_ids()
+    msg = with_field(make_message(subject="foreign " + name), name, "Bob <bob@example.org>")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert ("%s: <bob@example.org>" % name) in r.text, r
+    assert smtp_server.queue_ids() == before
+
+
+def test_two_sender_fields_are_refused(smtp_server, alice):
+    msg = with_field(make_message(), "Sender", "alice@example.org")
+    msg = with_field(msg, "Sender", "alice@example.net")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "Sender:" in r.text, r
+
+
+def test_a_sender_field_with_two_mailboxes_is_refused(alice):
+    msg = with_field(make_message(), "Sender", "alice@example.org, alice@example.net")
+    r = alice.mail("alice@example.org", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+
+
+@pytest.mark.parametrize("value", ["ceo@tenant-a.example <carol@tenant-b.example>",
+                                   "ceo@tenant-a.example:carol@tenant-b.example"])
+def test_a_relay_network_cannot_hide_another_tenant_in_its_from_either(tenants, value):
+    before = tenants.queue_ids()
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example", subject="hidden tenant")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert tenants.queue_ids() == before
+
+
+@pytest.mark.parametrize("lead", [b" From: ceo@victim.example\r\n",
+                                  b"From\x0b: ceo@victim.example\r\n"],
+                         ids=["first-line-folded", "vertical-tab"])
+def test_a_field_that_a_lenient_program_may_take_for_from_is_refused(smtp_server, alice, lead):
+    """postern's scan skips these, and so does Python's parser; a
+    lenient mail program may show them as the From:."""
+    before = smtp_server.queue_ids()
+    r = alice.mail("alice@example.org", "bob@remote.test", lead + make_message())
+    assert r.code == 550 and r.enh == "5.7.1" and "From:" in r.text, r
+    assert smtp_server.queue_ids() == before

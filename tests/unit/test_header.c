@@ -4,79 +4,256 @@
 
 #define RAW(s) s, sizeof(s) - 1
 
+#define ML HEADER_MAILBOX_LIST
+#define MB HEADER_MAILBOX
+#define AL HEADER_ADDRESS_LIST
+
+/* From: is a mailbox-list (ML), Sender: a mailbox (MB); To: and Cc: are
+ * address-lists (AL), which may hold groups. */
 static const struct {
 	const char *label, *value;
+	enum header_grammar g;
 	int n;		     /* -1: refused */
 	const char *want[3]; /* the addresses */
-} from_cases[] = {
-	{ "a bare address", "alice@example.org", 1, { "alice@example.org" } },
-	{ "a display name", "Alice Example <alice@example.org>", 1,
+} addr_cases[] = {
+	/* what mail programs write */
+	{ "a bare address", "alice@example.org", ML, 1,
 	    { "alice@example.org" } },
+	{ "a display name", "Alice Example <alice@example.org>", ML, 1,
+	    { "alice@example.org" } },
+	{ "no space before the angle", "Alice<alice@example.org>", ML, 1,
+	    { "alice@example.org" } },
+	{ "a quoted display name with a comma", "\"Doe, John\" <j@example.org>",
+	    ML, 1, { "j@example.org" } },
 	{ "a quoted display name with a comma and an @",
-	    "\"Doe, John @ Sales\" <john@example.org>", 1,
+	    "\"Doe, John @ Sales\" <john@example.org>", ML, 1,
 	    { "john@example.org" } },
 	{ "a quoted display name holding an address",
-	    "\"alice@example.org\" <mallory@evil.example>", 1,
+	    "\"alice@example.org\" <mallory@evil.example>", ML, 1,
 	    { "mallory@evil.example" } },
-	{ "a comment after", "alice@example.org (Alice)", 1,
+	{ "an encoded-word display name (q)",
+	    "=?utf-8?q?J=C3=B6rg_M=C3=BCller?= <jorg@example.org>", ML, 1,
+	    { "jorg@example.org" } },
+	{ "an encoded-word display name (b) and a word",
+	    "=?UTF-8?B?SsO2cmc=?= Mayer <jorg@example.org>", ML, 1,
+	    { "jorg@example.org" } },
+	{ "a UTF-8 display name (RFC 6532)", "J\xc3\xb6rg <jorg@example.org>",
+	    ML, 1, { "jorg@example.org" } },
+	{ "a dot in a display name (obs-phrase, kept)",
+	    "John Q. Public <jqp@example.org>", ML, 1, { "jqp@example.org" } },
+	{ "a comment after", "alice@example.org (Alice)", ML, 1,
 	    { "alice@example.org" } },
 	{ "comments everywhere",
-	    "(c1) Alice (c2) <alice(c3)@example.org> (c4 (nested))", 1,
+	    "(c1) Alice (c2) <alice(c3)@example.org> (c4 (nested))", ML, 1,
 	    { "alice@example.org" } },
-	{ "a comment holding brackets and a comma",
-	    "(Bob <bob@example.net>, x) alice@example.org", 1,
+	{ "a comment holding brackets, a comma and a colon",
+	    "(Bob <bob@example.net>, x: y;) alice@example.org", ML, 1,
 	    { "alice@example.org" } },
-	{ "two addresses", "alice@example.org, Bob <bob@example.net>", 2,
+	{ "a comment with a quoted parenthesis", "a@example.org (x\\) y)", ML,
+	    1, { "a@example.org" } },
+	{ "blanks inside the angle", "Alice < alice@example.org >", ML, 1,
+	    { "alice@example.org" } },
+	{ "CFWS around the @ (RFC 5322 dot-atom)", "alice (x) @ example.org",
+	    ML, 1, { "alice@example.org" } },
+	{ "two addresses", "alice@example.org, Bob <bob@example.net>", ML, 2,
 	    { "alice@example.org", "bob@example.net" } },
-	{ "a group", "Team: alice@example.org, Bob <bob@example.net>;", 2,
-	    { "alice@example.org", "bob@example.net" } },
-	{ "an empty group", "undisclosed-recipients:;", 0, { NULL } },
-	{ "a group and an address",
-	    "Team: alice@example.org;, carol@example.org", 2,
-	    { "alice@example.org", "carol@example.org" } },
-	{ "folded", " \"Doe,\r\n John\"\r\n\t<john@example.org>\r\n", 1,
+	{ "folded", " \"Doe,\r\n John\"\r\n\t<john@example.org>\r\n", ML, 1,
 	    { "john@example.org" } },
-	{ "a quoted local part", "<\"john doe\"@example.org>", 1,
+	{ "folded as the scan leaves it (a CR at the end)",
+	    " Alice\r\n <alice@example.org>\r", ML, 1,
+	    { "alice@example.org" } },
+	{ "a quoted local part", "<\"john doe\"@example.org>", ML, 1,
 	    { "\"john doe\"@example.org" } },
-	{ "an unterminated quote", "\"Alice <alice@example.org>", -1,
+	{ "a quoted local part with an escape", "\"a\\\"b\"@example.org", ML, 1,
+	    { "\"a\\\"b\"@example.org" } },
+	{ "a quoted local part that needs no quotes", "\"alice\"@example.org",
+	    ML, 1, { "alice@example.org" } },
+	{ "a quoted local part holding an @ stays quoted",
+	    "\"ceo@a.example\"@b.example", ML, 1,
+	    { "\"ceo@a.example\"@b.example" } },
+	{ "UTF-8 in the address (RFC 6531)",
+	    "j\xc3\xb6rg@b\xc3\xbc"
+	    "cher.example",
+	    ML, 1,
+	    { "j\xc3\xb6rg@b\xc3\xbc"
+	      "cher.example" } },
+	{ "the Sender: mailbox", "Secretary <sec@example.org>", MB, 1,
+	    { "sec@example.org" } },
+
+	/* the issue's attacks: mail programs read alice */
+	{ "an address before a colon", "alice@example.org:bob@example.org", ML,
+	    -1, { NULL } },
+	{ "an unquoted address as the display name",
+	    "alice@example.org <bob@example.org>", ML, -1, { NULL } },
+	{ "an unquoted @ in a display name",
+	    "alice@example.org Alice "
+	    "<bob@example.org>",
+	    ML, -1, { NULL } },
+	{ "an unquoted @ in a group name",
+	    "alice@example.org: bob@example.org;", AL, -1, { NULL } },
+	/* groups */
+	{ "a group in From:", "Team: alice@example.org;", ML, -1, { NULL } },
+	{ "an empty group in From:", "undisclosed-recipients:;", ML, -1,
 	    { NULL } },
-	{ "an unclosed comment", "(Alice <alice@example.org>", -1, { NULL } },
-	{ "an unclosed angle", "Alice <alice@example.org", -1, { NULL } },
-	{ "two angle addresses", "<alice@example.org> <bob@example.net>", -1,
+	{ "a group in Sender:", "Team: alice@example.org;", MB, -1, { NULL } },
+	{ "a group without its ;", "Team: alice@example.org, bob@example.net",
+	    AL, -1, { NULL } },
+	{ "a group inside a group", "A: B: a@example.org;;", AL, -1, { NULL } },
+	{ "a group without a name", ": a@example.org;", AL, -1, { NULL } },
+	/* lists */
+	{ "two mailboxes in Sender:", "a@example.org, b@example.org", MB, -1,
 	    { NULL } },
+	{ "an empty value", "", ML, -1, { NULL } },
+	{ "only a comment", " (nobody)\r", ML, -1, { NULL } },
+	{ "a trailing comma", "alice@example.org,", ML, -1, { NULL } },
+	{ "a leading comma", ", alice@example.org", ML, -1, { NULL } },
+	{ "an empty list element (obs-mbox-list)",
+	    "a@example.org,,b@example.org", ML, -1, { NULL } },
+	/* names and angles */
+	{ "a name without an address", "Alice", ML, -1, { NULL } },
+	{ "a name before a bare address", "Alice alice@example.org", ML, -1,
+	    { NULL } },
+	{ "a quoted name before a bare address", "\"Alice\" alice@example.org",
+	    ML, -1, { NULL } },
+	{ "a display name beginning with a dot", ". Alice <a@example.org>", ML,
+	    -1, { NULL } },
+	{ "an unterminated quote", "\"Alice <alice@example.org>", ML, -1,
+	    { NULL } },
+	{ "an unclosed comment", "(Alice <alice@example.org>", ML, -1,
+	    { NULL } },
+	{ "an unclosed comment after", "alice@example.org (Alice", ML, -1,
+	    { NULL } },
+	{ "a stray )", "alice@example.org )", ML, -1, { NULL } },
+	{ "an unclosed angle", "Alice <alice@example.org", ML, -1, { NULL } },
+	{ "a stray >", "alice@example.org>", ML, -1, { NULL } },
+	{ "two angle addresses", "<alice@example.org> <bob@example.net>", ML,
+	    -1, { NULL } },
 	{ "text after the angle address",
-	    "<alice@example.org> mallory@evil.example", -1, { NULL } },
+	    "<alice@example.org> mallory@evil.example", ML, -1, { NULL } },
+	{ "an empty angle", "Alice <>", ML, -1, { NULL } },
+	{ "a source route (obs-route)", "<@relay.example:alice@example.org>",
+	    ML, -1, { NULL } },
+	/* the address itself */
+	{ "an unquoted local part with a space", "john doe@example.org", ML, -1,
+	    { NULL } },
+	{ "CFWS inside a dot-atom (obs-local-part)",
+	    "alice . smith@example.org", ML, -1, { NULL } },
+	{ "a blank inside the domain", "alice@example .org", ML, -1, { NULL } },
+	{ "a leading dot", ".alice@example.org", ML, -1, { NULL } },
+	{ "a double dot", "al..ice@example.org", ML, -1, { NULL } },
+	{ "a trailing dot in the domain", "alice@example.org.", ML, -1,
+	    { NULL } },
+	{ "no domain", "alice@", ML, -1, { NULL } },
+	{ "nothing before @", "@example.org", ML, -1, { NULL } },
+	{ "two @", "alice@b@example.org", ML, -1, { NULL } },
+	{ "an address literal", "alice@[192.0.2.1]", ML, -1, { NULL } },
+	{ "an encoded-word as the local part",
+	    "=?utf-8?q?ceo=40a.example?=@b.example", ML, -1, { NULL } },
+	{ "an encoded-word in a quoted local part",
+	    "<\"=?utf-8?q?ceo?=\"@b.example>", ML, -1, { NULL } },
+	/* bytes */
+	{ "Latin-1, not UTF-8", "J\xf6rg <jorg@example.org>", ML, -1,
+	    { NULL } },
+	{ "a truncated UTF-8 sequence eating a quote",
+	    "\"J\xc3\" alice@example.org <bob@example.org>", ML, -1, { NULL } },
+	{ "a control character", "Alice\x01 <alice@example.org>", ML, -1,
+	    { NULL } },
+	{ "a DEL in a quoted string", "\"Al\x7f\" <alice@example.org>", ML, -1,
+	    { NULL } },
+	{ "a bare LF", "Alice\n <alice@example.org>", ML, -1, { NULL } },
+	{ "a bare LF at the end", "alice@example.org\n", ML, -1, { NULL } },
+	{ "a CR not followed by LF", "Alice\r <alice@example.org>", ML, -1,
+	    { NULL } },
+	{ "a line break without a blank after it",
+	    "Alice\r\n<alice@example.org>", ML, -1, { NULL } },
+	{ "comments nested 17 deep",
+	    "(((((((((((((((((x))))))))))))))))) a@example.org", ML, -1,
+	    { NULL } },
+
+	/* address-lists */
+	{ "a group", "Team: alice@example.org, Bob <bob@example.net>;", AL, 2,
+	    { "alice@example.org", "bob@example.net" } },
+	{ "an empty group", "undisclosed-recipients:;", AL, 0, { NULL } },
+	{ "a group and an address",
+	    "Team: alice@example.org;, carol@example.org", AL, 2,
+	    { "alice@example.org", "carol@example.org" } },
+	{ "a group with a comment after its ;", "Team: a@example.org; (x)", AL,
+	    1, { "a@example.org" } },
 };
 
-UNIT_TEST(test_from_addresses_are_read_past_names_comments_and_groups)
+UNIT_TEST(test_addresses_are_read_by_the_strict_rfc5322_grammar)
 {
 	char out[HEADER_FROM_MAX][ADDR_MAX + 1];
+	const char *why;
 	size_t i;
 	int n, j;
 
-	for (i = 0; i < sizeof(from_cases) / sizeof(from_cases[0]); i++) {
-		const char *v = from_cases[i].value;
-		int rc =
-		    header_addresses(v, strlen(v), out, HEADER_FROM_MAX, &n);
+	for (i = 0; i < sizeof(addr_cases) / sizeof(addr_cases[0]); i++) {
+		const char *v = addr_cases[i].value;
+		int rc = header_addresses(v, strlen(v), addr_cases[i].g, out,
+		    HEADER_FROM_MAX, &n, &why);
 
-		if (from_cases[i].n == -1) {
+		if (addr_cases[i].n == -1) {
 			if (rc != -1) {
 				printf("  case \"%s\" accepted (%d: %s)\n",
-				    from_cases[i].label, n,
+				    addr_cases[i].label, n,
 				    n > 0 ? out[0] : "");
+				unit_failed_now = 1;
+			} else if (why == NULL || n != 0) {
+				printf("  case \"%s\": no reason given\n",
+				    addr_cases[i].label);
 				unit_failed_now = 1;
 			}
 			continue;
 		}
-		if (rc != 0 || n != from_cases[i].n) {
-			printf("  case \"%s\": rc %d, %d addresses\n",
-			    from_cases[i].label, rc, n);
+		if (rc != 0 || n != addr_cases[i].n) {
+			printf("  case \"%s\": rc %d, %d addresses (%s)\n",
+			    addr_cases[i].label, rc, n, rc ? why : "");
 			unit_failed_now = 1;
 			continue;
 		}
 		for (j = 0; j < n; j++)
-			CHECK_STR(out[j], from_cases[i].want[j]);
+			CHECK_STR(out[j], addr_cases[i].want[j]);
 	}
+}
+
+UNIT_TEST(test_the_reason_names_the_at_sign_in_a_display_name)
+{
+	static const char v1[] = "alice@example.org <bob@example.org>";
+	static const char v2[] = "alice@example.org:bob@example.org";
+	static const char v3[] = "Team: a@example.org";
+	char out[HEADER_FROM_MAX][ADDR_MAX + 1];
+	const char *why = NULL;
+	int n;
+
+	CHECK(header_addresses(v1, strlen(v1), ML, out, HEADER_FROM_MAX, &n,
+		  &why) == -1);
+	CHECK(why != NULL && strstr(why, "@ outside quotes in a display"));
+	CHECK(header_addresses(v2, strlen(v2), ML, out, HEADER_FROM_MAX, &n,
+		  &why) == -1);
+	CHECK(why != NULL && strstr(why, "@ outside quotes in a group"));
+	CHECK(header_addresses(v3, strlen(v3), AL, out, HEADER_FROM_MAX, &n,
+		  &why) == -1);
+	CHECK(why != NULL && strstr(why, "closing ;"));
+	/* no reason asked for */
+	CHECK(header_addresses(v1, strlen(v1), ML, out, HEADER_FROM_MAX, &n,
+		  NULL) == -1);
+}
+
+UNIT_TEST(test_a_value_is_read_within_its_length_only)
+{
+	/* the rest of the message follows the value: never read it */
+	static const char msg[] = "alice@example.org\r\nTo: bob@example.net";
+	char out[HEADER_FROM_MAX][ADDR_MAX + 1];
+	int n;
+
+	CHECK(header_addresses(msg, 17, ML, out, HEADER_FROM_MAX, &n, NULL) ==
+		  0 &&
+	      n == 1);
+	CHECK(
+	    header_addresses(msg, 5, ML, out, HEADER_FROM_MAX, &n, NULL) == -1);
+	CHECK(header_addresses("\"a", 1, ML, out, HEADER_FROM_MAX, &n, NULL) ==
+	      -1);
 }
 
 UNIT_TEST(test_more_from_addresses_than_max_are_refused)
@@ -85,8 +262,9 @@ UNIT_TEST(test_more_from_addresses_than_max_are_refused)
 	char out[3][ADDR_MAX + 1];
 	int n;
 
-	CHECK(header_addresses(v, strlen(v), out, 3, &n) == 0 && n == 3);
-	CHECK(header_addresses(v, strlen(v), out, 2, &n) == -1);
+	CHECK(header_addresses(v, strlen(v), ML, out, 3, &n, NULL) == 0 &&
+	      n == 3);
+	CHECK(header_addresses(v, strlen(v), ML, out, 2, &n, NULL) == -1);
 }
 
 UNIT_TEST(test_an_address_longer_than_addr_max_is_refused)
@@ -97,10 +275,18 @@ UNIT_TEST(test_an_address_longer_than_addr_max_is_refused)
 	memset(v, 'a', ADDR_MAX - 12);
 	strcpy(v + ADDR_MAX - 12, "@example.org");
 	CHECK(strlen(v) == ADDR_MAX);
-	CHECK(header_addresses(v, strlen(v), out, 1, &n) == 0 && n == 1);
+	CHECK(header_addresses(v, strlen(v), ML, out, 1, &n, NULL) == 0 &&
+	      n == 1);
 	memset(v, 'a', ADDR_MAX - 11);
 	strcpy(v + ADDR_MAX - 11, "@example.org");
-	CHECK(header_addresses(v, strlen(v), out, 1, &n) == -1);
+	CHECK(header_addresses(v, strlen(v), ML, out, 1, &n, NULL) == -1);
+	/* quoted (a blank needs the quotes), the same limit */
+	v[0] = '"';
+	v[1] = ' ';
+	memcpy(v + ADDR_MAX - 13, "\"@example.org", 14);
+	CHECK(strlen(v) == ADDR_MAX);
+	CHECK(header_addresses(v, strlen(v), ML, out, 1, &n, NULL) == 0 &&
+	      n == 1 && strlen(out[0]) == ADDR_MAX);
 }
 
 UNIT_TEST(test_the_from_field_is_found_with_its_folded_value)
@@ -119,8 +305,8 @@ UNIT_TEST(test_the_from_field_is_found_with_its_folded_value)
 	header_scan(msg, sizeof(msg) - 1, &hi);
 	CHECK(hi.from_count == 1);
 	CHECK(hi.header_len == (size_t)(strstr(msg, "\r\n\r\n") + 4 - msg));
-	CHECK(hi.from != NULL && header_addresses(hi.from, hi.from_len, out,
-				     HEADER_FROM_MAX, &n) == 0);
+	CHECK(hi.from != NULL && header_addresses(hi.from, hi.from_len, AL, out,
+				     HEADER_FROM_MAX, &n, NULL) == 0);
 	CHECK(n == 2);
 	if (n == 2) {
 		CHECK_STR(out[0], "john@example.org");
@@ -210,4 +396,93 @@ UNIT_TEST(test_the_header_section_ends_at_its_blank_line)
 	CHECK(hi.header_len == 12);
 	header_scan("", 0, &hi);
 	CHECK(hi.header_len == 0 && hi.from_count == 0);
+}
+
+UNIT_TEST(test_the_scan_keeps_every_originator_field_in_order)
+{
+	static const char msg[] = "Resent-From: r@example.org\r\n"
+				  "Resent-Sender : rs@example.org\r\n"
+				  "From: a@example.org\r\n"
+				  "X-Sender: x@example.org\r\n"
+				  "sender: s@example.org\r\n"
+				  "Sender: t@example.org\r\n"
+				  "\r\n"
+				  "Sender: body@example.org\r\n";
+	struct header_info hi;
+
+	header_scan(msg, sizeof(msg) - 1, &hi);
+	CHECK(hi.from_count == 1 && hi.sender_count == 2 && hi.norig == 5);
+	if (hi.norig != 5)
+		return;
+	CHECK(hi.orig[0].kind == HEADER_RESENT_FROM);
+	CHECK(hi.orig[1].kind == HEADER_RESENT_SENDER);
+	CHECK(hi.orig[2].kind == HEADER_FROM);
+	CHECK(hi.orig[3].kind == HEADER_SENDER);
+	CHECK(hi.orig[4].kind == HEADER_SENDER);
+	CHECK(hi.orig[3].len == strlen(" s@example.org\r") &&
+	      memcmp(hi.orig[3].val, " s@example.org\r", hi.orig[3].len) == 0);
+	CHECK(header_orig_grammar(HEADER_FROM) == ML);
+	CHECK(header_orig_grammar(HEADER_RESENT_FROM) == ML);
+	CHECK(header_orig_grammar(HEADER_SENDER) == MB);
+	CHECK(header_orig_grammar(HEADER_RESENT_SENDER) == MB);
+	CHECK_STR(header_orig_name(HEADER_RESENT_FROM), "Resent-From:");
+}
+
+UNIT_TEST(test_the_scan_counts_originator_fields_past_its_table)
+{
+	char msg[64 * (HEADER_ORIG_MAX + 4)];
+	struct header_info hi;
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < HEADER_ORIG_MAX + 3; i++)
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o,
+		    "Resent-From: r%d@example.org\r\n", i);
+	o += (size_t)snprintf(msg + o, sizeof(msg) - o, "\r\n");
+	header_scan(msg, o, &hi);
+	CHECK(hi.norig == HEADER_ORIG_MAX + 3);
+	CHECK(hi.orig[HEADER_ORIG_MAX - 1].kind == HEADER_RESENT_FROM);
+}
+
+UNIT_TEST(test_names_like_an_originator_field_once_blanks_go_are_counted)
+{
+	static const struct {
+		const char *label, *msg;
+		int lookalike, from_count;
+	} cases[] = {
+		{ "a first line that continues nothing",
+		    " From: ceo@a.example\r\nFrom: a@b.example\r\n\r\n", 1, 1 },
+		{ "a vertical tab before the colon",
+		    "From\v: ceo@a.example\r\nFrom: a@b.example\r\n\r\n", 1,
+		    1 },
+		{ "a blank inside the name", "Fr om: ceo@a.example\r\n\r\n", 1,
+		    0 },
+		{ "folded before the colon", "Sender\r\n : x@a.example\r\n\r\n",
+		    1, 0 },
+		{ "Resent-From with a control byte",
+		    "Resent-\x01"
+		    "From: x@a.example\r\n\r\n",
+		    1, 0 },
+		{ "blanks before the colon are still From (obs-from)",
+		    "From \t: a@b.example\r\n\r\n", 0, 1 },
+		{ "an mbox From_ line",
+		    "From alice@example.org Mon Jan  1 10:00:00 2024\r\n"
+		    "From: a@b.example\r\n\r\n",
+		    0, 1 },
+		{ "other names", "X-From: x\r\nFromage: y\r\n\r\n", 0, 0 },
+		{ "a folded value holding From:",
+		    "Subject: x\r\n From: ceo@a.example\r\n\r\n", 0, 0 },
+	};
+	struct header_info hi;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		header_scan(cases[i].msg, strlen(cases[i].msg), &hi);
+		if (hi.lookalike != cases[i].lookalike ||
+		    hi.from_count != cases[i].from_count) {
+			printf("  case \"%s\": lookalike %d, from_count %d\n",
+			    cases[i].label, hi.lookalike, hi.from_count);
+			unit_failed_now = 1;
+		}
+	}
 }
