@@ -395,11 +395,17 @@ smtp_process(struct smtp_session *s)
 				rc = -1;
 			if (rc == 0)
 				return;
+			if (rc == -1 && s->state == S_AUTH) {
+				smtp_auth_clear(s);
+				s->state = S_CMD;
+				smtp_reply(s, "500 5.5.6 Authentication "
+					      "exchange line too long or "
+					      "holds NUL");
+				if (smtp_error(s) == -1)
+					return;
+				continue;
+			}
 			if (rc == -1) {
-				if (s->state == S_AUTH) {
-					smtp_auth_clear(s);
-					s->state = S_CMD;
-				}
 				smtp_reply(s,
 				    "500 5.5.2 Line too long or holds NUL");
 				if (smtp_error(s) == -1)
@@ -850,6 +856,19 @@ smtp_auth_decode(struct smtp_session *s, const char *resp)
 	const char *why = NULL;
 	int rc = -1;
 
+	/* RFC 4954 4: not base64 is a syntax error, answered at once; it
+	 * says nothing about a credential, so it needs no failure delay */
+	if (!sasl_is_base64(resp)) {
+		log_info("smtp.auth session=%016llx ip=%s mech=%s "
+			 "result=malformed why=\"invalid base64\"",
+		    (unsigned long long)s->id, s->ip, sasl_mech_name(s->mech));
+		smtp_auth_clear(s);
+		s->state = S_CMD;
+		smtp_reply(s, "501 5.5.2 Cannot decode the response: it is "
+			      "not base64");
+		smtp_error(s);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	switch (s->mech) {
 	case SASL_PLAIN:

@@ -66,3 +66,61 @@ def test_tls_refuses_cbc_sha1_suites_and_accepts_aead_ones(smtp_server_factory, 
         assert negotiated_cipher(out) == good, out[-2000:]
     rc, out = s_client(srv.ports[port], "-tls1_3")
     assert "TLSv1.3" in out and negotiated_cipher(out), out[-2000:]
+
+
+# --- SASL responses that are not base64 (item 11) ---------------------------
+
+
+def tls_client(srv):
+    c = srv.client("submissions")
+    c.ehlo()
+    return c
+
+
+@pytest.mark.parametrize("dialog", [
+    ["AUTH PLAIN !!!not-base64!!!"],
+    ["AUTH PLAIN AGFsaWNlAHNlY3JldA"],  # padding missing
+    ["AUTH PLAIN *"],
+    ["AUTH PLAIN", "!!!not-base64!!!"],
+    ["AUTH LOGIN", "@@@"],
+    ["AUTH LOGIN " + b64("alice@example.org"), "not base64 at all"],
+    ["AUTH LOGIN", b64("alice@example.org"), "%%%"],
+    ["AUTH XOAUTH2 ???"],
+    ["AUTH OAUTHBEARER", "???"],
+], ids=["plain-ir", "plain-ir-unpadded", "plain-ir-star", "plain-continuation",
+        "login-user", "login-ir-then-password", "login-password", "xoauth2-ir",
+        "oauthbearer-continuation"])
+def test_a_response_that_is_not_base64_gets_501_at_once(smtp_server, dialog):
+    c = tls_client(smtp_server)
+    for line in dialog[:-1]:
+        assert c.cmd(line).code == 334
+    t0 = time.monotonic()
+    r = c.cmd(dialog[-1])
+    took = time.monotonic() - t0
+    assert r.code == 501 and r.enh == "5.5.2", r
+    # a syntax error, not a failed credential: no failure delay (200 ms)
+    assert took < 0.15, took
+    # the session goes on, in step, and a good login still works
+    assert c.cmd("NOOP").code == 250
+    assert c.auth_plain("alice@example.org", smtp_server.alice_pw).code == 235
+
+
+@pytest.mark.parametrize("start", [["AUTH PLAIN"], ["AUTH LOGIN"],
+                                   ["AUTH LOGIN", b64("alice@example.org")]],
+                         ids=["plain", "login-user", "login-password"])
+def test_a_star_cancels_the_exchange_with_501(smtp_server, start):
+    c = tls_client(smtp_server)
+    for line in start:
+        assert c.cmd(line).code == 334
+    r = c.cmd("*")
+    assert r.code == 501, r
+    assert c.cmd("NOOP").code == 250
+    assert c.auth_plain("alice@example.org", smtp_server.alice_pw).code == 235
+
+
+def test_a_well_formed_wrong_response_still_gets_535_after_the_delay(smtp_server):
+    c = tls_client(smtp_server)
+    t0 = time.monotonic()
+    r = c.cmd("AUTH PLAIN " + b64("no-nul-separators"))
+    assert r.code == 535 and r.enh == "5.7.8", r
+    assert time.monotonic() - t0 >= 0.18
