@@ -35,6 +35,7 @@
 #define CMD_NEED_EHLO 0x02
 #define CMD_IN_TX 0x04 /* needs MAIL first */
 #define CMD_NO_TX 0x08 /* not inside a transaction */
+#define CMD_CHUNK 0x10 /* carries a chunk: read even when refused */
 
 struct smtp_cmd {
 	const char *name;
@@ -56,6 +57,7 @@ static void smtp_do_quit(struct smtp_session *, char *);
 static void smtp_do_vrfy(struct smtp_session *, char *);
 static void smtp_do_help(struct smtp_session *, char *);
 static void smtp_read_cb(struct bufferevent *, void *);
+static void smtp_process(struct smtp_session *);
 static void smtp_event_cb(struct bufferevent *, short, void *);
 
 static const struct smtp_cmd smtp_cmds[] = {
@@ -68,7 +70,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "MAIL", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_mail },
 	{ "RCPT", CMD_IN_TX, smtp_do_rcpt },
 	{ "DATA", CMD_IN_TX, smtp_do_data },
-	{ "BDAT", CMD_IN_TX, smtp_do_bdat },
+	{ "BDAT", CMD_IN_TX | CMD_CHUNK, smtp_do_bdat },
 	{ "RSET", CMD_PRE_TLS, smtp_do_rset },
 	{ "NOOP", CMD_PRE_TLS, smtp_do_noop },
 	{ "QUIT", CMD_PRE_TLS, smtp_do_quit },
@@ -132,7 +134,7 @@ smtp_maybe_close(struct smtp_session *s)
 	return 1;
 }
 
-static int
+int
 smtp_error(struct smtp_session *s)
 {
 	if (++s->errors >= smtp_conf(s)->errors_per_session) {
@@ -206,8 +208,16 @@ smtp_write_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	if (s->state == S_CLOSING)
+	if (s->state == S_CLOSING) {
 		smtp_session_free(s);
+		return;
+	}
+	/* the replies are out: read the commands that waited for that */
+	if (s->flags & SF_OUTFULL) {
+		s->flags &= ~SF_OUTFULL;
+		smtp_process(s);
+		smtp_maybe_close(s);
+	}
 }
 
 static void
@@ -324,10 +334,66 @@ smtp_readline(struct smtp_session *s, char *line, size_t max)
 	return 1;
 }
 
+/* "SIZE [LAST]" of BDAT: 0, or -1 if it is not that. */
+static int
+smtp_bdat_arg(char *arg, int64_t *n, int *last)
+{
+	char *sp = strchr(arg, ' ');
+
+	*last = 0;
+	if (sp) {
+		*sp++ = '\0';
+		if (strcasecmp(sp, "LAST") != 0)
+			return -1;
+		*last = 1;
+	}
+	if (strlen(arg) > 12 || (*n = str_uint(arg)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * A refused BDAT still brings its chunk: RFC 3030 2 wants the chunks
+ * already pipelined after a failed BDAT read and discarded, and reading
+ * them as commands would put the session out of step with the client.
+ * Only counted, never kept.
+ */
+static void
+smtp_chunk_skip(struct smtp_session *s, char *arg)
+{
+	int64_t n;
+	int last;
+
+	if (smtp_bdat_arg(arg, &n, &last) == -1 || n == 0)
+		return;
+	s->skip_left = n;
+	s->state = S_SKIP;
+	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+}
+
+/* S_SKIP: drop chunk bytes; 1 when the chunk is done, 0 need more. */
+static int
+smtp_skip_read(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t len = evbuffer_get_length(in);
+
+	if ((int64_t)len > s->skip_left)
+		len = (size_t)s->skip_left;
+	evbuffer_drain(in, len);
+	s->skip_left -= (int64_t)len;
+	if (s->skip_left > 0)
+		return 0;
+	s->state = S_CMD;
+	smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+	return 1;
+}
+
 static void
 smtp_dispatch(struct smtp_session *s, char *line)
 {
 	const struct smtp_cmd *c;
+	const char *refusal = NULL;
 	char *arg;
 	size_t n = strcspn(line, " ");
 
@@ -351,27 +417,21 @@ smtp_dispatch(struct smtp_session *s, char *line)
 	}
 	/* the rules of the table, checked in one place */
 	if (s->kind == LISTEN_SUBMISSION && !(s->flags & SF_TLS) &&
-	    !(c->flags & CMD_PRE_TLS)) {
-		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
-		smtp_error(s);
+	    !(c->flags & CMD_PRE_TLS))
+		refusal = "530 5.7.0 Must issue a STARTTLS command first";
+	else if ((c->flags & CMD_NEED_EHLO) && !(s->flags & SF_EHLO))
+		refusal = "503 5.5.1 Send EHLO first";
+	else if ((c->flags & CMD_IN_TX) && s->tx == NULL)
+		refusal = "503 5.5.1 Send MAIL first";
+	else if ((c->flags & CMD_NO_TX) && s->tx != NULL)
+		refusal = "503 5.5.1 Not allowed inside a transaction";
+	if (refusal == NULL) {
+		c->fn(s, arg);
 		return;
 	}
-	if ((c->flags & CMD_NEED_EHLO) && !(s->flags & SF_EHLO)) {
-		smtp_reply(s, "503 5.5.1 Send EHLO first");
-		smtp_error(s);
-		return;
-	}
-	if ((c->flags & CMD_IN_TX) && s->tx == NULL) {
-		smtp_reply(s, "503 5.5.1 Send MAIL first");
-		smtp_error(s);
-		return;
-	}
-	if ((c->flags & CMD_NO_TX) && s->tx != NULL) {
-		smtp_reply(s, "503 5.5.1 Not allowed inside a transaction");
-		smtp_error(s);
-		return;
-	}
-	c->fn(s, arg);
+	smtp_reply(s, "%s", refusal);
+	if (smtp_error(s) == 0 && (c->flags & CMD_CHUNK))
+		smtp_chunk_skip(s, arg);
 }
 
 static void smtp_auth_line(struct smtp_session *, char *);
@@ -387,6 +447,13 @@ smtp_process(struct smtp_session *s)
 		switch (s->state) {
 		case S_CMD:
 		case S_AUTH:
+			/* a client that sends commands and never reads the
+			 * replies holds at most this much of them here */
+			if (evbuffer_get_length(bufferevent_get_output(
+				s->bev)) > SMTP_OUT_MAX) {
+				s->flags |= SF_OUTFULL;
+				return;
+			}
 			rc = smtp_readline(s, line, SMTP_AUTH_LINE_MAX);
 			/* only AUTH lines may be longer than a command */
 			if (rc == 1 && s->state == S_CMD &&
@@ -421,6 +488,10 @@ smtp_process(struct smtp_session *s)
 		case S_DATA:
 		case S_BDAT:
 			if (smtp_data_read(s) == 0)
+				return;
+			break;
+		case S_SKIP:
+			if (smtp_skip_read(s) == 0)
 				return;
 			break;
 		default:
@@ -1465,25 +1536,16 @@ smtp_do_data(struct smtp_session *s, char *arg)
 static void
 smtp_do_bdat(struct smtp_session *s, char *arg)
 {
-	char *sp = strchr(arg, ' ');
 	int64_t n;
-	int last = 0;
+	int last;
 
-	if (sp) {
-		*sp++ = '\0';
-		if (strcasecmp(sp, "LAST") != 0) {
-			smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-			smtp_error(s);
-			return;
-		}
-		last = 1;
-	}
-	if ((n = str_uint(arg)) < 0 || strlen(arg) > 12) {
+	if (smtp_bdat_arg(arg, &n, &last) == -1) {
 		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
 		smtp_error(s);
 		return;
 	}
-	/* with no recipient the chunk is still read, then refused */
+	/* with no recipient the chunk is still read (counted, not kept),
+	 * then refused */
 	if (!s->tx->data_started)
 		smtp_data_begin(s);
 	s->tx->bdat_left = n;

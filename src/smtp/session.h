@@ -31,6 +31,7 @@ enum smtp_state {
 	S_AUTH,	   /* reading a SASL response line */
 	S_DATA,	   /* reading DATA up to CRLF.CRLF */
 	S_BDAT,	   /* reading a BDAT chunk */
+	S_SKIP,	   /* discarding the chunk of a refused BDAT */
 	S_WAIT,	   /* a worker job or a delay is pending */
 	S_CLOSING, /* flushing the last reply, then closing */
 };
@@ -40,6 +41,11 @@ enum smtp_state {
 #define SF_ESMTP 0x04	/* EHLO, not HELO */
 #define SF_DISCARD 0x08 /* skipping the rest of an over-long line */
 #define SF_QUIT 0x10
+#define SF_OUTFULL 0x20 /* commands wait until the client reads replies */
+
+/* Replies held for a client that does not read them: past this, no
+ * more commands are read (then the read watermark stops the input). */
+#define SMTP_OUT_MAX (64 * 1024)
 
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
@@ -86,7 +92,8 @@ struct smtp_session {
 	enum sasl_mech mech;
 	char *sasl_login; /* LOGIN, between its two steps */
 	int sasl_step;
-	uint64_t t_cmd; /* ms, when the pending command came */
+	uint64_t t_cmd;	   /* ms, when the pending command came */
+	int64_t skip_left; /* S_SKIP: chunk bytes still to discard */
 	TAILQ_ENTRY(smtp_session) entry;
 };
 
@@ -100,6 +107,8 @@ void smtp_session_free(struct smtp_session *);
 void smtp_reply(struct smtp_session *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_resume(struct smtp_session *);
+/* A client's error counted; -1 if that closed the session. */
+int smtp_error(struct smtp_session *);
 void smtp_tx_free(struct smtp_session *);
 uint64_t smtp_now_ms(void);
 /* A quota refusal: the reply (code 451 or 452) and the misuse count. */

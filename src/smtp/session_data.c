@@ -64,7 +64,11 @@ smtp_data_read(struct smtp_session *s)
 		used = v[0].iov_len;
 		if ((int64_t)used > s->tx->bdat_left)
 			used = (size_t)s->tx->bdat_left;
-		dot_raw(&s->tx->dot, v[0].iov_base, used);
+		/* a transaction with no recipient can never be sent: its
+		 * chunk is counted, not kept (anyone may send MAIL FROM:<>
+		 * on the smtp port, nobody may make the server hold 30 MiB) */
+		if (s->tx->nrcpt > 0)
+			dot_raw(&s->tx->dot, v[0].iov_base, used);
 		evbuffer_drain(in, used);
 		s->tx->bdat_left -= (int64_t)used;
 	}
@@ -74,6 +78,7 @@ smtp_data_read(struct smtp_session *s)
 		smtp_reply(s, "554 5.5.1 No valid recipients");
 		smtp_tx_free(s);
 		s->state = S_CMD;
+		smtp_error(s);
 		return 1;
 	}
 	if (!s->tx->bdat_last) {

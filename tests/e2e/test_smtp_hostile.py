@@ -124,3 +124,126 @@ def test_a_well_formed_wrong_response_still_gets_535_after_the_delay(smtp_server
     r = c.cmd("AUTH PLAIN " + b64("no-nul-separators"))
     assert r.code == 535 and r.enh == "5.7.8", r
     assert time.monotonic() - t0 >= 0.18
+
+
+# --- what nobody may make the server hold (item 2) --------------------------
+
+
+def rss_mib(srv):
+    """The server process's resident memory, MiB."""
+    with open("/proc/%d/status" % srv.proc.pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def settle_rss(srv, wait=1.0):
+    """RSS once the server has read what was sent (it stops changing)."""
+    last = rss_mib(srv)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(wait)
+        now = rss_mib(srv)
+        if abs(now - last) < 1:
+            return now
+        last = now
+    return last
+
+
+ASAN_SMALL_QUARANTINE = {"ASAN_OPTIONS": "quarantine_size_mb=1"}
+BDAT_SIZE = 31458280  # 30 MiB + a bit, under message_size (35M)
+
+
+def test_bdat_without_a_recipient_is_counted_not_kept(smtp_server_factory):
+    """MAIL FROM:<> from no relay network, the recipient refused, then 30
+    MiB of BDAT on several sessions: the server holds none of it, answers
+    554 5.5.1 after each chunk and stays in step."""
+    # ASan keeps freed memory in quarantine (256 MiB): a small one, so
+    # RSS shows what the server holds, not what it read and let go
+    srv = smtp_server_factory(serve_env=ASAN_SMALL_QUARANTINE)
+    sessions = []
+    for _ in range(4):
+        c = srv.client("smtp")
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<>").code == 250
+        r = c.cmd("RCPT TO:<bob@remote.test>")
+        assert r.code == 554, r
+        sessions.append(c)
+    before = settle_rss(srv, 0.3)
+    # a well-formed message (lines of 512 bytes), so nothing condemns it
+    # early: only the missing recipient
+    block = (b"x" * 510 + b"\r\n") * 128
+    for c in sessions:
+        c.send("BDAT %d\r\n" % BDAT_SIZE)
+        left = BDAT_SIZE - 1  # all but the last byte: the chunk is open
+        while left:
+            n = min(left, len(block))
+            c.send(block[:n])
+            left -= n
+    during = settle_rss(srv)
+    grew = during - before
+    assert grew < 24, "4 open 30 MiB chunks from nobody grew the server by %.0f MiB" % grew
+    for c in sessions:
+        c.send(b"\n")
+        r = c.reply()
+        assert r.code == 554 and r.enh == "5.5.1", r
+        # in step: the next command is read as a command
+        assert c.cmd("NOOP").code == 250
+        assert c.cmd("QUIT").code == 221
+
+
+def test_chunks_pipelined_after_a_refused_bdat_are_read_as_chunks(smtp_server):
+    """RFC 3030 2: after a failed BDAT, the chunks already pipelined are
+    read and discarded; bytes inside them are never taken as commands."""
+    c = smtp_server.client("smtp")
+    c.ehlo()
+    chunk = b"RSET\r\nNOOP\r\n"  # would be answered if read as commands
+    c.send(b"MAIL FROM:<>\r\nRCPT TO:<bob@remote.test>\r\n"
+           b"BDAT %d\r\n%s" % (len(chunk), chunk)
+           + b"BDAT %d\r\n%s" % (len(chunk), chunk)
+           + b"BDAT %d LAST\r\n%s" % (len(chunk), chunk)
+           + b"HELP\r\n")
+    assert c.reply().code == 250  # MAIL
+    assert c.reply().code == 554  # RCPT: no relay
+    r = c.reply()
+    assert r.code == 554 and r.enh == "5.5.1", r  # no valid recipients
+    for _ in range(2):
+        r = c.reply()
+        assert r.code == 503 and r.enh == "5.5.1", r  # no transaction
+    assert c.reply().code == 214  # HELP: in step
+    assert c.pending(0.3) == b""
+
+
+def test_a_client_that_never_reads_its_replies_cannot_fill_the_server(smtp_server_factory):
+    """Pipelined commands with replies twenty times their size, never
+    read: the server stops reading commands while 64 KiB of replies wait,
+    instead of holding them all."""
+    srv = smtp_server_factory(serve_env=ASAN_SMALL_QUARANTINE)
+    c = srv.client("smtp")
+    c.ehlo()
+    before = settle_rss(srv, 0.3)
+    c.sock.setblocking(False)
+    burst = b"HELP\r\n" * 10000
+    sent, stalled = 0, None
+    deadline = time.monotonic() + 60
+    while sent < 64 << 20 and time.monotonic() < deadline:
+        try:
+            sent += c.sock.send(burst)
+            stalled = None
+        except BlockingIOError:
+            if stalled is None:
+                stalled = time.monotonic()
+            elif time.monotonic() - stalled > 2:
+                break  # the server has stopped reading
+            time.sleep(0.05)
+    c.sock.setblocking(True)
+    during = settle_rss(srv)
+    # before the fix: 64 MiB of HELP became ~1.3 GiB of replies held
+    assert sent < 32 << 20, "the server kept reading: %d MiB of commands" % (sent >> 20)
+    assert during - before < 24, (before, during)
+    c.close()
+    # nobody else is hurt
+    d = srv.client("smtp")
+    d.ehlo()
+    assert d.cmd("QUIT").code == 221
