@@ -558,17 +558,19 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 static int
 smtp_helo_arg(struct smtp_session *s, const char *arg)
 {
-	size_t i, n = strlen(arg);
+	size_t n = strlen(arg);
 
 	if (n == 0 || n > SMTP_HELO_MAX) {
 		smtp_reply(s, "501 5.5.4 Syntax: EHLO hostname");
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if ((unsigned char)arg[i] <= 0x20 || arg[i] == 0x7f) {
-			smtp_reply(s, "501 5.5.4 Invalid EHLO argument");
-			return -1;
-		}
+	/* a name the Received: field can carry: printable ASCII; one
+	 * that is not a domain or an address literal goes in a comment */
+	if (!smtp_helo_is_acceptable(arg)) {
+		smtp_reply(s, "501 5.5.2 Invalid EHLO argument: a host name or "
+			      "address literal in ASCII, please");
+		return -1;
+	}
 	free(s->helo);
 	s->helo = strdup(arg);
 	smtp_tx_free(s);

@@ -18,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
+#include "parse.h"
 #include "session.h"
 #include "../mail/header.h"
 #include "../queue/qmgr.h"
@@ -222,7 +223,7 @@ smtp_data_end(struct smtp_session *s)
 	const struct conf *c = s->loop->srv->conf;
 	struct header_info hi;
 	struct spool_job *sj;
-	char date[64];
+	char date[64], from[SMTP_HELO_MAX * 2 + 128];
 	SSL *ssl;
 
 	s->state = S_CMD;
@@ -290,11 +291,11 @@ smtp_data_end(struct smtp_session *s)
 	/* trace (RFC 5321 4.4, RFC 3848) and RFC 6409 8.2/8.3 fields */
 	smtp_rfc5322_date(date, sizeof(date));
 	buf_init(&sj->head, 8192);
+	smtp_trace_from(s->helo, s->ip, from, sizeof(from));
 	buf_printf(&sj->head,
-	    "Received: from %s ([%s])\r\n\tby %s (postern) "
+	    "Received: from %s\r\n\tby %s (postern) "
 	    "with %s id %s",
-	    s->helo ? s->helo : "unknown", s->ip, c->hostname, smtp_proto(s),
-	    sj->env.id);
+	    from, c->hostname, smtp_proto(s), sj->env.id);
 	if ((s->flags & SF_TLS) &&
 	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL)
 		buf_printf(&sj->head, "\r\n\t(version=%s cipher=%s)",

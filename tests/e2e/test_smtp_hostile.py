@@ -247,3 +247,64 @@ def test_a_client_that_never_reads_its_replies_cannot_fill_the_server(smtp_serve
     d = srv.client("smtp")
     d.ehlo()
     assert d.cmd("QUIT").code == 221
+
+
+# --- the EHLO name in the Received: field (item 16) -------------------------
+
+
+def received_field(srv, reply):
+    fields, _ = split_header(srv.spool(queue_id(reply)).message)
+    got = [raw for name, raw in fields if name == "received"]
+    assert len(got) == 1, got
+    return got[0]
+
+
+def comment_depth_ok(text):
+    """Parentheses balance, counting RFC 5322 quoted pairs as text."""
+    depth, i = 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+        i += 1
+    return depth == 0
+
+
+def send_with_helo(srv, helo):
+    c = srv.client("submissions")
+    c.send(b"EHLO " + (helo if isinstance(helo, bytes) else helo.encode()) + b"\r\n")
+    r = c.reply()
+    if r.code != 250:
+        return r, None
+    assert c.auth_plain("alice@example.org", srv.alice_pw).code == 235
+    r = c.mail("alice@example.org", "bob@remote.test", make_message(subject="helo"))
+    assert r.code == 250, r
+    return r, received_field(srv, r)
+
+
+@pytest.mark.parametrize("helo", [b"b\xc3\xa4d.example", b"caf\xe9", b"x\x01y", b"a\x7f"],
+                         ids=["utf8", "latin1", "control", "del"])
+def test_an_ehlo_name_with_8bit_or_control_bytes_is_refused(smtp_server, helo):
+    r, _ = send_with_helo(smtp_server, helo)
+    assert r.code == 501 and r.enh == "5.5.2", r
+
+
+@pytest.mark.parametrize("helo,want", [
+    ("client.example.test", b"Received: from client.example.test ([127.0.0.1])"),
+    ("MyLaptop", b"Received: from MyLaptop ([127.0.0.1])"),
+    ("[127.0.0.1]", b"Received: from [127.0.0.1] ([127.0.0.1])"),
+    ("DESKTOP_4F2", b"Received: from [127.0.0.1] (helo=DESKTOP_4F2)"),
+    ("x)(by:evil.example;", b"Received: from [127.0.0.1] (helo=x\\)\\(by:evil.example;)"),
+    ("((((", b"Received: from [127.0.0.1] (helo=\\(\\(\\(\\()"),
+    ("a\\", b"Received: from [127.0.0.1] (helo=a\\\\)"),
+], ids=["domain", "bare-word", "literal", "underscore", "parens", "open-parens", "backslash"])
+def test_the_received_field_names_a_good_helo_and_quotes_any_other(smtp_server, helo, want):
+    r, field = send_with_helo(smtp_server, helo)
+    first = field.split(b"\r\n")[0]
+    assert first == want, field
+    assert all(0x20 <= b < 0x7f or b in b"\r\n\t" for b in field), field
+    assert comment_depth_ok(field.decode()), field
