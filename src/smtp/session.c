@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -183,6 +184,10 @@ smtp_session_free(struct smtp_session *s)
 		event_free(s->timer);
 	if (s->bf_timer)
 		event_free(s->bf_timer);
+	if (s->greet)
+		event_free(s->greet);
+	if (s->deadline)
+		event_free(s->deadline);
 	if (s->delayed)
 		smtp_auth_job_free(s->delayed);
 	smtp_tx_free(s);
@@ -239,11 +244,135 @@ smtp_setup_bev(struct smtp_session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
+/* The next deadline: the session's end, or sooner the TLS handshake's. */
+static void
+smtp_arm_deadline(struct smtp_session *s)
+{
+	const struct conf *c = smtp_conf(s);
+	uint64_t now = smtp_now_ms(), end, ms;
+	struct timeval tv;
+
+	end = s->t_start + (uint64_t)c->session_timeout * 1000;
+	if (s->handshaking &&
+	    s->t_tls + (uint64_t)c->tls_handshake_timeout * 1000 < end)
+		end = s->t_tls + (uint64_t)c->tls_handshake_timeout * 1000;
+	ms = end > now ? end - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->deadline, &tv);
+}
+
+/* A TLS handshake begins (465 at once, or after STARTTLS's 220). */
+static void
+smtp_tls_begins(struct smtp_session *s)
+{
+	s->handshaking = 1;
+	s->t_tls = smtp_now_ms();
+	smtp_arm_deadline(s);
+}
+
+/*
+ * The deadlines: a TLS handshake that is not done in time is dropped
+ * (however slowly the client keeps sending, which the idle timeout
+ * would allow); a session past its time gets 421 once its pending work
+ * is answered, and is dropped if that reply cannot leave.
+ */
+static void
+smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct timeval later = { 1, 0 };
+
+	(void)fd;
+	(void)what;
+	if (s->handshaking || s->state == S_CLOSING || s->bev == NULL) {
+		log_info("smtp.close session=%016llx ip=%s reason=%s",
+		    (unsigned long long)s->id, s->ip,
+		    s->handshaking ? "tls_handshake_timeout"
+				   : "session_timeout");
+		smtp_session_free(s);
+		return;
+	}
+	if (s->state == S_WAIT) { /* our own work: its answer goes first */
+		evtimer_add(s->deadline, &later);
+		return;
+	}
+	log_info("smtp.close session=%016llx ip=%s reason=session_timeout",
+	    (unsigned long long)s->id, s->ip);
+	smtp_reply(s, "421 4.4.2 %s Session lasted too long, closing",
+	    smtp_conf(s)->hostname);
+	smtp_close_after_reply(s);
+	bufferevent_enable(s->bev, EV_WRITE);
+	later.tv_sec = 10; /* for the reply to leave */
+	evtimer_add(s->deadline, &later);
+}
+
+/*
+ * Did the client talk before the greeting? Whatever it sent is in the
+ * input buffer, inside OpenSSL, or still in the socket. Nothing sent
+ * then is obeyed (a client that pipelines a whole transaction before
+ * the 220 is a bot or a confused client); this check costs one recv().
+ */
+static int
+smtp_talked_first(struct smtp_session *s)
+{
+	SSL *ssl;
+	char c;
+
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		return 1;
+	if ((s->flags & SF_TLS) &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL &&
+	    SSL_has_pending(ssl))
+		return 1;
+	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+static void
+smtp_refuse_talker(struct smtp_session *s)
+{
+	log_info("smtp.close session=%016llx ip=%s reason=talked_first",
+	    (unsigned long long)s->id, s->ip);
+	evbuffer_drain(bufferevent_get_input(s->bev),
+	    evbuffer_get_length(bufferevent_get_input(s->bev)));
+	smtp_reply(s,
+	    "554 5.5.1 %s Protocol error: commands sent before "
+	    "the greeting",
+	    smtp_conf(s)->hostname);
+	smtp_close_after_reply(s);
+}
+
+/* The 220, unless the client already talked. */
+static void
+smtp_greet(struct smtp_session *s)
+{
+	if (smtp_talked_first(s)) {
+		smtp_refuse_talker(s);
+		return;
+	}
+	s->state = S_CMD;
+	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+}
+
+static void
+smtp_greet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state != S_GREET) /* shut down meanwhile */
+		return;
+	smtp_greet(s);
+	smtp_maybe_close(s);
+}
+
 void
 smtp_session_new(struct server_loop *l, int fd, const char *ip,
     enum listen_kind kind)
 {
 	struct smtp_session *s;
+	const struct conf *c = l->srv->conf;
 	SSL *ssl;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
@@ -255,9 +384,16 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 	s->loop = l;
 	s->kind = kind;
 	s->fd = fd;
+	s->state = S_GREET;
+	s->t_start = smtp_now_ms();
 	str_lcpy(s->ip, ip, sizeof(s->ip));
 	TAILQ_INSERT_TAIL(&l->sessions, s, entry);
 	l->nsessions++;
+	if ((s->deadline = evtimer_new(l->base, smtp_deadline_cb, s)) == NULL) {
+		evutil_closesocket(fd);
+		smtp_session_free(s);
+		return;
+	}
 	if (kind == LISTEN_SUBMISSIONS) {
 		if ((ssl = SSL_new(atomic_load(&l->srv->tls))) == NULL) {
 			evutil_closesocket(fd);
@@ -281,13 +417,31 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 	smtp_setup_bev(s);
 	log_debug("smtp.connect session=%016llx ip=%s listener=%d",
 	    (unsigned long long)s->id, ip, kind);
-	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+	if (s->flags & SF_TLS) {
+		smtp_tls_begins(s); /* the greeting once it is done */
+		return;
+	}
+	smtp_arm_deadline(s);
+	if (kind == LISTEN_SMTP && c->greet_wait_ms > 0) {
+		struct timeval tv = { (time_t)(c->greet_wait_ms / 1000),
+			(suseconds_t)(c->greet_wait_ms % 1000) * 1000 };
+		if ((s->greet = evtimer_new(l->base, smtp_greet_cb, s)) !=
+		    NULL) {
+			evtimer_add(s->greet, &tv);
+			return;
+		}
+	}
+	smtp_greet(s);
 }
 
 void
 smtp_session_shutdown(struct smtp_session *s)
 {
-	if (s->state == S_CMD && s->tx == NULL) {
+	if (s->handshaking) {
+		smtp_session_free(s);
+		return;
+	}
+	if ((s->state == S_CMD || s->state == S_GREET) && s->tx == NULL) {
 		smtp_reply(s, "421 4.3.2 %s Service shutting down",
 		    smtp_conf(s)->hostname);
 		smtp_close_after_reply(s);
@@ -519,7 +673,10 @@ smtp_read_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	smtp_process(s);
+	if (s->state == S_GREET) /* during greet_wait, or before the 220 */
+		smtp_refuse_talker(s);
+	else
+		smtp_process(s);
 	smtp_maybe_close(s);
 }
 
@@ -529,11 +686,21 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* TLS handshake done */
+	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
+		s->handshaking = 0;
+		smtp_arm_deadline(s);
+		if (s->state == S_GREET) /* 465: now the greeting */
+			smtp_greet(s);
+		smtp_maybe_close(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->state == S_WAIT) /* our own work is slow, not the peer */
 			return;
+		if (s->handshaking) {
+			smtp_session_free(s);
+			return;
+		}
 		if (s->state != S_CLOSING && !(what & BEV_EVENT_WRITING)) {
 			smtp_reply(s, "421 4.4.2 %s Timeout, closing",
 			    smtp_conf(s)->hostname);
@@ -680,6 +847,7 @@ smtp_do_starttls(struct smtp_session *s, char *arg)
 	free(s->helo);
 	s->helo = NULL;
 	smtp_setup_bev(s);
+	smtp_tls_begins(s);
 }
 
 /* AUTH */

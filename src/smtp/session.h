@@ -27,6 +27,7 @@
 #define SMTP_HELO_MAX 255
 
 enum smtp_state {
+	S_GREET,   /* before the 220: TLS handshake, greet_wait */
 	S_CMD,	   /* reading commands */
 	S_AUTH,	   /* reading a SASL response line */
 	S_DATA,	   /* reading DATA up to CRLF.CRLF */
@@ -87,6 +88,10 @@ struct smtp_session {
 	struct smtp_tx *tx;
 	struct worker_job *job;	    /* pending, if any */
 	struct event *timer;	    /* AUTH failure delay */
+	struct event *greet;	    /* greet_wait, smtp listener */
+	struct event *deadline;	    /* TLS handshake, then the session */
+	uint64_t t_start, t_tls;    /* ms: connected, handshake began */
+	int handshaking;	    /* a TLS handshake is under way */
 	struct event *bf_timer;	    /* brute-force delay before a check */
 	struct worker_job *delayed; /* the AUTH check it holds back */
 	enum sasl_mech mech;

@@ -128,6 +128,18 @@ static const struct conf_key conf_keys[] = {
 	{ "limits", "auth_failures_per_session", T_INT,
 	    I(auth_failures_per_session), "3", 1, 100, NULL,
 	    "failed AUTH before the session is closed" },
+	{ "limits", "tls_handshake_timeout", T_DURATION,
+	    I(tls_handshake_timeout), "10s", 1, 300, NULL,
+	    "time allowed for a TLS handshake (465 and STARTTLS), however "
+	    "slowly the client keeps sending" },
+	{ "limits", "session_timeout", T_DURATION, I(session_timeout), "1h", 1,
+	    86400, NULL,
+	    "longest SMTP session, busy or not: then 421 and the connection "
+	    "is closed" },
+	{ "limits", "greet_wait", T_INT, I(greet_wait_ms), "0", 0, 30000, NULL,
+	    "milliseconds the smtp listener waits before its greeting: a "
+	    "client that talks first is refused (554). Every listener refuses "
+	    "one whose commands are there when the greeting goes out" },
 
 	{ "auth", "fail_delay", T_INT, I(auth_fail_delay_ms), "1000", 0, 60000,
 	    NULL, "milliseconds before a 535 (the same for every failure)" },

@@ -5,6 +5,7 @@ Received: header, and IPv6 clients that own a whole /64.
 """
 import os
 import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -13,9 +14,9 @@ import time
 
 import pytest
 
-from fixtures_smtp import (HOSTNAME, Server, SmtpClient, b64, make_message, plain_ir,
-                           provision_documentation_example, queue_id, split_header,
-                           tls_client_context)
+from fixtures_smtp import (HOSTNAME, ConnectionClosed, Server, SmtpClient, b64, dot_stuff,
+                           make_message, plain_ir, provision_documentation_example, queue_id,
+                           split_header, tls_client_context)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -308,3 +309,210 @@ def test_the_received_field_names_a_good_helo_and_quotes_any_other(smtp_server, 
     assert first == want, field
     assert all(0x20 <= b < 0x7f or b in b"\r\n\t" for b in field), field
     assert comment_depth_ok(field.decode()), field
+
+
+# --- clients that talk before the greeting (item 10) ------------------------
+
+
+def relay_transaction(subject):
+    """A whole relayed transaction, as a bot pipelines it."""
+    return (b"EHLO bot.example.test\r\nMAIL FROM:<alice@example.org>\r\n"
+            b"RCPT TO:<bob@remote.test>\r\nDATA\r\n"
+            + dot_stuff(make_message(subject=subject)) + b"QUIT\r\n")
+
+
+def submission_transaction(srv, subject):
+    return (b"EHLO bot.example.test\r\n"
+            + ("AUTH PLAIN %s\r\n" % plain_ir("alice@example.org", srv.alice_pw)).encode()
+            + b"MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@remote.test>\r\nDATA\r\n"
+            + dot_stuff(make_message(subject=subject)) + b"QUIT\r\n")
+
+
+def everything_until_closed(sock, wait=10):
+    """All the server sends until it closes (or wait seconds)."""
+    sock.settimeout(wait)
+    got = b""
+    deadline = time.monotonic() + wait
+    try:
+        while time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, ConnectionResetError, ssl.SSLError):
+        pass
+    return got
+
+
+@pytest.fixture
+def relay_server(smtp_server_factory):
+    """A server whose smtp listener relays for example.org from loopback."""
+    def make(**conf):
+        srv = smtp_server_factory(**conf)
+        srv.cli("relay-net", "add", "example.org", "127.0.0.0/8")
+        return srv
+    return make
+
+
+def test_a_transaction_sent_before_the_greeting_is_refused_not_obeyed(relay_server):
+    """The bytes are there when the greeting would go out (the server is
+    stopped while the client connects and talks): 554, nothing queued."""
+    srv = relay_server()
+    before = srv.queue_ids()
+    srv.proc.send_signal(signal.SIGSTOP)
+    try:
+        sock = socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=10)
+        sock.sendall(relay_transaction("talked first"))
+    finally:
+        srv.proc.send_signal(signal.SIGCONT)
+    got = everything_until_closed(sock)
+    sock.close()
+    assert got.startswith(b"554 5.5.1 "), got
+    assert b"220" not in got and b"250" not in got, got
+    assert srv.queue_ids() == before
+    srv.wait_log(r"reason=talked_first")
+    # a client that waits for the greeting relays as before
+    c = srv.client("smtp")
+    c.ehlo()
+    r = c.mail("alice@example.org", "bob@remote.test", make_message(subject="waited"))
+    assert r.code == 250, r
+
+
+def test_commands_sent_before_the_greeting_on_submission_are_refused(smtp_server_factory):
+    srv = smtp_server_factory()
+    srv.proc.send_signal(signal.SIGSTOP)
+    try:
+        sock = socket.create_connection(("127.0.0.1", srv.ports["submission"]), timeout=10)
+        sock.sendall(b"EHLO bot.example.test\r\nNOOP\r\nSTARTTLS\r\n")
+    finally:
+        srv.proc.send_signal(signal.SIGCONT)
+    got = everything_until_closed(sock)
+    sock.close()
+    assert got.startswith(b"554 5.5.1 ") and b"250" not in got, got
+
+
+def test_commands_pipelined_with_the_tls_handshake_on_465_are_refused(smtp_server_factory):
+    """The client's Finished and its whole transaction in one packet: the
+    handshake completes, the greeting never goes out, nothing is queued."""
+    srv = smtp_server_factory()
+    before = srv.queue_ids()
+    ctx = tls_client_context()
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=HOSTNAME)
+    sock = socket.create_connection(("127.0.0.1", srv.ports["submissions"]), timeout=10)
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            if out.pending:
+                sock.sendall(out.read())
+            data = sock.recv(65536)
+            assert data, "closed during the handshake"
+            inc.write(data)
+    tls.write(submission_transaction(srv, "pipelined with the handshake"))
+    sock.sendall(out.read())  # Finished + the transaction
+    raw = everything_until_closed(sock)
+    sock.close()
+    inc.write(raw)
+    got = b""
+    try:
+        while True:
+            got += tls.read(65536)
+    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError, ssl.SSLEOFError):
+        pass
+    assert got.startswith(b"554 5.5.1 "), got
+    assert b"235" not in got and b"250" not in got, got
+    assert srv.queue_ids() == before
+
+
+def test_greet_wait_refuses_a_client_that_talks_during_it(relay_server):
+    srv = relay_server(limits__greet_wait=800)
+    before = srv.queue_ids()
+    sock = socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=10)
+    time.sleep(0.2)  # connected, no greeting yet: a bot goes on
+    sock.sendall(relay_transaction("during the wait"))
+    got = everything_until_closed(sock)
+    sock.close()
+    assert got.startswith(b"554 5.5.1 ") and b"250" not in got, got
+    assert srv.queue_ids() == before
+    # a patient client gets the greeting after the wait and relays
+    t0 = time.monotonic()
+    c = srv.client("smtp")
+    assert time.monotonic() - t0 >= 0.7
+    c.ehlo()
+    r = c.mail("alice@example.org", "bob@remote.test", make_message(subject="patient"))
+    assert r.code == 250, r
+    # the wait is the smtp listener's only
+    t0 = time.monotonic()
+    srv.client("submission")
+    assert time.monotonic() - t0 < 0.5
+
+
+# --- deadlines: the TLS handshake and the session (item 13) -----------------
+
+
+CLIENT_HELLO_HEAD = bytes.fromhex("16030100c8010000c40303") + bytes(20)
+
+
+@pytest.mark.parametrize("behaviour", ["silent", "half-hello", "trickle"])
+def test_a_tls_handshake_that_does_not_finish_is_cut_at_its_deadline(smtp_server_factory,
+                                                                      behaviour):
+    srv = smtp_server_factory(limits__tls_handshake_timeout="2s")
+    sock = socket.create_connection(("127.0.0.1", srv.ports["submissions"]), timeout=10)
+    t0 = time.monotonic()
+    if behaviour == "half-hello":
+        sock.sendall(CLIENT_HELLO_HEAD)
+    closed_at = None
+    sock.settimeout(0.3)
+    for i in range(40):  # up to 12 s
+        if behaviour == "trickle" and i < len(CLIENT_HELLO_HEAD):
+            try:
+                sock.sendall(CLIENT_HELLO_HEAD[i:i + 1])  # one byte every 0.3 s
+            except OSError:
+                closed_at = time.monotonic()
+                break
+        try:
+            if sock.recv(4096) == b"":
+                closed_at = time.monotonic()
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            closed_at = time.monotonic()
+            break
+    sock.close()
+    assert closed_at is not None, "still open after 12 s"
+    assert 1.5 <= closed_at - t0 <= 5, closed_at - t0
+    srv.wait_log(r"reason=tls_handshake_timeout")
+
+
+def test_a_starttls_handshake_that_does_not_finish_is_cut_at_its_deadline(smtp_server_factory):
+    srv = smtp_server_factory(limits__tls_handshake_timeout="2s")
+    c = srv.client("submission")
+    c.ehlo()
+    assert c.cmd("STARTTLS").code == 220
+    c.send(CLIENT_HELLO_HEAD)
+    t0 = time.monotonic()
+    assert c.closed_by_server(8)
+    assert time.monotonic() - t0 <= 4
+
+
+def test_a_session_that_keeps_busy_ends_at_the_session_deadline(smtp_server_factory):
+    srv = smtp_server_factory(limits__session_timeout="3s")
+    c = srv.session("alice@example.org", srv.alice_pw, kind="submissions")
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < 10:
+        try:
+            last = c.cmd("NOOP")
+        except ConnectionClosed:
+            break
+        if last.code != 250:
+            break
+        time.sleep(0.3)
+    took = time.monotonic() - t0
+    assert last is not None and last.code == 421 and last.enh == "4.4.2", last
+    assert 1.5 <= took <= 5, took
+    assert c.closed_by_server(5)
+    srv.wait_log(r"reason=session_timeout")
