@@ -50,9 +50,9 @@ struct worker_ctx {
 
 static struct server *the_server;
 
-/* connection counts per client address */
+/* connection counts per client address key (an IPv6 client's /64) */
 struct ip_entry {
-	char ip[46];
+	char ip[SERVER_IPKEY_MAX];
 	int count;
 	struct ip_entry *next;
 };
@@ -294,30 +294,78 @@ struct listen_arg {
 
 static struct listen_arg listen_args[64][SERVER_LISTEN_MAX];
 
+int
+server_client_addr(const struct sockaddr *sa, int v6_prefix, char *ip,
+    size_t iplen, char *key, size_t keylen)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	struct in6_addr net;
+	char text[INET6_ADDRSTRLEN];
+	int i;
+
+	if (sa->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET,
+			&((const struct sockaddr_in *)sa)->sin_addr, text,
+			sizeof(text)) == NULL)
+			return -1;
+		str_lcpy(ip, text, iplen);
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		/* ::ffff:a.b.c.d is a.b.c.d, for limits and relay networks */
+		if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text,
+			sizeof(text)) == NULL)
+			return -1;
+		str_lcpy(ip, text, iplen);
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text)) == NULL)
+		return -1;
+	str_lcpy(ip, text, iplen);
+	if (v6_prefix < 0 || v6_prefix >= 128) {
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	net = in6->sin6_addr;
+	for (i = 0; i < 16; i++) {
+		int bits = v6_prefix - i * 8;
+		if (bits <= 0)
+			net.s6_addr[i] = 0;
+		else if (bits < 8)
+			net.s6_addr[i] &= (unsigned char)(0xff << (8 - bits));
+	}
+	if (inet_ntop(AF_INET6, &net, text, sizeof(text)) == NULL)
+		return -1;
+	snprintf(key, keylen, "%s/%d", text, v6_prefix);
+	return 0;
+}
+
 static void
 server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[SERVER_IP_MAX] = "?", key[SERVER_IPKEY_MAX] = "?";
 	int one = 1;
 
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip,
-		    sizeof(ip));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ip,
-		    sizeof(ip));
-	if (la->loop->stopping || server_conn_enter(la->loop->srv, ip) == -1) {
+	/* once, here: every per-address counter uses this key */
+	server_client_addr(sa, (int)la->loop->srv->conf->ipv6_prefix, ip,
+	    sizeof(ip), key, sizeof(key));
+	if (la->loop->stopping || server_conn_enter(la->loop->srv, key) == -1) {
 		static const char busy[] =
 		    "421 4.7.0 Too many connections, try again later\r\n";
 		if (la->kind != LISTEN_SUBMISSIONS &&
 		    write(fd, busy, sizeof(busy) - 1) < 0)
 			(void)0;
-		log_info("smtp.refused ip=%s reason=connection_limit", ip);
+		log_info("smtp.refused ip=%s key=%s reason=connection_limit",
+		    ip, key);
 		evutil_closesocket(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	smtp_session_new(la->loop, fd, ip, la->kind);
+	smtp_session_new(la->loop, fd, ip, key, la->kind);
 }
 
 static void

@@ -197,7 +197,7 @@ smtp_session_free(struct smtp_session *s)
 	free(s->block_reason);
 	if (s->bev)
 		bufferevent_free(s->bev);
-	server_conn_leave(l->srv, s->ip);
+	server_conn_leave(l->srv, s->ipkey);
 	TAILQ_REMOVE(&l->sessions, s, entry);
 	l->nsessions--;
 	log_debug("smtp.disconnect session=%016llx ip=%s",
@@ -369,7 +369,7 @@ smtp_greet_cb(evutil_socket_t fd, short what, void *arg)
 
 void
 smtp_session_new(struct server_loop *l, int fd, const char *ip,
-    enum listen_kind kind)
+    const char *ipkey, enum listen_kind kind)
 {
 	struct smtp_session *s;
 	const struct conf *c = l->srv->conf;
@@ -377,7 +377,7 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		evutil_closesocket(fd);
-		server_conn_leave(l->srv, ip);
+		server_conn_leave(l->srv, ipkey);
 		return;
 	}
 	s->id = atomic_fetch_add(&l->srv->next_id, 1);
@@ -387,6 +387,7 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 	s->state = S_GREET;
 	s->t_start = smtp_now_ms();
 	str_lcpy(s->ip, ip, sizeof(s->ip));
+	str_lcpy(s->ipkey, ipkey, sizeof(s->ipkey));
 	TAILQ_INSERT_TAIL(&l->sessions, s, entry);
 	l->nsessions++;
 	if ((s->deadline = evtimer_new(l->base, smtp_deadline_cb, s)) == NULL) {
@@ -857,7 +858,8 @@ struct auth_job {
 	struct smtp_session *s; /* NULL'd if the session goes */
 	struct sasl_creds creds;
 	char mech[16];
-	char ip[46];
+	char ip[SERVER_IP_MAX];
+	char ipkey[SERVER_IPKEY_MAX];
 	int refused; /* by the brute-force rules: only logged */
 	struct cred_result r;
 };
@@ -884,7 +886,8 @@ auth_job_owner(struct auth_job *a, void *ctx, int64_t now)
 	quota_key_set(&k, a->r.id->user_id, a->r.id->domain_id);
 	guard_limits(st, c, &k, now);
 	guard_abuse_conf(c, &ab);
-	if (!quota_login_from(&k, a->ip, &ab, now))
+	/* an IPv6 client's privacy addresses are one place, its /64 */
+	if (!quota_login_from(&k, a->ipkey, &ab, now))
 		return;
 	snprintf(reason, sizeof(reason),
 	    "logins from more than %lld addresses in one hour",
@@ -1003,7 +1006,7 @@ auth_job_done(struct worker_job *j)
 	if (!a->refused) {
 		struct bf_conf bc;
 		guard_bf_conf(smtp_conf(s), &bc);
-		bf_failed(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+		bf_failed(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
 	}
 	free(a);
 	/* the same delay from the command, known login or not, refused or
@@ -1051,11 +1054,12 @@ smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
 	sodium_memzero(c, sizeof(*c));
 	str_lcpy(a->mech, sasl_mech_name(s->mech), sizeof(a->mech));
 	str_lcpy(a->ip, s->ip, sizeof(a->ip));
+	str_lcpy(a->ipkey, s->ipkey, sizeof(a->ipkey));
 	s->state = S_WAIT;
 	/* the brute-force rules look at the address and the login typed,
 	 * never at whether the login exists */
 	guard_bf_conf(smtp_conf(s), &bc);
-	delay = bf_check(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+	delay = bf_check(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
 	if (delay < 0)
 		a->refused = 1;
 	if (delay > 0) {

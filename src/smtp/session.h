@@ -80,7 +80,8 @@ struct smtp_session {
 	unsigned flags;
 	int errors, auth_fails;
 	int auth_refused; /* the pending failure is a brute-force 454 */
-	char ip[46];
+	char ip[SERVER_IP_MAX];
+	char ipkey[SERVER_IPKEY_MAX];  /* what per-address limits count */
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
 	int blocked, tos_ok;
@@ -103,7 +104,7 @@ struct smtp_session {
 };
 
 void smtp_session_new(struct server_loop *, int fd, const char *ip,
-    enum listen_kind);
+    const char *ipkey, enum listen_kind);
 /* Shutdown: idle sessions get 421 now, busy ones after their work. */
 void smtp_session_shutdown(struct smtp_session *);
 void smtp_session_free(struct smtp_session *);

@@ -122,7 +122,12 @@ static const struct conf_key conf_keys[] = {
 	{ "limits", "connections", T_INT, I(connections), "20000", 1, 1000000,
 	    NULL, "concurrent sessions in all" },
 	{ "limits", "connections_per_ip", T_INT, I(connections_per_ip), "100",
-	    1, 1000000, NULL, "concurrent sessions per client address" },
+	    1, 1000000, NULL,
+	    "concurrent sessions per client address (IPv6: per network of "
+	    "ipv6_prefix)" },
+	{ "limits", "ipv6_prefix", T_INT, I(ipv6_prefix), "64", 32, 128, NULL,
+	    "an IPv6 client counts as its network of this prefix length in "
+	    "every per-address limit and counter (one subscriber has a /64)" },
 	{ "limits", "errors_per_session", T_INT, I(errors_per_session), "10", 1,
 	    1000, NULL, "bad commands before the session is closed" },
 	{ "limits", "auth_failures_per_session", T_INT,

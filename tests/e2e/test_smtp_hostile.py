@@ -516,3 +516,132 @@ def test_a_session_that_keeps_busy_ends_at_the_session_deadline(smtp_server_fact
     assert 1.5 <= took <= 5, took
     assert c.closed_by_server(5)
     srv.wait_log(r"reason=session_timeout")
+
+
+# --- IPv6 clients count per /64 (item 18) -----------------------------------
+#
+# Loopback has one IPv6 address, so the scenario runs in a network
+# namespace of its own (`unshare -rn`: no privilege needed where user
+# namespaces are allowed) whose loopback carries addresses of two /64s.
+
+V6_SERVER = "2001:db8:1:2::1"
+V6_SAME_64 = ["2001:db8:1:2::a", "2001:db8:1:2::b", "2001:db8:1:2:ffff::c"]
+V6_OTHER_64 = "2001:db8:1:3::a"
+
+
+def _greeting_from(src, port):
+    """The first line the server sends to a client bound to src."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.bind((src, 0))
+    s.connect((V6_SERVER, port))
+    line = b""
+    while not line.endswith(b"\n"):
+        ch = s.recv(1)
+        if not ch:
+            break
+        line += ch
+    return s, line.decode().strip()
+
+
+def _auth_from(srv, src, port, password):
+    """AUTH PLAIN as alice on 465 from src: the reply's code. A connection
+    closed at once is the per-address limit while the server has not yet
+    seen the previous client leave: tried again."""
+    for _ in range(25):
+        try:
+            return _auth_once(src, port, password)
+        except (ssl.SSLError, ConnectionError, ConnectionClosed):
+            time.sleep(0.2)
+    raise AssertionError("no TLS session from %s" % src)
+
+
+def _auth_once(src, port, password):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.bind((src, 0))
+    s.connect((V6_SERVER, port))
+    c = SmtpClient.__new__(SmtpClient)  # the line reader over our socket
+    c.sock = tls_client_context().wrap_socket(s, server_hostname=HOSTNAME)
+    c.buf, c.tls, c.timeout = b"", True, 10
+    try:
+        assert c.reply().code == 220
+        c.ehlo()
+        return c.auth_plain("alice@example.org", password).code
+    finally:
+        c.close()
+
+
+def _ipv6_scenario(root, prefix):
+    """Inside the namespace: two clients of one /64 fill connections_per_ip
+    = 2; a third of the same /64 is refused; one of another /64 is not.
+    Two failed logins from one address of the /64 (ip_refuse_after = 2)
+    refuse AUTH to another address of it, not to another /64."""
+    import json
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    for a in [V6_SERVER] + V6_SAME_64 + [V6_OTHER_64]:
+        subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"], check=True)
+    conf = {"limits__ipv6_prefix": prefix} if prefix else {}  # None: the default
+    srv = Server(root, park_queue=True, limits__connections_per_ip=2,
+                 auth__ip_refuse_after=2, **conf)
+    provision_documentation_example(srv)
+    port, tls_port = srv.ports["smtp"], srv.ports["submissions"]
+    srv.conf_set("listen", "smtp", "[%s]:%d" % (V6_SERVER, port))
+    srv.conf_set("listen", "submissions", "[%s]:%d" % (V6_SERVER, tls_port))
+    srv.start()
+    out, socks = {}, []
+    try:
+        for src in V6_SAME_64 + [V6_OTHER_64]:
+            s, line = _greeting_from(src, port)
+            socks.append(s)
+            out[src] = line
+        # and a session from the /64 still works once one has left
+        socks[0].close()
+        for _ in range(25):
+            time.sleep(0.2)
+            s, line = _greeting_from(V6_SAME_64[2], port)
+            socks.append(s)
+            if line.startswith("220 "):
+                break
+        out["again"] = line
+        for s in socks:
+            s.close()
+        socks = []
+        out["auth"] = [_auth_from(srv, V6_SAME_64[0], tls_port, "wrong-1"),
+                       _auth_from(srv, V6_SAME_64[0], tls_port, "wrong-2"),
+                       _auth_from(srv, V6_SAME_64[1], tls_port, srv.alice_pw),
+                       _auth_from(srv, V6_OTHER_64, tls_port, srv.alice_pw)]
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+    print(json.dumps(out))
+
+
+def _run_in_netns(root, prefix):
+    import json
+    if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no network namespaces here (unshare -rn)")
+    p = subprocess.run(["unshare", "-rn", sys.executable, "-c",
+                        "import test_smtp_hostile as t; t._ipv6_scenario(%r, %r)"
+                        % (str(root), prefix)],
+                       cwd=HERE, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stdout.decode()[-3000:] + p.stderr.decode()[-3000:]
+    return json.loads(p.stdout.decode().strip().splitlines()[-1])
+
+
+def test_ipv6_clients_of_one_64_share_the_per_address_limits(tmp_path):
+    got = _run_in_netns(tmp_path / "postern", None)  # the default: 64
+    a, b, c = V6_SAME_64
+    assert got[a].startswith("220 ") and got[b].startswith("220 "), got
+    assert got[c].startswith("421 4.7.0"), got  # a third address, same /64
+    assert got[V6_OTHER_64].startswith("220 "), got
+    assert got["again"].startswith("220 "), got
+    # the brute-force counter of the /64 refuses its other addresses
+    assert got["auth"] == [535, 535, 454, 235], got
+
+
+def test_ipv6_prefix_128_counts_every_address_alone(tmp_path):
+    got = _run_in_netns(tmp_path / "postern", 128)
+    assert all(v.startswith("220 ") for k, v in got.items() if k != "auth"), got
+    assert got["auth"] == [535, 535, 235, 235], got
