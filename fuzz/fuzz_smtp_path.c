@@ -5,7 +5,9 @@
  * then given to smtp_parse_rcpt. Properties: the address fits its
  * buffer and never holds a control character (CR, LF, NUL...), an
  * 8-bit byte without SMTPUTF8, a '<', or a '>' outside quotes; the
- * parameters start inside the argument.
+ * parameters start inside the argument. The input is also an EHLO name
+ * in the Received: clause: printable ASCII only, parentheses balanced
+ * (quoted pairs aside), within its buffer.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +67,34 @@ try_path(const char *arg, size_t len, const char *prefix, int utf8,
 	free(out);
 }
 
+static void
+try_helo(const char *helo)
+{
+	char out[2 * 255 + 128];
+	int depth = 0;
+	size_t i, n;
+
+	memset(out, 0x5a, sizeof(out));
+	smtp_trace_from(helo, "2001:db8::1", out, sizeof(out));
+	if ((n = strnlen(out, sizeof(out))) == sizeof(out))
+		abort();
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)out[i];
+		if (c < 0x20 || c >= 0x7f)
+			abort();
+		if (c == '\\') {
+			if (++i == n)
+				abort();
+			continue;
+		}
+		depth += c == '(' ? 1 : c == ')' ? -1 : 0;
+		if (depth < 0)
+			abort();
+	}
+	if (depth != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -90,6 +120,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(arg + plen, data, size);
 			try_path(arg, plen + size, prefixes[i], utf8, outlen);
 		}
+	if (size <= 255) {
+		memcpy(arg, data, size);
+		arg[size] = '\0';
+		try_helo(arg);
+	}
 	free(arg);
 	return 0;
 }

@@ -44,6 +44,17 @@ sasl_decode(const char *b64, unsigned char *buf, size_t max, const char **why)
 	return n;
 }
 
+int
+sasl_is_base64(const char *b64)
+{
+	unsigned char buf[SASL_B64_MAX];
+	const char *why;
+	int ok = sasl_decode(b64, buf, sizeof(buf), &why) >= 0;
+
+	sodium_memzero(buf, sizeof(buf));
+	return ok;
+}
+
 static int
 sasl_copy(char *dst, size_t dstlen, const unsigned char *src, size_t len,
     const char **why)

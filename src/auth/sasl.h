@@ -31,6 +31,10 @@ struct sasl_creds {
 
 enum sasl_mech sasl_mech_by_name(const char *name);
 const char *sasl_mech_name(enum sasl_mech);
+/* Is a client response base64 that the decoders can read (strict RFC
+ * 4648, at most SASL_B64_MAX characters)? RFC 4954 answers one that is
+ * not with 501 5.5.2, before any credential is looked at. */
+int sasl_is_base64(const char *b64);
 /* Decode one mechanism's response: 0, or -1 with why (a short text). */
 int sasl_plain(const char *b64, struct sasl_creds *, const char **why);
 int sasl_xoauth2(const char *b64, struct sasl_creds *, const char **why);

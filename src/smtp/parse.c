@@ -3,6 +3,7 @@
  * way everywhere (paths, recipient addresses, xtext), apart from the
  * session so they can be fuzzed and unit-tested alone.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -104,4 +105,101 @@ smtp_parse_xtext_ok(const char *v, size_t max)
 		    v[i] == '=')
 			return 0;
 	return 1;
+}
+
+#define HELO_MAX 255
+
+int
+smtp_helo_is_acceptable(const char *helo)
+{
+	size_t i, n = strlen(helo);
+
+	if (n == 0 || n > HELO_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)helo[i] <= 0x20 ||
+		    (unsigned char)helo[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+helo_is_domain(const char *s)
+{
+	size_t label = 0, n = strlen(s), i;
+
+	if (n == 0 || n > HELO_MAX)
+		return 0;
+	for (i = 0; i <= n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.' || c == '\0') {
+			/* a label: not empty, no '-' at either end */
+			if (label == 0 || label > 63 || s[i - 1] == '-' ||
+			    s[i - label] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			(c >= '0' && c <= '9') || c == '-'))
+			return 0;
+		label++;
+	}
+	return 1;
+}
+
+static int
+helo_is_literal(const char *s)
+{
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	size_t n = strlen(s);
+	int v6;
+
+	if (n < 3 || s[0] != '[' || s[n - 1] != ']')
+		return 0;
+	v6 = strncasecmp(s + 1, "IPv6:", 5) == 0;
+	s += v6 ? 6 : 1;
+	n -= v6 ? 7 : 2;
+	if (n == 0 || n >= sizeof(addr))
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	return inet_pton(v6 ? AF_INET6 : AF_INET, addr, bin) == 1;
+}
+
+int
+smtp_helo_is_name(const char *helo)
+{
+	return helo_is_domain(helo) || helo_is_literal(helo);
+}
+
+void
+smtp_trace_from(const char *helo, const char *ip, char *out, size_t len)
+{
+	const char *v6 = strchr(ip, ':') ? "IPv6:" : "";
+	size_t o;
+
+	if (len == 0)
+		return;
+	if (helo != NULL && smtp_helo_is_name(helo)) {
+		snprintf(out, len, "%s ([%s%s])", helo, v6, ip);
+		return;
+	}
+	snprintf(out, len, "[%s%s]", v6, ip);
+	if (helo == NULL)
+		return;
+	o = strlen(out);
+	/* room for " (helo=", two bytes per character, ")" and the NUL */
+	if (o + 8 + 2 * strlen(helo) + 2 > len)
+		return;
+	o += (size_t)snprintf(out + o, len - o, " (helo=");
+	for (; *helo; helo++) {
+		unsigned char c = (unsigned char)*helo;
+		if (c == '(' || c == ')' || c == '\\')
+			out[o++] = '\\';
+		out[o++] = c > 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	out[o++] = ')';
+	out[o] = '\0';
 }

@@ -35,6 +35,13 @@
 
 #define SERVER_STOP_GRACE 30 /* seconds for sessions to finish */
 #define IPTAB_SIZE 4096
+/* TLS 1.2 suites: ECDHE or DHE, AES-GCM or ChaCha20-Poly1305 */
+#define SERVER_TLS12_CIPHERS                                                   \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"           \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"           \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"           \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"                 \
+	"DHE-RSA-CHACHA20-POLY1305"
 
 struct worker_ctx {
 	struct store *store;
@@ -43,9 +50,9 @@ struct worker_ctx {
 
 static struct server *the_server;
 
-/* connection counts per client address */
+/* connection counts per client address key (an IPv6 client's /64) */
 struct ip_entry {
-	char ip[46];
+	char ip[SERVER_IPKEY_MAX];
 	int count;
 	struct ip_entry *next;
 };
@@ -167,9 +174,15 @@ server_tls_new(const struct conf *c, char *err, size_t errlen)
 	if (ctx == NULL)
 		goto fail;
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-				     SSL_OP_CIPHER_SERVER_PREFERENCE |
-				     SSL_OP_NO_COMPRESSION);
+	/* Mozilla's "intermediate": TLS 1.2 only with forward secrecy and
+	 * AEAD (no CBC, no SHA-1 MAC); TLS 1.3's suites are all AEAD. Every
+	 * suite is strong, so the client picks (phones prefer ChaCha20). */
+	if (SSL_CTX_set_cipher_list(ctx, SERVER_TLS12_CIPHERS) != 1)
+		goto fail;
+	if (SSL_CTX_set_dh_auto(ctx, 1) != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	/* idle sessions hand their TLS buffers back (memory per session) */
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
@@ -191,6 +204,7 @@ server_tls_new(const struct conf *c, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "tls: %s",
 	    ERR_reason_error_string(ERR_get_error()));
+	SSL_CTX_free(ctx);
 	return NULL;
 }
 
@@ -280,30 +294,78 @@ struct listen_arg {
 
 static struct listen_arg listen_args[64][SERVER_LISTEN_MAX];
 
+int
+server_client_addr(const struct sockaddr *sa, int v6_prefix, char *ip,
+    size_t iplen, char *key, size_t keylen)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	struct in6_addr net;
+	char text[INET6_ADDRSTRLEN];
+	int i;
+
+	if (sa->sa_family == AF_INET) {
+		if (inet_ntop(AF_INET,
+			&((const struct sockaddr_in *)sa)->sin_addr, text,
+			sizeof(text)) == NULL)
+			return -1;
+		str_lcpy(ip, text, iplen);
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		/* ::ffff:a.b.c.d is a.b.c.d, for limits and relay networks */
+		if (inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text,
+			sizeof(text)) == NULL)
+			return -1;
+		str_lcpy(ip, text, iplen);
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	if (inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text)) == NULL)
+		return -1;
+	str_lcpy(ip, text, iplen);
+	if (v6_prefix < 0 || v6_prefix >= 128) {
+		str_lcpy(key, text, keylen);
+		return 0;
+	}
+	net = in6->sin6_addr;
+	for (i = 0; i < 16; i++) {
+		int bits = v6_prefix - i * 8;
+		if (bits <= 0)
+			net.s6_addr[i] = 0;
+		else if (bits < 8)
+			net.s6_addr[i] &= (unsigned char)(0xff << (8 - bits));
+	}
+	if (inet_ntop(AF_INET6, &net, text, sizeof(text)) == NULL)
+		return -1;
+	snprintf(key, keylen, "%s/%d", text, v6_prefix);
+	return 0;
+}
+
 static void
 server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	char ip[SERVER_IP_MAX] = "?", key[SERVER_IPKEY_MAX] = "?";
 	int one = 1;
 
-	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ip,
-		    sizeof(ip));
-	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ip,
-		    sizeof(ip));
-	if (la->loop->stopping || server_conn_enter(la->loop->srv, ip) == -1) {
+	/* once, here: every per-address counter uses this key */
+	server_client_addr(sa, (int)la->loop->srv->conf->ipv6_prefix, ip,
+	    sizeof(ip), key, sizeof(key));
+	if (la->loop->stopping || server_conn_enter(la->loop->srv, key) == -1) {
 		static const char busy[] =
 		    "421 4.7.0 Too many connections, try again later\r\n";
 		if (la->kind != LISTEN_SUBMISSIONS &&
 		    write(fd, busy, sizeof(busy) - 1) < 0)
 			(void)0;
-		log_info("smtp.refused ip=%s reason=connection_limit", ip);
+		log_info("smtp.refused ip=%s key=%s reason=connection_limit",
+		    ip, key);
 		evutil_closesocket(fd);
 		return;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	smtp_session_new(la->loop, fd, ip, la->kind);
+	smtp_session_new(la->loop, fd, ip, key, la->kind);
 }
 
 static void

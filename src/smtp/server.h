@@ -68,9 +68,22 @@ int server_run(struct conf *, const struct server_addon *);
 int server_addr_parse(const char *text, struct sockaddr_storage *, socklen_t *);
 /* A listening socket (SO_REUSEPORT) on "ADDR:PORT"; -1 logged. */
 int server_listen_socket(const char *text);
-/* Per-address connection accounting (shared by all loops). */
-int server_conn_enter(struct server *, const char *ip);
-void server_conn_leave(struct server *, const char *ip);
+/* A client address as text (inet_ntop, IPv4-mapped IPv6 as IPv4) and
+ * as the key every per-address limit and counter uses. */
+#define SERVER_IP_MAX 46
+#define SERVER_IPKEY_MAX (SERVER_IP_MAX + 4) /* "/NN" */
+/*
+ * The edge where a client address becomes text, once per connection:
+ * ip is the address (IPv4-mapped IPv6 written as the IPv4 address it
+ * is); key is ip for IPv4, and for IPv6 its network of v6_prefix bits,
+ * "2001:db8:1:2::/64" (a /128 is the bare address), since one
+ * subscriber holds a whole /64. 0, or -1 if sa is neither family.
+ */
+int server_client_addr(const struct sockaddr *sa, int v6_prefix, char *ip,
+    size_t iplen, char *key, size_t keylen);
+/* Per-address connection accounting (shared by all loops), by key. */
+int server_conn_enter(struct server *, const char *ipkey);
+void server_conn_leave(struct server *, const char *ipkey);
 /* The worker-thread context: a store connection each. */
 struct store *server_worker_store(void *thread_ctx);
 const struct secret_keys *server_keys(void *thread_ctx);

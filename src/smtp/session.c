@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #define CMD_NEED_EHLO 0x02
 #define CMD_IN_TX 0x04 /* needs MAIL first */
 #define CMD_NO_TX 0x08 /* not inside a transaction */
+#define CMD_CHUNK 0x10 /* carries a chunk: read even when refused */
 
 struct smtp_cmd {
 	const char *name;
@@ -56,6 +58,7 @@ static void smtp_do_quit(struct smtp_session *, char *);
 static void smtp_do_vrfy(struct smtp_session *, char *);
 static void smtp_do_help(struct smtp_session *, char *);
 static void smtp_read_cb(struct bufferevent *, void *);
+static void smtp_process(struct smtp_session *);
 static void smtp_event_cb(struct bufferevent *, short, void *);
 
 static const struct smtp_cmd smtp_cmds[] = {
@@ -68,7 +71,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "MAIL", CMD_NEED_EHLO | CMD_NO_TX, smtp_do_mail },
 	{ "RCPT", CMD_IN_TX, smtp_do_rcpt },
 	{ "DATA", CMD_IN_TX, smtp_do_data },
-	{ "BDAT", CMD_IN_TX, smtp_do_bdat },
+	{ "BDAT", CMD_IN_TX | CMD_CHUNK, smtp_do_bdat },
 	{ "RSET", CMD_PRE_TLS, smtp_do_rset },
 	{ "NOOP", CMD_PRE_TLS, smtp_do_noop },
 	{ "QUIT", CMD_PRE_TLS, smtp_do_quit },
@@ -132,7 +135,7 @@ smtp_maybe_close(struct smtp_session *s)
 	return 1;
 }
 
-static int
+int
 smtp_error(struct smtp_session *s)
 {
 	if (++s->errors >= smtp_conf(s)->errors_per_session) {
@@ -182,6 +185,10 @@ smtp_session_free(struct smtp_session *s)
 		event_free(s->timer);
 	if (s->bf_timer)
 		event_free(s->bf_timer);
+	if (s->greet)
+		event_free(s->greet);
+	if (s->deadline)
+		event_free(s->deadline);
 	if (s->delayed)
 		smtp_auth_job_free(s->delayed);
 	smtp_tx_free(s);
@@ -191,7 +198,7 @@ smtp_session_free(struct smtp_session *s)
 	free(s->block_reason);
 	if (s->bev)
 		bufferevent_free(s->bev);
-	server_conn_leave(l->srv, s->ip);
+	server_conn_leave(l->srv, s->ipkey);
 	TAILQ_REMOVE(&l->sessions, s, entry);
 	l->nsessions--;
 	log_debug("smtp.disconnect session=%016llx ip=%s",
@@ -207,8 +214,16 @@ smtp_write_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	if (s->state == S_CLOSING)
+	if (s->state == S_CLOSING) {
 		smtp_session_free(s);
+		return;
+	}
+	/* the replies are out: read the commands that waited for that */
+	if (s->flags & SF_OUTFULL) {
+		s->flags &= ~SF_OUTFULL;
+		smtp_process(s);
+		smtp_maybe_close(s);
+	}
 }
 
 static void
@@ -230,25 +245,157 @@ smtp_setup_bev(struct smtp_session *s)
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
+/* The next deadline: the session's end, or sooner the TLS handshake's. */
+static void
+smtp_arm_deadline(struct smtp_session *s)
+{
+	const struct conf *c = smtp_conf(s);
+	uint64_t now = smtp_now_ms(), end, ms;
+	struct timeval tv;
+
+	end = s->t_start + (uint64_t)c->session_timeout * 1000;
+	if (s->handshaking &&
+	    s->t_tls + (uint64_t)c->tls_handshake_timeout * 1000 < end)
+		end = s->t_tls + (uint64_t)c->tls_handshake_timeout * 1000;
+	ms = end > now ? end - now : 0;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	evtimer_add(s->deadline, &tv);
+}
+
+/* A TLS handshake begins (465 at once, or after STARTTLS's 220). */
+static void
+smtp_tls_begins(struct smtp_session *s)
+{
+	s->handshaking = 1;
+	s->t_tls = smtp_now_ms();
+	smtp_arm_deadline(s);
+}
+
+/*
+ * The deadlines: a TLS handshake that is not done in time is dropped
+ * (however slowly the client keeps sending, which the idle timeout
+ * would allow); a session past its time gets 421 once its pending work
+ * is answered, and is dropped if that reply cannot leave.
+ */
+static void
+smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct timeval later = { 1, 0 };
+
+	(void)fd;
+	(void)what;
+	if (s->handshaking || s->state == S_CLOSING || s->bev == NULL) {
+		log_info("smtp.close session=%016llx ip=%s reason=%s",
+		    (unsigned long long)s->id, s->ip,
+		    s->handshaking ? "tls_handshake_timeout"
+				   : "session_timeout");
+		smtp_session_free(s);
+		return;
+	}
+	if (s->state == S_WAIT) { /* our own work: its answer goes first */
+		evtimer_add(s->deadline, &later);
+		return;
+	}
+	log_info("smtp.close session=%016llx ip=%s reason=session_timeout",
+	    (unsigned long long)s->id, s->ip);
+	smtp_reply(s, "421 4.4.2 %s Session lasted too long, closing",
+	    smtp_conf(s)->hostname);
+	smtp_close_after_reply(s);
+	bufferevent_enable(s->bev, EV_WRITE);
+	later.tv_sec = 10; /* for the reply to leave */
+	evtimer_add(s->deadline, &later);
+}
+
+/*
+ * Did the client talk before the greeting? Whatever it sent is in the
+ * input buffer, inside OpenSSL, or still in the socket. Nothing sent
+ * then is obeyed (a client that pipelines a whole transaction before
+ * the 220 is a bot or a confused client); this check costs one recv().
+ */
+static int
+smtp_talked_first(struct smtp_session *s)
+{
+	SSL *ssl;
+	char c;
+
+	if (evbuffer_get_length(bufferevent_get_input(s->bev)) > 0)
+		return 1;
+	if ((s->flags & SF_TLS) &&
+	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL &&
+	    SSL_has_pending(ssl))
+		return 1;
+	return recv(s->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+static void
+smtp_refuse_talker(struct smtp_session *s)
+{
+	log_info("smtp.close session=%016llx ip=%s reason=talked_first",
+	    (unsigned long long)s->id, s->ip);
+	evbuffer_drain(bufferevent_get_input(s->bev),
+	    evbuffer_get_length(bufferevent_get_input(s->bev)));
+	smtp_reply(s,
+	    "554 5.5.1 %s Protocol error: commands sent before "
+	    "the greeting",
+	    smtp_conf(s)->hostname);
+	smtp_close_after_reply(s);
+}
+
+/* The 220, unless the client already talked. */
+static void
+smtp_greet(struct smtp_session *s)
+{
+	if (smtp_talked_first(s)) {
+		smtp_refuse_talker(s);
+		return;
+	}
+	s->state = S_CMD;
+	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+}
+
+static void
+smtp_greet_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct smtp_session *s = arg;
+
+	(void)fd;
+	(void)what;
+	if (s->state != S_GREET) /* shut down meanwhile */
+		return;
+	smtp_greet(s);
+	smtp_maybe_close(s);
+}
+
 void
 smtp_session_new(struct server_loop *l, int fd, const char *ip,
-    enum listen_kind kind)
+    const char *ipkey, enum listen_kind kind)
 {
 	struct smtp_session *s;
+	const struct conf *c = l->srv->conf;
 	SSL *ssl;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		evutil_closesocket(fd);
-		server_conn_leave(l->srv, ip);
+		server_conn_leave(l->srv, ipkey);
 		return;
 	}
 	s->id = atomic_fetch_add(&l->srv->next_id, 1);
 	s->loop = l;
 	s->kind = kind;
 	s->fd = fd;
+	s->state = S_GREET;
+	s->t_start = smtp_now_ms();
 	str_lcpy(s->ip, ip, sizeof(s->ip));
+	str_lcpy(s->ipkey, ipkey, sizeof(s->ipkey));
 	TAILQ_INSERT_TAIL(&l->sessions, s, entry);
 	l->nsessions++;
+	if ((s->deadline = evtimer_new(l->base, smtp_deadline_cb, s)) == NULL) {
+		evutil_closesocket(fd);
+		smtp_session_free(s);
+		return;
+	}
 	if (kind == LISTEN_SUBMISSIONS) {
 		if ((ssl = SSL_new(atomic_load(&l->srv->tls))) == NULL) {
 			evutil_closesocket(fd);
@@ -272,13 +419,31 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 	smtp_setup_bev(s);
 	log_debug("smtp.connect session=%016llx ip=%s listener=%d",
 	    (unsigned long long)s->id, ip, kind);
-	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+	if (s->flags & SF_TLS) {
+		smtp_tls_begins(s); /* the greeting once it is done */
+		return;
+	}
+	smtp_arm_deadline(s);
+	if (kind == LISTEN_SMTP && c->greet_wait_ms > 0) {
+		struct timeval tv = { (time_t)(c->greet_wait_ms / 1000),
+			(suseconds_t)(c->greet_wait_ms % 1000) * 1000 };
+		if ((s->greet = evtimer_new(l->base, smtp_greet_cb, s)) !=
+		    NULL) {
+			evtimer_add(s->greet, &tv);
+			return;
+		}
+	}
+	smtp_greet(s);
 }
 
 void
 smtp_session_shutdown(struct smtp_session *s)
 {
-	if (s->state == S_CMD && s->tx == NULL) {
+	if (s->handshaking) {
+		smtp_session_free(s);
+		return;
+	}
+	if ((s->state == S_CMD || s->state == S_GREET) && s->tx == NULL) {
 		smtp_reply(s, "421 4.3.2 %s Service shutting down",
 		    smtp_conf(s)->hostname);
 		smtp_close_after_reply(s);
@@ -325,10 +490,66 @@ smtp_readline(struct smtp_session *s, char *line, size_t max)
 	return 1;
 }
 
+/* "SIZE [LAST]" of BDAT: 0, or -1 if it is not that. */
+static int
+smtp_bdat_arg(char *arg, int64_t *n, int *last)
+{
+	char *sp = strchr(arg, ' ');
+
+	*last = 0;
+	if (sp) {
+		*sp++ = '\0';
+		if (strcasecmp(sp, "LAST") != 0)
+			return -1;
+		*last = 1;
+	}
+	if (strlen(arg) > 12 || (*n = str_uint(arg)) < 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * A refused BDAT still brings its chunk: RFC 3030 2 wants the chunks
+ * already pipelined after a failed BDAT read and discarded, and reading
+ * them as commands would put the session out of step with the client.
+ * Only counted, never kept.
+ */
+static void
+smtp_chunk_skip(struct smtp_session *s, char *arg)
+{
+	int64_t n;
+	int last;
+
+	if (smtp_bdat_arg(arg, &n, &last) == -1 || n == 0)
+		return;
+	s->skip_left = n;
+	s->state = S_SKIP;
+	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+}
+
+/* S_SKIP: drop chunk bytes; 1 when the chunk is done, 0 need more. */
+static int
+smtp_skip_read(struct smtp_session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->bev);
+	size_t len = evbuffer_get_length(in);
+
+	if ((int64_t)len > s->skip_left)
+		len = (size_t)s->skip_left;
+	evbuffer_drain(in, len);
+	s->skip_left -= (int64_t)len;
+	if (s->skip_left > 0)
+		return 0;
+	s->state = S_CMD;
+	smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+	return 1;
+}
+
 static void
 smtp_dispatch(struct smtp_session *s, char *line)
 {
 	const struct smtp_cmd *c;
+	const char *refusal = NULL;
 	char *arg;
 	size_t n = strcspn(line, " ");
 
@@ -352,27 +573,21 @@ smtp_dispatch(struct smtp_session *s, char *line)
 	}
 	/* the rules of the table, checked in one place */
 	if (s->kind == LISTEN_SUBMISSION && !(s->flags & SF_TLS) &&
-	    !(c->flags & CMD_PRE_TLS)) {
-		smtp_reply(s, "530 5.7.0 Must issue a STARTTLS command first");
-		smtp_error(s);
+	    !(c->flags & CMD_PRE_TLS))
+		refusal = "530 5.7.0 Must issue a STARTTLS command first";
+	else if ((c->flags & CMD_NEED_EHLO) && !(s->flags & SF_EHLO))
+		refusal = "503 5.5.1 Send EHLO first";
+	else if ((c->flags & CMD_IN_TX) && s->tx == NULL)
+		refusal = "503 5.5.1 Send MAIL first";
+	else if ((c->flags & CMD_NO_TX) && s->tx != NULL)
+		refusal = "503 5.5.1 Not allowed inside a transaction";
+	if (refusal == NULL) {
+		c->fn(s, arg);
 		return;
 	}
-	if ((c->flags & CMD_NEED_EHLO) && !(s->flags & SF_EHLO)) {
-		smtp_reply(s, "503 5.5.1 Send EHLO first");
-		smtp_error(s);
-		return;
-	}
-	if ((c->flags & CMD_IN_TX) && s->tx == NULL) {
-		smtp_reply(s, "503 5.5.1 Send MAIL first");
-		smtp_error(s);
-		return;
-	}
-	if ((c->flags & CMD_NO_TX) && s->tx != NULL) {
-		smtp_reply(s, "503 5.5.1 Not allowed inside a transaction");
-		smtp_error(s);
-		return;
-	}
-	c->fn(s, arg);
+	smtp_reply(s, "%s", refusal);
+	if (smtp_error(s) == 0 && (c->flags & CMD_CHUNK))
+		smtp_chunk_skip(s, arg);
 }
 
 static void smtp_auth_line(struct smtp_session *, char *);
@@ -388,6 +603,13 @@ smtp_process(struct smtp_session *s)
 		switch (s->state) {
 		case S_CMD:
 		case S_AUTH:
+			/* a client that sends commands and never reads the
+			 * replies holds at most this much of them here */
+			if (evbuffer_get_length(bufferevent_get_output(
+				s->bev)) > SMTP_OUT_MAX) {
+				s->flags |= SF_OUTFULL;
+				return;
+			}
 			rc = smtp_readline(s, line, SMTP_AUTH_LINE_MAX);
 			/* only AUTH lines may be longer than a command */
 			if (rc == 1 && s->state == S_CMD &&
@@ -396,11 +618,17 @@ smtp_process(struct smtp_session *s)
 				rc = -1;
 			if (rc == 0)
 				return;
+			if (rc == -1 && s->state == S_AUTH) {
+				smtp_auth_clear(s);
+				s->state = S_CMD;
+				smtp_reply(s, "500 5.5.6 Authentication "
+					      "exchange line too long or "
+					      "holds NUL");
+				if (smtp_error(s) == -1)
+					return;
+				continue;
+			}
 			if (rc == -1) {
-				if (s->state == S_AUTH) {
-					smtp_auth_clear(s);
-					s->state = S_CMD;
-				}
 				smtp_reply(s,
 				    "500 5.5.2 Line too long or holds NUL");
 				if (smtp_error(s) == -1)
@@ -416,6 +644,10 @@ smtp_process(struct smtp_session *s)
 		case S_DATA:
 		case S_BDAT:
 			if (smtp_data_read(s) == 0)
+				return;
+			break;
+		case S_SKIP:
+			if (smtp_skip_read(s) == 0)
 				return;
 			break;
 		default:
@@ -443,7 +675,10 @@ smtp_read_cb(struct bufferevent *bev, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	smtp_process(s);
+	if (s->state == S_GREET) /* during greet_wait, or before the 220 */
+		smtp_refuse_talker(s);
+	else
+		smtp_process(s);
 	smtp_maybe_close(s);
 }
 
@@ -453,11 +688,21 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 	struct smtp_session *s = arg;
 
 	(void)bev;
-	if (what & BEV_EVENT_CONNECTED)
-		return; /* TLS handshake done */
+	if (what & BEV_EVENT_CONNECTED) { /* TLS handshake done */
+		s->handshaking = 0;
+		smtp_arm_deadline(s);
+		if (s->state == S_GREET) /* 465: now the greeting */
+			smtp_greet(s);
+		smtp_maybe_close(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->state == S_WAIT) /* our own work is slow, not the peer */
 			return;
+		if (s->handshaking) {
+			smtp_session_free(s);
+			return;
+		}
 		if (s->state != S_CLOSING && !(what & BEV_EVENT_WRITING)) {
 			smtp_reply(s, "421 4.4.2 %s Timeout, closing",
 			    smtp_conf(s)->hostname);
@@ -482,17 +727,19 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 static int
 smtp_helo_arg(struct smtp_session *s, const char *arg)
 {
-	size_t i, n = strlen(arg);
+	size_t n = strlen(arg);
 
 	if (n == 0 || n > SMTP_HELO_MAX) {
 		smtp_reply(s, "501 5.5.4 Syntax: EHLO hostname");
 		return -1;
 	}
-	for (i = 0; i < n; i++)
-		if ((unsigned char)arg[i] <= 0x20 || arg[i] == 0x7f) {
-			smtp_reply(s, "501 5.5.4 Invalid EHLO argument");
-			return -1;
-		}
+	/* a name the Received: field can carry: printable ASCII; one
+	 * that is not a domain or an address literal goes in a comment */
+	if (!smtp_helo_is_acceptable(arg)) {
+		smtp_reply(s, "501 5.5.2 Invalid EHLO argument: a host name or "
+			      "address literal in ASCII, please");
+		return -1;
+	}
 	free(s->helo);
 	s->helo = strdup(arg);
 	smtp_tx_free(s);
@@ -602,6 +849,7 @@ smtp_do_starttls(struct smtp_session *s, char *arg)
 	free(s->helo);
 	s->helo = NULL;
 	smtp_setup_bev(s);
+	smtp_tls_begins(s);
 }
 
 /* AUTH */
@@ -611,7 +859,8 @@ struct auth_job {
 	struct smtp_session *s; /* NULL'd if the session goes */
 	struct sasl_creds creds;
 	char mech[16];
-	char ip[46];
+	char ip[SERVER_IP_MAX];
+	char ipkey[SERVER_IPKEY_MAX];
 	int refused; /* by the brute-force rules: only logged */
 	struct cred_result r;
 };
@@ -638,7 +887,8 @@ auth_job_owner(struct auth_job *a, void *ctx, int64_t now)
 	quota_key_set(&k, a->r.id->user_id, a->r.id->domain_id);
 	guard_limits(st, c, &k, now);
 	guard_abuse_conf(c, &ab);
-	if (!quota_login_from(&k, a->ip, &ab, now))
+	/* an IPv6 client's privacy addresses are one place, its /64 */
+	if (!quota_login_from(&k, a->ipkey, &ab, now))
 		return;
 	snprintf(reason, sizeof(reason),
 	    "logins from more than %lld addresses in one hour",
@@ -757,7 +1007,7 @@ auth_job_done(struct worker_job *j)
 	if (!a->refused) {
 		struct bf_conf bc;
 		guard_bf_conf(smtp_conf(s), &bc);
-		bf_failed(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+		bf_failed(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
 	}
 	free(a);
 	/* the same delay from the command, known login or not, refused or
@@ -805,11 +1055,12 @@ smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
 	sodium_memzero(c, sizeof(*c));
 	str_lcpy(a->mech, sasl_mech_name(s->mech), sizeof(a->mech));
 	str_lcpy(a->ip, s->ip, sizeof(a->ip));
+	str_lcpy(a->ipkey, s->ipkey, sizeof(a->ipkey));
 	s->state = S_WAIT;
 	/* the brute-force rules look at the address and the login typed,
 	 * never at whether the login exists */
 	guard_bf_conf(smtp_conf(s), &bc);
-	delay = bf_check(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+	delay = bf_check(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
 	if (delay < 0)
 		a->refused = 1;
 	if (delay > 0) {
@@ -851,6 +1102,19 @@ smtp_auth_decode(struct smtp_session *s, const char *resp)
 	const char *why = NULL;
 	int rc = -1;
 
+	/* RFC 4954 4: not base64 is a syntax error, answered at once; it
+	 * says nothing about a credential, so it needs no failure delay */
+	if (!sasl_is_base64(resp)) {
+		log_info("smtp.auth session=%016llx ip=%s mech=%s "
+			 "result=malformed why=\"invalid base64\"",
+		    (unsigned long long)s->id, s->ip, sasl_mech_name(s->mech));
+		smtp_auth_clear(s);
+		s->state = S_CMD;
+		smtp_reply(s, "501 5.5.2 Cannot decode the response: it is "
+			      "not base64");
+		smtp_error(s);
+		return;
+	}
 	memset(&c, 0, sizeof(c));
 	switch (s->mech) {
 	case SASL_PLAIN:
@@ -1476,25 +1740,16 @@ smtp_do_data(struct smtp_session *s, char *arg)
 static void
 smtp_do_bdat(struct smtp_session *s, char *arg)
 {
-	char *sp = strchr(arg, ' ');
 	int64_t n;
-	int last = 0;
+	int last;
 
-	if (sp) {
-		*sp++ = '\0';
-		if (strcasecmp(sp, "LAST") != 0) {
-			smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
-			smtp_error(s);
-			return;
-		}
-		last = 1;
-	}
-	if ((n = str_uint(arg)) < 0 || strlen(arg) > 12) {
+	if (smtp_bdat_arg(arg, &n, &last) == -1) {
 		smtp_reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
 		smtp_error(s);
 		return;
 	}
-	/* with no recipient the chunk is still read, then refused */
+	/* with no recipient the chunk is still read (counted, not kept),
+	 * then refused */
 	if (!s->tx->data_started)
 		smtp_data_begin(s);
 	s->tx->bdat_left = n;

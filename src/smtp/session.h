@@ -27,10 +27,12 @@
 #define SMTP_HELO_MAX 255
 
 enum smtp_state {
+	S_GREET,   /* before the 220: TLS handshake, greet_wait */
 	S_CMD,	   /* reading commands */
 	S_AUTH,	   /* reading a SASL response line */
 	S_DATA,	   /* reading DATA up to CRLF.CRLF */
 	S_BDAT,	   /* reading a BDAT chunk */
+	S_SKIP,	   /* discarding the chunk of a refused BDAT */
 	S_WAIT,	   /* a worker job or a delay is pending */
 	S_CLOSING, /* flushing the last reply, then closing */
 };
@@ -40,6 +42,11 @@ enum smtp_state {
 #define SF_ESMTP 0x04	/* EHLO, not HELO */
 #define SF_DISCARD 0x08 /* skipping the rest of an over-long line */
 #define SF_QUIT 0x10
+#define SF_OUTFULL 0x20 /* commands wait until the client reads replies */
+
+/* Replies held for a client that does not read them: past this, no
+ * more commands are read (then the read watermark stops the input). */
+#define SMTP_OUT_MAX (64 * 1024)
 
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
@@ -75,7 +82,8 @@ struct smtp_session {
 	unsigned flags;
 	int errors, auth_fails;
 	int auth_refused; /* the pending failure is a brute-force 454 */
-	char ip[46];
+	char ip[SERVER_IP_MAX];
+	char ipkey[SERVER_IPKEY_MAX];  /* what per-address limits count */
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
 	int blocked, tos_ok;
@@ -83,17 +91,22 @@ struct smtp_session {
 	struct smtp_tx *tx;
 	struct worker_job *job;	    /* pending, if any */
 	struct event *timer;	    /* AUTH failure delay */
+	struct event *greet;	    /* greet_wait, smtp listener */
+	struct event *deadline;	    /* TLS handshake, then the session */
+	uint64_t t_start, t_tls;    /* ms: connected, handshake began */
+	int handshaking;	    /* a TLS handshake is under way */
 	struct event *bf_timer;	    /* brute-force delay before a check */
 	struct worker_job *delayed; /* the AUTH check it holds back */
 	enum sasl_mech mech;
 	char *sasl_login; /* LOGIN, between its two steps */
 	int sasl_step;
-	uint64_t t_cmd; /* ms, when the pending command came */
+	uint64_t t_cmd;	   /* ms, when the pending command came */
+	int64_t skip_left; /* S_SKIP: chunk bytes still to discard */
 	TAILQ_ENTRY(smtp_session) entry;
 };
 
 void smtp_session_new(struct server_loop *, int fd, const char *ip,
-    enum listen_kind);
+    const char *ipkey, enum listen_kind);
 /* Shutdown: idle sessions get 421 now, busy ones after their work. */
 void smtp_session_shutdown(struct smtp_session *);
 void smtp_session_free(struct smtp_session *);
@@ -102,6 +115,8 @@ void smtp_session_free(struct smtp_session *);
 void smtp_reply(struct smtp_session *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtp_resume(struct smtp_session *);
+/* A client's error counted; -1 if that closed the session. */
+int smtp_error(struct smtp_session *);
 void smtp_tx_free(struct smtp_session *);
 uint64_t smtp_now_ms(void);
 /* A quota refusal: the reply (code 451 or 452) and the misuse count. */

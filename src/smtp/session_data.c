@@ -18,6 +18,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/ssl.h>
 
+#include "parse.h"
 #include "session.h"
 #include "../mail/header.h"
 #include "../queue/qmgr.h"
@@ -64,7 +65,11 @@ smtp_data_read(struct smtp_session *s)
 		used = v[0].iov_len;
 		if ((int64_t)used > s->tx->bdat_left)
 			used = (size_t)s->tx->bdat_left;
-		dot_raw(&s->tx->dot, v[0].iov_base, used);
+		/* a transaction with no recipient can never be sent: its
+		 * chunk is counted, not kept (anyone may send MAIL FROM:<>
+		 * on the smtp port, nobody may make the server hold 30 MiB) */
+		if (s->tx->nrcpt > 0)
+			dot_raw(&s->tx->dot, v[0].iov_base, used);
 		evbuffer_drain(in, used);
 		s->tx->bdat_left -= (int64_t)used;
 	}
@@ -74,6 +79,7 @@ smtp_data_read(struct smtp_session *s)
 		smtp_reply(s, "554 5.5.1 No valid recipients");
 		smtp_tx_free(s);
 		s->state = S_CMD;
+		smtp_error(s);
 		return 1;
 	}
 	if (!s->tx->bdat_last) {
@@ -258,7 +264,7 @@ smtp_data_end(struct smtp_session *s)
 	const struct conf *c = s->loop->srv->conf;
 	struct header_info hi;
 	struct spool_job *sj;
-	char date[64];
+	char date[64], from[SMTP_HELO_MAX * 2 + 128];
 	SSL *ssl;
 
 	s->state = S_CMD;
@@ -335,11 +341,11 @@ smtp_data_end(struct smtp_session *s)
 	/* trace (RFC 5321 4.4, RFC 3848) and RFC 6409 8.2/8.3 fields */
 	smtp_rfc5322_date(date, sizeof(date));
 	buf_init(&sj->head, 8192);
+	smtp_trace_from(s->helo, s->ip, from, sizeof(from));
 	buf_printf(&sj->head,
-	    "Received: from %s ([%s])\r\n\tby %s (postern) "
+	    "Received: from %s\r\n\tby %s (postern) "
 	    "with %s id %s",
-	    s->helo ? s->helo : "unknown", s->ip, c->hostname, smtp_proto(s),
-	    sj->env.id);
+	    from, c->hostname, smtp_proto(s), sj->env.id);
 	if ((s->flags & SF_TLS) &&
 	    (ssl = bufferevent_openssl_get_ssl(s->bev)) != NULL)
 		buf_printf(&sj->head, "\r\n\t(version=%s cipher=%s)",

@@ -122,12 +122,29 @@ static const struct conf_key conf_keys[] = {
 	{ "limits", "connections", T_INT, I(connections), "20000", 1, 1000000,
 	    NULL, "concurrent sessions in all" },
 	{ "limits", "connections_per_ip", T_INT, I(connections_per_ip), "100",
-	    1, 1000000, NULL, "concurrent sessions per client address" },
+	    1, 1000000, NULL,
+	    "concurrent sessions per client address (IPv6: per network of "
+	    "ipv6_prefix)" },
+	{ "limits", "ipv6_prefix", T_INT, I(ipv6_prefix), "64", 32, 128, NULL,
+	    "an IPv6 client counts as its network of this prefix length in "
+	    "every per-address limit and counter (one subscriber has a /64)" },
 	{ "limits", "errors_per_session", T_INT, I(errors_per_session), "10", 1,
 	    1000, NULL, "bad commands before the session is closed" },
 	{ "limits", "auth_failures_per_session", T_INT,
 	    I(auth_failures_per_session), "3", 1, 100, NULL,
 	    "failed AUTH before the session is closed" },
+	{ "limits", "tls_handshake_timeout", T_DURATION,
+	    I(tls_handshake_timeout), "10s", 1, 300, NULL,
+	    "time allowed for a TLS handshake (465 and STARTTLS), however "
+	    "slowly the client keeps sending" },
+	{ "limits", "session_timeout", T_DURATION, I(session_timeout), "1h", 1,
+	    86400, NULL,
+	    "longest SMTP session, busy or not: then 421 and the connection "
+	    "is closed" },
+	{ "limits", "greet_wait", T_INT, I(greet_wait_ms), "0", 0, 30000, NULL,
+	    "milliseconds the smtp listener waits before its greeting: a "
+	    "client that talks first is refused (554). Every listener refuses "
+	    "one whose commands are there when the greeting goes out" },
 
 	{ "auth", "fail_delay", T_INT, I(auth_fail_delay_ms), "1000", 0, 60000,
 	    NULL, "milliseconds before a 535 (the same for every failure)" },

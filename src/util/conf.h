@@ -72,6 +72,10 @@ struct conf {
 	int64_t connections_per_ip;
 	int64_t errors_per_session;
 	int64_t auth_failures_per_session;
+	int64_t tls_handshake_timeout; /* seconds for a TLS handshake */
+	int64_t session_timeout;       /* seconds a session may last */
+	int64_t greet_wait_ms;	       /* smtp listener: before the 220 */
+	int64_t ipv6_prefix; /* IPv6 clients count per network this long */
 
 	/* [auth] */
 	int64_t auth_fail_delay_ms; /* same delay, known or unknown login */

@@ -255,3 +255,93 @@ UNIT_TEST(test_xtext_is_one_to_max_printable_characters_without_equals)
 	CHECK(smtp_parse_xtext_ok("abcd", 4));
 	CHECK(!smtp_parse_xtext_ok("abcde", 4));
 }
+
+UNIT_TEST(test_ehlo_takes_printable_ascii_and_nothing_else)
+{
+	static const struct {
+		const char *label, *helo;
+		int ok;
+	} cases[] = {
+		{ "a domain", "client.example.test", 1 },
+		{ "a bare word", "MyLaptop", 1 },
+		{ "an underscore", "DESKTOP_4F2", 1 },
+		{ "an address literal", "[192.0.2.7]", 1 },
+		{ "punctuation", "a)b(c;d", 1 },
+		{ "empty", "", 0 },
+		{ "UTF-8", "J\xc3\xbcrgens-MacBook", 0 },
+		{ "Latin-1", "caf\xe9", 0 },
+		{ "a space", "two words", 0 },
+		{ "a tab", "a\tb", 0 },
+		{ "a CR", "a\rb", 0 },
+		{ "DEL", "a\x7f", 0 },
+	};
+	char big[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (smtp_helo_is_acceptable(cases[i].helo) != cases[i].ok) {
+			printf("  FAIL %s\n", cases[i].label);
+			unit_failed_now = 1;
+		}
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(!smtp_helo_is_acceptable(big));
+	big[255] = '\0';
+	CHECK(smtp_helo_is_acceptable(big));
+}
+
+UNIT_TEST(test_the_received_from_clause_names_a_good_helo_and_quotes_a_bad_one)
+{
+	static const struct {
+		const char *label, *helo, *ip, *want;
+	} cases[] = {
+		{ "a domain", "client.example.test", "192.0.2.7",
+		    "client.example.test ([192.0.2.7])" },
+		{ "a bare word is a one-label domain", "MyLaptop", "192.0.2.7",
+		    "MyLaptop ([192.0.2.7])" },
+		{ "an address literal", "[192.0.2.7]", "192.0.2.7",
+		    "[192.0.2.7] ([192.0.2.7])" },
+		{ "an IPv6 literal", "[IPv6:2001:db8::1]", "2001:db8::1",
+		    "[IPv6:2001:db8::1] ([IPv6:2001:db8::1])" },
+		{ "no EHLO", NULL, "192.0.2.7", "[192.0.2.7]" },
+		{ "an underscore", "DESKTOP_4F2", "192.0.2.7",
+		    "[192.0.2.7] (helo=DESKTOP_4F2)" },
+		{ "parentheses are quoted", "x)(by:evil", "192.0.2.7",
+		    "[192.0.2.7] (helo=x\\)\\(by:evil)" },
+		{ "a backslash is quoted", "a\\", "192.0.2.7",
+		    "[192.0.2.7] (helo=a\\\\)" },
+		{ "a semicolon cannot end the clause", "a;Mon,", "192.0.2.7",
+		    "[192.0.2.7] (helo=a;Mon,)" },
+		{ "8-bit and controls become ?",
+		    "b\xc3\xa4"
+		    "d\r\n",
+		    "192.0.2.7",
+		    "[192.0.2.7] (helo=b?"
+		    "?d?"
+		    "?)" },
+		{ "a bad literal", "[300.1.1.1]", "192.0.2.7",
+		    "[192.0.2.7] (helo=[300.1.1.1])" },
+		{ "a label starting with -", "-x.example", "192.0.2.7",
+		    "[192.0.2.7] (helo=-x.example)" },
+		{ "an empty label", "a..b", "192.0.2.7",
+		    "[192.0.2.7] (helo=a..b)" },
+		{ "a trailing dot", "host.", "192.0.2.7",
+		    "[192.0.2.7] (helo=host.)" },
+	};
+	char out[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		smtp_trace_from(cases[i].helo, cases[i].ip, out, sizeof(out));
+		if (strcmp(out, cases[i].want) != 0) {
+			printf("  FAIL %s: \"%s\"\n", cases[i].label, out);
+			unit_failed_now = 1;
+		}
+	}
+	/* a 64-character label is not a domain */
+	memset(out, 'a', 64);
+	out[64] = '\0';
+	CHECK(!smtp_helo_is_name(out));
+	out[63] = '\0';
+	CHECK(smtp_helo_is_name(out));
+}

@@ -369,3 +369,33 @@ UNIT_TEST(test_mechanism_names_are_case_insensitive)
 	CHECK(sasl_mech_by_name("CRAM-MD5") == SASL_NONE);
 	CHECK_STR(sasl_mech_name(SASL_OAUTHBEARER), "OAUTHBEARER");
 }
+
+/* RFC 4954 4: a response that is not base64 gets 501 5.5.2 at once */
+UNIT_TEST(test_a_response_that_is_not_base64_is_told_apart)
+{
+	static const struct {
+		const char *label, *b64;
+		int ok;
+	} cases[] = {
+		{ "empty response", "", 1 },
+		{ "PLAIN response", "AGFsaWNlAHNlY3JldA==", 1 },
+		{ "garbage", "!!!not-base64!!!", 0 },
+		{ "the cancel star", "*", 0 },
+		{ "missing padding", "AGFsaWNlAHNlY3JldA", 0 },
+		{ "inner space", "AGFs aWNl", 0 },
+		{ "8-bit", "\xc3\xa9t\xc3\xa9", 0 },
+	};
+	size_t i;
+	char *big = malloc(SASL_B64_MAX + 5);
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (sasl_is_base64(cases[i].b64) != cases[i].ok) {
+			printf("  FAIL %s: %d\n", cases[i].label, !cases[i].ok);
+			unit_failed_now = 1;
+		}
+	/* longer than any response the decoders read */
+	memset(big, 'A', SASL_B64_MAX + 4);
+	big[SASL_B64_MAX + 4] = '\0';
+	CHECK(!sasl_is_base64(big));
+	free(big);
+}
