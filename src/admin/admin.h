@@ -34,14 +34,30 @@ struct admin_err {
 typedef int (*admin_fn)(struct admin_ctx *, json_t *args, json_t **out,
     struct admin_err *);
 
+/*
+ * params: every argument the operation reads, separated by spaces:
+ * "name" text, "name:n" a number (a JSON integer, or a string such as
+ * "inherit" that the operation reads), "name:b" yes/no (true, false, or
+ * a query string's "1"). admin_args_check() refuses anything else.
+ */
 struct admin_op {
 	const char *name; /* "domain.add" */
 	admin_fn fn;
+	const char *params;
 };
 
 /* Every operation, by name; NULL if none. */
 const struct admin_op *admin_op_find(const char *name);
 extern const struct admin_op admin_ops[];
+
+/*
+ * Arguments from a JSON body or a query string against params (as in
+ * struct admin_op): an unknown name or a value of the wrong JSON type is
+ * refused (400, naming the field); an integer for a number becomes its
+ * decimal string, as the operations read it. params NULL (a route with
+ * a handler of its own): any name, text or yes/no values only.
+ */
+int admin_args_check(const char *params, json_t *args, struct admin_err *);
 
 /* shared by the operation files */
 int admin_fail(struct admin_err *, int status, const char *fmt, ...)

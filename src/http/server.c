@@ -275,16 +275,20 @@ http_job_run(struct worker_job *j, void *tctx)
 	if (c->caller == HTTP_BY_SESSION && (r->flags & HTTP_NEED_TOS) &&
 	    http_tos_check(c, &err) == -1)
 		goto out;
-	if (c->caller == HTTP_BY_SESSION && r->self_arg)
+	if (c->caller == HTTP_BY_SESSION && r->self_arg) {
+		/* whatever names an account is the session's own */
+		json_object_del(c->args, "address");
+		json_object_del(c->args, "login");
 		json_object_set_new(c->args, r->self_arg,
 		    json_string(c->address));
+	}
 	if (r->op) {
 		const struct admin_op *op = admin_op_find(r->op);
 		if (op == NULL)
 			admin_fail(&err, 500, "no operation %s", r->op);
-		else
+		else if (admin_args_check(op->params, c->args, &err) == 0)
 			rc = op->fn(&c->ctx, c->args, &out, &err);
-	} else
+	} else if (admin_args_check(NULL, c->args, &err) == 0)
 		rc = r->fn(c, c->args, &out, &err);
 	if (rc == 0 && (r->flags & HTTP_SECRET)) {
 		/* who saw or replaced which secret; never the secret */

@@ -81,7 +81,12 @@ def test_domains_are_added_listed_aliased_and_removed(srv, api):
     err(api.delete("/api/v1/domains/shop.test/aliases/shop.example"), 404)
 
     api.ok("POST", "/api/v1/users", {"address": "owner@shop.test"})
-    assert "--force" in err(api.delete("/api/v1/domains/shop.test"), 409) or True
+    # refused, and the answer says how to force it over the API (not the
+    # CLI's --force, which an API caller cannot give)
+    refused = err(api.delete("/api/v1/domains/shop.test"), 409)
+    assert "shop.test has 1 user(s)" in refused and "force=true" in refused, refused
+    assert "--force" not in refused, refused
+    assert "shop.test" in [d["name"] for d in api.ok("GET", "/api/v1/domains")["domains"]]
     assert api.ok("DELETE", "/api/v1/domains/shop.test?force=true")["users_removed"] == 1
     err(api.delete("/api/v1/domains/shop.test"), 404)
     assert srv.cli("user", "list")["users"] == [u for u in srv.cli("user", "list")["users"]
@@ -254,6 +259,41 @@ def test_quotas_of_a_user_and_a_domain_and_the_whole_auth_log(srv, api):
     rows = log["events"] if isinstance(log, dict) and "events" in log else log
     assert any(e["login"] == "kim@example.org" and e["outcome"] != "ok" for e in rows), log
     assert all(e["outcome"] != "ok" for e in rows)
+
+
+def test_a_value_of_the_wrong_json_type_is_refused_naming_the_field_and_changes_nothing(srv, api):
+    api.ok("POST", "/api/v1/users", {"address": "typed@example.org"})
+    quota = "/api/v1/users/typed@example.org/quota"
+
+    def limit():
+        return api.ok("GET", "/api/v1/users/typed@example.org")["quota"]["messages_per_hour"]
+
+    before = limit()
+    # a number where text is meant: no user without a password, no RSA key
+    assert "password" in err(api.post("/api/v1/users", {"address": "typed2@example.org",
+                                                         "password": 123}), 400)
+    err(api.get("/api/v1/users/typed2@example.org"), 404)
+    assert "dkim" in err(api.post("/api/v1/domains", {"domain": "typed.test", "dkim": 5}), 400)
+    err(api.get("/api/v1/domains/typed.test/dns"), 404)
+    assert "reason" in err(api.post("/api/v1/users/typed@example.org/block", {"reason": 5}), 400)
+    assert api.ok("GET", "/api/v1/users/typed@example.org")["blocked"] is None
+    assert "label" in err(api.post("/api/v1/users/typed@example.org/app-passwords",
+                                   {"label": ["phone"]}), 400)
+    assert api.ok("GET", "/api/v1/users/typed@example.org/app-passwords")["app_passwords"] == []
+    # anything but a whole number (or a word such as "inherit") for a quota
+    for bad in ([1], {"n": 1}, 1.5, None, True):
+        assert "messages_per_hour" in err(api.put(quota, {"messages_per_hour": bad}), 400), bad
+    assert "force" in err(api.delete("/api/v1/domains/example.org?force=maybe"), 400)
+    # a field nobody reads, or nothing at all to change: not a silent 200
+    assert "messages_per_hours" in err(api.put(quota, {"messages_per_hours": "3"}), 400)
+    assert "nothing to change" in err(api.put(quota, {}), 400)
+    assert limit() == before
+    # a number where a number is meant is taken
+    out = api.ok("PUT", quota, {"messages_per_hour": 7, "recipients_per_day": 0})
+    assert out["quota"]["messages_per_hour"] == 7 and out["quota"]["recipients_per_day"] == 0
+    assert limit()["limit"] == 7 and limit()["from"] == "user"
+    tok = api.post("/api/v1/users/typed@example.org/tokens", {"ttl": 600})
+    assert tok.status == 201, tok.body
 
 
 # ---------------------------------------------------------------- the queue
