@@ -276,3 +276,64 @@ out:
 	json_decref(num);
 	return rc;
 }
+
+/* The code point at s (n bytes of it in *len), or -1 if not UTF-8. */
+static long
+admin_utf8(const unsigned char *s, size_t *len)
+{
+	long cp;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return -1;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1; /* also the NUL at the end */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+int
+admin_text_check(const char *field, const char *text, size_t max, int multiline,
+    struct admin_err *err)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n = strlen(text), len;
+	long cp;
+
+	if (n == 0 || n > max)
+		return admin_fail(err, 400, "%s: give 1 to %zu characters",
+		    field, max);
+	while (*p) {
+		if ((cp = admin_utf8(p, &len)) < 0)
+			return admin_fail(err, 400, "%s: not UTF-8 text",
+			    field);
+		if (multiline && (cp == '\t' || cp == '\n' || cp == '\r')) {
+			p += len;
+			continue;
+		}
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029)
+			return admin_fail(err, 400,
+			    "%s: control characters (line breaks, tabs ...) "
+			    "are not allowed",
+			    field);
+		p += len;
+	}
+	return 0;
+}

@@ -59,6 +59,17 @@ extern const struct admin_op admin_ops[];
  */
 int admin_args_check(const char *params, json_t *args, struct admin_err *);
 
+/*
+ * Free text from an operator or a user (a block reason, a label, a
+ * device's name, the terms): UTF-8 of 1 to max bytes and no control
+ * character (C0, DEL, C1, the line and paragraph separators), so it can
+ * never add a line to an SMTP reply, a message or a log. multiline: tab
+ * and line breaks are text too (the terms). field names it in the
+ * refusal (400).
+ */
+int admin_text_check(const char *field, const char *text, size_t max,
+    int multiline, struct admin_err *);
+
 /* shared by the operation files */
 int admin_fail(struct admin_err *, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

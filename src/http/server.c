@@ -293,16 +293,14 @@ http_job_run(struct worker_job *j, void *tctx)
 	if (rc == 0 && (r->flags & HTTP_SECRET)) {
 		/* who saw or replaced which secret; never the secret */
 		const char *who = admin_arg(c->args, "login");
-		char q[ADDR_MAX * 4 + 8];
+		char q[LOG_VALUE_MAX];
 		if (who == NULL)
 			who = admin_arg(c->args, "address");
 		if (who == NULL)
 			who = admin_arg(c->args, "name");
-		log_info("http.secret call=%s login=\"%s\" actor=%s ip=%s",
-		    r->op ? r->op : r->pattern,
-		    log_quote(q, sizeof(q), who ? who : "-",
-			who ? strlen(who) : 1),
-		    c->actor, c->ip);
+		log_info("http.secret call=%s login=%s actor=%s ip=%s",
+		    r->op ? r->op : r->pattern, log_value(q, sizeof(q), who),
+		    c->actor, c->ip); /* a key's name or an address */
 	}
 out:
 	if (rc == 0) {

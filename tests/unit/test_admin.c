@@ -78,3 +78,46 @@ UNIT_TEST(test_admin_an_integer_becomes_the_string_the_operation_reads)
 	CHECK_STR(admin_arg(args, "messages_per_hour"), "25");
 	json_decref(args);
 }
+
+static const struct {
+	const char *label;
+	const char *text;
+	int multiline;
+	int ok;
+} text_cases[] = {
+	{ "a plain reason", "spam run", 0, 1 },
+	{ "UTF-8 letters", "Sp\xc3\xa4m \xe2\x82\xac", 0, 1 },
+	{ "quotes and equals signs are text", "a\" key=forged", 0, 1 },
+	{ "CR LF ends an SMTP reply", "x\r\n250 ok", 0, 0 },
+	{ "a bare LF", "x\n250 ok", 0, 0 },
+	{ "a tab", "a\tb", 0, 0 },
+	{ "DEL", "a\x7f", 0, 0 },
+	{ "a C1 control (NEL)", "a\xc2\x85z", 0, 0 },
+	{ "the line separator", "a\xe2\x80\xa8z", 0, 0 },
+	{ "not UTF-8", "a\xff", 0, 0 },
+	{ "a truncated sequence", "a\xc3", 0, 0 },
+	{ "an overlong slash", "a\xc0\xaf", 0, 0 },
+	{ "empty", "", 0, 0 },
+	{ "longer than the maximum", "0123456789abcdefg", 0, 0 },
+	{ "terms may have lines and tabs", "Be nice.\r\n\tOk.\n", 1, 1 },
+	{ "but no other control", "Be nice.\x1b[2J", 1, 0 },
+};
+
+UNIT_TEST(test_admin_free_text_with_a_control_character_is_refused)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+		struct admin_err err = { 0, "" };
+		int rc = admin_text_check("reason", text_cases[i].text, 16,
+		    text_cases[i].multiline, &err);
+
+		if ((rc == 0) != text_cases[i].ok ||
+		    (rc != 0 && (err.status != 400 ||
+				    strstr(err.msg, "reason") == NULL))) {
+			printf("  case \"%s\": rc %d \"%s\"\n",
+			    text_cases[i].label, rc, err.msg);
+			CHECK(0);
+		}
+	}
+}

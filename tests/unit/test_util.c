@@ -6,6 +6,7 @@
 #include "unit.h"
 #include "util/cidr.h"
 #include "util/conf.h"
+#include "util/log.h"
 #include "util/str.h"
 
 static int
@@ -127,4 +128,21 @@ UNIT_TEST(test_networks_match_their_addresses_only)
 	CHECK(cidr_parse("10.16.0.0/11", &c, err, sizeof(err)) == -1);
 	CHECK(cidr_parse("0.0.0.0/0", &c, err, sizeof(err)) == 0);
 	CHECK(cidr_contains(&c, "203.0.113.5"));
+}
+
+UNIT_TEST(test_log_value_is_one_quoted_field_whatever_the_text)
+{
+	char q[LOG_VALUE_MAX], small[12];
+
+	CHECK_STR(log_value(q, sizeof(q), "phone"), "\"phone\"");
+	CHECK_STR(log_value(q, sizeof(q), "a\" key=\"forged"),
+	    "\"a\\x22 key=\\x22forged\"");
+	CHECK_STR(log_value(q, sizeof(q), "x\r\ny=1"), "\"x\\x0d\\x0ay=1\"");
+	CHECK_STR(log_value(q, sizeof(q), "a\\b"), "\"a\\x5cb\"");
+	CHECK_STR(log_value(q, sizeof(q), NULL), "\"-\"");
+	/* cut to fit, the closing quote kept */
+	CHECK_STR(log_value(small, sizeof(small), "abcdefghijklmnop"),
+	    "\"abcde\"");
+	CHECK_STR(log_value(small, sizeof(small), "\"\"\"\""),
+	    "\"\\x22\\x22\"");
 }
