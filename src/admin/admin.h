@@ -24,6 +24,7 @@ struct admin_ctx {
 	const struct conf *conf;
 	const char *actor; /* "cli", "api:KEYNAME", "panel" */
 	const char *ip;	   /* client address, NULL from the CLI */
+	int in_server;	   /* run by `postern serve` itself (the API) */
 };
 
 struct admin_err {

@@ -266,6 +266,7 @@ http_job_run(struct worker_job *j, void *tctx)
 	c->ctx.keys = server_keys(tctx);
 	c->ctx.conf = hs.srv->conf;
 	c->ctx.ip = c->ip;
+	c->ctx.in_server = 1;
 	c->ctx.actor = c->actor;
 	str_lcpy(c->actor, "anonymous", sizeof(c->actor));
 	if (http_authenticate(c, &err) == -1)
