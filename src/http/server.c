@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "conn.h"
 #include "server.h"
 #include "session.h"
 #include "static.h"
@@ -418,6 +419,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	ev_uint16_t port;
 
 	(void)arg;
+	http_conn_request(req); /* its deadline stops until answered */
 	if (hs.stopping) {
 		http_send_error(req, hs.tls, 503, "the server is stopping");
 		return;
@@ -532,7 +534,15 @@ http_bev_cb(struct event_base *base, void *arg)
 	}
 	/* browsers close without close_notify: not an error */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return http_conn_track(bev);
+}
+
+static struct bufferevent *
+http_plain_bev_cb(struct event_base *base, void *arg)
+{
+	(void)arg;
+	return http_conn_track(
+	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
 }
 
 /* Is every address of the list a loopback one? */
@@ -622,7 +632,7 @@ http_bind(struct server *srv)
 	    (hs.ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (hs.ctl = event_new(hs.base, hs.ctlfd, EV_READ | EV_PERSIST,
 		 http_ctl_cb, NULL)) == NULL ||
-	    event_add(hs.ctl, NULL) == -1) {
+	    event_add(hs.ctl, NULL) == -1 || http_conn_init(hs.base) == -1) {
 		log_warnx("http.start error=\"cannot make the event loop\"");
 		return -1;
 	}
@@ -632,8 +642,8 @@ http_bind(struct server *srv)
 	evhttp_set_allowed_methods(hs.http,
 	    HTTP_GET | HTTP_POST | HTTP_HEAD | HTTP_PUT | HTTP_DELETE);
 	evhttp_set_gencb(hs.http, http_request_cb, NULL);
-	if (hs.tls)
-		evhttp_set_bevcb(hs.http, http_bev_cb, NULL);
+	evhttp_set_bevcb(hs.http, hs.tls ? http_bev_cb : http_plain_bev_cb,
+	    NULL);
 	str_lcpy(list, conf->listen_http, sizeof(list));
 	for (tok = strtok_r(list, ", ", &save); tok;
 	     tok = strtok_r(NULL, ", ", &save)) {
@@ -696,6 +706,7 @@ http_free(void)
 {
 	if (hs.http)
 		evhttp_free(hs.http);
+	http_conn_free();
 	if (hs.drain)
 		event_free(hs.drain);
 	if (hs.ctl)

@@ -67,6 +67,12 @@ static const struct conf_key conf_keys[] = {
 	    "failed panel sign-ins from one client address before 429" },
 	{ "http", "login_window", T_DURATION, I(login_window), "15m", 1, 86400,
 	    NULL, "how long failed panel logins are counted" },
+	{ "http", "connections_per_ip", T_INT, I(http_conns_ip), "50", 1, 4096,
+	    NULL, "open connections from one client address; more are closed" },
+	{ "http", "request_timeout", T_DURATION, I(http_request_timeout), "20s",
+	    1, 3600, NULL,
+	    "time for a whole request from the connection (or the answer "
+	    "before); a slower client is closed" },
 
 	{ "tls", "cert", T_PATH, S(tls_cert), "data/tls/cert.pem", 0, 0, NULL,
 	    "certificate chain, PEM" },
