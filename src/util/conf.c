@@ -100,6 +100,13 @@ static const struct conf_key conf_keys[] = {
 	{ "delivery", "smarthost_password_file", T_PATH,
 	    S(smarthost_password_file), "", 0, 0, NULL,
 	    "file holding its password (keep it mode 0600)" },
+	{ "delivery", "smarthost_tls", T_ENUM, S(smarthost_tls), "verify", 0, 0,
+	    "verify|none",
+	    "verify: STARTTLS required and the smarthost's certificate (chain "
+	    "and name) checked, else its mail waits; none: TLS when offered, "
+	    "unchecked" },
+	{ "delivery", "smarthost_ca", T_PATH, S(smarthost_ca), "", 0, 0, NULL,
+	    "CA certificates (PEM) for the smarthost's (empty: the system's)" },
 	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,
 	    0, NULL, "where mode = capture writes messages" },
 	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1, 86400,

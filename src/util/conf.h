@@ -57,6 +57,8 @@ struct conf {
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];
 	char smarthost_password_file[CONF_PATH_MAX];
+	char smarthost_tls[16];		  /* verify, none */
+	char smarthost_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
