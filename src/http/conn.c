@@ -9,7 +9,8 @@
  * same turn of the loop, once evhttp has given it the socket and made
  * its evhttp_connection (the bufferevent's callback argument), counts
  * it under its peer's address: over [http] connections_per_ip, or over
- * HTTP_CONN_MAX in all, it is closed at once. Every other connection
+ * HTTP_CONN_MAX in all (a quarter of the descriptors if that is fewer),
+ * it is closed at once. Every other connection
  * gets a deadline: a whole request within [http] request_timeout of the
  * accept, or of the answer before it on a kept-alive connection. The
  * deadline stops while a request is in the server's hands (closing then
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <sodium.h>
 
@@ -54,7 +56,7 @@ static struct {
 	struct http_conn_list pending, live;
 	struct http_peer *peers[HTTP_PEER_BUCKETS];
 	unsigned char key[crypto_shorthash_KEYBYTES];
-	int nlive;
+	int nlive, max;
 } hc = { .pending = TAILQ_HEAD_INITIALIZER(hc.pending),
 	.live = TAILQ_HEAD_INITIALIZER(hc.live) };
 
@@ -63,6 +65,14 @@ static void http_conn_identify(evutil_socket_t, short, void *);
 int
 http_conn_init(struct event_base *base)
 {
+	struct rlimit rl;
+
+	/* a quarter of the descriptors at most: SMTP, the queue and the
+	 * store need theirs */
+	hc.max = HTTP_CONN_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 4 < (rlim_t)hc.max)
+		hc.max = rl.rlim_cur / 4 > 16 ? (int)(rl.rlim_cur / 4) : 16;
 	hc.base = base;
 	randombytes_buf(hc.key, sizeof(hc.key));
 	hc.identify = event_new(base, -1, 0, http_conn_identify, NULL);
@@ -167,7 +177,7 @@ http_conn_admit(struct http_conn *c, struct evhttp_connection *evcon)
 
 	evhttp_connection_get_peer(evcon, &ip, &port);
 	c->evcon = evcon;
-	if (hc.nlive >= HTTP_CONN_MAX ||
+	if (hc.nlive >= hc.max ||
 	    (c->peer = http_peer_get(ip ? ip : "?")) == NULL ||
 	    c->peer->n >= conf->http_conns_ip ||
 	    (c->deadline = evtimer_new(hc.base, http_conn_expired, c)) ==
