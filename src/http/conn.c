@@ -10,13 +10,12 @@
  * its evhttp_connection (the bufferevent's callback argument), counts
  * it under its peer's address: over [http] connections_per_ip, or over
  * HTTP_CONN_MAX in all (a quarter of the descriptors if that is fewer),
- * it is closed at once. Every other connection
- * gets a deadline: a whole request within [http] request_timeout of the
- * accept, or of the answer before it on a kept-alive connection. The
- * deadline stops while a request is in the server's hands (closing then
- * would free a request a worker still holds) and starts again when its
- * answer has been written. The close callback of the connection is
- * where it stops being counted.
+ * it is closed at once. Every other connection gets a deadline: a whole
+ * request within [http] request_timeout of the accept, or of the answer
+ * before it on a kept-alive connection. The deadline stops while a
+ * request is in the server's hands (closing then would free a request a
+ * worker still holds) and starts again when its answer has been written.
+ * The close callback of the connection is where it stops being counted.
  */
 #include <stdio.h>
 #include <stdlib.h>
