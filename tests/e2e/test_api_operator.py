@@ -349,6 +349,9 @@ def test_a_device_label_is_quoted_in_the_log_and_cannot_forge_a_field(srv, api):
     assert "forged" not in fields, lines[0]
     assert fields["device"].startswith('"phone') and "forged" in fields["device"], lines[0]
     assert fields["ip"] == "127.0.0.1", lines[0]
+    assert user.post("/api/v1/me/profile", {"device": "a key=forged"}).status == 200
+    line = [l for l in srv.log().splitlines() if "http.profile" in l and addr in l][-1]
+    assert 'device="a key=forged"' in line and "key" not in log_fields(line), line
     # a label with a line break is refused, from the panel and the operator
     assert "control characters" in err(user.post("/api/v1/me/profile",
                                                   {"device": "phone\r\nforged line"}), 400)
