@@ -11,51 +11,56 @@
 #include "../mail/addr.h"
 #include "../store/store.h"
 
+#define ADMIN_QUOTA_PARAMS                                                     \
+	"messages_per_hour:n messages_per_day:n recipients_per_day:n "         \
+	"recipients_per_message:n clear:b"
+
 const struct admin_op admin_ops[] = {
-	{ "domain.add", admin_domain_add },
-	{ "domain.list", admin_domain_list },
-	{ "domain.remove", admin_domain_remove },
-	{ "domain.alias.add", admin_domain_alias_add },
-	{ "domain.alias.remove", admin_domain_alias_remove },
-	{ "domain.dns", admin_domain_dns },
-	{ "domain.check", admin_domain_check },
-	{ "domain.dkim.rotate", admin_domain_dkim_rotate },
-	{ "user.add", admin_user_add },
-	{ "user.list", admin_user_list },
-	{ "user.show", admin_user_show },
-	{ "user.remove", admin_user_remove },
-	{ "user.alias.add", admin_user_alias_add },
-	{ "user.alias.remove", admin_user_alias_remove },
-	{ "user.password", admin_user_password },
-	{ "user.block", admin_user_block },
-	{ "user.unblock", admin_user_unblock },
-	{ "user.quota", admin_user_quota },
-	{ "domain.quota", admin_domain_quota },
-	{ "log.auth", admin_log_auth },
-	{ "user.totp.off", admin_user_totp_off },
-	{ "smtp-password.show", admin_smtp_show },
-	{ "smtp-password.generate", admin_smtp_generate },
-	{ "app-password.add", admin_app_add },
-	{ "app-password.list", admin_app_list },
-	{ "app-password.revoke", admin_app_revoke },
-	{ "token.issue", admin_token_issue },
-	{ "token.revoke", admin_token_revoke },
-	{ "tos.set", admin_tos_set },
-	{ "tos.show", admin_tos_show },
-	{ "tos.accept", admin_tos_accept },
-	{ "relay-net.add", admin_relay_add },
-	{ "relay-net.list", admin_relay_list },
-	{ "relay-net.remove", admin_relay_remove },
-	{ "api-key.add", admin_apikey_add },
-	{ "api-key.list", admin_apikey_list },
-	{ "api-key.revoke", admin_apikey_revoke },
-	{ "queue.list", admin_queue_list },
-	{ "queue.show", admin_queue_show },
-	{ "queue.hold", admin_queue_hold },
-	{ "queue.release", admin_queue_release },
-	{ "queue.delete", admin_queue_delete },
-	{ "queue.flush", admin_queue_flush },
-	{ NULL, NULL },
+	{ "domain.add", admin_domain_add, "domain dkim" },
+	{ "domain.list", admin_domain_list, "" },
+	{ "domain.remove", admin_domain_remove, "domain force:b" },
+	{ "domain.alias.add", admin_domain_alias_add, "alias domain" },
+	{ "domain.alias.remove", admin_domain_alias_remove, "alias domain" },
+	{ "domain.dns", admin_domain_dns, "domain" },
+	{ "domain.check", admin_domain_check, "domain" },
+	{ "domain.dkim.rotate", admin_domain_dkim_rotate, "domain" },
+	{ "user.add", admin_user_add, "address password" },
+	{ "user.list", admin_user_list, "domain" },
+	{ "user.show", admin_user_show, "address" },
+	{ "user.remove", admin_user_remove, "address" },
+	{ "user.alias.add", admin_user_alias_add, "address local" },
+	{ "user.alias.remove", admin_user_alias_remove, "address local" },
+	{ "user.password", admin_user_password, "address password" },
+	{ "user.block", admin_user_block, "address reason" },
+	{ "user.unblock", admin_user_unblock, "address" },
+	{ "user.quota", admin_user_quota, "address " ADMIN_QUOTA_PARAMS },
+	{ "domain.quota", admin_domain_quota,
+	    "domain self:b " ADMIN_QUOTA_PARAMS },
+	{ "log.auth", admin_log_auth, "login since:n limit:n failed:b" },
+	{ "user.totp.off", admin_user_totp_off, "address" },
+	{ "smtp-password.show", admin_smtp_show, "login" },
+	{ "smtp-password.generate", admin_smtp_generate, "login" },
+	{ "app-password.add", admin_app_add, "address label" },
+	{ "app-password.list", admin_app_list, "address" },
+	{ "app-password.revoke", admin_app_revoke, "address label" },
+	{ "token.issue", admin_token_issue, "address ttl:n scope" },
+	{ "token.revoke", admin_token_revoke, "id" },
+	{ "tos.set", admin_tos_set, "text" },
+	{ "tos.show", admin_tos_show, "" },
+	{ "tos.accept", admin_tos_accept, "address" },
+	{ "relay-net.add", admin_relay_add, "domain cidr" },
+	{ "relay-net.list", admin_relay_list, "domain" },
+	{ "relay-net.remove", admin_relay_remove, "domain cidr" },
+	{ "api-key.add", admin_apikey_add, "name" },
+	{ "api-key.list", admin_apikey_list, "" },
+	{ "api-key.revoke", admin_apikey_revoke, "name" },
+	{ "queue.list", admin_queue_list, "" },
+	{ "queue.show", admin_queue_show, "id" },
+	{ "queue.hold", admin_queue_hold, "id" },
+	{ "queue.release", admin_queue_release, "id" },
+	{ "queue.delete", admin_queue_delete, "id" },
+	{ "queue.flush", admin_queue_flush, "" },
+	{ NULL, NULL, NULL },
 };
 
 const struct admin_op *
@@ -180,4 +185,155 @@ int
 admin_store_fail(struct admin_ctx *ctx, struct admin_err *err)
 {
 	return admin_fail(err, 500, "store: %s", store_errmsg(ctx->store));
+}
+
+/* The type letter of name in params ('s' text), or 0 if absent. */
+static int
+admin_param_type(const char *params, const char *name)
+{
+	size_t n = strlen(name), len;
+	const char *p = params;
+
+	while (*p) {
+		p += strspn(p, " ");
+		len = strcspn(p, " :");
+		if (len == n && strncmp(p, name, n) == 0)
+			return p[len] == ':' ? p[len + 1] : 's';
+		p += strcspn(p, " ");
+	}
+	return 0;
+}
+
+/* A field's name for a message: as given when plain, else a stand-in
+ * (it came from the caller and goes back into a reply or a terminal). */
+static const char *
+admin_field_name(const char *key)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.";
+	size_t n = strlen(key);
+
+	if (n == 0 || n > 64 || strspn(key, ok) != n)
+		return "(a field with an unusual name)";
+	return key;
+}
+
+/* A yes/no word from a query string or the CLI. */
+static int
+admin_yes_no(const char *t)
+{
+	static const char *const w[] = { "1", "true", "yes", "0", "false",
+		"no" };
+	size_t i;
+
+	for (i = 0; t && i < sizeof(w) / sizeof(w[0]); i++)
+		if (strcmp(t, w[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+admin_args_check(const char *params, json_t *args, struct admin_err *err)
+{
+	const char *key;
+	json_t *v, *num = json_object();
+	char text[32];
+	int type, rc = -1;
+
+	if (num == NULL)
+		return admin_fail(err, 500, "out of memory");
+	json_object_foreach (args, key, v) {
+		const char *f = admin_field_name(key);
+		type = params ? admin_param_type(params, key) : 0;
+		if (params && type == 0) {
+			admin_fail(err, 400, "unknown field \"%s\"", f);
+			goto out;
+		}
+		if (type == 'n' && json_is_integer(v)) {
+			snprintf(text, sizeof(text), "%lld",
+			    (long long)json_integer_value(v));
+			json_object_set_new(num, key, json_string(text));
+		} else if (type == 'n' && !json_is_string(v)) {
+			admin_fail(err, 400, "%s: give a whole number", f);
+			goto out;
+		} else if (type == 'b' && !json_is_boolean(v) &&
+			   !admin_yes_no(json_string_value(v))) {
+			admin_fail(err, 400, "%s: give true or false", f);
+			goto out;
+		} else if (type == 's' && !json_is_string(v)) {
+			admin_fail(err, 400, "%s: give a string", f);
+			goto out;
+		} else if (type == 0 && !json_is_string(v) &&
+			   !json_is_boolean(v)) {
+			admin_fail(err, 400, "%s: give a string", f);
+			goto out;
+		}
+	}
+	/* after the walk: the numbers, as the operations read them */
+	json_object_update(args, num);
+	rc = 0;
+out:
+	json_decref(num);
+	return rc;
+}
+
+/* The code point at s (n bytes of it in *len), or -1 if not UTF-8. */
+static long
+admin_utf8(const unsigned char *s, size_t *len)
+{
+	long cp;
+	size_t n, i;
+
+	if (s[0] < 0x80) {
+		*len = 1;
+		return s[0];
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return -1;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1; /* also the NUL at the end */
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = n;
+	return cp;
+}
+
+int
+admin_text_check(const char *field, const char *text, size_t max, int multiline,
+    struct admin_err *err)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t n = strlen(text), len;
+	long cp;
+
+	if (n == 0 || n > max)
+		return admin_fail(err, 400, "%s: give 1 to %zu characters",
+		    field, max);
+	while (*p) {
+		if ((cp = admin_utf8(p, &len)) < 0)
+			return admin_fail(err, 400, "%s: not UTF-8 text",
+			    field);
+		if (multiline && (cp == '\t' || cp == '\n' || cp == '\r')) {
+			p += len;
+			continue;
+		}
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 ||
+		    cp == 0x2029)
+			return admin_fail(err, 400,
+			    "%s: control characters (line breaks, tabs ...) "
+			    "are not allowed",
+			    field);
+		p += len;
+	}
+	return 0;
 }

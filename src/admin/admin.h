@@ -24,6 +24,7 @@ struct admin_ctx {
 	const struct conf *conf;
 	const char *actor; /* "cli", "api:KEYNAME", "panel" */
 	const char *ip;	   /* client address, NULL from the CLI */
+	int in_server;	   /* run by `postern serve` itself (the API) */
 };
 
 struct admin_err {
@@ -34,14 +35,41 @@ struct admin_err {
 typedef int (*admin_fn)(struct admin_ctx *, json_t *args, json_t **out,
     struct admin_err *);
 
+/*
+ * params: every argument the operation reads, separated by spaces:
+ * "name" text, "name:n" a number (a JSON integer, or a string such as
+ * "inherit" that the operation reads), "name:b" yes/no (true, false, or
+ * a query string's "1"). admin_args_check() refuses anything else.
+ */
 struct admin_op {
 	const char *name; /* "domain.add" */
 	admin_fn fn;
+	const char *params;
 };
 
 /* Every operation, by name; NULL if none. */
 const struct admin_op *admin_op_find(const char *name);
 extern const struct admin_op admin_ops[];
+
+/*
+ * Arguments from a JSON body or a query string against params (as in
+ * struct admin_op): an unknown name or a value of the wrong JSON type is
+ * refused (400, naming the field); an integer for a number becomes its
+ * decimal string, as the operations read it. params NULL (a route with
+ * a handler of its own): any name, text or yes/no values only.
+ */
+int admin_args_check(const char *params, json_t *args, struct admin_err *);
+
+/*
+ * Free text from an operator or a user (a block reason, a label, a
+ * device's name, the terms): UTF-8 of 1 to max bytes and no control
+ * character (C0, DEL, C1, the line and paragraph separators), so it can
+ * never add a line to an SMTP reply, a message or a log. multiline: tab
+ * and line breaks are text too (the terms). field names it in the
+ * refusal (400).
+ */
+int admin_text_check(const char *field, const char *text, size_t max,
+    int multiline, struct admin_err *);
 
 /* shared by the operation files */
 int admin_fail(struct admin_err *, int status, const char *fmt, ...)

@@ -92,16 +92,7 @@ admin_smtp_generate(struct admin_ctx *ctx, json_t *args, json_t **out,
 static int
 admin_label_check(const char *label, struct admin_err *err)
 {
-	size_t i, n = strlen(label);
-
-	if (n == 0 || n > APP_LABEL_MAX)
-		return admin_fail(err, 400, "a label has 1 to %d characters",
-		    APP_LABEL_MAX);
-	for (i = 0; i < n; i++)
-		if ((unsigned char)label[i] < 0x20 || label[i] == 0x7f)
-			return admin_fail(err, 400,
-			    "a label may not hold control characters");
-	return 0;
+	return admin_text_check("label", label, APP_LABEL_MAX, 0, err);
 }
 
 int

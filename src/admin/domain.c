@@ -93,10 +93,11 @@ admin_domain_remove(struct admin_ctx *ctx, json_t *args, json_t **out,
 		    name, d.name, name, d.name);
 	rc = store_domain_remove(ctx->store, d.id, admin_flag(args, "force"),
 	    &users);
-	if (rc == STORE_EXISTS)
+	if (rc == STORE_EXISTS) /* ctx->ip: an API call */
 		return admin_fail(err, 409,
-		    "%s has %lld user(s): remove them first, or use --force to remove the domain with all its users, aliases and credentials",
-		    d.name, (long long)users);
+		    "%s has %lld user(s): remove them first, or use %s to remove the domain with all its users, aliases and credentials",
+		    d.name, (long long)users,
+		    ctx->ip ? "force=true (?force=true)" : "--force");
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s,s:I}", "removed", d.name, "users_removed",

@@ -21,11 +21,8 @@ admin_tos_set(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *text = admin_need(args, "text", err);
 	int64_t version;
 
-	if (text == NULL)
+	if (text == NULL || admin_text_check("text", text, TOS_MAX, 1, err))
 		return -1;
-	if (strlen(text) > TOS_MAX)
-		return admin_fail(err, 400, "terms longer than %d bytes",
-		    TOS_MAX);
 	if (store_tos_add(ctx->store, text, (int64_t)time(NULL), &version) != 0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:I,s:s}", "version", (json_int_t)version, "note",

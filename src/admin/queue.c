@@ -1,34 +1,43 @@
 /*
  * admin/queue: the messages waiting in the spool, for the CLI and the
  * API alike. Changes are made to the spool's files (ID.hold markers,
- * removal); then the running server is told with SIGUSR1 (its pid is in
- * DATA_DIR/postern.pid; inside the server that is its own pid) to look
- * at the queue again.
+ * removal); then the running server is told with SIGUSR1 (the process
+ * holding the lock on DATA_DIR/postern.pid; inside the server, itself)
+ * to look at the queue again.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "admin.h"
 #include "../spool/spool.h"
 #include "../util/conf.h"
+#include "../util/pidfile.h"
 #include "../util/str.h"
 
-/* 1 if a running server was told, 0 if none runs. */
+/*
+ * 1 if a running server was told, 0 if none runs. The server is the
+ * process the kernel says holds the lock on the pid file, whatever the
+ * file says: a stale file or one rewritten by the server's user never
+ * gets another process signalled.
+ */
 static int
 admin_queue_signal(struct admin_ctx *ctx)
 {
-	char path[CONF_PATH_MAX + 32], *text;
-	long pid;
+	char path[CONF_PATH_MAX + 32];
+	pid_t pid;
 
+	/* the server itself must not open the file: closing it would drop
+	 * the lock it holds there */
+	if (ctx->in_server)
+		return kill(getpid(), SIGUSR1) == 0;
 	snprintf(path, sizeof(path), "%s/postern.pid", ctx->conf->data_dir);
-	if ((text = str_read_file(path, 64, NULL)) == NULL)
+	if ((pid = pidfile_owner(path)) <= 1)
 		return 0; /* not running: it will look at start */
-	pid = strtol(text, NULL, 10);
-	free(text);
-	return pid > 1 && kill((pid_t)pid, SIGUSR1) == 0;
+	return kill(pid, SIGUSR1) == 0;
 }
 
 static int

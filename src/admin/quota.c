@@ -47,6 +47,19 @@ admin_quota_args(json_t *args, int64_t q[STORE_QUOTA_N], struct admin_err *err)
 	return given ? 0 : 1;
 }
 
+/* The CLI shows the quota when given nothing to change; an API call
+ * (ctx->ip set) that changes nothing is refused rather than answered 200. */
+static int
+admin_quota_nothing(struct admin_ctx *ctx, struct admin_err *err)
+{
+	if (ctx->ip == NULL)
+		return 0;
+	return admin_fail(err, 400,
+	    "nothing to change: give messages_per_hour, messages_per_day, "
+	    "recipients_per_day or recipients_per_message (a number, 0 for "
+	    "unlimited, or \"inherit\"), or clear");
+}
+
 static json_t *
 admin_quota_json(const int64_t q[STORE_QUOTA_N])
 {
@@ -72,7 +85,8 @@ admin_user_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return -1;
 	if (store_quota_get(ctx->store, u.id, 0, q) != 0)
 		return admin_store_fail(ctx, err);
-	if ((rc = admin_quota_args(args, q, err)) == -1)
+	if ((rc = admin_quota_args(args, q, err)) == -1 ||
+	    (rc == 1 && admin_quota_nothing(ctx, err) == -1))
 		return -1;
 	if (rc == 0 && store_quota_set(ctx->store, u.id, 0, q) != 0)
 		return admin_store_fail(ctx, err);
@@ -97,7 +111,8 @@ admin_domain_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 		  : store_quota_get(ctx->store, 0, d.id, q);
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
-	if ((rc = admin_quota_args(args, q, err)) == -1)
+	if ((rc = admin_quota_args(args, q, err)) == -1 ||
+	    (rc == 1 && admin_quota_nothing(ctx, err) == -1))
 		return -1;
 	if (rc == 0 && (self ? store_quota_self_set(ctx->store, d.id, q)
 			     : store_quota_set(ctx->store, 0, d.id, q)) != 0)

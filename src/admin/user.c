@@ -275,12 +275,11 @@ admin_user_block(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *reason = admin_need(args, "reason", err);
 	struct store_user u;
 
+	/* the reason goes into SMTP replies and the notice: one line */
 	if (address == NULL || reason == NULL ||
+	    admin_text_check("reason", reason, 500, 0, err) == -1 ||
 	    admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
-	if (strlen(reason) > 500)
-		return admin_fail(err, 400,
-		    "a reason has at most 500 characters");
 	if (store_user_block(ctx->store, u.id, reason, (int64_t)time(NULL)) !=
 	    0)
 		return admin_store_fail(ctx, err);

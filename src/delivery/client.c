@@ -305,6 +305,13 @@ dc_starttls(struct dclient *c)
 	if (ssl == NULL)
 		return -1;
 	SSL_set_tlsext_host_name(ssl, c->t.hosts[c->addr_idx]);
+	/* the name checked in the handshake (an IP literal against the
+	 * certificate's IP addresses) */
+	if (c->t.tls_verify &&
+	    SSL_set1_host(ssl, c->t.hosts[c->addr_idx]) != 1) {
+		SSL_free(ssl);
+		return -1;
+	}
 	bufferevent_setfd(c->bev, -1);
 	bufferevent_free(c->bev);
 	b = bufferevent_openssl_socket_new(c->base, fd, ssl,
@@ -351,6 +358,12 @@ dc_after_ehlo(struct dclient *c)
 		reply_init(&c->r);
 		c->state = DC_STARTTLS;
 		dc_send(c, "STARTTLS");
+		return;
+	}
+	if (c->t.tls_verify && !c->tls_on) {
+		dc_addr_failed(c,
+		    "no STARTTLS offered: nothing sent (smarthost_tls = verify)",
+		    1);
 		return;
 	}
 	if (c->t.auth_user) {
@@ -560,6 +573,13 @@ dc_reply(struct dclient *c)
 		dc_after_ehlo(c);
 		return;
 	case DC_STARTTLS:
+		if (c->t.tls_verify && c->r.code != 220) {
+			dc_addr_failed(c,
+			    "STARTTLS refused: nothing sent (smarthost_tls = "
+			    "verify)",
+			    1);
+			return;
+		}
 		if (c->r.code != 220 || dc_starttls(c) == -1) {
 			/* refused: go on without TLS, as opportunistic TLS does
 			 */
@@ -652,6 +672,16 @@ dc_event(struct dclient *c, short what)
 			dc_timeout(c, DC_CMD_TIMEOUT);
 		} else if (c->state == DC_HANDSHAKE) {
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+			/* SSL_VERIFY_PEER failed the handshake already;
+			 * checked again before any secret goes out */
+			if (c->t.tls_verify &&
+			    (SSL_get_verify_result(ssl) != X509_V_OK ||
+				SSL_get0_peer_certificate(ssl) == NULL)) {
+				dc_addr_failed(c,
+				    "certificate not verified: nothing sent",
+				    1);
+				return;
+			}
 			c->tls_on = 1;
 			snprintf(c->tls_desc, sizeof(c->tls_desc), "%s/%s",
 			    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
@@ -667,9 +697,15 @@ dc_event(struct dclient *c, short what)
 	}
 	if (c->state == DC_HANDSHAKE) {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
-		char why[160];
-		snprintf(why, sizeof(why), "TLS handshake failed: %s",
-		    e ? ERR_reason_error_string(e) : "connection closed");
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+		char why[256];
+		const char *r = e ? ERR_reason_error_string(e) : NULL;
+		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s%s",
+		    r ? r : "connection closed", v != X509_V_OK ? " (" : "",
+		    v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
+		    v != X509_V_OK ? ")" : "",
+		    c->t.tls_verify ? ": nothing sent" : "");
 		dc_addr_failed(c, why, 1);
 		return;
 	}

@@ -1,8 +1,10 @@
 /*
  * client: the outbound SMTP client. One connection to one destination
- * (a list of addresses tried in order), EHLO, STARTTLS whenever offered,
- * AUTH when given credentials (smarthost), then any number of
- * transactions, each with PIPELINING when the server offers it.
+ * (a list of addresses tried in order), EHLO, STARTTLS whenever offered
+ * (required and verified for a target that says so: the smarthost),
+ * AUTH when given credentials (smarthost, only over TLS), then any
+ * number of transactions, each with PIPELINING when the server offers
+ * it.
  */
 #ifndef POSTERN_CLIENT_H
 #define POSTERN_CLIENT_H
@@ -24,6 +26,10 @@ struct dclient_target {
 	socklen_t lens[DCLIENT_ADDRS_MAX];
 	char hosts[DCLIENT_ADDRS_MAX][256]; /* name of each address */
 	const char *auth_user, *auth_pass;  /* smarthost, or NULL */
+	/* 1: STARTTLS required, and the certificate checked (chain by the
+	 * SSL_CTX, name against hosts[]); else the connection fails
+	 * (temporary) before AUTH or mail */
+	int tls_verify;
 };
 
 struct dclient_txn {

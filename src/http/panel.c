@@ -221,6 +221,7 @@ panel_profile(struct http_call *c, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	const char *device = admin_need(args, "device", err);
+	char q[LOG_VALUE_MAX];
 	json_t *a, *made = NULL;
 	struct mail_settings m;
 	const char *at = strchr(c->address, '@');
@@ -248,8 +249,8 @@ panel_profile(struct http_call *c, json_t *args, json_t **out,
 	json_decref(made);
 	if (rc == -1)
 		return admin_fail(err, 500, "cannot write the profile");
-	log_info("http.profile address=%s device=\"%s\" ip=%s", c->address,
-	    device, c->ip);
+	log_info("http.profile address=%s device=%s ip=%s", c->address,
+	    log_value(q, sizeof(q), device), c->ip);
 	*out = NULL;
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include <openssl/ssl.h>
 #include <sodium.h>
 
+#include "conn.h"
 #include "server.h"
 #include "session.h"
 #include "static.h"
@@ -266,6 +267,7 @@ http_job_run(struct worker_job *j, void *tctx)
 	c->ctx.keys = server_keys(tctx);
 	c->ctx.conf = hs.srv->conf;
 	c->ctx.ip = c->ip;
+	c->ctx.in_server = 1;
 	c->ctx.actor = c->actor;
 	str_lcpy(c->actor, "anonymous", sizeof(c->actor));
 	if (http_authenticate(c, &err) == -1)
@@ -275,30 +277,32 @@ http_job_run(struct worker_job *j, void *tctx)
 	if (c->caller == HTTP_BY_SESSION && (r->flags & HTTP_NEED_TOS) &&
 	    http_tos_check(c, &err) == -1)
 		goto out;
-	if (c->caller == HTTP_BY_SESSION && r->self_arg)
+	if (c->caller == HTTP_BY_SESSION && r->self_arg) {
+		/* whatever names an account is the session's own */
+		json_object_del(c->args, "address");
+		json_object_del(c->args, "login");
 		json_object_set_new(c->args, r->self_arg,
 		    json_string(c->address));
+	}
 	if (r->op) {
 		const struct admin_op *op = admin_op_find(r->op);
 		if (op == NULL)
 			admin_fail(&err, 500, "no operation %s", r->op);
-		else
+		else if (admin_args_check(op->params, c->args, &err) == 0)
 			rc = op->fn(&c->ctx, c->args, &out, &err);
-	} else
+	} else if (admin_args_check(NULL, c->args, &err) == 0)
 		rc = r->fn(c, c->args, &out, &err);
 	if (rc == 0 && (r->flags & HTTP_SECRET)) {
 		/* who saw or replaced which secret; never the secret */
 		const char *who = admin_arg(c->args, "login");
-		char q[ADDR_MAX * 4 + 8];
+		char q[LOG_VALUE_MAX];
 		if (who == NULL)
 			who = admin_arg(c->args, "address");
 		if (who == NULL)
 			who = admin_arg(c->args, "name");
-		log_info("http.secret call=%s login=\"%s\" actor=%s ip=%s",
-		    r->op ? r->op : r->pattern,
-		    log_quote(q, sizeof(q), who ? who : "-",
-			who ? strlen(who) : 1),
-		    c->actor, c->ip);
+		log_info("http.secret call=%s login=%s actor=%s ip=%s",
+		    r->op ? r->op : r->pattern, log_value(q, sizeof(q), who),
+		    c->actor, c->ip); /* a key's name or an address */
 	}
 out:
 	if (rc == 0) {
@@ -415,6 +419,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	ev_uint16_t port;
 
 	(void)arg;
+	http_conn_request(req); /* its deadline stops until answered */
 	if (hs.stopping) {
 		http_send_error(req, hs.tls, 503, "the server is stopping");
 		return;
@@ -529,7 +534,15 @@ http_bev_cb(struct event_base *base, void *arg)
 	}
 	/* browsers close without close_notify: not an error */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	return bev;
+	return http_conn_track(bev);
+}
+
+static struct bufferevent *
+http_plain_bev_cb(struct event_base *base, void *arg)
+{
+	(void)arg;
+	return http_conn_track(
+	    bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
 }
 
 /* Is every address of the list a loopback one? */
@@ -619,7 +632,7 @@ http_bind(struct server *srv)
 	    (hs.ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
 	    (hs.ctl = event_new(hs.base, hs.ctlfd, EV_READ | EV_PERSIST,
 		 http_ctl_cb, NULL)) == NULL ||
-	    event_add(hs.ctl, NULL) == -1) {
+	    event_add(hs.ctl, NULL) == -1 || http_conn_init(hs.base) == -1) {
 		log_warnx("http.start error=\"cannot make the event loop\"");
 		return -1;
 	}
@@ -629,8 +642,8 @@ http_bind(struct server *srv)
 	evhttp_set_allowed_methods(hs.http,
 	    HTTP_GET | HTTP_POST | HTTP_HEAD | HTTP_PUT | HTTP_DELETE);
 	evhttp_set_gencb(hs.http, http_request_cb, NULL);
-	if (hs.tls)
-		evhttp_set_bevcb(hs.http, http_bev_cb, NULL);
+	evhttp_set_bevcb(hs.http, hs.tls ? http_bev_cb : http_plain_bev_cb,
+	    NULL);
 	str_lcpy(list, conf->listen_http, sizeof(list));
 	for (tok = strtok_r(list, ", ", &save); tok;
 	     tok = strtok_r(NULL, ", ", &save)) {
@@ -693,6 +706,7 @@ http_free(void)
 {
 	if (hs.http)
 		evhttp_free(hs.http);
+	http_conn_free();
 	if (hs.drain)
 		event_free(hs.drain);
 	if (hs.ctl)

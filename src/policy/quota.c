@@ -435,22 +435,32 @@ quota_load(const struct quota_key *k, const char *counter, int64_t window,
 struct quota_row {
 	struct quota_key key;
 	int64_t hour, day, v[6];
+	int gone;
 };
 
-int
-quota_flush(
-    int (*fn)(void *, const struct quota_key *, const char *, int64_t, int64_t),
-    void *arg)
+/* Remove an owner's entry (the owner no longer exists); under the lock. */
+static void
+quota_forget(const struct quota_key *k)
 {
-	static const char *const names[6] = { "messages_hour", "messages_day",
-		"recipients_day", "excess_day", "rcpt_ok_day",
-		"rcpt_refused_day" };
+	struct quota_entry **pp, *e;
+
+	for (pp = &quota_tab[quota_bucket(k)]; (e = *pp) != NULL; pp = &e->next)
+		if (e->key.user_id == k->user_id &&
+		    e->key.domain_id == k->domain_id) {
+			*pp = e->next;
+			free(e);
+			return;
+		}
+}
+
+/* Copy the changed owners under the lock; NULL with *n 0 if none. */
+static struct quota_row *
+quota_copy_dirty(size_t *np)
+{
 	struct quota_row *rows = NULL, *r;
 	struct quota_entry *e;
 	size_t n = 0, cap = 0, i;
-	int j, rc = 0;
 
-	/* copy under the lock, write without it */
 	pthread_mutex_lock(&quota_mu);
 	for (i = 0; i < QUOTA_BUCKETS; i++)
 		for (e = quota_tab[i]; e; e = e->next) {
@@ -475,21 +485,56 @@ quota_flush(
 			r->v[3] = e->excess;
 			r->v[4] = e->rc_ok;
 			r->v[5] = e->rc_refused;
+			r->gone = 0;
 			e->dirty = 0;
 		}
 copied:
 	pthread_mutex_unlock(&quota_mu);
+	*np = n;
+	return rows;
+}
+
+/*
+ * An owner fn reports gone (1: removed from the store) is forgotten and
+ * never holds up the others; an error (-1) stops the batch, which the
+ * caller rolls back, and every owner copied is written again next time.
+ */
+int
+quota_flush(
+    int (*fn)(void *, const struct quota_key *, const char *, int64_t, int64_t),
+    void *arg)
+{
+	static const char *const names[6] = { "messages_hour", "messages_day",
+		"recipients_day", "excess_day", "rcpt_ok_day",
+		"rcpt_refused_day" };
+	struct quota_row *rows;
+	struct quota_entry *e;
+	size_t n, i;
+	int j, rc = 0, r;
+
+	/* copy under the lock, write without it */
+	rows = quota_copy_dirty(&n);
 	for (i = 0; i < n && rc == 0; i++)
-		for (j = 0; j < 6 && rc == 0; j++)
-			rc = fn(arg, &rows[i].key, names[j],
+		for (j = 0; j < 6; j++) {
+			r = fn(arg, &rows[i].key, names[j],
 			    j == 0 ? rows[i].hour : rows[i].day, rows[i].v[j]);
-	if (rc != 0) /* not written: mark them again */
-		for (i = 0; i < n; i++) {
-			pthread_mutex_lock(&quota_mu);
-			if ((e = quota_find(&rows[i].key)) != NULL)
-				e->dirty = 1;
-			pthread_mutex_unlock(&quota_mu);
+			if (r == 1) {
+				rows[i].gone = 1;
+				break;
+			}
+			if (r != 0) {
+				rc = -1;
+				break;
+			}
 		}
+	pthread_mutex_lock(&quota_mu);
+	for (i = 0; i < n; i++) {
+		if (rows[i].gone)
+			quota_forget(&rows[i].key);
+		else if (rc != 0 && (e = quota_find(&rows[i].key)) != NULL)
+			e->dirty = 1; /* not written: mark them again */
+	}
+	pthread_mutex_unlock(&quota_mu);
 	free(rows);
 	return rc;
 }

@@ -101,7 +101,10 @@ void quota_reset(const struct quota_key *);
  * "recipients_day", "excess_day", "rcpt_ok_day", "rcpt_refused_day". */
 void quota_load(const struct quota_key *, const char *counter, int64_t window,
     int64_t n, int64_t now);
-/* Each changed owner's counters, once, to fn; 0 or fn's first -1. */
+/* Each changed owner's counters, once, to fn; 0 or -1 when fn failed.
+ * fn returns 0 written, -1 error, 1 the owner is gone (removed from the
+ * store): its entry is forgotten and the others are written all the
+ * same. */
 int quota_flush(int (*fn)(void *, const struct quota_key *, const char *counter,
 		    int64_t window, int64_t n),
     void *arg);

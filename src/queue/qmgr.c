@@ -102,6 +102,7 @@ static struct {
 	struct workers_loop *wl;
 	struct resolver *res;
 	SSL_CTX *tls;
+	SSL_CTX *smarthost_tls; /* verifying, for the smarthost; or NULL */
 	pthread_t thread;
 	struct event *tick, *wake;
 	int efd;
@@ -462,8 +463,9 @@ dest_pump(struct qdest *d)
 		LIST_INSERT_HEAD(&d->conns, c, entry);
 		d->nconns++;
 		q.nconns++;
-		c->c = dclient_new(q.base, q.tls, qmgr_conf()->hostname,
-		    &d->target,
+		c->c = dclient_new(q.base,
+		    d->target.tls_verify ? q.smarthost_tls : q.tls,
+		    qmgr_conf()->hostname, &d->target,
 		    strcmp(qmgr_conf()->delivery_mode, "smarthost") == 0
 			? q.smarthost_port
 			: (int)qmgr_conf()->remote_port,
@@ -998,6 +1000,44 @@ qmgr_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The smarthost is a server we choose and may send a password to: its
+ * certificate is checked (chain against smarthost_ca or the system's
+ * CAs, name against the configured host, in dclient), unless the
+ * operator says smarthost_tls = none. MX delivery stays opportunistic
+ * with q.tls.
+ */
+static int
+qmgr_smarthost_tls(const struct conf *c)
+{
+	const char *ca = c->smarthost_ca;
+
+	if (strcmp(c->smarthost_tls, "none") == 0) {
+		if (c->smarthost_user[0])
+			log_warnx(
+			    "queue.start smarthost_tls=none "
+			    "warning=\"the smarthost's certificate is not "
+			    "checked: its password goes to whoever "
+			    "answers\"");
+		return 0;
+	}
+	if ((q.smarthost_tls = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	SSL_CTX_set_verify(q.smarthost_tls, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_min_proto_version(q.smarthost_tls, TLS1_2_VERSION);
+	SSL_CTX_set_mode(q.smarthost_tls, SSL_MODE_RELEASE_BUFFERS);
+	if (ca[0]
+		? SSL_CTX_load_verify_locations(q.smarthost_tls, ca, NULL) != 1
+		: SSL_CTX_set_default_verify_paths(q.smarthost_tls) != 1) {
+		log_warnx("queue.start smarthost_ca=%s error=\"cannot load CA "
+			  "certificates\"",
+		    ca[0] ? ca : "(system)");
+		return -1;
+	}
+	q.smarthost.tls_verify = 1;
+	return 0;
+}
+
 static int
 qmgr_smarthost(const char *spec)
 {
@@ -1089,6 +1129,9 @@ qmgr_start(struct server *srv)
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
 	SSL_CTX_set_verify(q.tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
+	if (strcmp(srv->conf->delivery_mode, "smarthost") == 0 &&
+	    qmgr_smarthost_tls(srv->conf) == -1)
+		return -1;
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
 	q.wake =
@@ -1162,6 +1205,8 @@ qmgr_free(void)
 	workers_loop_free(q.wl);
 	event_base_free(q.base);
 	SSL_CTX_free(q.tls);
+	SSL_CTX_free(q.smarthost_tls);
+	q.smarthost_tls = NULL;
 	json_decref(q.incoming);
 	q.base = NULL;
 }

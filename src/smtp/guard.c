@@ -255,10 +255,15 @@ guard_put(void *arg, const struct quota_key *k, const char *counter,
 			return -1;
 		f->begun = 1;
 	}
-	return store_usage_put(f->st, k->user_id, k->domain_id, counter, window,
-		   n) == 0
-		   ? 0
-		   : -1;
+	switch (store_usage_put(f->st, k->user_id, k->domain_id, counter,
+	    window, n)) {
+	case 0:
+		return 0;
+	case STORE_NOTFOUND: /* removed: forget it, write the others */
+		return 1;
+	default:
+		return -1;
+	}
 }
 
 int

@@ -30,6 +30,7 @@
 #include "../spool/spool.h"
 #include "../store/store.h"
 #include "../util/log.h"
+#include "../util/pidfile.h"
 #include "../util/str.h"
 #include "../util/workers.h"
 
@@ -566,22 +567,35 @@ server_retired_free(void)
 	}
 }
 
-/* DATA_DIR/postern.pid: how `postern queue` finds the server. */
-static void
+/*
+ * DATA_DIR/postern.pid: how `postern queue` finds the server, by the lock
+ * held on it while the server runs (src/util/pidfile.h). -1: another
+ * server holds it; without the file (not writable) the server runs and
+ * the queue commands find nobody to tell.
+ */
+static int
 server_pidfile(const struct conf *c, int create)
 {
-	char path[CONF_PATH_MAX + 32], pid[32];
-	int n;
+	static int fd = -1;
+	char path[CONF_PATH_MAX + 32];
+	pid_t owner;
 
 	snprintf(path, sizeof(path), "%s/postern.pid", c->data_dir);
 	if (!create) {
-		unlink(path);
-		return;
+		pidfile_release(path, fd);
+		fd = -1;
+		return 0;
 	}
-	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-	if (str_write_file(path, pid, (size_t)n, 0644) == -1)
-		log_warnx("server.pidfile path=%s error=\"%s\"", path,
-		    strerror(errno));
+	if ((fd = pidfile_acquire(path, &owner)) != -1)
+		return 0;
+	if (errno == EAGAIN) {
+		log_warnx("server.start error=\"postern (pid %ld) already runs "
+			  "with %s\"",
+		    (long)owner, c->data_dir);
+		return -1;
+	}
+	log_warnx("server.pidfile path=%s error=\"%s\"", path, strerror(errno));
+	return 0;
 }
 
 static void
@@ -763,7 +777,7 @@ server_run(struct conf *conf, const struct server_addon *addon)
 		log_warnx("server.start error=\"cannot listen for http\"");
 		return 1;
 	}
-	if (server_drop_root(conf->user) == -1)
+	if (server_drop_root(conf->user) == -1 || server_pidfile(conf, 1) == -1)
 		return 1;
 	/* fsync-bound work needs more threads than cores: they mostly wait */
 	nworkers =
@@ -795,7 +809,6 @@ server_run(struct conf *conf, const struct server_addon *addon)
 		return 1;
 	}
 	the_addon = addon;
-	server_pidfile(conf, 1);
 	mainbase = event_base_new();
 	sigs[0] = evsignal_new(mainbase, SIGTERM, server_signal_cb, &srv);
 	sigs[1] = evsignal_new(mainbase, SIGINT, server_signal_cb, &srv);

@@ -1152,23 +1152,38 @@ store_quota_resolve(struct store *s, int64_t user_id, int64_t domain_id,
 
 /* quota usage */
 
+/*
+ * Only for an owner that still exists: a user or domain removed since
+ * its usage was counted is not written (a foreign key would fail the
+ * whole batch) and STORE_NOTFOUND says so, for the engine to forget it.
+ */
 int
 store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
     const char *counter, int64_t window, int64_t n)
 {
+	int rc;
+
 	if (user_id)
-		return store_rc(db_exec(s->db,
+		rc = db_exec(s->db,
 		    "INSERT INTO quota_usage (user_id, counter, window, n)"
-		    " VALUES (?, ?, ?, ?) ON CONFLICT (user_id, counter)"
+		    " SELECT ?, ?, ?, ? WHERE EXISTS"
+		    " (SELECT 1 FROM account WHERE id = ?)"
+		    " ON CONFLICT (user_id, counter)"
 		    " WHERE user_id IS NOT NULL DO UPDATE SET"
 		    " window = excluded.window, n = excluded.n",
-		    "isii", user_id, counter, window, n));
-	return store_rc(db_exec(s->db,
-	    "INSERT INTO quota_usage (domain_id, counter, window, n)"
-	    " VALUES (?, ?, ?, ?) ON CONFLICT (domain_id, counter)"
-	    " WHERE domain_id IS NOT NULL DO UPDATE SET"
-	    " window = excluded.window, n = excluded.n",
-	    "isii", domain_id, counter, window, n));
+		    "isiii", user_id, counter, window, n, user_id);
+	else
+		rc = db_exec(s->db,
+		    "INSERT INTO quota_usage (domain_id, counter, window, n)"
+		    " SELECT ?, ?, ?, ? WHERE EXISTS"
+		    " (SELECT 1 FROM domain WHERE id = ?)"
+		    " ON CONFLICT (domain_id, counter)"
+		    " WHERE domain_id IS NOT NULL DO UPDATE SET"
+		    " window = excluded.window, n = excluded.n",
+		    "isiii", domain_id, counter, window, n, domain_id);
+	if (rc != DB_DONE)
+		return store_rc(rc);
+	return db_changes(s->db) == 0 ? STORE_NOTFOUND : 0;
 }
 
 json_t *

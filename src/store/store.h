@@ -213,7 +213,8 @@ int store_quota_resolve(struct store *, int64_t user_id, int64_t domain_id,
     int64_t q[STORE_QUOTA_N], int *blocked);
 
 /* quota usage: one row per owner (user, or domain with user_id 0) and
- * counter, for the window it counts in */
+ * counter, for the window it counts in; STORE_NOTFOUND: the owner is
+ * gone (removed), nothing written */
 int store_usage_put(struct store *, int64_t user_id, int64_t domain_id,
     const char *counter, int64_t window, int64_t n);
 /* [{user_id, domain_id, counter, window, n}]; 0, 0: every owner. */

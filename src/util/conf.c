@@ -67,6 +67,12 @@ static const struct conf_key conf_keys[] = {
 	    "failed panel sign-ins from one client address before 429" },
 	{ "http", "login_window", T_DURATION, I(login_window), "15m", 1, 86400,
 	    NULL, "how long failed panel logins are counted" },
+	{ "http", "connections_per_ip", T_INT, I(http_conns_ip), "50", 1, 4096,
+	    NULL, "open connections from one client address; more are closed" },
+	{ "http", "request_timeout", T_DURATION, I(http_request_timeout), "20s",
+	    1, 3600, NULL,
+	    "time for a whole request from the connection (or the answer "
+	    "before); a slower client is closed" },
 
 	{ "tls", "cert", T_PATH, S(tls_cert), "data/tls/cert.pem", 0, 0, NULL,
 	    "certificate chain, PEM" },
@@ -94,6 +100,13 @@ static const struct conf_key conf_keys[] = {
 	{ "delivery", "smarthost_password_file", T_PATH,
 	    S(smarthost_password_file), "", 0, 0, NULL,
 	    "file holding its password (keep it mode 0600)" },
+	{ "delivery", "smarthost_tls", T_ENUM, S(smarthost_tls), "verify", 0, 0,
+	    "verify|none",
+	    "verify: STARTTLS required and the smarthost's certificate (chain "
+	    "and name) checked, else its mail waits; none: TLS when offered, "
+	    "unchecked" },
+	{ "delivery", "smarthost_ca", T_PATH, S(smarthost_ca), "", 0, 0, NULL,
+	    "CA certificates (PEM) for the smarthost's (empty: the system's)" },
 	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,
 	    0, NULL, "where mode = capture writes messages" },
 	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1, 86400,

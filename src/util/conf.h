@@ -31,13 +31,15 @@ struct conf {
 	char listen_http[CONF_STR_MAX];
 
 	/* [http] */
-	char http_tls[16];	   /* on, off (loopback only), auto */
-	int64_t http_max_body;	   /* bytes of a request body */
-	int64_t http_timeout;	   /* seconds a connection may idle */
-	int64_t session_idle;	   /* a panel session ends after this */
-	int64_t login_failures;	   /* per login, then 429 */
-	int64_t login_failures_ip; /* per client address, then 429 */
-	int64_t login_window;	   /* seconds failures are remembered */
+	char http_tls[16];	      /* on, off (loopback only), auto */
+	int64_t http_max_body;	      /* bytes of a request body */
+	int64_t http_timeout;	      /* seconds a connection may idle */
+	int64_t session_idle;	      /* a panel session ends after this */
+	int64_t login_failures;	      /* per login, then 429 */
+	int64_t login_failures_ip;    /* per client address, then 429 */
+	int64_t login_window;	      /* seconds failures are remembered */
+	int64_t http_conns_ip;	      /* open connections per client address */
+	int64_t http_request_timeout; /* seconds for a whole request */
 
 	/* [tls] */
 	char tls_cert[CONF_PATH_MAX];
@@ -55,6 +57,8 @@ struct conf {
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];
 	char smarthost_password_file[CONF_PATH_MAX];
+	char smarthost_tls[16];		  /* verify, none */
+	char smarthost_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;

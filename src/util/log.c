@@ -24,10 +24,10 @@ log_init(const char *progname, int verbose)
 static void
 log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 {
-	char line[2048];
+	char line[2048], text[2048];
 	struct timespec ts;
 	struct tm tm;
-	int n, m;
+	int n, m, i;
 
 	if (lvl == LOG_DEBUG && !log_verbose)
 		return;
@@ -39,12 +39,23 @@ log_vwrite(enum log_level lvl, const char *fmt, va_list ap)
 	    lvl == LOG_ERR    ? "error"
 	    : lvl == LOG_WARN ? "warn"
 			      : "info");
-	m = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	m = vsnprintf(text, sizeof(text), fmt, ap);
 	if (m < 0)
 		m = 0;
-	n += m;
-	if (n > (int)sizeof(line) - 2)
-		n = sizeof(line) - 2;
+	if (m > (int)sizeof(text) - 1)
+		m = sizeof(text) - 1;
+	/* the last line of defence: a CR or LF in a value that was not
+	 * quoted still cannot start a line of its own */
+	for (i = 0; i < m && n < (int)sizeof(line) - 5; i++) {
+		unsigned char c = (unsigned char)text[i];
+		if (c < 0x20 || c == 0x7f) {
+			line[n++] = '\\';
+			line[n++] = 'x';
+			line[n++] = "0123456789abcdef"[c >> 4];
+			line[n++] = "0123456789abcdef"[c & 15];
+		} else
+			line[n++] = (char)c;
+	}
 	line[n++] = '\n';
 	if (write(STDERR_FILENO, line, n) < 0)
 		return;
@@ -90,6 +101,27 @@ log_quote(char *dst, size_t dstlen, const char *src, size_t len)
 			dst[o++] = hex[c & 15];
 		}
 	}
+	dst[o] = '\0';
+	return dst;
+}
+
+const char *
+log_value(char *dst, size_t dstlen, const char *src)
+{
+	size_t o;
+
+	if (dstlen < 8) {
+		if (dstlen)
+			dst[0] = '\0';
+		return dst;
+	}
+	if (src == NULL)
+		src = "-";
+	dst[0] = '"';
+	/* room for the closing quote and the NUL */
+	log_quote(dst + 1, dstlen - 2, src, strlen(src));
+	o = strlen(dst);
+	dst[o++] = '"';
 	dst[o] = '\0';
 	return dst;
 }

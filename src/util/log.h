@@ -1,6 +1,9 @@
 /*
  * log: one event per line, "name key=value ...", to stderr.
- * Peer bytes go through log_quote() so a line can never be forged.
+ * Text from outside (peers, users, operators) goes through log_value()
+ * (or log_quote() inside quotes) so a field can never be forged; a
+ * control byte that reaches a line anyway is escaped, so a line can
+ * never be.
  * No secret is ever passed here.
  */
 #ifndef POSTERN_LOG_H
@@ -20,5 +23,13 @@ void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 /* Quote peer bytes for a log line: printable ASCII kept, rest \xNN. */
 const char *log_quote(char *dst, size_t dstlen, const char *src, size_t len);
+/*
+ * Any text as the VALUE of key=VALUE: in double quotes, '"', '\\', control
+ * bytes and bytes past ASCII as \xNN, so it can add neither a field nor a
+ * line; cut to fit dst (at least 8 bytes), the quotes always closed. NULL
+ * gives "-". LOG_VALUE_MAX holds 128 input bytes.
+ */
+#define LOG_VALUE_MAX (128 * 4 + 3)
+const char *log_value(char *dst, size_t dstlen, const char *src);
 
 #endif

@@ -537,3 +537,21 @@ def delivery(request, tmp_path):
         if getattr(request.node, "_delivery_failed", False):
             d.dump_logs()
         d.close()
+
+
+def tls_cert_for(dirpath, name):
+    """A self-signed certificate for name (an IP address or a DNS name,
+    in subjectAltName) made with openssl: (server SSLContext, PEM path),
+    for a test smarthost whose certificate postern checks."""
+    dirpath = Path(dirpath)
+    dirpath.mkdir(parents=True, exist_ok=True)
+    key, crt = dirpath / ("%s.key" % name), dirpath / ("%s.pem" % name)
+    san = ("IP:" if re.match(r"^[0-9.]+$|:", name) else "DNS:") + name
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
+                    "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-keyout", str(key), "-out", str(crt), "-days", "2",
+                    "-subj", "/CN=%s" % name, "-addext", "subjectAltName=" + san],
+                   check=True, capture_output=True, timeout=30)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(crt), str(key))
+    return ctx, crt

@@ -215,3 +215,34 @@ def test_a_quota_changed_while_the_server_runs_reaches_open_sessions_within_seco
         time.sleep(0.5)
     assert (r.stage, r.code) == ("mail", 451), r
     assert time.monotonic() - t <= 7
+
+
+def wait_used(srv, user, quota, want, timeout=5):
+    """The stored usage of user's quota once it is want (written behind
+    about once a second), else what it is at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        used = srv.cli("user", "show", user)["quota"][quota]["used"]
+        if used == want or time.monotonic() > deadline:
+            return used
+        time.sleep(0.2)
+
+
+def test_deleting_a_user_who_sent_mail_leaves_the_others_usage_stored(smtp_server_factory):
+    srv = quota_server(smtp_server_factory)
+    gone, _ = srv.new_user("gone")
+    # the user to be deleted sends from a session opened before the delete
+    s = login(srv, gone)
+    srv.cli("user", "remove", gone)
+    assert transaction(s, gone).queued
+    s.close()
+    assert send(srv, "alice@example.org").queued
+    assert send(srv, "alice@example.org").queued
+    assert wait_used(srv, "alice@example.org", "messages_per_hour", 2) == 2
+    assert "FOREIGN KEY" not in srv.log()
+    # and it stays counted across a restart
+    srv.cli("user", "quota", "alice@example.org", "--messages-per-hour", "2")
+    srv.stop()
+    srv.start()
+    r = send(srv, "alice@example.org")
+    assert r.code == 451 and "2 messages per hour" in r.text, r

@@ -3,6 +3,7 @@ The operator's JSON API: every provisioning call with an API key, its
 answer, and its errors (status and a sentence). The CLI runs the same
 operations, so some answers are checked against what the CLI then sees.
 """
+import re
 import smtplib
 import urllib.parse
 
@@ -81,7 +82,12 @@ def test_domains_are_added_listed_aliased_and_removed(srv, api):
     err(api.delete("/api/v1/domains/shop.test/aliases/shop.example"), 404)
 
     api.ok("POST", "/api/v1/users", {"address": "owner@shop.test"})
-    assert "--force" in err(api.delete("/api/v1/domains/shop.test"), 409) or True
+    # refused, and the answer says how to force it over the API (not the
+    # CLI's --force, which an API caller cannot give)
+    refused = err(api.delete("/api/v1/domains/shop.test"), 409)
+    assert "shop.test has 1 user(s)" in refused and "force=true" in refused, refused
+    assert "--force" not in refused, refused
+    assert "shop.test" in [d["name"] for d in api.ok("GET", "/api/v1/domains")["domains"]]
     assert api.ok("DELETE", "/api/v1/domains/shop.test?force=true")["users_removed"] == 1
     err(api.delete("/api/v1/domains/shop.test"), 404)
     assert srv.cli("user", "list")["users"] == [u for u in srv.cli("user", "list")["users"]
@@ -254,6 +260,104 @@ def test_quotas_of_a_user_and_a_domain_and_the_whole_auth_log(srv, api):
     rows = log["events"] if isinstance(log, dict) and "events" in log else log
     assert any(e["login"] == "kim@example.org" and e["outcome"] != "ok" for e in rows), log
     assert all(e["outcome"] != "ok" for e in rows)
+
+
+def test_a_value_of_the_wrong_json_type_is_refused_naming_the_field_and_changes_nothing(srv, api):
+    api.ok("POST", "/api/v1/users", {"address": "typed@example.org"})
+    quota = "/api/v1/users/typed@example.org/quota"
+
+    def limit():
+        return api.ok("GET", "/api/v1/users/typed@example.org")["quota"]["messages_per_hour"]
+
+    before = limit()
+    # a number where text is meant: no user without a password, no RSA key
+    assert "password" in err(api.post("/api/v1/users", {"address": "typed2@example.org",
+                                                         "password": 123}), 400)
+    err(api.get("/api/v1/users/typed2@example.org"), 404)
+    assert "dkim" in err(api.post("/api/v1/domains", {"domain": "typed.test", "dkim": 5}), 400)
+    err(api.get("/api/v1/domains/typed.test/dns"), 404)
+    assert "reason" in err(api.post("/api/v1/users/typed@example.org/block", {"reason": 5}), 400)
+    assert api.ok("GET", "/api/v1/users/typed@example.org")["blocked"] is None
+    assert "label" in err(api.post("/api/v1/users/typed@example.org/app-passwords",
+                                   {"label": ["phone"]}), 400)
+    assert api.ok("GET", "/api/v1/users/typed@example.org/app-passwords")["app_passwords"] == []
+    # anything but a whole number (or a word such as "inherit") for a quota
+    for bad in ([1], {"n": 1}, 1.5, None, True):
+        assert "messages_per_hour" in err(api.put(quota, {"messages_per_hour": bad}), 400), bad
+    assert "force" in err(api.delete("/api/v1/domains/example.org?force=maybe"), 400)
+    # a field nobody reads, or nothing at all to change: not a silent 200
+    assert "messages_per_hours" in err(api.put(quota, {"messages_per_hours": "3"}), 400)
+    assert "nothing to change" in err(api.put(quota, {}), 400)
+    assert limit() == before
+    # a number where a number is meant is taken
+    out = api.ok("PUT", quota, {"messages_per_hour": 7, "recipients_per_day": 0})
+    assert out["quota"]["messages_per_hour"] == 7 and out["quota"]["recipients_per_day"] == 0
+    assert limit()["limit"] == 7 and limit()["from"] == "user"
+    tok = api.post("/api/v1/users/typed@example.org/tokens", {"ttl": 600})
+    assert tok.status == 201, tok.body
+
+
+def accept_terms(api, address):
+    """The user accepts the current terms, if there are any."""
+    if api.get("/api/v1/tos").status == 200:  # terms set by another test
+        r = api.post("/api/v1/users/%s/tos" % address)
+        assert r.status in (201, 409), r.body
+
+
+def log_fields(line):
+    """key -> value of a log line, as a logfmt reader splits it."""
+    return dict(re.findall(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^ ]*)', line))
+
+
+def test_a_block_reason_with_a_line_break_is_refused_and_the_smtp_reply_stays_one_reply(srv, api):
+    addr = "crlf@example.org"
+    pw = api.ok("POST", "/api/v1/users", {"address": addr})["smtp_password"]
+    accept_terms(api, addr)
+    attack = api.post("/api/v1/users/%s/block" % addr, {"reason": "x\r\n250 2.1.0 ok"})
+    if attack.status != 200:
+        api.ok("POST", "/api/v1/users/%s/block" % addr, {"reason": "spam run"})
+    # the blocked user's MAIL is answered with one reply of one line
+    c = srv.session(addr, pw)
+    try:
+        r = c.cmd("MAIL FROM:<%s>" % addr)
+        assert r.code == 550 and len(r.lines) == 1 and "blocked" in r.text, r
+        assert c.pending(0.5) == b"", "more than one reply to MAIL"
+    finally:
+        c.close()
+    e = err(attack, 400)
+    assert "reason" in e and "control characters" in e, e
+    api.ok("DELETE", "/api/v1/users/%s/block" % addr)
+    for reason in ("x\n250 ok", "tab\there", "c1\u0085here", "sep\u2028here"):
+        assert "control characters" in err(api.post("/api/v1/users/%s/block" % addr,
+                                                    {"reason": reason}), 400), reason
+    # the CLI runs the same check
+    rc, _, e = srv.cli_run("user", "block", addr, "--reason", "x\r\n250 2.1.0 ok")
+    assert rc == 1 and "reason" in e and "control characters" in e, e
+    assert api.ok("GET", "/api/v1/users/" + addr)["blocked"] is None
+
+
+def test_a_device_label_is_quoted_in_the_log_and_cannot_forge_a_field(srv, api):
+    addr, _ = srv.user("label")
+    accept_terms(api, addr)
+    user = srv.api(key=None)
+    assert user.login(addr).status == 200
+    r = user.post("/api/v1/me/profile", {"device": 'phone" forged="1'})
+    assert r.status == 200, r.body[:300]
+    lines = [l for l in srv.log().splitlines() if "http.profile" in l and addr in l]
+    assert len(lines) == 1, lines
+    fields = log_fields(lines[0])
+    assert "forged" not in fields, lines[0]
+    assert fields["device"].startswith('"phone') and "forged" in fields["device"], lines[0]
+    assert fields["ip"] == "127.0.0.1", lines[0]
+    assert user.post("/api/v1/me/profile", {"device": "a key=forged"}).status == 200
+    line = [l for l in srv.log().splitlines() if "http.profile" in l and addr in l][-1]
+    assert 'device="a key=forged"' in line and "key" not in log_fields(line), line
+    # a label with a line break is refused, from the panel and the operator
+    assert "control characters" in err(user.post("/api/v1/me/profile",
+                                                  {"device": "phone\r\nforged line"}), 400)
+    assert "control characters" in err(api.post("/api/v1/users/%s/app-passwords" % addr,
+                                                 {"label": "a\nb"}), 400)
+    assert "forged line" not in srv.log()
 
 
 # ---------------------------------------------------------------- the queue

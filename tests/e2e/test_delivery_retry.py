@@ -4,12 +4,13 @@ message or of one recipient), and `postern queue hold|release|flush|delete`
 while the server runs.
 """
 import re
+import subprocess
 import time
 
 import pytest
 
 from fixtures_delivery import attempts, bounces, spool_files
-from fixtures_smtp import make_message
+from fixtures_smtp import POSTERN_BIN, make_message, queue_id
 
 ZONE = ("remote.test. MX 10 mx1.remote.test.", "mx1.remote.test. A 127.0.0.2")
 
@@ -100,3 +101,44 @@ def test_queue_hold_keeps_a_message_back_release_delivers_it_and_delete_removes_
     assert srv.cli("queue", "list")["queue"] == []
     assert spool_files(srv) == []
     assert bounces(srv.log()) == []
+
+
+def test_queue_flush_signals_the_running_server_never_a_process_a_pid_file_names(
+        smtp_server_factory):
+    # no automatic retry within the test: an attempt after the first one
+    # means the server heard the flush
+    srv = smtp_server_factory(start=False, park_queue=False,
+                              delivery__retry_first="1h", delivery__retry_max_interval="1h")
+    pidfile = srv.data / "postern.pid"
+    victim = subprocess.Popen(["sleep", "60"])
+    try:
+        # a stale pid file (a crash) naming another process: not signalled
+        pidfile.write_text("%d\n" % victim.pid)
+        out = srv.cli("queue", "flush", json=False)
+        assert "not running" in out, out
+        assert srv.cli("queue", "flush")["running"] is False
+        time.sleep(0.2)
+        assert victim.poll() is None, "queue flush signalled the pid a stale file names"
+
+        srv.start()
+        qid = queue_id(srv.session("alice@example.org", srv.passwords["alice@example.org"])
+                       .mail("alice@example.org", "bob@remote.test", make_message()))
+        srv.wait_log(r"delivery\.attempt queue=%s .*result=deferred" % qid, timeout=20)
+        assert srv.cli("queue", "flush")["running"] is True
+        srv.wait_log(r"delivery\.attempt queue=%s .*result=deferred" % qid, count=2, timeout=20)
+        # the server's user rewrites the file for root's next flush: the
+        # flush still reaches the server, and only the server
+        pidfile.write_text("%d\n" % victim.pid)
+        assert srv.cli("queue", "flush")["running"] is True
+        srv.wait_log(r"delivery\.attempt queue=%s .*result=deferred" % qid, count=3, timeout=20)
+        time.sleep(0.2)
+        assert victim.poll() is None, "queue flush signalled the pid the file names"
+        assert srv.proc.poll() is None
+        # and a second server on the same data directory does not start
+        other = subprocess.run([POSTERN_BIN, "-c", str(srv.conf), "serve"],
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                               env=srv._serve_env())
+        assert other.returncode != 0 and b"already runs" in other.stderr, other.stderr[-2000:]
+    finally:
+        victim.kill()
+        victim.wait()

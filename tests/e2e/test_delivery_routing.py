@@ -9,7 +9,7 @@ import time
 
 import dkim
 
-from fixtures_delivery import (attempts, bounces, mx_tls_context, parse_message,
+from fixtures_delivery import (attempts, bounces, parse_message, tls_cert_for,
                                spool_files, wait_until)
 from fixtures_smtp import make_message
 
@@ -129,8 +129,11 @@ def test_a_destination_that_never_answers_does_not_delay_another(delivery):
 
 def test_smarthost_mode_sends_every_recipient_to_the_smarthost_without_dns(delivery):
     smart = delivery.mx("127.0.0.2")
+    # a plain test smarthost: its TLS unchecked by choice (the checks
+    # are in test_delivery_smarthost_tls.py)
     srv = delivery.server(delivery__mode="smarthost",
-                          delivery__smarthost="127.0.0.2:%d" % delivery.port)
+                          delivery__smarthost="127.0.0.2:%d" % delivery.port,
+                          delivery__smarthost_tls="none")
     delivery.dns.set(*delivery.dkim_records(srv))  # no MX, no A: all NXDOMAIN
     rcpts = ["bob@remote.test", "carol@other.test", "dave@nosuch.test"]
     qid = delivery.submit(srv, rcpts, make_message(subject="via smarthost"))
@@ -152,8 +155,10 @@ def test_smarthost_mode_logs_in_over_tls_with_the_password_file(delivery):
     pwfile = srv.dir / "smarthost.pw"
     pwfile.write_text("up-secret-42\n")
     os.chmod(pwfile, 0o600)
-    smart = delivery.mx("127.0.0.2", tls_context=mx_tls_context(srv),
+    ctx, crt = tls_cert_for(srv.dir / "smarthost-cert", "127.0.0.2")
+    smart = delivery.mx("127.0.0.2", tls_context=ctx,
                         auth=("relay@isp.test", "up-secret-42"))
+    srv.conf_set("delivery", "smarthost_ca", str(crt))
     srv.conf_set("delivery", "mode", "smarthost")
     srv.conf_set("delivery", "smarthost", "127.0.0.2:%d" % delivery.port)
     srv.conf_set("delivery", "smarthost_user", "relay@isp.test")

@@ -228,6 +228,46 @@ UNIT_TEST(test_quota_usage_is_flushed_once_and_loads_back)
 	quota_free();
 }
 
+/* user 9 was removed from the store: the writer says so with 1 */
+static int
+flush_gone(void *arg, const struct quota_key *k, const char *counter,
+    int64_t window, int64_t n)
+{
+	int *rows = arg;
+
+	(void)counter;
+	(void)window;
+	(void)n;
+	if (k->user_id == 9) {
+		rows[0]++;
+		return 1;
+	}
+	rows[1]++;
+	return 0;
+}
+
+UNIT_TEST(test_quota_a_removed_owner_is_forgotten_and_the_others_written)
+{
+	struct quota_key gone = { 9, 0 }, kept = { 10, 0 };
+	struct quota_verdict v;
+	int rows[2] = { 0, 0 };
+
+	quota_init();
+	limits(&gone, 1, 0, 0, 0, T0);
+	limits(&kept, 0, 0, 0, 0, T0);
+	CHECK(quota_reserve(&gone, 1, T0, &v) == QUOTA_OK);
+	CHECK(quota_reserve(&kept, 1, T0, &v) == QUOTA_OK);
+	CHECK(quota_flush(flush_gone, rows) == 0);
+	CHECK(rows[0] == 1 && rows[1] == 6);
+	/* forgotten: not written again, and no count left behind (an id the
+	 * store gives again must not inherit it) */
+	CHECK(quota_flush(flush_gone, rows) == 0 && rows[0] == 1);
+	CHECK(quota_check_mail(&gone, T0, 0, &v) == QUOTA_STALE);
+	limits(&gone, 1, 0, 0, 0, T0);
+	CHECK(quota_reserve(&gone, 1, T0, &v) == QUOTA_OK);
+	quota_free();
+}
+
 UNIT_TEST(test_bruteforce_slows_then_refuses_an_address_not_the_owner)
 {
 	struct bf_conf c = { 3600, 3, 5, 900, 4, 100, 400 };

@@ -1,11 +1,15 @@
 /* test_util: config parsing, durations, sizes and networks. */
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "unit.h"
 #include "util/cidr.h"
 #include "util/conf.h"
+#include "util/log.h"
+#include "util/pidfile.h"
 #include "util/str.h"
 
 static int
@@ -127,4 +131,66 @@ UNIT_TEST(test_networks_match_their_addresses_only)
 	CHECK(cidr_parse("10.16.0.0/11", &c, err, sizeof(err)) == -1);
 	CHECK(cidr_parse("0.0.0.0/0", &c, err, sizeof(err)) == 0);
 	CHECK(cidr_contains(&c, "203.0.113.5"));
+}
+
+UNIT_TEST(test_log_value_is_one_quoted_field_whatever_the_text)
+{
+	char q[LOG_VALUE_MAX], small[12];
+
+	CHECK_STR(log_value(q, sizeof(q), "phone"), "\"phone\"");
+	CHECK_STR(log_value(q, sizeof(q), "a\" key=\"forged"),
+	    "\"a\\x22 key=\\x22forged\"");
+	CHECK_STR(log_value(q, sizeof(q), "x\r\ny=1"), "\"x\\x0d\\x0ay=1\"");
+	CHECK_STR(log_value(q, sizeof(q), "a\\b"), "\"a\\x5cb\"");
+	CHECK_STR(log_value(q, sizeof(q), NULL), "\"-\"");
+	/* cut to fit, the closing quote kept */
+	CHECK_STR(log_value(small, sizeof(small), "abcdefghijklmnop"),
+	    "\"abcde\"");
+	CHECK_STR(log_value(small, sizeof(small), "\"\"\"\""),
+	    "\"\\x22\\x22\"");
+}
+
+UNIT_TEST(test_pidfile_names_the_lock_holder_never_the_files_text)
+{
+	char path[64], c;
+	int p[2], fd;
+	pid_t child, owner;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/postern-unit-%ld.pid",
+	    (long)getpid());
+	unlink(path);
+	CHECK(pidfile_owner(path) == 0); /* no file */
+	/* a stale file, as a crash leaves it, names nobody */
+	f = fopen(path, "w");
+	fputs("1\n", f);
+	fclose(f);
+	CHECK(pidfile_owner(path) == 0);
+	CHECK(pipe(p) == 0);
+	if ((child = fork()) == 0) {
+		fd = pidfile_acquire(path, &owner);
+		c = fd == -1 ? 'n' : 'y';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	CHECK(read(p[0], &c, 1) == 1 && c == 'y');
+	CHECK(pidfile_owner(path) == child);
+	/* whatever the file says now */
+	f = fopen(path, "w");
+	fputs("1\n", f);
+	fclose(f);
+	CHECK(pidfile_owner(path) == child);
+	/* a second holder is refused, told the first */
+	CHECK(pidfile_acquire(path, &owner) == -1 && owner == child);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	CHECK(pidfile_owner(path) == 0);
+	fd = pidfile_acquire(path, &owner);
+	CHECK(fd != -1);
+	pidfile_release(path, fd);
+	CHECK(access(path, F_OK) == -1);
+	close(p[0]);
+	close(p[1]);
 }
