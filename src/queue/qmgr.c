@@ -1013,12 +1013,16 @@ qmgr_smarthost_tls(const struct conf *c)
 	const char *ca = c->smarthost_ca;
 
 	if (strcmp(c->smarthost_tls, "none") == 0) {
-		if (c->smarthost_user[0])
-			log_warnx(
-			    "queue.start smarthost_tls=none "
-			    "warning=\"the smarthost's certificate is not "
-			    "checked: its password goes to whoever "
-			    "answers\"");
+		/* a password goes only to a server whose certificate we
+		 * checked: unchecked TLS would hand it to whoever answers */
+		if (c->smarthost_user[0]) {
+			log_warnx("queue.start smarthost_tls=none "
+				  "error=\"smarthost_user is set: a password "
+				  "is sent only over verified TLS (set "
+				  "smarthost_ca for a private CA, or remove "
+				  "smarthost_user)\"");
+			return -1;
+		}
 		return 0;
 	}
 	if ((q.smarthost_tls = SSL_CTX_new(TLS_client_method())) == NULL)

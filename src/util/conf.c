@@ -104,7 +104,7 @@ static const struct conf_key conf_keys[] = {
 	    "verify|none",
 	    "verify: STARTTLS required and the smarthost's certificate (chain "
 	    "and name) checked, else its mail waits; none: TLS when offered, "
-	    "unchecked" },
+	    "unchecked, and no smarthost_user" },
 	{ "delivery", "smarthost_ca", T_PATH, S(smarthost_ca), "", 0, 0, NULL,
 	    "CA certificates (PEM) for the smarthost's (empty: the system's)" },
 	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,

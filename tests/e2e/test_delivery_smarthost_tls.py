@@ -7,10 +7,11 @@ log line that says why. smarthost_tls = none is the explicit opt-out.
 MX delivery stays opportunistic (test_delivery_routing.py).
 """
 import os
+import subprocess
 import time
 
 from fixtures_delivery import attempts, tls_cert_for
-from fixtures_smtp import make_message
+from fixtures_smtp import POSTERN_BIN, make_message
 
 LOGIN, SECRET = "relay@isp.test", "up-secret-42"
 
@@ -91,3 +92,25 @@ def test_a_smarthost_without_starttls_gets_nothing_unless_the_operator_opts_out(
     srv.start()
     smart.wait(1, timeout=20)
     srv.wait_log(r"queue\.done queue=%s" % qid)
+
+
+def test_a_smarthost_password_with_unchecked_tls_is_refused_at_start(delivery):
+    # smarthost_tls = none would hand the password to whoever answers:
+    # postern refuses to start and says what to do instead
+    srv = delivery.server(start=False)
+    pwfile = srv.dir / "smarthost.pw"
+    pwfile.write_text(SECRET + "\n")
+    os.chmod(pwfile, 0o600)
+    for key, value in (("mode", "smarthost"),
+                       ("smarthost", "127.0.0.2:%d" % delivery.port),
+                       ("smarthost_user", LOGIN),
+                       ("smarthost_password_file", str(pwfile)),
+                       ("smarthost_tls", "none")):
+        srv.conf_set("delivery", key, value)
+    run = subprocess.run([POSTERN_BIN, "-c", str(srv.conf), "serve"],
+                         stdin=subprocess.DEVNULL, capture_output=True, timeout=30,
+                         env=srv._serve_env())
+    err = run.stderr.decode()
+    assert run.returncode != 0, err[-2000:]
+    assert "smarthost_user" in err and "smarthost_ca" in err, err[-2000:]
+    assert SECRET not in err
