@@ -1556,11 +1556,13 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 			    "panel, then send again",
 			    who);
 		} else if (s->blocked) {
+			char why[201];
 			smtp_reply(s,
 			    "550 5.7.1 Outgoing mail of %s is "
-			    "blocked (%.200s): contact the operator "
+			    "blocked (%s): contact the operator "
 			    "of this service",
-			    who, s->block_reason ? s->block_reason : "");
+			    who,
+			    str_printable(why, sizeof(why), s->block_reason));
 		} else if (from[0] == '\0') {
 			smtp_reply(s, "553 5.7.1 The null sender is not "
 				      "allowed for submission");

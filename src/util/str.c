@@ -26,6 +26,25 @@ str_lcpy(char *dst, const char *src, size_t size)
 	return len;
 }
 
+/*
+ * Text stored by people (a block reason) may hold what a reply must not:
+ * CR LF would start a reply line of its own, 8-bit bytes are not SMTP.
+ */
+const char *
+str_printable(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	if (size == 0)
+		return dst;
+	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < size; i++)
+		dst[i] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f
+		    ? src[i]
+		    : '?';
+	dst[i] = '\0';
+	return dst;
+}
+
 void
 str_ascii_lower(char *s)
 {

@@ -5,6 +5,7 @@ operations, so some answers are checked against what the CLI then sees.
 """
 import re
 import smtplib
+import subprocess
 import urllib.parse
 
 import pytest
@@ -334,6 +335,27 @@ def test_a_block_reason_with_a_line_break_is_refused_and_the_smtp_reply_stays_on
     rc, _, e = srv.cli_run("user", "block", addr, "--reason", "x\r\n250 2.1.0 ok")
     assert rc == 1 and "reason" in e and "control characters" in e, e
     assert api.ok("GET", "/api/v1/users/" + addr)["blocked"] is None
+
+
+def test_a_block_reason_stored_before_the_check_still_makes_one_reply_line(srv, api):
+    # a reason written before control characters were refused (or by
+    # hand in the store) reaches the client as one printable line
+    addr = "oldcrlf@example.org"
+    pw = api.ok("POST", "/api/v1/users", {"address": addr})["smtp_password"]
+    accept_terms(api, addr)
+    api.ok("POST", "/api/v1/users/%s/block" % addr, {"reason": "placeholder"})
+    subprocess.run(["sqlite3", str(srv.data / "postern.db"),
+                    "UPDATE account SET blocked_reason = 'x' || char(13, 10) || "
+                    "'250 2.1.0 ok ' || char(233) WHERE local_key = 'oldcrlf'"],
+                   check=True, timeout=30)
+    c = srv.session(addr, pw)
+    try:
+        r = c.cmd("MAIL FROM:<%s>" % addr)
+        assert r.code == 550 and len(r.lines) == 1, r
+        assert "(x??250 2.1.0 ok ??)" in r.text, r  # é: two bytes
+        assert c.pending(0.5) == b"", "more than one reply to MAIL"
+    finally:
+        c.close()
 
 
 def test_a_device_label_is_quoted_in_the_log_and_cannot_forge_a_field(srv, api):
