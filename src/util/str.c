@@ -38,9 +38,10 @@ str_printable(char *dst, size_t size, const char *src)
 	if (size == 0)
 		return dst;
 	for (i = 0; src != NULL && src[i] != '\0' && i + 1 < size; i++)
-		dst[i] = (unsigned char)src[i] >= 0x20 && (unsigned char)src[i] < 0x7f
-		    ? src[i]
-		    : '?';
+		dst[i] = (unsigned char)src[i] >= 0x20 &&
+				 (unsigned char)src[i] < 0x7f
+			     ? src[i]
+			     : '?';
 	dst[i] = '\0';
 	return dst;
 }
