@@ -808,9 +808,10 @@ commit_job_done(struct worker_job *j)
 
 	if (cj->dsn_id[0]) {
 		struct qmsg *b = qmsg_add(cj->dsn_id);
+		char la[LOG_ADDR_MAX];
 		(void)b;
 		log_info("queue.bounce queue=%s dsn=%s to=<%s>", m->id,
-		    cj->dsn_id, m->env.from);
+		    cj->dsn_id, log_addr(la, sizeof(la), m->env.from));
 	}
 	free(cj->finished);
 	free(cj->failed);
@@ -846,6 +847,7 @@ qmgr_attempt_end(struct qmsg *m)
 	cj->failed = calloc((size_t)m->env.nrcpt, sizeof(*cj->failed));
 	for (i = 0; i < m->env.nrcpt; i++) {
 		char quoted[4 * REPLY_TEXT_MAX];
+		char la[LOG_ADDR_MAX];
 		const char *result;
 		if (m->state[i] == R_DEFERRED && expired) {
 			char t[REPLY_TEXT_MAX];
@@ -867,7 +869,7 @@ qmgr_attempt_end(struct qmsg *m)
 			continue;
 		log_info("delivery.attempt queue=%s to=<%s> host=%s tls=%s "
 			 "reply=\"%s\" delay=%llds result=%s",
-		    m->id, m->env.rcpts[i].addr,
+		    m->id, log_addr(la, sizeof(la), m->env.rcpts[i].addr),
 		    m->host[i][0] ? m->host[i] : "-",
 		    m->tls[i][0] ? m->tls[i] : "none",
 		    log_quote(quoted, sizeof(quoted), m->text[i],

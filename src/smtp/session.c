@@ -1570,8 +1570,10 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 			smtp_reply(s, "553 5.7.1 %s may not send as <%s>", who,
 			    from);
 		} else {
+			char la[LOG_ADDR_MAX];
 			log_debug("smtp.mail session=%016llx from=<%s>",
-			    (unsigned long long)s->id, from);
+			    (unsigned long long)s->id,
+			    log_addr(la, sizeof(la), from));
 			quota_key_set(&tx->qk, s->ident->user_id,
 			    s->ident->domain_id);
 			tx->has_qk = 1;

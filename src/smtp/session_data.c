@@ -149,10 +149,12 @@ spool_job_done(struct worker_job *j)
 	}
 	s->job = NULL;
 	if (sj->rc == 0) {
+		char la[LOG_ADDR_MAX];
 		log_info("smtp.queued queue=%s session=%016llx from=<%s> "
 			 "rcpts=%d size=%zu auth=%s",
-		    sj->env.id, (unsigned long long)s->id, sj->env.from,
-		    sj->env.nrcpt, sj->head.len + sj->msg.len,
+		    sj->env.id, (unsigned long long)s->id,
+		    log_addr(la, sizeof(la), sj->env.from), sj->env.nrcpt,
+		    sj->head.len + sj->msg.len,
 		    sj->env.auth[0] ? sj->env.auth : "-");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", sj->env.id);
 		qmgr_notify(sj->env.id);

@@ -82,8 +82,9 @@ fatal(const char *fmt, ...)
 	exit(1);
 }
 
-const char *
-log_quote(char *dst, size_t dstlen, const char *src, size_t len)
+/* Printable ASCII kept but for '"', '\\' and (space) a blank; the rest \xNN. */
+static const char *
+log_escape(char *dst, size_t dstlen, const char *src, size_t len, int space)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t i, o = 0;
@@ -92,7 +93,8 @@ log_quote(char *dst, size_t dstlen, const char *src, size_t len)
 		return dst;
 	for (i = 0; i < len && o + 5 < dstlen; i++) {
 		unsigned char c = (unsigned char)src[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' &&
+		    (c != ' ' || !space)) {
 			dst[o++] = (char)c;
 		} else {
 			dst[o++] = '\\';
@@ -103,6 +105,21 @@ log_quote(char *dst, size_t dstlen, const char *src, size_t len)
 	}
 	dst[o] = '\0';
 	return dst;
+}
+
+const char *
+log_quote(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	return log_escape(dst, dstlen, src, len, 0);
+}
+
+/* An address as <...> in a line: a quoted local part may hold a blank,
+ * which would start a field of its own. */
+const char *
+log_addr(char *dst, size_t dstlen, const char *src)
+{
+	return log_escape(dst, dstlen, src ? src : "", src ? strlen(src) : 0,
+	    1);
 }
 
 const char *

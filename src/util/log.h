@@ -23,6 +23,10 @@ void fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 /* Quote peer bytes for a log line: printable ASCII kept, rest \xNN. */
 const char *log_quote(char *dst, size_t dstlen, const char *src, size_t len);
+/* An address for "key=<%s>": as log_quote, blanks escaped too. LOG_ADDR_MAX
+ * holds any address (ADDR_MAX, 320 bytes, each at most 4). */
+#define LOG_ADDR_MAX (320 * 4 + 5) /* and log_quote's margin */
+const char *log_addr(char *dst, size_t dstlen, const char *src);
 /*
  * Any text as the VALUE of key=VALUE: in double quotes, '"', '\\', control
  * bytes and bytes past ASCII as \xNN, so it can add neither a field nor a

@@ -150,6 +150,22 @@ UNIT_TEST(test_log_value_is_one_quoted_field_whatever_the_text)
 	    "\"\\x22\\x22\"");
 }
 
+UNIT_TEST(test_log_addr_keeps_an_address_one_field)
+{
+	char a[LOG_ADDR_MAX], big[400];
+
+	CHECK_STR(log_addr(a, sizeof(a), "SRS0=ab=cd@x.test"),
+	    "SRS0=ab=cd@x.test");
+	/* a quoted local part's blank would start a field of its own */
+	CHECK_STR(log_addr(a, sizeof(a), "\"a x=1\"@b.test"),
+	    "\\x22a\\x20x=1\\x22@b.test");
+	CHECK_STR(log_addr(a, sizeof(a), NULL), "");
+	/* the longest address fits whole, every byte escaped */
+	memset(big, '"', 320);
+	big[320] = '\0';
+	CHECK(strlen(log_addr(a, sizeof(a), big)) == 320 * 4);
+}
+
 UNIT_TEST(test_pidfile_names_the_lock_holder_never_the_files_text)
 {
 	char path[64], c;
