@@ -25,6 +25,7 @@ struct admin_ctx {
 	const char *actor; /* "cli", "api:KEYNAME", "panel" */
 	const char *ip;	   /* client address, NULL from the CLI */
 	int in_server;	   /* run by `postern serve` itself (the API) */
+	int read_only;	   /* an API GET: show, never change */
 };
 
 struct admin_err {

@@ -47,12 +47,16 @@ admin_quota_args(json_t *args, int64_t q[STORE_QUOTA_N], struct admin_err *err)
 	return given ? 0 : 1;
 }
 
-/* The CLI shows the quota when given nothing to change; an API call
- * (ctx->ip set) that changes nothing is refused rather than answered 200. */
+/* The CLI and an API GET show the quota when given nothing to change; a
+ * GET never changes it; a PUT (ctx->ip set) that changes nothing is
+ * refused rather than answered 200. rc: what admin_quota_args said. */
 static int
-admin_quota_nothing(struct admin_ctx *ctx, struct admin_err *err)
+admin_quota_nothing(struct admin_ctx *ctx, int rc, struct admin_err *err)
 {
-	if (ctx->ip == NULL)
+	if (ctx->read_only && rc == 0)
+		return admin_fail(err, 400,
+		    "a GET shows the quota: change it with PUT");
+	if (rc == 0 || ctx->ip == NULL || ctx->read_only)
 		return 0;
 	return admin_fail(err, 400,
 	    "nothing to change: give messages_per_hour, messages_per_day, "
@@ -86,7 +90,7 @@ admin_user_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (store_quota_get(ctx->store, u.id, 0, q) != 0)
 		return admin_store_fail(ctx, err);
 	if ((rc = admin_quota_args(args, q, err)) == -1 ||
-	    (rc == 1 && admin_quota_nothing(ctx, err) == -1))
+	    admin_quota_nothing(ctx, rc, err) == -1)
 		return -1;
 	if (rc == 0 && store_quota_set(ctx->store, u.id, 0, q) != 0)
 		return admin_store_fail(ctx, err);
@@ -112,7 +116,7 @@ admin_domain_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
 	if ((rc = admin_quota_args(args, q, err)) == -1 ||
-	    (rc == 1 && admin_quota_nothing(ctx, err) == -1))
+	    admin_quota_nothing(ctx, rc, err) == -1)
 		return -1;
 	if (rc == 0 && (self ? store_quota_self_set(ctx->store, d.id, q)
 			     : store_quota_set(ctx->store, 0, d.id, q)) != 0)

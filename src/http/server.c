@@ -268,6 +268,7 @@ http_job_run(struct worker_job *j, void *tctx)
 	c->ctx.conf = hs.srv->conf;
 	c->ctx.ip = c->ip;
 	c->ctx.in_server = 1;
+	c->ctx.read_only = c->method == HTTP_GET || c->method == HTTP_HEAD;
 	c->ctx.actor = c->actor;
 	str_lcpy(c->actor, "anonymous", sizeof(c->actor));
 	if (http_authenticate(c, &err) == -1)

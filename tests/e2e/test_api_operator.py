@@ -243,6 +243,11 @@ def test_quotas_of_a_user_and_a_domain_and_the_whole_auth_log(srv, api):
     err(api.put("/api/v1/users/nobody@example.org/quota", {"messages_per_hour": "1"}), 404)
     d = api.ok("PUT", "/api/v1/domains/example.org/quota", {"messages_per_day": "50"})
     assert d["quota"]["messages_per_day"] == 50
+    # a GET shows what a PUT set, and changes nothing even when asked to
+    assert api.ok("GET", "/api/v1/domains/example.org/quota")["quota"] == d["quota"]
+    assert api.ok("GET", "/api/v1/users/kim@example.org/quota")["quota"] == out["quota"]
+    assert "PUT" in err(api.get("/api/v1/users/kim@example.org/quota?messages_per_hour=9"), 400)
+    assert api.ok("GET", "/api/v1/users/kim@example.org/quota")["quota"]["messages_per_hour"] == 1
     if api.ok("GET", "/api/v1/tos").get("version"):
         api.ok("POST", "/api/v1/users/kim@example.org/tos", {})
     # the user's quota holds on the submission port: one message, then 451
