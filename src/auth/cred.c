@@ -26,6 +26,22 @@ cred_app_match(const char *hash, void *arg)
 	return secret_hash_verify(a->keys, a->secret, strlen(a->secret), hash);
 }
 
+/* Is word one of the space-separated words of a token's scope? */
+static int
+cred_scope_has(const char *scope, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = scope;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == scope || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
 /* The identity: every name the login may send as. */
 static struct sender_identity *
 cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
@@ -62,7 +78,7 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
     const struct sasl_creds *c, const struct store_user *u, int64_t now,
     struct cred_result *r)
 {
-	char hash[SECRET_HASH_HEX + 1];
+	char hash[SECRET_HASH_HEX + 1], scope[CRED_SCOPE_MAX];
 	int64_t tok_user, expires;
 	int revoked;
 
@@ -77,8 +93,8 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		}
 		memcpy(tid, c->secret, (size_t)(dot - c->secret));
 		tid[dot - c->secret] = '\0';
-		if (store_token_get(st, tid, &tok_user, hash, sizeof(hash),
-			&expires, &revoked) != 0 ||
+		if (store_token_find(st, tid, &tok_user, hash, sizeof(hash),
+			scope, sizeof(scope), &expires, &revoked) != 0 ||
 		    !secret_hash_verify(keys, dot + 1, strlen(dot + 1), hash)) {
 			r->reason = "wrong token";
 			return;
@@ -89,6 +105,8 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 			r->reason = "token revoked";
 		else if (expires <= now)
 			r->reason = "token expired";
+		else if (!cred_scope_has(scope, CRED_SCOPE_SMTP))
+			r->reason = "token not for smtp";
 		else
 			r->ok = 1;
 		return;

@@ -14,6 +14,12 @@
 
 struct store;
 
+/* A token opens only the services its scope names ("smtp", "imap", or
+ * both, as `postern token issue --scope` takes them); the submission
+ * listeners want "smtp". */
+#define CRED_SCOPE_SMTP "smtp"
+#define CRED_SCOPE_MAX 64
+
 struct cred_result {
 	int ok;
 	const char *kind;   /* STORE_CRED_*, NULL if the login is unknown */

@@ -101,6 +101,27 @@ def test_a_revoked_token_is_refused_with_535(smtp_server, mech):
     assert c.cmd("MAIL FROM:<alice@example.org>").code == 530
 
 
+@pytest.mark.parametrize("mech", ["XOAUTH2", "OAUTHBEARER"])
+def test_a_token_issued_for_imap_does_not_open_submission_and_one_for_smtp_does(
+        smtp_server, mech):
+    make_ir = xoauth2_ir if mech == "XOAUTH2" else oauthbearer_ir
+    imap = smtp_server.cli("token", "issue", "alice@example.org", "--ttl", "1h",
+                           "--scope", "imap")
+    assert imap["scope"] == "imap"
+    c = tls_client(smtp_server)
+    refused_bearer(c, mech, make_ir("alice@example.org", imap["token"]))
+    assert c.cmd("MAIL FROM:<alice@example.org>").code == 530
+    events = smtp_server.cli("log", "auth", "alice@example.org")["events"]
+    assert events[0]["outcome"] == "failed" and events[0]["kind"] == "token", events[0]
+    for scope in ("smtp", "smtp imap"):
+        tok = smtp_server.cli("token", "issue", "alice@example.org", "--ttl", "1h",
+                              "--scope", scope)
+        c = tls_client(smtp_server)
+        r = c.cmd("AUTH %s %s" % (mech, make_ir("alice@example.org", tok["token"])))
+        assert r.code == 235, (scope, r)
+        can_send(smtp_server, c, "alice@example.org")
+
+
 def test_a_token_with_a_wrong_secret_or_of_another_user_is_refused(smtp_server):
     tok = issue_token(smtp_server, "alice@example.org")
     other, _ = smtp_server.new_user("tokenless")
