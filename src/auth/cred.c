@@ -128,6 +128,37 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 	r->reason = "wrong password";
 }
 
+/* The name an attempt is logged under: the account's own once the login
+ * finds one (whatever the spelling), else the canonical spelling, else
+ * the login as typed (the log quotes it). */
+static const char *
+cred_log_name(struct store *st, const char *typed, char *canon, size_t len)
+{
+	struct store_user u;
+	struct addr a;
+	char why[160];
+
+	if (addr_login_canon(typed, canon, len, why, sizeof(why)) == -1)
+		return typed;
+	if (strchr(canon, '@') != NULL &&
+	    addr_parse(canon, &a, why, sizeof(why)) == 0 &&
+	    store_user_get(st, &a, &u) == 0)
+		snprintf(canon, len, "%s@%s", u.local, u.domain);
+	return canon;
+}
+
+int
+cred_log_refused(struct store *st, const char *login, const char *ip,
+    const char *mech, const char *reason, int64_t now)
+{
+	char canon[ADDR_MAX + 1];
+	struct store_auth_event ev = { now,
+		cred_log_name(st, login, canon, sizeof(canon)), ip, mech, NULL,
+		"refused", reason };
+
+	return store_auth_log(st, &ev);
+}
+
 int
 cred_verify(struct store *st, const struct secret_keys *keys,
     const struct sasl_creds *c, const char *mech, const char *ip, int64_t now,
@@ -138,37 +169,40 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	struct store_user u;
 	struct store_domain d;
 	struct addr a;
-	char login[ADDR_MAX + 1] = "";
+	char login[ADDR_MAX + 1] = "", canon[ADDR_MAX + 1];
 	int64_t user_id = 0, domain_id = 0;
+	int have;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = "unknown login";
-	if (strchr(c->login, '@') != NULL) {
-		if (addr_parse(c->login, &a, why, sizeof(why)) == 0 &&
+	/* one spelling per account: "carol@other.org." and its full-width or
+	 * soft-hyphened twins are carol@other.org (mail/addr.c) */
+	have = addr_login_canon(c->login, canon, sizeof(canon), why,
+		   sizeof(why)) == 0;
+	if (have && strchr(canon, '@') != NULL) {
+		if (addr_parse(canon, &a, why, sizeof(why)) == 0 &&
 		    store_user_get(st, &a, &u) == 0) {
+			/* logged under the account's name, failed or not */
+			snprintf(login, sizeof(login), "%s@%s", u.local,
+			    u.domain);
 			cred_check_user(st, keys, c, &u, now, r);
 			if (r->ok) {
 				user_id = u.id;
 				domain_id = u.domain_id;
-				snprintf(login, sizeof(login), "%s@%s", u.local,
-				    u.domain);
 				r->blocked = u.blocked;
 				str_lcpy(r->block_reason, u.blocked_reason,
 				    sizeof(r->block_reason));
 			}
 		}
-	} else if (!c->bearer &&
-		   addr_domain_canon(c->login, d.name, sizeof(d.name), why,
-		       sizeof(why)) == 0 &&
-		   store_domain_get(st, d.name, &d) == 0) {
+	} else if (have && !c->bearer && store_domain_get(st, canon, &d) == 0) {
 		r->kind = STORE_CRED_DOMAIN;
+		str_lcpy(login, d.name, sizeof(login));
 		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
 			NULL) == 0 &&
 		    secret_hash_verify(keys, c->secret, strlen(c->secret),
 			hash)) {
 			r->ok = 1;
 			domain_id = d.id;
-			str_lcpy(login, d.name, sizeof(login));
 		} else {
 			r->reason = "wrong password";
 		}
@@ -193,7 +227,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		}
 	}
 	ev.time = now;
-	ev.login = r->ok ? login : c->login;
+	ev.login = login[0] ? login : have ? canon : c->login;
 	ev.ip = ip;
 	ev.mech = mech;
 	ev.kind = r->kind;

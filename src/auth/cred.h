@@ -34,4 +34,9 @@ int cred_verify(struct store *, const struct secret_keys *,
     const struct sasl_creds *, const char *mech, const char *ip, int64_t now,
     struct cred_result *);
 
+/* An attempt refused before any check (too many failures), logged under
+ * the same name a checked one would be. */
+int cred_log_refused(struct store *, const char *login, const char *ip,
+    const char *mech, const char *reason, int64_t now);
+
 #endif

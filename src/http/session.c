@@ -164,7 +164,7 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 {
 	const char *address = admin_arg(args, "address");
 	const char *password = admin_arg(args, "password");
-	char hash[crypto_pwhash_STRBYTES], why[160];
+	char hash[crypto_pwhash_STRBYTES], why[160], canon[ADDR_MAX + 1];
 	int64_t now = (int64_t)time(NULL);
 	struct store_auth_event ev;
 	struct store_user u;
@@ -178,11 +178,15 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 	c->login_result = -1;
 	pthread_once(&dummy_once, http_dummy_init);
 	if (strlen(password) <= LOGIN_PASSWORD_MAX &&
-	    addr_parse(address, &a, why, sizeof(why)) == 0 &&
+	    addr_login_canon(address, canon, sizeof(canon), why, sizeof(why)) ==
+		0 &&
+	    addr_parse(canon, &a, why, sizeof(why)) == 0 &&
 	    store_user_get(c->ctx.store, &a, &u) == 0) {
 		found = 1;
 		snprintf(c->address, sizeof(c->address), "%s@%s", u.local,
 		    u.domain);
+		/* failures count for the account, whatever the spelling */
+		http_login_key(c->address, c->login, sizeof(c->login));
 		if (store_login_password_get(c->ctx.store, u.id, hash,
 			sizeof(hash)) == 0)
 			ok = secret_pwhash_verify(hash, password);
@@ -193,7 +197,7 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		(void)secret_pwhash_verify(dummy_hash, password);
 	memset(&ev, 0, sizeof(ev));
 	ev.time = now;
-	ev.login = found ? c->address : address;
+	ev.login = found ? c->address : c->login;
 	ev.ip = c->ip;
 	ev.mech = "panel";
 	ev.kind = found ? "login_password" : NULL;
@@ -207,11 +211,15 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		c->address[0] = '\0';
 		return admin_fail(err, 401, "wrong address or password");
 	}
-	c->login_result = 1;
-	/* two-step sign-in on: no session before the code (http/panel.c) */
-	if ((ok = account_totp_enabled(&c->ctx, u.id)) != 0)
+	/* two-step sign-in on: no session before the code (http/panel.c);
+	 * the right password alone forgives no failure, or each wrong code
+	 * would be wiped by the next ticket */
+	if ((ok = account_totp_enabled(&c->ctx, u.id)) != 0) {
+		c->login_result = HTTP_LOGIN_HALF;
 		return ok == -1 ? admin_store_fail(&c->ctx, err)
 				: http_panel_ticket(c, u.id, out, err);
+	}
+	c->login_result = 1;
 	return http_session_start(c, u.id, out, err);
 }
 
@@ -341,6 +349,20 @@ fail_keys(struct http_call *c, char *ipkey, char *loginkey, size_t len)
 	snprintf(loginkey, len, "login:%s", c->login);
 }
 
+void
+http_login_key(const char *address, char *key, size_t len)
+{
+	char why[160];
+
+	/* one counter per account: "carol@other.org." and its full-width,
+	 * soft-hyphened or ideographic-stop twins are carol@other.org */
+	if (*address == '\0' ||
+	    addr_login_canon(address, key, len, why, sizeof(why)) == -1) {
+		str_lcpy(key, address, len);
+		str_ascii_lower(key);
+	}
+}
+
 /* The recent failures of this call's client address and login. */
 static void
 fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
@@ -368,8 +390,7 @@ http_login_gate(struct http_call *c, const char **why)
 		return 0;
 	conf = http_conf();
 	address = admin_arg(c->args, "address");
-	str_lcpy(c->login, address ? address : "", sizeof(c->login));
-	str_ascii_lower(c->login);
+	http_login_key(address ? address : "", c->login, sizeof(c->login));
 	fail_counts(c, now, conf->login_window, &nip, &nlogin);
 	if (nlogin >= conf->login_failures || nip >= conf->login_failures_ip) {
 		char retry[32];
@@ -402,6 +423,8 @@ http_login_after(struct http_call *c)
 			e->count = 0;
 		return;
 	}
+	if (c->login_result == HTTP_LOGIN_HALF)
+		return;
 	fail_counts(c, now, conf->login_window, &nip, &n);
 	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
 		e->count++;

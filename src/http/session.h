@@ -22,6 +22,11 @@ int http_authorize(struct http_call *, struct admin_err *);
 /* On the loop, before a sign-in is checked: -1 with why when too many
  * failures came from this address or for this login lately. */
 int http_login_gate(struct http_call *, const char **why);
+/* The key a sign-in's failures are counted under: the login's canonical
+ * spelling (mail/addr.c), or as typed (ASCII lower-cased) if it has none. */
+void http_login_key(const char *address, char *key, size_t len);
+/* login_result of a right password when a two-step code is still due */
+#define HTTP_LOGIN_HALF 2
 /* On the loop, after a sign-in: count it, set the reply's delay. */
 void http_login_after(struct http_call *);
 void http_login_free(void);

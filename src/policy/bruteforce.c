@@ -12,6 +12,8 @@
 #include <sodium.h>
 
 #include "bruteforce.h"
+#include "../mail/addr.h"
+#include "../util/str.h"
 
 #define BF_PROBE 8
 #define BF_NAME_MAX 512
@@ -37,7 +39,9 @@ bf_init(void)
 	pthread_mutex_unlock(&bf_mu);
 }
 
-/* Logins are counted without regard to ASCII case, as they are found. */
+/* Logins are counted by their canonical spelling (mail/addr.c), as they
+ * are found: "Carol@other.org." fails for carol@other.org. What does not
+ * canonicalise is counted as typed, without regard to ASCII case. */
 static uint64_t
 bf_hash(const char *name)
 {
@@ -52,6 +56,15 @@ bf_hash(const char *name)
 	crypto_shorthash(out, buf, n, bf_key);
 	memcpy(&h, out, sizeof(h));
 	return h ? h : 1;
+}
+
+static void
+bf_login_key(const char *login, char *key, size_t len)
+{
+	char why[160];
+
+	if (addr_login_canon(login, key, len, why, sizeof(why)) == -1)
+		str_lcpy(key, login, len);
 }
 
 static int64_t
@@ -103,11 +116,13 @@ bf_check(const struct bf_conf *c, const char *ip, const char *login,
     int64_t now)
 {
 	struct bf_slot *a, *l;
+	char key[BF_NAME_MAX];
 	int64_t ipf, lf, delay = 0;
 
+	bf_login_key(login, key, sizeof(key));
 	pthread_mutex_lock(&bf_mu);
 	a = bf_slot(bf_ips, c, ip, now, 0);
-	l = bf_slot(bf_logins, c, login, now, 0);
+	l = bf_slot(bf_logins, c, key, now, 0);
 	ipf = a ? a->fails : 0;
 	lf = l ? l->fails : 0;
 	if (a && now < a->refused_until)
@@ -128,10 +143,12 @@ bf_failed(const struct bf_conf *c, const char *ip, const char *login,
     int64_t now)
 {
 	struct bf_slot *a, *l;
+	char key[BF_NAME_MAX];
 
+	bf_login_key(login, key, sizeof(key));
 	pthread_mutex_lock(&bf_mu);
 	a = bf_slot(bf_ips, c, ip, now, 1);
-	l = bf_slot(bf_logins, c, login, now, 1);
+	l = bf_slot(bf_logins, c, key, now, 1);
 	a->fails++;
 	a->last = now;
 	l->fails++;

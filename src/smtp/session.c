@@ -655,10 +655,8 @@ auth_job_run(struct worker_job *j, void *ctx)
 	int64_t now = (int64_t)time(NULL);
 
 	if (a->refused) {
-		struct store_auth_event ev = { now, a->creds.login, a->ip,
-			a->mech, NULL, "refused",
-			"too many failures from this address" };
-		store_auth_log(server_worker_store(ctx), &ev);
+		cred_log_refused(server_worker_store(ctx), a->creds.login,
+		    a->ip, a->mech, "too many failures from this address", now);
 	} else {
 		cred_verify(server_worker_store(ctx), server_keys(ctx),
 		    &a->creds, a->mech, a->ip, now, &a->r);
