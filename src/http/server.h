@@ -72,7 +72,8 @@ struct http_call {
 
 	/* the panel login, for the failure counters on the loop */
 	char login[ADDR_MAX + 1];
-	int login_result; /* 0 not a login, 1 ok, -1 failed */
+	int login_result;   /* 0 not a login, 1 ok, -1 failed */
+	int login_inflight; /* counted in flight at the gate */
 };
 
 /* Reply helpers for handlers (on a worker): a non-JSON body. */

@@ -298,6 +298,7 @@ const struct http_route http_session_routes[] = {
 struct fail_entry {
 	char key[ADDR_MAX + 8];
 	int64_t first, count;
+	int inflight; /* "ip:" entries: sign-ins being checked now */
 	struct fail_entry *next;
 };
 static struct fail_entry *fails[FAIL_BUCKETS];
@@ -321,7 +322,10 @@ fail_get(const char *key, int64_t now, int64_t window, int make)
 	unsigned h = fail_hash(key);
 
 	for (pp = &fails[h]; (e = *pp) != NULL;) {
-		if (now - e->first >= window) {
+		if (now - e->first >= window && e->inflight > 0) {
+			e->first = now; /* kept for its calls in flight */
+			e->count = 0;
+		} else if (now - e->first >= window) {
 			*pp = e->next;
 			free(e);
 			nfails--;
@@ -384,7 +388,8 @@ http_login_gate(struct http_call *c, const char **why)
 	const struct conf *conf;
 	const char *address;
 	int64_t now = (int64_t)time(NULL), nip, nlogin;
-	char q[ADDR_MAX * 4 + 8];
+	char q[ADDR_MAX * 4 + 8], k[ADDR_MAX + 8];
+	struct fail_entry *e;
 
 	if (!(c->route->flags & HTTP_LOGIN))
 		return 0;
@@ -392,6 +397,20 @@ http_login_gate(struct http_call *c, const char **why)
 	address = admin_arg(c->args, "address");
 	http_login_key(address ? address : "", c->login, sizeof(c->login));
 	fail_counts(c, now, conf->login_window, &nip, &nlogin);
+	/* each sign-in costs an argon2id hash: one address gets a few at
+	 * a time, the rest are told when to come back */
+	snprintf(k, sizeof(k), "ip:%s", c->ip);
+	e = fail_get(k, now, conf->login_window, 1);
+	if (e && e->inflight >= HTTP_LOGIN_INFLIGHT_IP) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+		    "Retry-After", "1");
+		*why = "too many sign-ins at once from this address: wait a "
+		       "second, then try again";
+		log_info(
+		    "http.login ip=%s result=refused reason=too_many_at_once",
+		    c->ip);
+		return -1;
+	}
 	if (nlogin >= conf->login_failures || nip >= conf->login_failures_ip) {
 		char retry[32];
 		snprintf(retry, sizeof(retry), "%lld",
@@ -404,6 +423,10 @@ http_login_gate(struct http_call *c, const char **why)
 			 "reason=too_many_failures",
 		    log_quote(q, sizeof(q), c->login, strlen(c->login)), c->ip);
 		return -1;
+	}
+	if (e) { /* a full table: the lane's own bound still holds */
+		e->inflight++;
+		c->login_inflight = 1;
 	}
 	return 0;
 }
@@ -418,6 +441,15 @@ http_login_after(struct http_call *c)
 	char q[ADDR_MAX * 4 + 8];
 
 	fail_keys(c, k1, k2, sizeof(k1));
+	if (c->login_inflight) {
+		/* never dropped while in flight (fail_get), so found */
+		if ((e = fail_get(k1, now, conf->login_window, 0)) != NULL &&
+		    e->inflight > 0)
+			e->inflight--;
+		c->login_inflight = 0;
+	}
+	if (c->login_result == 0) /* not checked: refused, malformed */
+		return;
 	if (c->login_result == 1) {
 		if ((e = fail_get(k2, now, conf->login_window, 0)) != NULL)
 			e->count = 0;
