@@ -42,6 +42,26 @@ cred_scope_has(const char *scope, const char *word)
 	return 0;
 }
 
+static void
+cred_ref_set(struct cred_result *r, const char *kind, int64_t owner,
+    const char *ref)
+{
+	r->ref.kind = kind;
+	r->ref.owner = owner;
+	str_lcpy(r->ref.ref, ref, sizeof(r->ref.ref));
+}
+
+int
+cred_still_valid(struct store *st, const struct cred_ref *c, int64_t now)
+{
+	int rc;
+
+	if (c->kind == NULL)
+		return 1; /* not opened by a credential (a relay network) */
+	rc = store_cred_live(st, c->kind, c->owner, c->ref, now);
+	return rc == STORE_FAIL ? -1 : rc;
+}
+
 /* The identity: every name the login may send as. */
 static struct sender_identity *
 cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
@@ -107,8 +127,10 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 			r->reason = "token expired";
 		else if (!cred_scope_has(scope, CRED_SCOPE_SMTP))
 			r->reason = "token not for smtp";
-		else
+		else {
 			r->ok = 1;
+			cred_ref_set(r, STORE_CRED_TOKEN, u->id, tid);
+		}
 		return;
 	}
 	if (store_smtp_get(st, u->id, 0, hash, sizeof(hash), NULL, 0, NULL) ==
@@ -116,12 +138,18 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 	    secret_hash_verify(keys, c->secret, strlen(c->secret), hash)) {
 		r->kind = STORE_CRED_SMTP;
 		r->ok = 1;
+		cred_ref_set(r, STORE_CRED_SMTP, u->id, hash);
 		return;
 	}
 	struct cred_app app = { keys, c->secret };
-	if (store_app_match(st, u->id, cred_app_match, &app, now) == 1) {
+	int64_t app_id = 0;
+	if (store_app_match_id(st, u->id, cred_app_match, &app, now, &app_id) ==
+	    1) {
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)app_id);
 		r->kind = STORE_CRED_APP;
 		r->ok = 1;
+		cred_ref_set(r, STORE_CRED_APP, u->id, id);
 		return;
 	}
 	r->kind = STORE_CRED_SMTP;
@@ -203,6 +231,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			hash)) {
 			r->ok = 1;
 			domain_id = d.id;
+			cred_ref_set(r, STORE_CRED_DOMAIN, d.id, hash);
 		} else {
 			r->reason = "wrong password";
 		}

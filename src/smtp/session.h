@@ -14,6 +14,7 @@
 
 #include "dotdata.h"
 #include "server.h"
+#include "../auth/cred.h"
 #include "../auth/sasl.h"
 #include "../policy/quota.h"
 #include "../policy/sender.h"
@@ -76,6 +77,8 @@ struct smtp_session {
 	char ip[46];
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
+	struct cred_ref *cred;	       /* ... and the credential it used */
+	int64_t cred_checked;	       /* when it was last found valid */
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;
