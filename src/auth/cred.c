@@ -213,6 +213,9 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			/* logged under the account's name, failed or not */
 			snprintf(login, sizeof(login), "%s@%s", u.local,
 			    u.domain);
+			if (addr_login_canon(login, r->account,
+				sizeof(r->account), why, sizeof(why)) == -1)
+				r->account[0] = '\0';
 			cred_check_user(st, keys, c, &u, now, r);
 			if (r->ok) {
 				user_id = u.id;
@@ -225,6 +228,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	} else if (have && !c->bearer && store_domain_get(st, canon, &d) == 0) {
 		r->kind = STORE_CRED_DOMAIN;
 		str_lcpy(login, d.name, sizeof(login));
+		str_lcpy(r->account, d.name, sizeof(r->account));
 		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
 			NULL) == 0 &&
 		    secret_hash_verify(keys, c->secret, strlen(c->secret),

@@ -39,6 +39,9 @@ struct cred_result {
 	int tos_ok;		    /* current terms accepted (or none set) */
 	struct sender_identity *id; /* on success; the caller frees */
 	struct cred_ref ref;	    /* on success */
+	/* the account the login found, ok or not, in its canonical spelling
+	 * (for the failure counters); "" if none */
+	char account[ADDR_MAX + 1];
 };
 
 int cred_verify(struct store *, const struct secret_keys *,

@@ -185,8 +185,9 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		found = 1;
 		snprintf(c->address, sizeof(c->address), "%s@%s", u.local,
 		    u.domain);
-		/* failures count for the account, whatever the spelling */
-		http_login_key(c->address, c->login, sizeof(c->login));
+		/* failures count for the account too, whatever the name */
+		http_login_key(c->address, c->login_account,
+		    sizeof(c->login_account));
 		if (store_login_password_get(c->ctx.store, u.id, hash,
 			sizeof(hash)) == 0)
 			ok = secret_pwhash_verify(hash, password);
@@ -299,6 +300,8 @@ struct fail_entry {
 	char key[ADDR_MAX + 8];
 	int64_t first, count;
 	int inflight; /* "ip:" entries: sign-ins being checked now */
+	char *link;   /* "login:" of another name (a domain alias): the
+			 account's own key, once a failure found it */
 	struct fail_entry *next;
 };
 static struct fail_entry *fails[FAIL_BUCKETS];
@@ -327,6 +330,7 @@ fail_get(const char *key, int64_t now, int64_t window, int make)
 			e->count = 0;
 		} else if (now - e->first >= window) {
 			*pp = e->next;
+			free(e->link);
 			free(e);
 			nfails--;
 			continue;
@@ -375,11 +379,23 @@ fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
 	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
 	struct fail_entry *a, *b;
 
+	const char *acct = c->login_account;
+
 	fail_keys(c, k1, k2, sizeof(k1));
 	a = fail_get(k1, now, window, 0);
 	b = fail_get(k2, now, window, 0);
 	*ip = a ? a->count : 0;
 	*login = b ? b->count : 0;
+	/* the account's own count: the name has just found it, or found it
+	 * before (another name of it: a domain alias) */
+	if (*acct == '\0' && b && b->link)
+		acct = b->link;
+	if (*acct && strcmp(acct, c->login) != 0) {
+		snprintf(k2, sizeof(k2), "login:%s", acct);
+		if ((b = fail_get(k2, now, window, 0)) != NULL &&
+		    b->count > *login)
+			*login = b->count;
+	}
 }
 
 int
@@ -435,9 +451,10 @@ void
 http_login_after(struct http_call *c)
 {
 	const struct conf *conf = http_conf();
-	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
+	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8], k3[ADDR_MAX + 8];
 	int64_t now = (int64_t)time(NULL), nip, n;
 	struct fail_entry *e;
+	int other;
 	char q[ADDR_MAX * 4 + 8];
 
 	fail_keys(c, k1, k2, sizeof(k1));
@@ -450,8 +467,12 @@ http_login_after(struct http_call *c)
 	}
 	if (c->login_result == 0) /* not checked: refused, malformed */
 		return;
+	other = c->login_account[0] && strcmp(c->login_account, c->login) != 0;
+	snprintf(k3, sizeof(k3), "login:%s", c->login_account);
 	if (c->login_result == 1) {
 		if ((e = fail_get(k2, now, conf->login_window, 0)) != NULL)
+			e->count = 0;
+		if (other && (e = fail_get(k3, now, conf->login_window, 0)))
 			e->count = 0;
 		return;
 	}
@@ -463,7 +484,14 @@ http_login_after(struct http_call *c)
 	/* no login named (a code step with a bad ticket): the address only,
 	 * or one shared "login:" entry would lock everybody out */
 	if (c->login[0] &&
-	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL)
+	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL) {
+		e->count++;
+		/* another name of the account leads to it from now on */
+		if (other && e->link == NULL)
+			e->link = strdup(c->login_account);
+	}
+	/* the account counts every failure under any of its names */
+	if (other && (e = fail_get(k3, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* each failure for a login answered later than the last: 1x, 2x,
 	 * 4x ... 16x; many users may share an address, so it only counts
@@ -483,6 +511,7 @@ http_login_free(void)
 	for (i = 0; i < FAIL_BUCKETS; i++)
 		while ((e = fails[i]) != NULL) {
 			fails[i] = e->next;
+			free(e->link);
 			free(e);
 		}
 	nfails = 0;

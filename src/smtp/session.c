@@ -759,7 +759,8 @@ auth_job_done(struct worker_job *j)
 	if (!a->refused) {
 		struct bf_conf bc;
 		guard_bf_conf(smtp_conf(s), &bc);
-		bf_failed(&bc, s->ip, a->creds.login, (int64_t)time(NULL));
+		bf_failed_account(&bc, s->ip, a->creds.login, a->r.account,
+		    (int64_t)time(NULL));
 	}
 	free(a);
 	/* the same delay from the command, known login or not, refused or

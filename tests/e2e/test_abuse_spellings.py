@@ -129,3 +129,36 @@ def test_wrong_codes_after_a_respelt_password_step_lock_the_account(http_server_
         r = srv.api(key=None).call("POST", "/api/v1/session",
                                    body={"address": login, "password": LOGIN_PASSWORD})
         assert r.status == 429, (login, r.status, r.body[:200])
+
+
+def test_smtp_failures_under_a_domain_alias_count_for_the_account(smtp_server_factory):
+    srv = smtp_server_factory(auth__ip_slow_after="3", auth__ip_refuse_after="6",
+                              auth__refuse_time="60s", auth__login_slow_after="5",
+                              auth__slow_delay=str(int(SLOW * 1000)), auth__slow_max="1200",
+                              limits__auth_failures_per_session="100")
+    # example.net is an alias of example.org: alice@example.net is alice
+    names = spellings("alice", "example.net")[:5]
+    for i, login in enumerate(names):
+        code, took = auth_plain_utf8(srv, login, "guess%d" % i, "127.0.0.%d" % (91 + i))
+        assert code == 535 and took < FAIL_DELAY + SLOW - 0.05, (login, took)
+    # five failures under another name of the account: it is under attack
+    code, took = auth_plain_utf8(srv, "alice@example.org", "guess", "127.0.0.91")
+    assert code == 535 and took >= FAIL_DELAY + SLOW - 0.02, took
+    code, took = auth_plain_utf8(srv, "alice@example.org", srv.alice_pw, "127.0.0.99")
+    assert code == 235 and took < FAIL_DELAY, took
+    events = srv.cli("log", "auth", "alice@example.org", "--failed")["events"]
+    assert len(events) == 6 and all(e["login"] == "alice@example.org" for e in events), events
+
+
+def test_panel_failures_under_a_domain_alias_count_towards_the_accounts_lock_out(
+        http_server_factory):
+    srv = http_server_factory(auth__fail_delay="20", http__login_failures="3",
+                              http__login_failures_per_ip="100")
+    srv.api().ok("POST", "/api/v1/domains/example.org/aliases", {"alias": "example.net"})
+    alice, _ = srv.user("alice")
+    other = alice.replace("@example.org", "@example.net")
+    for login in spellings(other.split("@")[0], "example.net")[:3]:
+        assert srv.api(key=None).login(login, "wrong").status == 401, login
+    for login in (alice, alice + ".", other):
+        r = srv.api(key=None).login(login)
+        assert r.status == 429, (login, r.status)
