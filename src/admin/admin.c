@@ -143,10 +143,13 @@ admin_find_user(struct admin_ctx *ctx, const char *address,
     struct store_user *u, struct admin_err *err)
 {
 	struct addr a;
-	char why[160];
+	char why[160], canon[ADDR_MAX + 1];
 	int rc;
 
-	if (addr_parse(address, &a, why, sizeof(why)) == -1)
+	/* the one spelling SMTP AUTH and the panel use (mail/addr.c) */
+	if (addr_login_canon(address, canon, sizeof(canon), why, sizeof(why)) ==
+		-1 ||
+	    addr_parse(canon, &a, why, sizeof(why)) == -1)
 		return admin_fail(err, 400, "%s: %s", address, why);
 	rc = store_user_get(ctx->store, &a, u);
 	if (rc == STORE_NOTFOUND)

@@ -200,6 +200,7 @@ admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *since = admin_arg(args, "since");
 	const char *limit = admin_arg(args, "limit");
 	int failed = admin_flag(args, "failed");
+	char canon[ADDR_MAX + 1], why[160];
 	int64_t t = 0, n = 1000;
 	json_t *rows;
 
@@ -212,6 +213,10 @@ admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return admin_fail(err, 400, "--limit: a number from 1");
 	if (login && *login == '\0')
 		login = NULL;
+	/* attempts are logged under the canonical spelling (auth/cred.c) */
+	if (login && addr_login_canon(login, canon, sizeof(canon), why,
+			 sizeof(why)) == 0)
+		login = canon;
 	if ((rows = store_auth_list(ctx->store, login, t, failed, n)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "events", rows);

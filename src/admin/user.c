@@ -259,7 +259,9 @@ admin_user_password(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (admin_login_password_check(ctx, u.id, pw, hash, sizeof(hash),
 		err) == -1)
 		return -1;
-	if (store_login_password_set(ctx->store, u.id, hash,
+	/* as with the e-mailed link: the old password's panel sessions and
+	 * links end with it */
+	if (store_login_password_replace(ctx->store, u.id, hash,
 		(int64_t)time(NULL)) != 0)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s++,s:b}", "address", u.local, "@", u.domain,

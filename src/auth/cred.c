@@ -26,6 +26,42 @@ cred_app_match(const char *hash, void *arg)
 	return secret_hash_verify(a->keys, a->secret, strlen(a->secret), hash);
 }
 
+/* Is word one of the space-separated words of a token's scope? */
+static int
+cred_scope_has(const char *scope, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = scope;
+
+	while ((p = strstr(p, word)) != NULL) {
+		if ((p == scope || p[-1] == ' ') &&
+		    (p[n] == '\0' || p[n] == ' '))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+static void
+cred_ref_set(struct cred_result *r, const char *kind, int64_t owner,
+    const char *ref)
+{
+	r->ref.kind = kind;
+	r->ref.owner = owner;
+	str_lcpy(r->ref.ref, ref, sizeof(r->ref.ref));
+}
+
+int
+cred_still_valid(struct store *st, const struct cred_ref *c, int64_t now)
+{
+	int rc;
+
+	if (c->kind == NULL)
+		return 1; /* not opened by a credential (a relay network) */
+	rc = store_cred_live(st, c->kind, c->owner, c->ref, now);
+	return rc == STORE_FAIL ? -1 : rc;
+}
+
 /* The identity: every name the login may send as. */
 static struct sender_identity *
 cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
@@ -62,7 +98,7 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
     const struct sasl_creds *c, const struct store_user *u, int64_t now,
     struct cred_result *r)
 {
-	char hash[SECRET_HASH_HEX + 1];
+	char hash[SECRET_HASH_HEX + 1], scope[CRED_SCOPE_MAX];
 	int64_t tok_user, expires;
 	int revoked;
 
@@ -77,8 +113,8 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		}
 		memcpy(tid, c->secret, (size_t)(dot - c->secret));
 		tid[dot - c->secret] = '\0';
-		if (store_token_get(st, tid, &tok_user, hash, sizeof(hash),
-			&expires, &revoked) != 0 ||
+		if (store_token_find(st, tid, &tok_user, hash, sizeof(hash),
+			scope, sizeof(scope), &expires, &revoked) != 0 ||
 		    !secret_hash_verify(keys, dot + 1, strlen(dot + 1), hash)) {
 			r->reason = "wrong token";
 			return;
@@ -89,8 +125,12 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 			r->reason = "token revoked";
 		else if (expires <= now)
 			r->reason = "token expired";
-		else
+		else if (!cred_scope_has(scope, CRED_SCOPE_SMTP))
+			r->reason = "token not for smtp";
+		else {
 			r->ok = 1;
+			cred_ref_set(r, STORE_CRED_TOKEN, u->id, tid);
+		}
 		return;
 	}
 	if (store_smtp_get(st, u->id, 0, hash, sizeof(hash), NULL, 0, NULL) ==
@@ -98,16 +138,53 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 	    secret_hash_verify(keys, c->secret, strlen(c->secret), hash)) {
 		r->kind = STORE_CRED_SMTP;
 		r->ok = 1;
+		cred_ref_set(r, STORE_CRED_SMTP, u->id, hash);
 		return;
 	}
 	struct cred_app app = { keys, c->secret };
-	if (store_app_match(st, u->id, cred_app_match, &app, now) == 1) {
+	int64_t app_id = 0;
+	if (store_app_match_id(st, u->id, cred_app_match, &app, now, &app_id) ==
+	    1) {
+		char id[24];
+		snprintf(id, sizeof(id), "%lld", (long long)app_id);
 		r->kind = STORE_CRED_APP;
 		r->ok = 1;
+		cred_ref_set(r, STORE_CRED_APP, u->id, id);
 		return;
 	}
 	r->kind = STORE_CRED_SMTP;
 	r->reason = "wrong password";
+}
+
+/* The name an attempt is logged under: the account's own once the login
+ * finds one (whatever the spelling), else the canonical spelling, else
+ * the login as typed (the log quotes it). */
+static const char *
+cred_log_name(struct store *st, const char *typed, char *canon, size_t len)
+{
+	struct store_user u;
+	struct addr a;
+	char why[160];
+
+	if (addr_login_canon(typed, canon, len, why, sizeof(why)) == -1)
+		return typed;
+	if (strchr(canon, '@') != NULL &&
+	    addr_parse(canon, &a, why, sizeof(why)) == 0 &&
+	    store_user_get(st, &a, &u) == 0)
+		snprintf(canon, len, "%s@%s", u.local, u.domain);
+	return canon;
+}
+
+int
+cred_log_refused(struct store *st, const char *login, const char *ip,
+    const char *mech, const char *reason, int64_t now)
+{
+	char canon[ADDR_MAX + 1];
+	struct store_auth_event ev = { now,
+		cred_log_name(st, login, canon, sizeof(canon)), ip, mech, NULL,
+		"refused", reason };
+
+	return store_auth_log(st, &ev);
 }
 
 int
@@ -120,37 +197,45 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	struct store_user u;
 	struct store_domain d;
 	struct addr a;
-	char login[ADDR_MAX + 1] = "";
+	char login[ADDR_MAX + 1] = "", canon[ADDR_MAX + 1];
 	int64_t user_id = 0, domain_id = 0;
+	int have;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = "unknown login";
-	if (strchr(c->login, '@') != NULL) {
-		if (addr_parse(c->login, &a, why, sizeof(why)) == 0 &&
+	/* one spelling per account: "carol@other.org." and its full-width or
+	 * soft-hyphened twins are carol@other.org (mail/addr.c) */
+	have = addr_login_canon(c->login, canon, sizeof(canon), why,
+		   sizeof(why)) == 0;
+	if (have && strchr(canon, '@') != NULL) {
+		if (addr_parse(canon, &a, why, sizeof(why)) == 0 &&
 		    store_user_get(st, &a, &u) == 0) {
+			/* logged under the account's name, failed or not */
+			snprintf(login, sizeof(login), "%s@%s", u.local,
+			    u.domain);
+			if (addr_login_canon(login, r->account,
+				sizeof(r->account), why, sizeof(why)) == -1)
+				r->account[0] = '\0';
 			cred_check_user(st, keys, c, &u, now, r);
 			if (r->ok) {
 				user_id = u.id;
 				domain_id = u.domain_id;
-				snprintf(login, sizeof(login), "%s@%s", u.local,
-				    u.domain);
 				r->blocked = u.blocked;
 				str_lcpy(r->block_reason, u.blocked_reason,
 				    sizeof(r->block_reason));
 			}
 		}
-	} else if (!c->bearer &&
-		   addr_domain_canon(c->login, d.name, sizeof(d.name), why,
-		       sizeof(why)) == 0 &&
-		   store_domain_get(st, d.name, &d) == 0) {
+	} else if (have && !c->bearer && store_domain_get(st, canon, &d) == 0) {
 		r->kind = STORE_CRED_DOMAIN;
+		str_lcpy(login, d.name, sizeof(login));
+		str_lcpy(r->account, d.name, sizeof(r->account));
 		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
 			NULL) == 0 &&
 		    secret_hash_verify(keys, c->secret, strlen(c->secret),
 			hash)) {
 			r->ok = 1;
 			domain_id = d.id;
-			str_lcpy(login, d.name, sizeof(login));
+			cred_ref_set(r, STORE_CRED_DOMAIN, d.id, hash);
 		} else {
 			r->reason = "wrong password";
 		}
@@ -175,7 +260,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		}
 	}
 	ev.time = now;
-	ev.login = r->ok ? login : c->login;
+	ev.login = login[0] ? login : have ? canon : c->login;
 	ev.ip = ip;
 	ev.mech = mech;
 	ev.kind = r->kind;

@@ -14,6 +14,22 @@
 
 struct store;
 
+/* A token opens only the services its scope names ("smtp", "imap", or
+ * both, as `postern token issue --scope` takes them); the submission
+ * listeners want "smtp". */
+#define CRED_SCOPE_SMTP "smtp"
+#define CRED_SCOPE_MAX 64
+
+/* Which credential opened a session, so the session can ask later
+ * whether it still stands (a new SMTP password, a revoked app password
+ * or token ends the sessions it opened). */
+struct cred_ref {
+	const char *kind; /* STORE_CRED_*; NULL: none */
+	int64_t owner;	  /* the user; the domain for a domain's password */
+	/* SMTP password: its keyed hash; app password: its id; token: id */
+	char ref[SECRET_HASH_HEX + 1];
+};
+
 struct cred_result {
 	int ok;
 	const char *kind;   /* STORE_CRED_*, NULL if the login is unknown */
@@ -22,10 +38,23 @@ struct cred_result {
 	char block_reason[512];
 	int tos_ok;		    /* current terms accepted (or none set) */
 	struct sender_identity *id; /* on success; the caller frees */
+	struct cred_ref ref;	    /* on success */
+	/* the account the login found, ok or not, in its canonical spelling
+	 * (for the failure counters); "" if none */
+	char account[ADDR_MAX + 1];
 };
 
 int cred_verify(struct store *, const struct secret_keys *,
     const struct sasl_creds *, const char *mech, const char *ip, int64_t now,
     struct cred_result *);
+
+/* worker: does the credential still stand? 1 yes; 0 replaced, revoked,
+ * expired or its owner gone; -1 the store failed. */
+int cred_still_valid(struct store *, const struct cred_ref *, int64_t now);
+
+/* An attempt refused before any check (too many failures), logged under
+ * the same name a checked one would be. */
+int cred_log_refused(struct store *, const char *login, const char *ip,
+    const char *mech, const char *reason, int64_t now);
 
 #endif

@@ -137,9 +137,10 @@ panel_totp_login(struct http_call *c, json_t *args, json_t **out,
 	/* a wrong code counts against the login like a wrong password, so
 	 * the password step is refused after [http] login_failures */
 	if (user_id != 0 && store_user_by_id(c->ctx.store, user_id, &u) == 0) {
-		snprintf(c->login, sizeof(c->login), "%s@%s", u.local,
-		    u.domain);
-		str_ascii_lower(c->login);
+		char name[ADDR_MAX + 1];
+		/* the account's key, whatever spelling got the ticket */
+		snprintf(name, sizeof(name), "%s@%s", u.local, u.domain);
+		http_login_key(name, c->login, sizeof(c->login));
 	} else if (rc == 0)
 		return admin_fail(err, 401, "the account is gone");
 	if (rc == -1) {

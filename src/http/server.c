@@ -32,6 +32,7 @@
 #include "server.h"
 #include "session.h"
 #include "static.h"
+#include "../auth/pwlane.h"
 #include "../smtp/server.h"
 #include "../store/store.h"
 #include "../util/log.h"
@@ -324,7 +325,7 @@ http_job_done(struct worker_job *j)
 	struct http_call *c = (struct http_call *)j;
 	struct timeval now, due, wait;
 
-	if (c->login_result)
+	if (c->login_result || c->login_inflight)
 		http_login_after(c);
 	sodium_memzero(c->bearer, sizeof(c->bearer));
 	sodium_memzero(c->sid, sizeof(c->sid));
@@ -509,6 +510,19 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	c->job.run = http_job_run;
 	c->job.done = http_job_done;
 	c->job.owner = c;
+	/* sign-ins hash with argon2id: on their own lane, never in front
+	 * of the pool's SMTP work (auth/pwlane.c) */
+	if (r->flags & HTTP_LOGIN) {
+		if (pwlane_submit(hs.wl, &c->job) == 0)
+			return;
+		http_login_after(c); /* not in flight after all */
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		status = 503, why = "too many sign-ins at once: wait a second, "
+				    "then try again";
+		log_info("http.login ip=%s result=refused reason=busy", c->ip);
+		goto fail;
+	}
 	workers_submit(hs.wl, &c->job);
 	return;
 fail:

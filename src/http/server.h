@@ -72,7 +72,9 @@ struct http_call {
 
 	/* the panel login, for the failure counters on the loop */
 	char login[ADDR_MAX + 1];
-	int login_result; /* 0 not a login, 1 ok, -1 failed */
+	int login_result;		  /* 0 not a login, 1 ok, -1 failed */
+	int login_inflight;		  /* counted in flight at the gate */
+	char login_account[ADDR_MAX + 1]; /* the account's key, if found */
 };
 
 /* Reply helpers for handlers (on a worker): a non-JSON body. */

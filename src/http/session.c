@@ -164,7 +164,7 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 {
 	const char *address = admin_arg(args, "address");
 	const char *password = admin_arg(args, "password");
-	char hash[crypto_pwhash_STRBYTES], why[160];
+	char hash[crypto_pwhash_STRBYTES], why[160], canon[ADDR_MAX + 1];
 	int64_t now = (int64_t)time(NULL);
 	struct store_auth_event ev;
 	struct store_user u;
@@ -178,11 +178,16 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 	c->login_result = -1;
 	pthread_once(&dummy_once, http_dummy_init);
 	if (strlen(password) <= LOGIN_PASSWORD_MAX &&
-	    addr_parse(address, &a, why, sizeof(why)) == 0 &&
+	    addr_login_canon(address, canon, sizeof(canon), why, sizeof(why)) ==
+		0 &&
+	    addr_parse(canon, &a, why, sizeof(why)) == 0 &&
 	    store_user_get(c->ctx.store, &a, &u) == 0) {
 		found = 1;
 		snprintf(c->address, sizeof(c->address), "%s@%s", u.local,
 		    u.domain);
+		/* failures count for the account too, whatever the name */
+		http_login_key(c->address, c->login_account,
+		    sizeof(c->login_account));
 		if (store_login_password_get(c->ctx.store, u.id, hash,
 			sizeof(hash)) == 0)
 			ok = secret_pwhash_verify(hash, password);
@@ -193,7 +198,7 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		(void)secret_pwhash_verify(dummy_hash, password);
 	memset(&ev, 0, sizeof(ev));
 	ev.time = now;
-	ev.login = found ? c->address : address;
+	ev.login = found ? c->address : c->login;
 	ev.ip = c->ip;
 	ev.mech = "panel";
 	ev.kind = found ? "login_password" : NULL;
@@ -207,11 +212,15 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		c->address[0] = '\0';
 		return admin_fail(err, 401, "wrong address or password");
 	}
-	c->login_result = 1;
-	/* two-step sign-in on: no session before the code (http/panel.c) */
-	if ((ok = account_totp_enabled(&c->ctx, u.id)) != 0)
+	/* two-step sign-in on: no session before the code (http/panel.c);
+	 * the right password alone forgives no failure, or each wrong code
+	 * would be wiped by the next ticket */
+	if ((ok = account_totp_enabled(&c->ctx, u.id)) != 0) {
+		c->login_result = HTTP_LOGIN_HALF;
 		return ok == -1 ? admin_store_fail(&c->ctx, err)
 				: http_panel_ticket(c, u.id, out, err);
+	}
+	c->login_result = 1;
 	return http_session_start(c, u.id, out, err);
 }
 
@@ -290,6 +299,9 @@ const struct http_route http_session_routes[] = {
 struct fail_entry {
 	char key[ADDR_MAX + 8];
 	int64_t first, count;
+	int inflight; /* "ip:" entries: sign-ins being checked now */
+	char *link;   /* "login:" of another name (a domain alias): the
+			 account's own key, once a failure found it */
 	struct fail_entry *next;
 };
 static struct fail_entry *fails[FAIL_BUCKETS];
@@ -313,8 +325,12 @@ fail_get(const char *key, int64_t now, int64_t window, int make)
 	unsigned h = fail_hash(key);
 
 	for (pp = &fails[h]; (e = *pp) != NULL;) {
-		if (now - e->first >= window) {
+		if (now - e->first >= window && e->inflight > 0) {
+			e->first = now; /* kept for its calls in flight */
+			e->count = 0;
+		} else if (now - e->first >= window) {
 			*pp = e->next;
+			free(e->link);
 			free(e);
 			nfails--;
 			continue;
@@ -341,6 +357,20 @@ fail_keys(struct http_call *c, char *ipkey, char *loginkey, size_t len)
 	snprintf(loginkey, len, "login:%s", c->login);
 }
 
+void
+http_login_key(const char *address, char *key, size_t len)
+{
+	char why[160];
+
+	/* one counter per account: "carol@other.org." and its full-width,
+	 * soft-hyphened or ideographic-stop twins are carol@other.org */
+	if (*address == '\0' ||
+	    addr_login_canon(address, key, len, why, sizeof(why)) == -1) {
+		str_lcpy(key, address, len);
+		str_ascii_lower(key);
+	}
+}
+
 /* The recent failures of this call's client address and login. */
 static void
 fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
@@ -349,11 +379,23 @@ fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
 	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
 	struct fail_entry *a, *b;
 
+	const char *acct = c->login_account;
+
 	fail_keys(c, k1, k2, sizeof(k1));
 	a = fail_get(k1, now, window, 0);
 	b = fail_get(k2, now, window, 0);
 	*ip = a ? a->count : 0;
 	*login = b ? b->count : 0;
+	/* the account's own count: the name has just found it, or found it
+	 * before (another name of it: a domain alias) */
+	if (*acct == '\0' && b && b->link)
+		acct = b->link;
+	if (*acct && strcmp(acct, c->login) != 0) {
+		snprintf(k2, sizeof(k2), "login:%s", acct);
+		if ((b = fail_get(k2, now, window, 0)) != NULL &&
+		    b->count > *login)
+			*login = b->count;
+	}
 }
 
 int
@@ -362,15 +404,29 @@ http_login_gate(struct http_call *c, const char **why)
 	const struct conf *conf;
 	const char *address;
 	int64_t now = (int64_t)time(NULL), nip, nlogin;
-	char q[ADDR_MAX * 4 + 8];
+	char q[ADDR_MAX * 4 + 8], k[ADDR_MAX + 8];
+	struct fail_entry *e;
 
 	if (!(c->route->flags & HTTP_LOGIN))
 		return 0;
 	conf = http_conf();
 	address = admin_arg(c->args, "address");
-	str_lcpy(c->login, address ? address : "", sizeof(c->login));
-	str_ascii_lower(c->login);
+	http_login_key(address ? address : "", c->login, sizeof(c->login));
 	fail_counts(c, now, conf->login_window, &nip, &nlogin);
+	/* each sign-in costs an argon2id hash: one address gets a few at
+	 * a time, the rest are told when to come back */
+	snprintf(k, sizeof(k), "ip:%s", c->ip);
+	e = fail_get(k, now, conf->login_window, 1);
+	if (e && e->inflight >= HTTP_LOGIN_INFLIGHT_IP) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+		    "Retry-After", "1");
+		*why = "too many sign-ins at once from this address: wait a "
+		       "second, then try again";
+		log_info(
+		    "http.login ip=%s result=refused reason=too_many_at_once",
+		    c->ip);
+		return -1;
+	}
 	if (nlogin >= conf->login_failures || nip >= conf->login_failures_ip) {
 		char retry[32];
 		snprintf(retry, sizeof(retry), "%lld",
@@ -384,6 +440,10 @@ http_login_gate(struct http_call *c, const char **why)
 		    log_quote(q, sizeof(q), c->login, strlen(c->login)), c->ip);
 		return -1;
 	}
+	if (e) { /* a full table: the lane's own bound still holds */
+		e->inflight++;
+		c->login_inflight = 1;
+	}
 	return 0;
 }
 
@@ -391,24 +451,47 @@ void
 http_login_after(struct http_call *c)
 {
 	const struct conf *conf = http_conf();
-	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
+	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8], k3[ADDR_MAX + 8];
 	int64_t now = (int64_t)time(NULL), nip, n;
 	struct fail_entry *e;
+	int other;
 	char q[ADDR_MAX * 4 + 8];
 
 	fail_keys(c, k1, k2, sizeof(k1));
+	if (c->login_inflight) {
+		/* never dropped while in flight (fail_get), so found */
+		if ((e = fail_get(k1, now, conf->login_window, 0)) != NULL &&
+		    e->inflight > 0)
+			e->inflight--;
+		c->login_inflight = 0;
+	}
+	if (c->login_result == 0) /* not checked: refused, malformed */
+		return;
+	other = c->login_account[0] && strcmp(c->login_account, c->login) != 0;
+	snprintf(k3, sizeof(k3), "login:%s", c->login_account);
 	if (c->login_result == 1) {
 		if ((e = fail_get(k2, now, conf->login_window, 0)) != NULL)
 			e->count = 0;
+		if (other && (e = fail_get(k3, now, conf->login_window, 0)))
+			e->count = 0;
 		return;
 	}
+	if (c->login_result == HTTP_LOGIN_HALF)
+		return;
 	fail_counts(c, now, conf->login_window, &nip, &n);
 	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* no login named (a code step with a bad ticket): the address only,
 	 * or one shared "login:" entry would lock everybody out */
 	if (c->login[0] &&
-	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL)
+	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL) {
+		e->count++;
+		/* another name of the account leads to it from now on */
+		if (other && e->link == NULL)
+			e->link = strdup(c->login_account);
+	}
+	/* the account counts every failure under any of its names */
+	if (other && (e = fail_get(k3, now, conf->login_window, 1)) != NULL)
 		e->count++;
 	/* each failure for a login answered later than the last: 1x, 2x,
 	 * 4x ... 16x; many users may share an address, so it only counts
@@ -428,6 +511,7 @@ http_login_free(void)
 	for (i = 0; i < FAIL_BUCKETS; i++)
 		while ((e = fails[i]) != NULL) {
 			fails[i] = e->next;
+			free(e->link);
 			free(e);
 		}
 	nfails = 0;

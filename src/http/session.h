@@ -19,10 +19,20 @@ struct admin_err;
 int http_authenticate(struct http_call *, struct admin_err *);
 /* On a worker: may this caller use this route (and the CSRF token)? */
 int http_authorize(struct http_call *, struct admin_err *);
-/* On the loop, before a sign-in is checked: -1 with why when too many
- * failures came from this address or for this login lately. */
+/* Sign-ins from one address being checked at once, at most. */
+#define HTTP_LOGIN_INFLIGHT_IP 4
+/* On the loop, before a sign-in is checked: -1 with why (and a
+ * Retry-After) when too many failures came from this address or for this
+ * login lately, or too many of its sign-ins are being checked now. Else
+ * the call counts as in flight until http_login_after(). */
 int http_login_gate(struct http_call *, const char **why);
-/* On the loop, after a sign-in: count it, set the reply's delay. */
+/* The key a sign-in's failures are counted under: the login's canonical
+ * spelling (mail/addr.c), or as typed (ASCII lower-cased) if it has none. */
+void http_login_key(const char *address, char *key, size_t len);
+/* login_result of a right password when a two-step code is still due */
+#define HTTP_LOGIN_HALF 2
+/* On the loop, after a sign-in (or when it is not run after all): no
+ * longer in flight; count its result, set the reply's delay. */
 void http_login_after(struct http_call *);
 void http_login_free(void);
 /* On a worker: a new session for user_id, its cookie and the body of the

@@ -242,3 +242,98 @@ addr_parse(const char *in, struct addr *out, char *err, size_t errlen)
 	return addr_domain_canon(at + 1, out->domain, sizeof(out->domain), err,
 	    errlen);
 }
+
+/* Default_Ignorable_Code_Point (Unicode 15): invisible, so a spelling
+ * with one looks like the login without it. */
+static int
+addr_is_ignorable(unsigned cp)
+{
+	static const unsigned r[][2] = { { 0x00ad, 0x00ad }, { 0x034f, 0x034f },
+		{ 0x061c, 0x061c }, { 0x115f, 0x1160 }, { 0x17b4, 0x17b5 },
+		{ 0x180b, 0x180f }, { 0x200b, 0x200f }, { 0x202a, 0x202e },
+		{ 0x2060, 0x206f }, { 0x3164, 0x3164 }, { 0xfe00, 0xfe0f },
+		{ 0xfeff, 0xfeff }, { 0xffa0, 0xffa0 }, { 0xfff0, 0xfff8 },
+		{ 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a },
+		{ 0xe0000, 0xe0fff } };
+	size_t i;
+
+	for (i = 0; i < sizeof(r) / sizeof(r[0]); i++)
+		if (cp >= r[i][0] && cp <= r[i][1])
+			return 1;
+	return 0;
+}
+
+/* One code point of valid UTF-8 at s: its length, *cp its value. */
+static size_t
+addr_utf8_next(const unsigned char *s, unsigned *cp)
+{
+	size_t n, k;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	n = s[0] >= 0xf0 ? 3 : s[0] >= 0xe0 ? 2 : 1;
+	*cp = s[0] & (0x3f >> n);
+	for (k = 1; k <= n; k++)
+		*cp = *cp << 6 | (s[k] & 0x3f);
+	return n + 1;
+}
+
+int
+addr_login_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	char tmp[ADDR_LOGIN_IN_MAX + 1], dom[ADDR_DOMAIN_MAX + 1];
+	const unsigned char *p = (const unsigned char *)in;
+	size_t len = strlen(in), o = 0, n;
+	unsigned cp;
+	struct addr a;
+	char *at;
+
+	if (len == 0 || len > ADDR_LOGIN_IN_MAX ||
+	    !addr_utf8_is_valid(p, len)) {
+		snprintf(err, errlen, "a login is 1 to %d octets of UTF-8",
+		    ADDR_LOGIN_IN_MAX);
+		return -1;
+	}
+	while (*p) {
+		n = addr_utf8_next(p, &cp);
+		p += n;
+		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
+			snprintf(err, errlen, "control character in login");
+			return -1;
+		}
+		if (addr_is_ignorable(cp))
+			continue;
+		if (cp >= 0xff01 && cp <= 0xff5e) /* full-width ASCII */
+			cp -= 0xfee0;
+		else if (cp == 0x3002 || cp == 0xff61) /* full stops */
+			cp = '.';
+		if (cp < 0x80) {
+			tmp[o++] = (char)cp; /* never longer than the input */
+		} else {
+			memcpy(tmp + o, p - n, n);
+			o += n;
+		}
+	}
+	tmp[o] = '\0';
+	if ((at = strrchr(tmp, '@')) == NULL) {
+		if (addr_domain_canon(tmp, dom, sizeof(dom), err, errlen) == -1)
+			return -1;
+		if (strlen(dom) >= outlen) {
+			snprintf(err, errlen, "login too long");
+			return -1;
+		}
+		str_lcpy(out, dom, outlen);
+		return 0;
+	}
+	if (addr_parse(tmp, &a, err, errlen) == -1)
+		return -1;
+	if ((size_t)snprintf(out, outlen, "%s@%s", a.local_key, a.domain) >=
+	    outlen) {
+		snprintf(err, errlen, "login too long");
+		return -1;
+	}
+	return 0;
+}

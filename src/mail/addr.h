@@ -39,6 +39,22 @@ int addr_local_is_valid(const char *local);
 int addr_parse(const char *in, struct addr *out, char *err, size_t errlen);
 /* Fold a local part for comparison: ASCII lower-case. */
 void addr_local_key(const char *local, char *key, size_t keylen);
+/*
+ * The one spelling of a login (an address, or a bare domain for a
+ * domain's SMTP password) that every failure counter and log entry is
+ * keyed on, whoever asks: SMTP AUTH, panel sign-in, two-step codes, the
+ * API and the CLI. Spellings that find the same account become one:
+ * invisible characters (soft hyphen, zero-width, BOM, variation
+ * selectors) are dropped, full-width forms folded to ASCII, the
+ * ideographic and full-width full stops read as '.', the local part
+ * folded (ASCII) and the domain put in its canonical form (IDNA2008 with
+ * UTS #46 mapping, one trailing dot dropped). Refuses control
+ * characters, bad UTF-8, more than ADDR_LOGIN_IN_MAX octets, and what
+ * addr_parse()/addr_domain_canon() refuse. 0, or -1 with a reason.
+ */
+#define ADDR_LOGIN_IN_MAX 1024
+int addr_login_canon(const char *in, char *out, size_t outlen, char *err,
+    size_t errlen);
 /* Is this a valid UTF-8 byte string (no overlongs, no surrogates)? */
 int addr_utf8_is_valid(const unsigned char *s, size_t len);
 

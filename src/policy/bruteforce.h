@@ -4,8 +4,9 @@
  * after the failure window). An address that keeps failing is slowed,
  * then refused for a while; a login under attack slows only the
  * addresses that failed it, so its owner, from a clean address, still
- * logs in at normal speed. Nothing here depends on whether a login
- * exists: the counters are keyed by what the client typed.
+ * logs in at normal speed. The counters are keyed by the login's
+ * canonical spelling (mail/addr.c), never by whether it exists; an alias
+ * is linked to its account once a failure under it found the account.
  */
 #ifndef POSTERN_BRUTEFORCE_H
 #define POSTERN_BRUTEFORCE_H
@@ -32,5 +33,11 @@ int64_t bf_check(const struct bf_conf *, const char *ip, const char *login,
 /* A failed attempt from ip for login. */
 void bf_failed(const struct bf_conf *, const char *ip, const char *login,
     int64_t now);
+/* The same when the login found an account (account: its own address,
+ * NULL or "" if none): a failure under another of its names (an alias)
+ * counts for the account too, and that name's later verdicts count the
+ * account's failures. */
+void bf_failed_account(const struct bf_conf *, const char *ip,
+    const char *login, const char *account, int64_t now);
 
 #endif

@@ -195,6 +195,7 @@ smtp_session_free(struct smtp_session *s)
 	smtp_auth_clear(s);
 	free(s->helo);
 	free(s->ident);
+	free(s->cred);
 	free(s->block_reason);
 	if (s->bev)
 		bufferevent_free(s->bev);
@@ -906,10 +907,8 @@ auth_job_run(struct worker_job *j, void *ctx)
 	int64_t now = (int64_t)time(NULL);
 
 	if (a->refused) {
-		struct store_auth_event ev = { now, a->creds.login, a->ip,
-			a->mech, NULL, "refused",
-			"too many failures from this address" };
-		store_auth_log(server_worker_store(ctx), &ev);
+		cred_log_refused(server_worker_store(ctx), a->creds.login,
+		    a->ip, a->mech, "too many failures from this address", now);
 	} else {
 		cred_verify(server_worker_store(ctx), server_keys(ctx),
 		    &a->creds, a->mech, a->ip, now, &a->r);
@@ -991,6 +990,10 @@ auth_job_done(struct worker_job *j)
 		    (unsigned long long)s->id, s->ip, a->mech, a->r.id->login,
 		    a->r.kind);
 		s->ident = a->r.id;
+		/* kept to end the session when the credential goes */
+		if ((s->cred = malloc(sizeof(*s->cred))) != NULL)
+			*s->cred = a->r.ref;
+		s->cred_checked = (int64_t)time(NULL);
 		s->blocked = a->r.blocked;
 		s->tos_ok = a->r.tos_ok;
 		if (a->r.blocked)
@@ -1007,7 +1010,8 @@ auth_job_done(struct worker_job *j)
 	if (!a->refused) {
 		struct bf_conf bc;
 		guard_bf_conf(smtp_conf(s), &bc);
-		bf_failed(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
+		bf_failed_account(&bc, s->ipkey, a->creds.login, a->r.account,
+		    (int64_t)time(NULL));
 	}
 	free(a);
 	/* the same delay from the command, known login or not, refused or
@@ -1415,6 +1419,78 @@ smtp_mail_quota(struct smtp_session *s, int64_t ttl)
 	smtp_wait_job(s, &l->base, limits_job_run, limits_job_done);
 }
 
+/* The credential of the login, checked again as often as the limits: a
+ * new SMTP password, a revoked app password or token ends the sessions
+ * it opened (421) at their next MAIL, within SMTP_QUOTA_TTL seconds. */
+struct cred_job {
+	struct worker_job base;
+	struct cred_ref ref;
+	int rc;
+};
+
+static int
+smtp_cred_stale(struct smtp_session *s)
+{
+	return s->cred == NULL ||
+	       (int64_t)time(NULL) - s->cred_checked >= SMTP_QUOTA_TTL;
+}
+
+static void
+cred_job_run(struct worker_job *j, void *ctx)
+{
+	struct cred_job *c = (struct cred_job *)j;
+
+	c->rc = cred_still_valid(server_worker_store(ctx), &c->ref,
+	    (int64_t)time(NULL));
+}
+
+static void
+cred_job_done(struct worker_job *j)
+{
+	struct smtp_session *s = j->owner;
+	int rc = ((struct cred_job *)j)->rc;
+
+	free(j);
+	if (s == NULL)
+		return;
+	s->job = NULL;
+	if (rc == 0) {
+		log_info("smtp.auth session=%016llx ip=%s user=%s result=ended "
+			 "reason=credential_gone",
+		    (unsigned long long)s->id, s->ip, s->ident->login);
+		smtp_reply(s,
+		    "421 4.7.0 %s The password or token of this session was "
+		    "replaced or revoked: log in again",
+		    smtp_conf(s)->hostname);
+		smtp_tx_free(s);
+		smtp_close_after_reply(s);
+	} else if (rc == -1) {
+		smtp_reply(s, "451 4.3.0 Cannot check the login now, try "
+			      "again later");
+		smtp_tx_free(s);
+	} else {
+		s->cred_checked = (int64_t)time(NULL);
+		if (s->tx)
+			smtp_mail_quota(s, SMTP_QUOTA_TTL);
+	}
+	if (s->job == NULL) /* else the limits job resumes it */
+		smtp_resume(s);
+}
+
+static void
+smtp_cred_check(struct smtp_session *s)
+{
+	struct cred_job *c;
+
+	if (s->cred == NULL || (c = calloc(1, sizeof(*c))) == NULL) {
+		smtp_reply(s, "451 4.3.0 Out of memory");
+		smtp_tx_free(s);
+		return;
+	}
+	c->ref = *s->cred;
+	smtp_wait_job(s, &c->base, cred_job_run, cred_job_done);
+}
+
 struct relay_job {
 	struct worker_job base;
 	struct smtp_session *s;
@@ -1578,7 +1654,10 @@ smtp_do_mail(struct smtp_session *s, char *arg)
 			    s->ident->domain_id);
 			tx->has_qk = 1;
 			str_lcpy(tx->qwho, who, sizeof(tx->qwho));
-			smtp_mail_quota(s, SMTP_QUOTA_TTL);
+			if (smtp_cred_stale(s))
+				smtp_cred_check(s);
+			else
+				smtp_mail_quota(s, SMTP_QUOTA_TTL);
 			return;
 		}
 		smtp_tx_free(s);

@@ -14,6 +14,7 @@
 
 #include "dotdata.h"
 #include "server.h"
+#include "../auth/cred.h"
 #include "../auth/sasl.h"
 #include "../policy/quota.h"
 #include "../policy/sender.h"
@@ -86,6 +87,8 @@ struct smtp_session {
 	char ipkey[SERVER_IPKEY_MAX];  /* what per-address limits count */
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
+	struct cred_ref *cred;	       /* ... and the credential it used */
+	int64_t cred_checked;	       /* when it was last found valid */
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;

@@ -687,6 +687,8 @@ store_pwlink_get(struct store *s, const char *hash, int64_t now,
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
 
+static int store_password_swap(struct store *, int64_t, const char *, int64_t);
+
 int
 store_pwlink_use(struct store *s, const char *hash, int64_t user_id,
     const char *pwhash, int64_t now)
@@ -703,19 +705,8 @@ store_pwlink_use(struct store *s, const char *hash, int64_t user_id,
 		db_rollback(s->db);
 		return STORE_NOTFOUND;
 	}
-	/* the other links of the account stop too */
-	if (db_exec(s->db,
-		"UPDATE password_link SET used = ? WHERE user_id = ?"
-		" AND used IS NULL",
-		"ii", now, user_id) != DB_DONE ||
-	    /* a new password ends every panel session of the account */
-	    db_exec(s->db, "DELETE FROM panel_session WHERE user_id = ?", "i",
-		user_id) != DB_DONE ||
-	    db_exec(s->db,
-		"INSERT INTO login_password (user_id, hash, updated)"
-		" VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
-		" SET hash = excluded.hash, updated = excluded.updated",
-		"isi", user_id, pwhash, now) != DB_DONE)
+	/* the other links and every panel session of the account end */
+	if (store_password_swap(s, user_id, pwhash, now) != 0)
 		goto fail;
 	if (db_commit(s->db) == -1)
 		goto fail;
@@ -1378,4 +1369,123 @@ store_session_prune(struct store *s, int64_t idle_before)
 {
 	return store_rc(db_exec(s->db,
 	    "DELETE FROM panel_session WHERE last_seen < ?", "i", idle_before));
+}
+
+/* ------------------------------------------------------------------ */
+/* fix-identity: credentials as a session holds them */
+
+int
+store_token_find(struct store *s, const char *id, int64_t *user_id, char *hash,
+    size_t hlen, char *scope, size_t slen, int64_t *expires, int *revoked)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT user_id, hash, scope, expires, revoked FROM oauth_token"
+	    " WHERE id = ?",
+	    "s", id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW) {
+		*user_id = db_int(st, 0);
+		str_lcpy(hash, db_text(st, 1), hlen);
+		str_lcpy(scope, db_text(st, 2), slen);
+		*expires = db_int(st, 3);
+		*revoked = !db_is_null(st, 4);
+	}
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
+store_app_match_id(struct store *s, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now,
+    int64_t *app_id)
+{
+	struct db_stmt *st;
+	int64_t found;
+
+	st = db_query(s->db,
+	    "SELECT id, hash FROM app_password WHERE user_id = ?"
+	    " AND revoked IS NULL",
+	    "i", user_id);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((found = store_match_rows(st, match, arg)) == 0)
+		return 0;
+	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
+	    "ii", now, found);
+	*app_id = found;
+	return 1;
+}
+
+int
+store_cred_live(struct store *s, const char *kind, int64_t owner,
+    const char *ref, int64_t now)
+{
+	struct db_stmt *st;
+	int rc;
+
+	if (strcmp(kind, STORE_CRED_SMTP) == 0)
+		st = db_query(s->db,
+		    "SELECT 1 FROM smtp_credential WHERE user_id = ?"
+		    " AND hash = ?",
+		    "is", owner, ref);
+	else if (strcmp(kind, STORE_CRED_DOMAIN) == 0)
+		st = db_query(s->db,
+		    "SELECT 1 FROM smtp_credential WHERE domain_id = ?"
+		    " AND hash = ?",
+		    "is", owner, ref);
+	else if (strcmp(kind, STORE_CRED_APP) == 0)
+		st = db_query(s->db,
+		    "SELECT 1 FROM app_password WHERE user_id = ?"
+		    " AND id = ? AND revoked IS NULL",
+		    "ii", owner, str_uint(ref));
+	else if (strcmp(kind, STORE_CRED_TOKEN) == 0)
+		st = db_query(s->db,
+		    "SELECT 1 FROM oauth_token WHERE user_id = ?"
+		    " AND id = ? AND revoked IS NULL AND expires > ?",
+		    "isi", owner, ref, now);
+	else
+		return 0;
+	if (st == NULL)
+		return STORE_FAIL;
+	rc = db_step(st);
+	db_done(st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : STORE_FAIL;
+}
+
+/* Inside a transaction: the new login password, the old one's links and
+ * panel sessions ended. */
+static int
+store_password_swap(struct store *s, int64_t user_id, const char *hash,
+    int64_t now)
+{
+	if (db_exec(s->db,
+		"UPDATE password_link SET used = ? WHERE user_id = ?"
+		" AND used IS NULL",
+		"ii", now, user_id) != DB_DONE ||
+	    db_exec(s->db, "DELETE FROM panel_session WHERE user_id = ?", "i",
+		user_id) != DB_DONE ||
+	    db_exec(s->db,
+		"INSERT INTO login_password (user_id, hash, updated)"
+		" VALUES (?, ?, ?) ON CONFLICT (user_id) DO UPDATE"
+		" SET hash = excluded.hash, updated = excluded.updated",
+		"isi", user_id, hash, now) != DB_DONE)
+		return STORE_FAIL;
+	return 0;
+}
+
+int
+store_login_password_replace(struct store *s, int64_t user_id, const char *hash,
+    int64_t now)
+{
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	if (store_password_swap(s, user_id, hash, now) != 0) {
+		db_rollback(s->db);
+		return STORE_FAIL;
+	}
+	return db_commit(s->db) == -1 ? STORE_FAIL : 0;
 }

@@ -251,6 +251,28 @@ int store_session_remove(struct store *, const char *hash);
 /* Remove every session last used before idle_before. */
 int store_session_prune(struct store *, int64_t idle_before);
 
+/* fix-identity: credentials as a session holds them */
+/* A token by its public id, with its scope ("smtp", "imap", "smtp imap"). */
+int store_token_find(struct store *, const char *id, int64_t *user_id,
+    char *hash, size_t hlen, char *scope, size_t slen, int64_t *expires,
+    int *revoked);
+/* The live app password of user_id that match() accepts: 1 and its id in
+ * *app_id (its use recorded), 0 if none, STORE_FAIL. */
+int store_app_match_id(struct store *, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now,
+    int64_t *app_id);
+/* Does a credential that opened a session still stand? kind STORE_CRED_*;
+ * owner the user (the domain for STORE_CRED_DOMAIN); ref the keyed hash
+ * (SMTP passwords), the app password's id as text, or the token's id.
+ * 1 yes, 0 no (replaced, revoked, expired, gone), STORE_FAIL. */
+int store_cred_live(struct store *, const char *kind, int64_t owner,
+    const char *ref, int64_t now);
+/* Set a login password: every panel session of the account and every
+ * unused password link end with the old one (the link and the operator
+ * use this one call). */
+int store_login_password_replace(struct store *, int64_t user_id,
+    const char *hash, int64_t now);
+
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);
 

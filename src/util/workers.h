@@ -27,6 +27,18 @@ void workers_stop(void);
 struct workers_loop *workers_loop_new(struct event_base *);
 void workers_loop_free(struct workers_loop *);
 void workers_submit(struct workers_loop *, struct worker_job *);
+/*
+ * A lane: threads and a queue of their own for one kind of costly work
+ * (argon2id), so a burst of it never waits in front of the shared pool's
+ * jobs. Its threads get the pool's init/fini contexts and run at the
+ * given nice value (lower priority than the loops). At most queue_max
+ * jobs wait; workers_lane_submit() refuses more (-1, the job untouched).
+ * Start after workers_start(); workers_stop() stops and frees lanes too.
+ */
+struct workers_lane;
+struct workers_lane *workers_lane_start(int threads, int queue_max, int nice);
+int workers_lane_submit(struct workers_lane *, struct workers_loop *,
+    struct worker_job *);
 /* Jobs submitted and not yet done, for a clean shutdown. */
 int workers_loop_pending(struct workers_loop *);
 

@@ -153,6 +153,27 @@ def test_a_session_ends_after_the_idle_timeout(http_server_factory):
     assert rows.stdout.strip() == b"0"  # the idle session is gone from the store
 
 
+def test_an_operators_password_change_ends_the_users_panel_sessions(http_server):
+    alice, _ = http_server.user("alice")
+    bob, _ = http_server.user("bob")
+    c = signed_in(http_server, alice)
+    c2 = signed_in(http_server, alice)
+    other = signed_in(http_server, bob)
+    assert c.get("/api/v1/me").status == 200
+    new_pw = "a new login password 8472"
+    http_server.cli("user", "password", alice, "--stdin", stdin=new_pw + "\n")
+    # as with the e-mailed link: the old password's sessions end at once
+    for s in (c, c2):
+        assert "sign in" in err(s.get("/api/v1/me"), 401)
+    assert other.get("/api/v1/me").status == 200  # another user's stay
+    assert http_server.api(key=None).login(alice).status == 401
+    c3 = http_server.api(key=None)
+    assert c3.login(alice, new_pw).status == 200
+    # the operator's API call is the same operation
+    http_server.api().ok("PUT", "/api/v1/users/%s/password" % alice, {"password": LOGIN_PASSWORD})
+    assert err(c3.get("/api/v1/me"), 401)
+
+
 def test_failed_sign_ins_are_slowed_then_refused_per_login_and_per_address(http_server_factory):
     srv = http_server_factory(auth__fail_delay="300", http__login_failures="3",
                               http__login_failures_per_ip="4")

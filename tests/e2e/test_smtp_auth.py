@@ -9,6 +9,7 @@ not accepted, blocked.
 """
 import base64
 import json
+import smtplib
 import time
 
 import pytest
@@ -99,6 +100,27 @@ def test_a_revoked_token_is_refused_with_535(smtp_server, mech):
     # the session goes on: the same token cannot be retried into success
     assert c.cmd("NOOP").code == 250
     assert c.cmd("MAIL FROM:<alice@example.org>").code == 530
+
+
+@pytest.mark.parametrize("mech", ["XOAUTH2", "OAUTHBEARER"])
+def test_a_token_issued_for_imap_does_not_open_submission_and_one_for_smtp_does(
+        smtp_server, mech):
+    make_ir = xoauth2_ir if mech == "XOAUTH2" else oauthbearer_ir
+    imap = smtp_server.cli("token", "issue", "alice@example.org", "--ttl", "1h",
+                           "--scope", "imap")
+    assert imap["scope"] == "imap"
+    c = tls_client(smtp_server)
+    refused_bearer(c, mech, make_ir("alice@example.org", imap["token"]))
+    assert c.cmd("MAIL FROM:<alice@example.org>").code == 530
+    events = smtp_server.cli("log", "auth", "alice@example.org")["events"]
+    assert events[0]["outcome"] == "failed" and events[0]["kind"] == "token", events[0]
+    for scope in ("smtp", "smtp imap"):
+        tok = smtp_server.cli("token", "issue", "alice@example.org", "--ttl", "1h",
+                              "--scope", scope)
+        c = tls_client(smtp_server)
+        r = c.cmd("AUTH %s %s" % (mech, make_ir("alice@example.org", tok["token"])))
+        assert r.code == 235, (scope, r)
+        can_send(smtp_server, c, "alice@example.org")
 
 
 def test_a_token_with_a_wrong_secret_or_of_another_user_is_refused(smtp_server):
@@ -200,6 +222,85 @@ def test_a_blocked_user_is_stopped_at_mail_from_until_unblocked(smtp_server):
     smtp_server.cli("user", "unblock", addr)
     c = smtp_server.session(addr, pw)
     can_send(smtp_server, c, addr)
+
+
+# --- a credential that goes ends the sessions it opened -----------------------------
+
+
+def mail_until_refused(s, frm, limit=10):
+    """MAIL/RSET on an open smtplib session until MAIL is refused, at most
+    limit seconds: (code, text, seconds)."""
+    t = time.monotonic()
+    while True:
+        code, text = s.mail(frm)
+        if code != 250 or time.monotonic() - t > limit:
+            return code, text, time.monotonic() - t
+        s.rset()
+        time.sleep(0.5)
+
+
+def open_session(srv, login, secret=None, token=None):
+    s = srv.smtplib("submission")
+    if token:
+        code, text = s.docmd("AUTH", "XOAUTH2 " + xoauth2_ir(login, token))
+    else:
+        s.user, s.password = login, secret
+        code, text = s.auth("PLAIN", s.auth_plain)
+    assert code == 235, (code, text)
+    code, text = s.mail(login)  # it sends at once
+    assert code == 250, (code, text)
+    s.rset()
+    return s
+
+
+def assert_ended(s, frm):
+    code, text, took = mail_until_refused(s, frm)
+    assert code == 421 and text.startswith(b"4.7.0 "), (code, text)
+    assert b"log in again" in text, text
+    assert took <= 7, took  # within the limits' refresh (5 s)
+    with pytest.raises(smtplib.SMTPServerDisconnected):
+        s.noop()
+
+
+def test_a_session_opened_with_the_smtp_password_ends_when_it_is_regenerated(smtp_server):
+    addr, pw = smtp_server.new_user("regenopen")
+    s = open_session(smtp_server, addr, pw)
+    smtp_server.cli("smtp-password", "generate", addr)
+    assert_ended(s, addr)
+    assert "reason=credential_gone" in smtp_server.log()
+
+
+def test_a_session_opened_with_an_app_password_ends_when_it_is_revoked(smtp_server):
+    addr, _ = smtp_server.new_user("appopen")
+    phone = smtp_server.cli("app-password", "add", addr, "--label", "phone")["password"]
+    laptop = smtp_server.cli("app-password", "add", addr, "--label", "laptop")["password"]
+    s_phone = open_session(smtp_server, addr, phone)
+    s_laptop = open_session(smtp_server, addr, laptop)
+    s_smtp = open_session(smtp_server, addr, smtp_server.passwords[addr])
+    smtp_server.cli("app-password", "revoke", addr, "phone")
+    assert_ended(s_phone, addr)
+    # the other credentials of the user keep their sessions
+    for s in (s_laptop, s_smtp):
+        code, text = s.mail(addr)
+        assert code == 250, (code, text)
+        s.rset()
+
+
+def test_a_session_opened_with_a_token_ends_when_it_is_revoked(smtp_server):
+    addr, _ = smtp_server.new_user("tokopen")
+    tok = issue_token(smtp_server, addr)
+    s = open_session(smtp_server, addr, token=tok["token"])
+    smtp_server.cli("token", "revoke", tok["id"])
+    assert_ended(s, addr)
+
+
+def test_a_session_goes_on_while_its_credential_stands(smtp_server):
+    addr, pw = smtp_server.new_user("standing")
+    s = open_session(smtp_server, addr, pw)
+    smtp_server.cli("app-password", "add", addr, "--label", "other")
+    time.sleep(5.5)
+    code, text = s.mail(addr)
+    assert code == 250, (code, text)
 
 
 # --- what a failure looks like ------------------------------------------------------

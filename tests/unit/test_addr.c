@@ -90,3 +90,109 @@ UNIT_TEST(test_utf8_validation_refuses_overlongs_and_surrogates)
 	CHECK(
 	    !addr_utf8_is_valid((const unsigned char *)"\xf4\x90\x80\x80", 4));
 }
+
+/* Spellings that reach one account are one login for every counter. */
+static const struct {
+	const char *label, *in, *want; /* want NULL: refused */
+} login_cases[] = {
+	{ "as stored", "carol@other.org", "carol@other.org" },
+	{ "ASCII case", "Carol@Other.ORG", "carol@other.org" },
+	{ "a trailing dot", "carol@other.org.", "carol@other.org" },
+	{ "a soft hyphen in the domain", "carol@oth\xc2\xadr.org",
+	    "carol@othr.org" },
+	{ "a soft hyphen in the domain (2)", "carol@other\xc2\xad.org",
+	    "carol@other.org" },
+	{ "a soft hyphen in the local part", "car\xc2\xadol@other.org",
+	    "carol@other.org" },
+	{ "a zero-width space", "carol\xe2\x80\x8b@other.org",
+	    "carol@other.org" },
+	{ "a byte-order mark",
+	    "\xef\xbb\xbf"
+	    "carol@other.org",
+	    "carol@other.org" },
+	{ "a variation selector", "carol@other.org\xef\xb8\x8f",
+	    "carol@other.org" },
+	{ "a full-width letter in the domain",
+	    "carol@\xef\xbd\x8f"
+	    "ther.org",
+	    "carol@other.org" },
+	{ "a full-width letter in the local part",
+	    "\xef\xbc\xa3"
+	    "arol@other.org",
+	    "carol@other.org" },
+	{ "a full-width at sign", "carol\xef\xbc\xa0other.org",
+	    "carol@other.org" },
+	{ "an ideographic full stop", "carol@other\xe3\x80\x82org",
+	    "carol@other.org" },
+	{ "an ideographic full stop at the end", "carol@other.org\xe3\x80\x82",
+	    "carol@other.org" },
+	{ "a half-width ideographic full stop", "carol@other\xef\xbd\xa1org",
+	    "carol@other.org" },
+	{ "a U-label",
+	    "j\xc3\xb6rg@B\xc3\x9c"
+	    "cher.de",
+	    "j\xc3\xb6rg@xn--bcher-kva.de" },
+	{ "a bare domain", "Other.ORG.", "other.org" },
+	{ "a bare domain with a full-width letter",
+	    "\xef\xbd\x8f"
+	    "ther.org",
+	    "other.org" },
+	{ "a control character", "carol@other.org\r", NULL },
+	{ "a NUL-free C1 control", "carol\xc2\x85@other.org", NULL },
+	{ "bad UTF-8", "carol@other.org\xff", NULL },
+	{ "two trailing dots", "carol@other.org..", NULL },
+	{ "only invisible characters", "\xc2\xad", NULL },
+	{ "an empty local part after dropping", "\xc2\xad@other.org", NULL },
+	{ "empty", "", NULL },
+};
+
+UNIT_TEST(test_every_spelling_of_a_login_canonicalises_to_one)
+{
+	char out[ADDR_MAX + 1], err[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(login_cases) / sizeof(login_cases[0]); i++) {
+		int rc = addr_login_canon(login_cases[i].in, out, sizeof(out),
+		    err, sizeof(err));
+		if (login_cases[i].want == NULL) {
+			if (rc != -1)
+				printf("  case %s accepted as %s\n",
+				    login_cases[i].label, out);
+			CHECK(rc == -1);
+		} else {
+			if (rc != 0)
+				printf("  case %s refused: %s\n",
+				    login_cases[i].label, err);
+			CHECK(rc == 0);
+			if (rc == 0)
+				CHECK_STR(out, login_cases[i].want);
+		}
+	}
+}
+
+UNIT_TEST(test_a_login_canonicalises_to_itself)
+{
+	char once[ADDR_MAX + 1], twice[ADDR_MAX + 1], err[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(login_cases) / sizeof(login_cases[0]); i++) {
+		if (login_cases[i].want == NULL)
+			continue;
+		CHECK(addr_login_canon(login_cases[i].in, once, sizeof(once),
+			  err, sizeof(err)) == 0);
+		CHECK(addr_login_canon(once, twice, sizeof(twice), err,
+			  sizeof(err)) == 0);
+		CHECK_STR(once, twice);
+	}
+}
+
+UNIT_TEST(test_an_overlong_login_is_refused_and_a_small_buffer_is_not_overrun)
+{
+	char big[ADDR_LOGIN_IN_MAX + 8], out[8], err[160];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(addr_login_canon(big, out, sizeof(out), err, sizeof(err)) == -1);
+	CHECK(addr_login_canon("carol@other.org", out, sizeof(out), err,
+		  sizeof(err)) == -1);
+}

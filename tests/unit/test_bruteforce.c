@@ -1,0 +1,62 @@
+/* test_bruteforce: a login's failures count under its one spelling and,
+ * once an alias found its account, for the account. */
+#include "unit.h"
+#include "policy/bruteforce.h"
+
+#define T0 1700000000
+
+/* window, ip slow, ip refuse, refuse time, login slow, delay, max */
+static const struct bf_conf conf = { 3600, 100, 200, 900, 4, 100, 400 };
+
+static const char *const respellings[] = {
+	"carol@other.org.",
+	"carol@oth\xc2\xad"
+	"er.org",
+	"carol@\xef\xbd\x8f"
+	"ther.org",
+	"carol@other\xe3\x80\x82"
+	"org",
+	"\xef\xbc\xa3"
+	"AROL@OTHER.ORG",
+};
+
+UNIT_TEST(test_failures_under_respellings_count_for_one_login)
+{
+	char ip[32];
+	size_t i;
+
+	bf_init();
+	for (i = 0; i < sizeof(respellings) / sizeof(respellings[0]); i++) {
+		snprintf(ip, sizeof(ip), "198.51.100.%zu", i + 1);
+		/* each address failed once: only the login's count slows it */
+		CHECK(bf_check(&conf, ip, respellings[i], T0) == 0);
+		bf_failed(&conf, ip, respellings[i], T0);
+	}
+	CHECK(bf_check(&conf, "198.51.100.1", "carol@other.org", T0) == 100);
+	CHECK(bf_check(&conf, "198.51.100.2", "carol@other.org.", T0) == 100);
+	/* the owner from a clean address is not slowed */
+	CHECK(bf_check(&conf, "203.0.113.1", "carol@other.org", T0) == 0);
+}
+
+UNIT_TEST(test_an_alias_that_found_the_account_counts_with_it)
+{
+	bf_init();
+	/* four failures under the address, from four addresses */
+	bf_failed_account(&conf, "198.51.100.1", "carol@other.org",
+	    "carol@other.org", T0);
+	bf_failed_account(&conf, "198.51.100.2", "carol@other.org",
+	    "carol@other.org", T0);
+	bf_failed_account(&conf, "198.51.100.3", "carol@other.org",
+	    "carol@other.org", T0);
+	/* an alias fails once: it is the account's fourth failure ... */
+	CHECK(bf_check(&conf, "198.51.100.4", "c.alias@other.org", T0) == 0);
+	bf_failed_account(&conf, "198.51.100.4", "c.alias@other.org",
+	    "carol@other.org", T0);
+	CHECK(bf_check(&conf, "198.51.100.1", "carol@other.org", T0) == 100);
+	/* ... and the alias now counts the account's failures */
+	CHECK(bf_check(&conf, "198.51.100.4", "c.alias@other.org", T0) == 100);
+	CHECK(bf_check(&conf, "198.51.100.4", "C.Alias@Other.org.", T0) == 100);
+	/* a name that found no account links to nothing */
+	bf_failed_account(&conf, "198.51.100.5", "nobody@other.org", "", T0);
+	CHECK(bf_check(&conf, "198.51.100.5", "nobody@other.org", T0) == 0);
+}
