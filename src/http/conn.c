@@ -27,6 +27,7 @@
 
 #include "conn.h"
 #include "server.h"
+#include "../smtp/server.h"
 #include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
@@ -171,13 +172,15 @@ static void
 http_conn_admit(struct http_conn *c, struct evhttp_connection *evcon)
 {
 	const struct conf *conf = http_conf();
-	char *ip = NULL;
-	ev_uint16_t port;
+	const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
+	char ip[SERVER_IP_MAX], key[SERVER_IPKEY_MAX];
 
-	evhttp_connection_get_peer(evcon, &ip, &port);
+	/* counted by the key of the SMTP listeners: an IPv6 client by /64 */
+	if (sa == NULL || server_client_addr(sa, (int)conf->ipv6_prefix, ip,
+			      sizeof(ip), key, sizeof(key)) == -1)
+		str_lcpy(key, "?", sizeof(key));
 	c->evcon = evcon;
-	if (hc.nlive >= hc.max ||
-	    (c->peer = http_peer_get(ip ? ip : "?")) == NULL ||
+	if (hc.nlive >= hc.max || (c->peer = http_peer_get(key)) == NULL ||
 	    c->peer->n >= conf->http_conns_ip ||
 	    (c->deadline = evtimer_new(hc.base, http_conn_expired, c)) ==
 		NULL) {

@@ -417,8 +417,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	struct http_call *c = NULL;
 	int method = (int)evhttp_request_get_command(req);
 	int known = 0, allowed = 0, status;
-	char *peer = NULL;
-	ev_uint16_t port;
+	const struct sockaddr *sa;
 
 	(void)arg;
 	http_conn_request(req); /* its deadline stops until answered */
@@ -443,9 +442,13 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	c->method = method;
 	c->args = json_object();
 	event_base_gettimeofday_cached(hs.base, &c->arrived);
-	if (evcon)
-		evhttp_connection_get_peer(evcon, &peer, &port);
-	str_lcpy(c->ip, peer ? peer : "?", sizeof(c->ip));
+	/* the same address and counting key as the SMTP listeners' */
+	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL ||
+	    server_client_addr(sa, (int)http_conf()->ipv6_prefix, c->ip,
+		sizeof(c->ip), c->ipkey, sizeof(c->ipkey)) == -1) {
+		str_lcpy(c->ip, "?", sizeof(c->ip));
+		str_lcpy(c->ipkey, "?", sizeof(c->ipkey));
+	}
 	if (http_path_split(path, p) == -1) {
 		status = 400, why = "the path is not valid";
 		goto fail;

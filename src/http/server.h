@@ -43,6 +43,7 @@ struct http_call {
 	const struct http_route *route;
 	int method; /* HTTP_GET ... */
 	char ip[64];
+	char ipkey[64]; /* what per-address counters count (IPv6: its /64) */
 	struct timeval arrived;
 	json_t *args;	       /* path captures, query, JSON body */
 	struct evbuffer *body; /* HTTP_RAW_BODY routes: the body */

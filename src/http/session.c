@@ -353,7 +353,7 @@ fail_get(const char *key, int64_t now, int64_t window, int make)
 static void
 fail_keys(struct http_call *c, char *ipkey, char *loginkey, size_t len)
 {
-	snprintf(ipkey, len, "ip:%s", c->ip);
+	snprintf(ipkey, len, "ip:%s", c->ipkey);
 	snprintf(loginkey, len, "login:%s", c->login);
 }
 
@@ -415,7 +415,7 @@ http_login_gate(struct http_call *c, const char **why)
 	fail_counts(c, now, conf->login_window, &nip, &nlogin);
 	/* each sign-in costs an argon2id hash: one address gets a few at
 	 * a time, the rest are told when to come back */
-	snprintf(k, sizeof(k), "ip:%s", c->ip);
+	snprintf(k, sizeof(k), "ip:%s", c->ipkey);
 	e = fail_get(k, now, conf->login_window, 1);
 	if (e && e->inflight >= HTTP_LOGIN_INFLIGHT_IP) {
 		evhttp_add_header(evhttp_request_get_output_headers(c->req),

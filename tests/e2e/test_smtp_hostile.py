@@ -583,11 +583,13 @@ def _ipv6_scenario(root, prefix):
         subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"], check=True)
     conf = {"limits__ipv6_prefix": prefix} if prefix else {}  # None: the default
     srv = Server(root, park_queue=True, limits__connections_per_ip=2,
-                 auth__ip_refuse_after=2, **conf)
+                 auth__ip_refuse_after=2, http__connections_per_ip=2, **conf)
     provision_documentation_example(srv)
     port, tls_port = srv.ports["smtp"], srv.ports["submissions"]
     srv.conf_set("listen", "smtp", "[%s]:%d" % (V6_SERVER, port))
     srv.conf_set("listen", "submissions", "[%s]:%d" % (V6_SERVER, tls_port))
+    http_port = srv.ports["http"]
+    srv.conf_set("listen", "http", "[%s]:%d" % (V6_SERVER, http_port))
     srv.start()
     out, socks = {}, []
     try:
@@ -604,6 +606,23 @@ def _ipv6_scenario(root, prefix):
             if line.startswith("220 "):
                 break
         out["again"] = line
+        for s in socks:
+            s.close()
+        socks = []
+        # the HTTP server counts connections by the same key
+        out["http"] = {}
+        for src in V6_SAME_64 + [V6_OTHER_64]:
+            s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            s.bind((src, 0))
+            s.connect((V6_SERVER, http_port))
+            socks.append(s)
+            s.settimeout(1.0)
+            try:
+                out["http"][src] = "closed" if s.recv(1) == b"" else "data"
+            except socket.timeout:
+                out["http"][src] = "open"
+            except ConnectionError:
+                out["http"][src] = "closed"
         for s in socks:
             s.close()
         socks = []
@@ -637,11 +656,15 @@ def test_ipv6_clients_of_one_64_share_the_per_address_limits(tmp_path):
     assert got[c].startswith("421 4.7.0"), got  # a third address, same /64
     assert got[V6_OTHER_64].startswith("220 "), got
     assert got["again"].startswith("220 "), got
+    # the HTTP server's per-address cap counts the /64 too
+    assert [got["http"][x] for x in V6_SAME_64 + [V6_OTHER_64]] == [
+        "open", "open", "closed", "open"], got
     # the brute-force counter of the /64 refuses its other addresses
     assert got["auth"] == [535, 535, 454, 235], got
 
 
 def test_ipv6_prefix_128_counts_every_address_alone(tmp_path):
     got = _run_in_netns(tmp_path / "postern", 128)
-    assert all(v.startswith("220 ") for k, v in got.items() if k != "auth"), got
+    assert all(v.startswith("220 ") for k, v in got.items() if k not in ("auth", "http")), got
+    assert set(got["http"].values()) == {"open"}, got
     assert got["auth"] == [535, 535, 235, 235], got
