@@ -63,7 +63,7 @@ cred_still_valid(struct store *st, const struct cred_ref *c, int64_t now)
 }
 
 /* The identity: every name the login may send as. */
-static struct sender_identity *
+struct sender_identity *
 cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
     const char *login)
 {

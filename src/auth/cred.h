@@ -51,6 +51,11 @@ int cred_verify(struct store *, const struct secret_keys *,
 /* worker: does the credential still stand? 1 yes; 0 replaced, revoked,
  * expired or its owner gone; -1 the store failed. */
 int cred_still_valid(struct store *, const struct cred_ref *, int64_t now);
+/* Every name a login may send as: the user's local parts (user_id 0: any
+ * local part, a domain login or a relay network) at each of the domain's
+ * names. NULL on a store failure. */
+struct sender_identity *cred_identity(struct store *, int64_t user_id,
+    int64_t domain_id, const char *login);
 
 /* An attempt refused before any check (too many failures), logged under
  * the same name a checked one would be. */

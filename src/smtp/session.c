@@ -1502,27 +1502,6 @@ struct relay_job {
 	struct sender_identity *id; /* the domain's names, for From: */
 };
 
-/* A relay network sends as its domain: any local part at its names. */
-static struct sender_identity *
-relay_identity(struct store *st, const struct store_domain *d)
-{
-	const char *names[SENDER_NAMES_MAX];
-	struct sender_identity *id;
-	json_t *rows, *r;
-	size_t i;
-	int n = 0;
-
-	if ((rows = store_domain_names(st, d->id)) == NULL)
-		return NULL;
-	json_array_foreach (rows, i, r)
-		if (n < SENDER_NAMES_MAX)
-			names[n++] =
-			    json_string_value(json_object_get(r, "name"));
-	id = sender_identity_new(0, d->id, d->name, NULL, 0, names, n);
-	json_decref(rows);
-	return id;
-}
-
 /* Is the client in a relay network of the sender's domain, and the
  * sender a user or alias of that domain? */
 static void
@@ -1551,8 +1530,10 @@ relay_job_run(struct worker_job *j, void *ctx)
 			r->ok = 1;
 	}
 	json_decref(nets);
-	/* without its names, From: could not be checked: no relaying */
-	if (r->ok && (r->id = relay_identity(st, &d)) == NULL)
+	/* a relay network sends as its domain (any local part at its
+	 * names, as the domain login); without them From: could not be
+	 * checked: no relaying */
+	if (r->ok && (r->id = cred_identity(st, 0, d.id, d.name)) == NULL)
 		r->ok = 0;
 	if (r->ok) { /* the domain's own quota counts relayed mail */
 		r->key.domain_id = d.id;

@@ -801,8 +801,9 @@ store_app_revoke(struct store *s, int64_t user_id, const char *label,
 }
 
 int
-store_app_match(struct store *s, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now)
+store_app_match_id(struct store *s, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now,
+    int64_t *app_id)
 {
 	struct db_stmt *st;
 	int64_t found;
@@ -817,6 +818,7 @@ store_app_match(struct store *s, int64_t user_id,
 		return 0;
 	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
 	    "ii", now, found);
+	*app_id = found;
 	return 1;
 }
 
@@ -849,14 +851,14 @@ store_token_revoke(struct store *s, const char *id, int64_t now)
 }
 
 int
-store_token_get(struct store *s, const char *id, int64_t *user_id, char *hash,
-    size_t hlen, int64_t *expires, int *revoked)
+store_token_find(struct store *s, const char *id, int64_t *user_id, char *hash,
+    size_t hlen, char *scope, size_t slen, int64_t *expires, int *revoked)
 {
 	struct db_stmt *st;
 	int rc;
 
 	st = db_query(s->db,
-	    "SELECT user_id, hash, expires, revoked FROM oauth_token"
+	    "SELECT user_id, hash, scope, expires, revoked FROM oauth_token"
 	    " WHERE id = ?",
 	    "s", id);
 	if (st == NULL)
@@ -864,8 +866,9 @@ store_token_get(struct store *s, const char *id, int64_t *user_id, char *hash,
 	if ((rc = db_step(st)) == DB_ROW) {
 		*user_id = db_int(st, 0);
 		str_lcpy(hash, db_text(st, 1), hlen);
-		*expires = db_int(st, 2);
-		*revoked = !db_is_null(st, 3);
+		str_lcpy(scope, db_text(st, 2), slen);
+		*expires = db_int(st, 3);
+		*revoked = !db_is_null(st, 4);
 	}
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
@@ -1372,53 +1375,7 @@ store_session_prune(struct store *s, int64_t idle_before)
 }
 
 /* ------------------------------------------------------------------ */
-/* fix-identity: credentials as a session holds them */
-
-int
-store_token_find(struct store *s, const char *id, int64_t *user_id, char *hash,
-    size_t hlen, char *scope, size_t slen, int64_t *expires, int *revoked)
-{
-	struct db_stmt *st;
-	int rc;
-
-	st = db_query(s->db,
-	    "SELECT user_id, hash, scope, expires, revoked FROM oauth_token"
-	    " WHERE id = ?",
-	    "s", id);
-	if (st == NULL)
-		return STORE_FAIL;
-	if ((rc = db_step(st)) == DB_ROW) {
-		*user_id = db_int(st, 0);
-		str_lcpy(hash, db_text(st, 1), hlen);
-		str_lcpy(scope, db_text(st, 2), slen);
-		*expires = db_int(st, 3);
-		*revoked = !db_is_null(st, 4);
-	}
-	db_done(st);
-	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
-}
-
-int
-store_app_match_id(struct store *s, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now,
-    int64_t *app_id)
-{
-	struct db_stmt *st;
-	int64_t found;
-
-	st = db_query(s->db,
-	    "SELECT id, hash FROM app_password WHERE user_id = ?"
-	    " AND revoked IS NULL",
-	    "i", user_id);
-	if (st == NULL)
-		return STORE_FAIL;
-	if ((found = store_match_rows(st, match, arg)) == 0)
-		return 0;
-	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
-	    "ii", now, found);
-	*app_id = found;
-	return 1;
-}
+/* credentials as a session holds them */
 
 int
 store_cred_live(struct store *s, const char *kind, int64_t owner,

@@ -148,17 +148,20 @@ int store_app_add(struct store *, int64_t user_id, const char *label,
 json_t *store_app_list(struct store *, int64_t user_id);
 int store_app_revoke(struct store *, int64_t user_id, const char *label,
     int64_t now);
-/* Calls match(hash, arg) for each live app password until it returns 1;
- * then records the use and returns 1. 0 if none matched. */
-int store_app_match(struct store *, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now);
+/* The live app password of user_id that match() accepts: 1 and its id in
+ * *app_id (its use recorded), 0 if none, STORE_FAIL. */
+int store_app_match_id(struct store *, int64_t user_id,
+    int (*match)(const char *hash, void *), void *arg, int64_t now,
+    int64_t *app_id);
 
 /* OAuth bearer tokens */
 int store_token_add(struct store *, const char *id, int64_t user_id,
     const char *hash, const char *scope, int64_t now, int64_t expires);
 int store_token_revoke(struct store *, const char *id, int64_t now);
-int store_token_get(struct store *, const char *id, int64_t *user_id,
-    char *hash, size_t hlen, int64_t *expires, int *revoked);
+/* A token by its public id, with its scope ("smtp", "imap", "smtp imap"). */
+int store_token_find(struct store *, const char *id, int64_t *user_id,
+    char *hash, size_t hlen, char *scope, size_t slen, int64_t *expires,
+    int *revoked);
 json_t *store_token_list(struct store *, int64_t user_id);
 
 /* terms of service */
@@ -251,16 +254,7 @@ int store_session_remove(struct store *, const char *hash);
 /* Remove every session last used before idle_before. */
 int store_session_prune(struct store *, int64_t idle_before);
 
-/* fix-identity: credentials as a session holds them */
-/* A token by its public id, with its scope ("smtp", "imap", "smtp imap"). */
-int store_token_find(struct store *, const char *id, int64_t *user_id,
-    char *hash, size_t hlen, char *scope, size_t slen, int64_t *expires,
-    int *revoked);
-/* The live app password of user_id that match() accepts: 1 and its id in
- * *app_id (its use recorded), 0 if none, STORE_FAIL. */
-int store_app_match_id(struct store *, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now,
-    int64_t *app_id);
+/* credentials as a session holds them */
 /* Does a credential that opened a session still stand? kind STORE_CRED_*;
  * owner the user (the domain for STORE_CRED_DOMAIN); ref the keyed hash
  * (SMTP passwords), the app password's id as text, or the token's id.

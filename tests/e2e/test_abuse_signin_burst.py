@@ -65,8 +65,10 @@ def timed_submission(srv, addr, pw):
 def test_a_burst_of_panel_sign_ins_does_not_starve_an_smtp_submission(
         http_server_factory, sources):
     # from many addresses the per-address gate lets 4 each through: the
-    # argon2 lane's own bound is what holds then
-    srv = http_server_factory(http__login_failures_per_ip="1000")
+    # argon2 lane's own bound is what holds then. The connection cap per
+    # address (test_http_limits.py) is lifted: the sign-in gate is tested
+    srv = http_server_factory(http__login_failures_per_ip="1000",
+                               http__connections_per_ip="1000")
     addr, pw = srv.user("sender")
     quiet = timed_submission(srv, addr, pw)
     results = [None] * BURST
@@ -95,7 +97,8 @@ def test_a_burst_of_panel_sign_ins_does_not_starve_an_smtp_submission(
 
 
 def test_after_a_burst_the_owner_signs_in_at_once(http_server_factory):
-    srv = http_server_factory(http__login_failures_per_ip="1000")
+    srv = http_server_factory(http__login_failures_per_ip="1000",
+                               http__connections_per_ip="1000")
     alice, _ = srv.user("alice")
     results = [None] * 60
     start = threading.Event()
