@@ -379,7 +379,7 @@ set_conf submission "127.0.0.1:$P_SUB"
 set_conf submissions "127.0.0.1:$P_SUBS"
 set_conf http "127.0.0.1:$P_HTTP"
 set_conf connections 20000 limits
-set_conf connections_per_ip 20000
+set_conf connections_per_ip 20000 limits
 if [ "$DELIVERY" = sink ]; then
 	free_port P_SINK
 	# bounded like every server here: it ends with the bench at the latest
@@ -388,6 +388,8 @@ if [ "$DELIVERY" = sink ]; then
 	SINKPID=$!
 	set_conf mode smarthost
 	set_conf smarthost "127.0.0.1:$P_SINK"
+	# smtp-sink offers no STARTTLS; it gets no password either
+	set_conf smarthost_tls none
 else
 	set_conf mode capture
 fi

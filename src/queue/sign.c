@@ -97,7 +97,7 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
     const char *msg, size_t len, struct addr *a)
 {
 	char addrs[HEADER_FROM_MAX][ADDR_MAX + 1], err[160];
-	char allowed[ADDR_DOMAIN_MAX + 1] = "";
+	char allowed[ADDR_DOMAIN_MAX + 1] = "", la[LOG_ADDR_MAX];
 	struct store_domain ad, fd;
 	struct header_info hi;
 	struct addr o;
@@ -133,10 +133,11 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 	}
 	return 1;
 foreign:
-	log_warnx("dkim.skip queue=%s from=<%.200s> allowed=%s "
+	log_warnx("dkim.skip queue=%s from=<%s> allowed=%s "
 		  "reason=\"From: is not at the domain the sender was "
 		  "allowed to use\"",
-	    env->id, n > 0 ? addrs[0] : "", allowed[0] ? allowed : "-");
+	    env->id, log_addr(la, sizeof(la), n > 0 ? addrs[0] : ""),
+	    allowed[0] ? allowed : "-");
 	return 0;
 }
 
