@@ -165,7 +165,7 @@ class HttpServer(Server):
 
     def __init__(self, root, tls=False, **conf):
         conf.setdefault("http__tls", "on" if tls else "off")
-        super().__init__(root, park_queue=True, **conf)
+        super().__init__(root, **conf)
         self.tls = tls
         self.api_key = self.cli("api-key", "add", "ops")["key"]
 

@@ -107,7 +107,7 @@ def test_queue_flush_signals_the_running_server_never_a_process_a_pid_file_names
         smtp_server_factory):
     # no automatic retry within the test: an attempt after the first one
     # means the server heard the flush
-    srv = smtp_server_factory(start=False, park_queue=False,
+    srv = smtp_server_factory(start=False,
                               delivery__retry_first="1h", delivery__retry_max_interval="1h")
     pidfile = srv.data / "postern.pid"
     victim = subprocess.Popen(["sleep", "60"])

@@ -582,7 +582,7 @@ def _ipv6_scenario(root, prefix):
     for a in [V6_SERVER] + V6_SAME_64 + [V6_OTHER_64]:
         subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"], check=True)
     conf = {"limits__ipv6_prefix": prefix} if prefix else {}  # None: the default
-    srv = Server(root, park_queue=True, limits__connections_per_ip=2,
+    srv = Server(root, limits__connections_per_ip=2,
                  auth__ip_refuse_after=2, http__connections_per_ip=2, **conf)
     provision_documentation_example(srv)
     port, tls_port = srv.ports["smtp"], srv.ports["submissions"]

@@ -231,7 +231,7 @@ def test_relaying_after_a_relayed_transaction_is_judged_again(smtp_server, relay
 def limited(tmp_path_factory):
     """A server with recipients_per_message = 3 and message_size = 1024."""
     srv = Server(tmp_path_factory.mktemp("smtp-limits") / "postern",
-                 park_queue=True, limits__recipients_per_message=3,
+                 limits__recipients_per_message=3,
                  limits__message_size=1024)
     provision_documentation_example(srv)
     srv.start()
