@@ -46,9 +46,12 @@ header_orig_kind(const char *p, size_t n, enum header_orig *kind)
 }
 
 /*
- * A name that is an originator field's once blanks and control bytes
- * are dropped (" From", "From\v", "Fr om"): this scan skips it, a
- * lenient mail program may take it for the field.
+ * A name that is an originator field's once blanks, control bytes and
+ * anything beyond ASCII are dropped (" From", "From\v", "Fr om",
+ * "From<NBSP>", "From<U+3000>"): this scan skips it, a lenient mail
+ * program may take it for the field (one that reads every Unicode
+ * blank as a blank and trims the name, as JavaScript's \s and trim()
+ * do). A field name is printable ASCII (RFC 5322 2.2, RFC 6532 3.2).
  */
 static int
 header_orig_lookalike(const char *p, size_t n)
@@ -59,7 +62,7 @@ header_orig_lookalike(const char *p, size_t n)
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c <= 0x20 || c == 0x7f)
+		if (c <= 0x20 || c >= 0x7f)
 			continue;
 		if (k == sizeof(squeezed))
 			return 0;
@@ -99,6 +102,7 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 	memset(hi, 0, sizeof(*hi));
 	while (i < len) {
 		size_t start = i, colon = 0, end, name_end;
+		unsigned char c;
 		/* a blank line ends the header section */
 		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n') {
 			hi->header_len = i + 2;
@@ -118,6 +122,16 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 				break;
 		}
 		i = end < len ? end + 1 : len;
+		/*
+		 * A line that is neither a field (its name begins with a
+		 * printable ASCII byte) nor a continuation (SP, HT): a
+		 * program that reads <VT>, <FF> or a Unicode blank as
+		 * white space takes it for folding, and joins it to the
+		 * field before it (a From: here, whatever this scan says).
+		 */
+		c = (unsigned char)msg[start];
+		if (c != ' ' && c != '\t' && (c < 0x21 || c >= 0x7f))
+			hi->lookalike++;
 		if (colon == 0 || colon == start)
 			continue;
 		/* "From :" is still From (RFC 5322 obsolete syntax) */

@@ -36,8 +36,11 @@ struct header_info {
 	int has_date, has_msgid;
 	const char *from; /* the (first) From: value, folded */
 	size_t from_len;
-	int norig;     /* originator fields seen, may exceed HEADER_ORIG_MAX */
-	int lookalike; /* names like one once blanks are dropped (" From") */
+	int norig; /* originator fields seen, may exceed HEADER_ORIG_MAX */
+	/* names like one once blanks, control and non-ASCII bytes are
+	 * dropped (" From", "From<NBSP>"), and lines that begin with a
+	 * control or non-ASCII byte (folding to a lenient reader) */
+	int lookalike;
 	struct header_field orig[HEADER_ORIG_MAX]; /* the first ones */
 };
 

@@ -327,3 +327,79 @@ def test_a_field_that_a_lenient_program_may_take_for_from_is_refused(smtp_server
     r = alice.mail("alice@example.org", "bob@remote.test", lead + make_message())
     assert r.code == 550 and r.enh == "5.7.1" and "From:" in r.text, r
     assert smtp_server.queue_ids() == before
+
+
+# --- what lenient programs take for white space -------------------------------
+#
+# Programs that decode a header line as text and then treat every Unicode
+# white space as a blank (postal-mime, behind many inbound-mail services:
+# a line starting with JavaScript's \s continues the field before it,
+# runs of \s become one space, the name is trimmed, the last From: wins)
+# read a From: where postern's scan sees none: "From<NBSP>:" is From:,
+# and a line starting with <VT> or <NBSP> right after From: is part of
+# it. Relayed for tenant B, signed d=tenant-b, shown as tenant A's CEO.
+
+JS_SPACE = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+            "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+
+
+def lenient_from_value(message):
+    """The From: value such a program reads in message (bytes)."""
+    import re
+    head = message.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    fields = []
+    for line in head.split("\r\n"):
+        if fields and line[:1] and line[:1] in JS_SPACE:
+            fields[-1] += "\n" + line
+        else:
+            fields.append(line)
+    froms = []
+    for f in fields:
+        f = re.sub("[%s]+" % re.escape(JS_SPACE), " ", f)
+        name, sep, value = f.partition(":")
+        if sep and name.strip(JS_SPACE).lower() == "from":
+            froms.append(value.strip(JS_SPACE))
+    return froms[-1] if froms else ""
+
+
+@pytest.mark.parametrize("old,new", [
+    (b"\r\n\r\n", "\r\nFrom\u00a0: ceo@tenant-a.example\r\n\r\n"),
+    (b"\r\n\r\n", "\r\nFrom\u3000: ceo@tenant-a.example\r\n\r\n"),
+    (b"\r\n\r\n", "\r\nSender\u2007: ceo@tenant-a.example\r\nFrom\u202f:ceo@tenant-a.example"
+                  "\r\n\r\n"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\x0b<ceo@tenant-a.example>"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\u00a0<ceo@tenant-a.example>"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\x0c<ceo@tenant-a.example>"),
+], ids=["nbsp-before-colon", "ideographic-space", "figure-space-sender", "vt-fold", "nbsp-fold",
+        "ff-fold"])
+def test_unicode_blanks_cannot_hide_another_tenant_in_from(tenants, old, new):
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="unicode blanks")
+    msg = msg.replace(old, new.encode(), 1)
+    # what the attack is for: a lenient program's From: holds the other
+    # tenant (alone, or after the address postern would check)
+    assert "ceo@tenant-a.example" in lenient_from_value(msg), lenient_from_value(msg)
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert tenants.queue_ids() == before
+    # the same network's own mail is still relayed
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="after"))
+    assert r.code == 250, r
+
+
+def test_eight_bit_text_in_header_values_is_still_accepted(tenants):
+    """Only names and line starts are judged: UTF-8 in a value (RFC 6532)
+    and in a folded Subject: goes through."""
+    msg = make_message(frm="carol@tenant-b.example", subject="Gr\u00fc\u00dfe",
+                       extra=["X-Note: caf\u00e9\u00a0au lait",
+                              "Comments: a\r\n \u00a0folded line"])
+    msg = msg.replace(b"From: <carol@tenant-b.example>",
+                      "From: Ca\u00efrol\u00a0B <carol@tenant-b.example>".encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 250, r

@@ -472,6 +472,21 @@ UNIT_TEST(test_names_like_an_originator_field_once_blanks_go_are_counted)
 		{ "other names", "X-From: x\r\nFromage: y\r\n\r\n", 0, 0 },
 		{ "a folded value holding From:",
 		    "Subject: x\r\n From: ceo@a.example\r\n\r\n", 0, 0 },
+		{ "a no-break space before the colon",
+		    "From: a@b.example\r\nFrom\xc2\xa0: ceo@a.example\r\n\r\n",
+		    1, 1 },
+		{ "an ideographic space in Sender",
+		    "Sender\xe3\x80\x80: ceo@a.example\r\n\r\n", 1, 0 },
+		{ "a line after From: that begins with a vertical tab",
+		    "From: a@b.example\r\n\v<ceo@a.example>\r\n\r\n", 1, 1 },
+		{ "a line after From: that begins with a no-break space",
+		    "From: a@b.example\r\n\xc2\xa0<ceo@a.example>\r\n\r\n", 1,
+		    1 },
+		{ "UTF-8 in values and folded lines is no name",
+		    "From: Ca\xc3\xafrol <a@b.example>\r\nSubject: x\r\n "
+		    "\xc2\xa0"
+		    "caf\xc3\xa9\r\n\r\n",
+		    0, 1 },
 	};
 	struct header_info hi;
 	size_t i;
