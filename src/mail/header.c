@@ -241,7 +241,13 @@ hp_fold(struct hp *h)
 	return hp_fail(h, "a line break that is not folding");
 }
 
-/* [CFWS]: blanks, folding and comments (nested, with quoted-pairs). */
+/*
+ * [CFWS]: blanks, folding and comments. RFC 5322 lets a comment nest
+ * and hold quoted-pairs, but simple tokenizers (postal-mime's, and
+ * others) end it at its first ")", escaped or nested alike, and read
+ * the rest as addresses: in "a@b (x (y) <c@d>)" they find <c@d>. So a
+ * comment here is flat: no comment inside it, no backslash.
+ */
 static int
 hp_cfws(struct hp *h)
 {
@@ -261,16 +267,15 @@ hp_cfws(struct hp *h)
 		if (depth == 0 && c != '(')
 			return 0;
 		if (c == '(') {
-			if (++depth > HEADER_COMMENT_DEPTH)
-				return hp_fail(h, "comments nested too deep");
+			if (++depth > 1)
+				return hp_fail(h, "a comment inside a comment "
+						  "(mail programs read it "
+						  "differently)");
 		} else if (c == ')') {
 			depth--;
 		} else if (c == '\\') {
-			if (h->end - h->p < 2 ||
-			    !hp_is_pair((unsigned char)h->p[1]))
-				return hp_fail(h, "a backslash at the end of "
-						  "a comment");
-			h->p++;
+			return hp_fail(h, "a backslash in a comment (mail "
+					  "programs read it differently)");
 		} else if (c < 0x20 || c == 0x7f) {
 			return hp_fail(h, "a control character");
 		}

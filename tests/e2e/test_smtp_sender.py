@@ -403,3 +403,40 @@ def test_eight_bit_text_in_header_values_is_still_accepted(tenants):
     c = relay_client(tenants)
     r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
     assert r.code == 250, r
+
+
+# --- comments that end early for a tokenizer that does not nest them --------
+#
+# RFC 5322 comments nest and hold quoted-pairs; postal-mime's address
+# tokenizer (and other simple ones) ends a comment at its first ")",
+# escaped or nested alike, and reads the rest as address text: its
+# "<ceo@tenant-a.example>" becomes the From: address.
+
+
+def flat_comment_reading(value):
+    """value with its comments removed by a tokenizer that ends each at
+    its first ')' (no nesting, no quoted-pairs)."""
+    import re
+    return re.sub(r"\([^)]*\)", " ", value)
+
+
+@pytest.mark.parametrize("value", [
+    "carol@tenant-b.example (a (b) <ceo@tenant-a.example>)",
+    "carol@tenant-b.example (\\) <ceo@tenant-a.example>)",
+    "Carol (x (y) <ceo@tenant-a.example> z) <carol@tenant-b.example>",
+], ids=["nested", "quoted-pair", "nested-in-display-name"])
+def test_a_comment_that_ends_early_for_simple_tokenizers_is_refused(tenants, value):
+    assert "<ceo@tenant-a.example>" in flat_comment_reading(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="early comment end")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "comment" in r.text, r
+    assert tenants.queue_ids() == before
+    # a flat comment, as mail programs write one, still goes
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="flat comment").replace(
+                   b"From: <carol@tenant-b.example>",
+                   b"From: carol@tenant-b.example (Carol, Sales)"))
+    assert r.code == 250, r
