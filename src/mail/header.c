@@ -174,6 +174,7 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 struct hp {
 	const char *p, *end;
 	const char *why;
+	int in_angle; /* between < and >: no comment */
 };
 
 struct hp_word {
@@ -266,6 +267,9 @@ hp_cfws(struct hp *h)
 		}
 		if (depth == 0 && c != '(')
 			return 0;
+		if (c == '(' && h->in_angle)
+			return hp_fail(h, "a comment inside < > (mail programs "
+					  "read it differently)");
 		if (c == '(') {
 			if (++depth > 1)
 				return hp_fail(h, "a comment inside a comment "
@@ -423,7 +427,10 @@ hp_angle(struct hp *h, struct hp_list *l)
 	struct hp_word w;
 	int rc;
 
+	/* inside < > simple tokenizers know no comment: the address is
+	 * what comes before the first ">", comment or not */
 	h->p++;
+	h->in_angle = 1;
 	if (hp_cfws(h) == -1 || (rc = hp_word(h, &w)) == -1)
 		return -1;
 	if (rc == 0)
@@ -439,6 +446,7 @@ hp_angle(struct hp *h, struct hp_list *l)
 	if (h->p == h->end || *h->p != '>')
 		return hp_fail(h, "an address inside < > without its >");
 	h->p++;
+	h->in_angle = 0;
 	return hp_cfws(h);
 }
 
@@ -531,7 +539,7 @@ int
 header_addresses(const char *val, size_t len, enum header_grammar g,
     char (*out)[ADDR_MAX + 1], int max, int *n, const char **why)
 {
-	struct hp h = { val, val + len, NULL };
+	struct hp h = { val, val + len, NULL, 0 };
 	struct hp_list l = { out, max, 0 };
 	int rc = -1;
 

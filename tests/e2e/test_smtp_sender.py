@@ -440,3 +440,21 @@ def test_a_comment_that_ends_early_for_simple_tokenizers_is_refused(tenants, val
                    b"From: <carol@tenant-b.example>",
                    b"From: carol@tenant-b.example (Carol, Sales)"))
     assert r.code == 250, r
+
+
+@pytest.mark.parametrize("value", [
+    "Carol <(ceo@tenant-a.example>) carol@tenant-b.example>",
+    "<(ceo@tenant-a.example>)carol@tenant-b.example>",
+], ids=["with-a-display-name", "alone"])
+def test_a_comment_inside_angle_brackets_is_refused(tenants, value):
+    """Inside < > postal-mime's tokenizer knows no comment: the address
+    is whatever comes before the first '>', here holding tenant A."""
+    inside = value[value.index("<") + 1:value.index(">")]
+    assert inside.strip("( ") == "ceo@tenant-a.example", inside
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="comment in angle")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "comment" in r.text, r
+    assert tenants.queue_ids() == before
