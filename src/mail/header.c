@@ -6,6 +6,7 @@
  * (an unquoted @ in a display name, a group left open), it is refused
  * rather than read one way here and another way there.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -450,6 +451,195 @@ hp_angle(struct hp *h, struct hp_list *l)
 	return hp_cfws(h);
 }
 
+/*
+ * Encoded-words (RFC 2047) in a display name. Many programs decode a
+ * field's encoded-words first and parse the text after, so a name that
+ * decodes to "<ceo@a>," is an address to them. A name's encoded-words
+ * may not decode to <, > or @ (nor to a control character); the bytes
+ * are judged where the charset writes ASCII as ASCII, and a charset
+ * whose bytes cannot be judged so (UTF-7, UTF-16, an unknown name: a
+ * decoder may map anything to "<") is refused.
+ */
+enum hp_cs {
+	HP_CS_ASCII,	 /* ASCII as itself: UTF-8, ISO 8859, windows-125x */
+	HP_CS_MULTIBYTE, /* ASCII as itself, "@" possible as a trail byte */
+	HP_CS_ISO2022,	 /* ASCII between ESC ( B and the next designation */
+	HP_CS_REFUSED,
+};
+
+static int
+hp_cs_is(const char *name, const char *const *list)
+{
+	size_t n;
+
+	for (; *list; list++) {
+		n = strlen(*list);
+		/* an entry ending in '-' or '_' is a prefix */
+		if ((*list)[n - 1] == '-' || (*list)[n - 1] == '_'
+			? strncmp(name, *list, n) == 0
+			: strcmp(name, *list) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static enum hp_cs
+hp_charset(const char *cs, size_t n)
+{
+	static const char *const ascii[] = { "us-ascii", "ascii", "utf-8",
+		"utf8", "iso-8859-", "iso8859-", "iso_8859-", "latin1",
+		"latin-1", "windows-125", "cp125", "koi8-", "tis-620",
+		"macintosh", NULL };
+	static const char *const multibyte[] = { "shift_jis", "shift-jis",
+		"sjis", "x-sjis", "cp932", "windows-31j", "gbk", "gb2312",
+		"gb18030", "cp936", "big5", "big5-", "cp950", "euc-",
+		"ks_c_5601-", "cp949", NULL };
+	static const char *const iso2022[] = { "iso-2022-", NULL };
+	char name[32];
+	size_t i;
+
+	for (i = 0; i < n && cs[i] != '*'; i++) { /* RFC 2231 language */
+		if (i + 1 >= sizeof(name))
+			return HP_CS_REFUSED;
+		name[i] = (char)tolower((unsigned char)cs[i]);
+	}
+	name[i] = '\0';
+	if (hp_cs_is(name, ascii))
+		return HP_CS_ASCII;
+	if (hp_cs_is(name, multibyte))
+		return HP_CS_MULTIBYTE;
+	if (hp_cs_is(name, iso2022))
+		return HP_CS_ISO2022;
+	return HP_CS_REFUSED;
+}
+
+struct hp_dec {
+	enum hp_cs cs;
+	int ascii; /* ISO-2022: in ASCII now */
+	int esc;   /* ISO-2022: 1 after ESC, 2 after ESC ( */
+	int bad;
+};
+
+static void
+hp_dec_byte(struct hp_dec *d, unsigned char c)
+{
+	if ((c < 0x20 && c != '\t' &&
+		!(d->cs == HP_CS_ISO2022 &&
+		    (c == 0x1b || c == 0x0e || c == 0x0f))) ||
+	    c == 0x7f) {
+		d->bad = 1;
+		return;
+	}
+	if (d->cs == HP_CS_ISO2022) {
+		if (d->esc == 1) {
+			d->esc = c == '(' ? 2 : 0;
+			if (c != '(')
+				d->ascii = 0;
+			return;
+		}
+		if (d->esc == 2) {
+			d->esc = 0;
+			d->ascii = c == 'B' || c == 'J';
+			return;
+		}
+		if (c == 0x1b || c == 0x0e || c == 0x0f) {
+			d->esc = c == 0x1b;
+			if (c != 0x1b)
+				d->ascii = c == 0x0f; /* SI: back to ASCII */
+			return;
+		}
+		if (!d->ascii)
+			return;
+	}
+	if (c == '<' || c == '>' || (c == '@' && d->cs != HP_CS_MULTIBYTE))
+		d->bad = 1;
+}
+
+static int
+hp_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (unsigned char)tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode one encoded-word's text as a lenient decoder would (B: padding
+ * optional, stray bytes skipped; Q: "_" a blank, "=XX" a byte). */
+static void
+hp_dec_text(struct hp_dec *d, int b, const char *t, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned acc = 0;
+	int bits = 0, hi, lo;
+	const char *q;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (b) {
+			if (c == '=')
+				break;
+			if (c == '\0' || (q = strchr(b64, c)) == NULL)
+				continue;
+			acc = (acc << 6 | (unsigned)(q - b64)) & 0xffffu;
+			if ((bits += 6) >= 8) {
+				bits -= 8;
+				hp_dec_byte(d, (unsigned char)(acc >> bits));
+			}
+		} else if (c == '_') {
+			hp_dec_byte(d, ' ');
+		} else if (c == '=' && i + 2 < n &&
+			   (hi = hp_hex((unsigned char)t[i + 1])) >= 0 &&
+			   (lo = hp_hex((unsigned char)t[i + 2])) >= 0) {
+			hp_dec_byte(d, (unsigned char)(hi << 4 | lo));
+			i += 2;
+		} else {
+			hp_dec_byte(d, c);
+		}
+	}
+}
+
+/* The encoded-words of a display-name word (quoted or not). */
+static int
+hp_word_encoded(struct hp *h, const struct hp_word *w)
+{
+	const char *p = w->s, *e = w->s + w->n, *cs, *q1, *q2, *end;
+	struct hp_dec d;
+
+	for (; p + 1 < e; p++) {
+		if (p[0] != '=' || p[1] != '?')
+			continue;
+		cs = p + 2;
+		if ((q1 = memchr(cs, '?', (size_t)(e - cs))) == NULL ||
+		    e - q1 < 3 || q1[2] != '?' ||
+		    strchr("BbQq", q1[1]) == NULL || q1[1] == '\0')
+			continue;
+		for (q2 = q1 + 3; q2 + 1 < e && !(q2[0] == '?' && q2[1] == '=');
+		     q2++)
+			;
+		if (q2 + 1 >= e)
+			continue;
+		end = q2 + 2;
+		memset(&d, 0, sizeof(d));
+		d.cs = hp_charset(cs, (size_t)(q1 - cs));
+		d.ascii = 1;
+		if (d.cs == HP_CS_REFUSED)
+			return hp_fail(h, "an encoded-word in a charset whose "
+					  "decoding cannot be checked (use "
+					  "UTF-8)");
+		hp_dec_text(&d, q1[1] == 'B' || q1[1] == 'b', q1 + 3,
+		    (size_t)(q2 - (q1 + 3)));
+		if (d.bad)
+			return hp_fail(h, "an encoded-word in a display name "
+					  "that decodes to <, > or @ (programs "
+					  "that decode first read an address)");
+		p = end - 1;
+	}
+	return 0;
+}
+
 static int hp_list(struct hp *, enum header_grammar, int, struct hp_list *);
 
 /*
@@ -466,6 +656,8 @@ hp_address(struct hp *h, enum header_grammar g, int in_group, struct hp_list *l)
 	if (hp_cfws(h) == -1)
 		return -1;
 	while ((rc = hp_word(h, nwords ? &w : &first)) == 1) {
+		if (hp_word_encoded(h, nwords ? &w : &first) == -1)
+			return -1;
 		nwords++;
 		if (hp_cfws(h) == -1)
 			return -1;

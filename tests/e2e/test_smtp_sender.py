@@ -458,3 +458,58 @@ def test_a_comment_inside_angle_brackets_is_refused(tenants, value):
     r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
     assert r.code == 550 and r.enh == "5.7.1" and "comment" in r.text, r
     assert tenants.queue_ids() == before
+
+
+# --- encoded-words that decode to an address ---------------------------------
+#
+# Many programs decode a field's encoded-words first and parse the text
+# after (Python's getaddresses(str(make_header(decode_header(v)))), a
+# common idiom; some webmail and ticket systems): a display name that
+# decodes to "<ceo@tenant-a.example>," becomes the first address.
+
+
+def decode_first_reads(value):
+    import email.header
+    import email.utils
+    text = str(email.header.make_header(email.header.decode_header(value)))
+    return [a for _, a in email.utils.getaddresses([text])]
+
+
+def b64w(charset, text):
+    import base64
+    return "=?%s?b?%s?=" % (charset, base64.b64encode(text.encode(charset)).decode())
+
+
+@pytest.mark.parametrize("name", [
+    "=?utf-8?q?=3Cceo=40tenant-a.example=3E=2C?=",
+    b64w("utf-8", "ceo@tenant-a.example,"),
+    "Carol " + b64w("utf-8", "<ceo@tenant-a.example>,")[:-3].rstrip("=") + "?=",
+    "=?iso-8859-1?Q?=3Cceo=40tenant-a.example=3E=2C?=",
+    "=?utf-7?q?+ADw-ceo+AEA-tenant-a.example+AD4-+ACw-?=",
+    "=?iso-2022-jp?q?=1B=28B=3Cceo=40tenant-a.example=3E=2C?=",
+], ids=["q", "b", "b-unpadded", "latin1", "utf-7", "iso-2022-jp-ascii"])
+def test_a_display_name_that_decodes_to_an_address_is_refused(tenants, name):
+    value = name + " <carol@tenant-b.example>"
+    assert decode_first_reads(value)[0] == "ceo@tenant-a.example", decode_first_reads(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="encoded address")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "encoded-word" in r.text, r
+    assert tenants.queue_ids() == before
+
+
+@pytest.mark.parametrize("name", [
+    "=?utf-8?q?M=C3=BCller=2C_J=C3=B6rg?=",
+    b64w("iso-2022-jp", "\u58f0\u5e2b"),  # JIS bytes '@<' and others
+    b64w("shift_jis", "\u30a1\u30a2"),    # a trail byte '@'
+    '"=?utf-8?q?Carol_Sales?="',
+], ids=["comma-in-a-name", "iso-2022-jp-kanji", "shift-jis-trail-byte", "quoted"])
+def test_display_names_in_other_scripts_and_charsets_still_go(tenants, name):
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example", subject="charset name").replace(
+        b"From: <carol@tenant-b.example>",
+        b"From: " + name.encode() + b" <carol@tenant-b.example>")
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 250, r
