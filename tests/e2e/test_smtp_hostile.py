@@ -518,6 +518,51 @@ def test_a_session_that_keeps_busy_ends_at_the_session_deadline(smtp_server_fact
     srv.wait_log(r"reason=session_timeout")
 
 
+def test_a_client_that_keeps_the_server_busy_still_ends_at_the_session_deadline(
+        smtp_server_factory):
+    """The deadline waits while the server's own work is pending (S_WAIT):
+    a client that pipelines MAIL FROM (a relay-network look-up on a
+    worker each) and RSET without a pause always has one pending when
+    the timer looks, and its session went on for ever."""
+    import threading
+    srv = smtp_server_factory(limits__session_timeout="2s")
+    sock = socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=15)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"220 ")
+    sock.sendall(b"EHLO busy.example.test\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    stop = threading.Event()
+
+    def flood():
+        batch = b"MAIL FROM:<alice@example.org>\r\nRSET\r\n" * 200
+        try:
+            while not stop.is_set():
+                sock.sendall(batch)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=flood, daemon=True)
+    t0 = time.monotonic()
+    t.start()
+    ended = None
+    try:
+        while time.monotonic() - t0 < 12:
+            line = f.readline()
+            if not line:
+                break
+            if line.startswith(b"421 "):
+                ended = (line, time.monotonic() - t0)
+                break
+    finally:
+        stop.set()
+        sock.close()
+        t.join(5)
+    assert ended is not None, "the session outlived its 2 s deadline by 10 s"
+    assert b"4.4.2" in ended[0] and ended[1] <= 5, ended
+    srv.wait_log(r"reason=session_timeout")
+
+
 # --- IPv6 clients count per /64 (item 18) -----------------------------------
 #
 # Loopback has one IPv6 address, so the scenario runs in a network
