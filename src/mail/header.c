@@ -474,10 +474,9 @@ hp_cs_is(const char *name, const char *const *list)
 
 	for (; *list; list++) {
 		n = strlen(*list);
-		/* an entry ending in '-' or '_' is a prefix */
-		if ((*list)[n - 1] == '-' || (*list)[n - 1] == '_'
-			? strncmp(name, *list, n) == 0
-			: strcmp(name, *list) == 0)
+		/* an entry ending in '*' is a prefix */
+		if ((*list)[n - 1] == '*' ? strncmp(name, *list, n - 1) == 0
+					  : strcmp(name, *list) == 0)
 			return 1;
 	}
 	return 0;
@@ -487,14 +486,17 @@ static enum hp_cs
 hp_charset(const char *cs, size_t n)
 {
 	static const char *const ascii[] = { "us-ascii", "ascii", "utf-8",
-		"utf8", "iso-8859-", "iso8859-", "iso_8859-", "latin1",
-		"latin-1", "windows-125", "cp125", "koi8-", "tis-620",
-		"macintosh", NULL };
+		"utf8", "utf_8", "iso-8859-*", "iso8859-*", "iso_8859-*",
+		"latin1", "latin-1", "windows-125*", "cp125*", "windows-874",
+		"cp874", "koi8-*", "tis-620", "macintosh", "x-mac-*", "cp850",
+		"cp852", "cp866", "ibm850", "ibm852", "ibm866", NULL };
 	static const char *const multibyte[] = { "shift_jis", "shift-jis",
-		"sjis", "x-sjis", "cp932", "windows-31j", "gbk", "gb2312",
-		"gb18030", "cp936", "big5", "big5-", "cp950", "euc-",
-		"ks_c_5601-", "cp949", NULL };
-	static const char *const iso2022[] = { "iso-2022-", NULL };
+		"sjis", "x-sjis", "ms_kanji", "csshiftjis", "cp932",
+		"windows-31j", "gbk", "gb2312", "gb_2312-*", "gb18030", "cp936",
+		"big5", "big5-*", "big5hkscs", "cp950", "euc-*", "x-euc-*",
+		"ks_c_5601-*", "cp949", NULL };
+	static const char *const iso2022[] = { "iso-2022-*", "csiso2022*",
+		NULL };
 	char name[32];
 	size_t i;
 
@@ -516,7 +518,7 @@ hp_charset(const char *cs, size_t n)
 struct hp_dec {
 	enum hp_cs cs;
 	int ascii; /* ISO-2022: in ASCII now */
-	int esc;   /* ISO-2022: 1 after ESC, 2 after ESC ( */
+	int esc;   /* ISO-2022: where in an escape sequence */
 	int bad;
 };
 
@@ -531,15 +533,33 @@ hp_dec_byte(struct hp_dec *d, unsigned char c)
 		return;
 	}
 	if (d->cs == HP_CS_ISO2022) {
+		/* escape sequences: ESC ( F sets G0 (ASCII for B and J);
+		 * ESC $ F and ESC $ ( F a multi-byte G0; ESC $ ) F, ESC )
+		 * F... designate G1-G3, which only SO brings in */
 		if (d->esc == 1) {
-			d->esc = c == '(' ? 2 : 0;
-			if (c != '(')
-				d->ascii = 0;
+			d->esc = c == '('		       ? 2
+				 : c == '$'		       ? 3
+				 : strchr(")*+-./", c) != NULL ? 5
+							       : 0;
 			return;
 		}
 		if (d->esc == 2) {
 			d->esc = 0;
 			d->ascii = c == 'B' || c == 'J';
+			return;
+		}
+		if (d->esc == 3) {
+			d->esc = c == '('		       ? 4
+				 : strchr(")*+-./", c) != NULL ? 5
+							       : 0;
+			if (d->esc == 0)
+				d->ascii = 0; /* ESC $ @, ESC $ B, ESC $ A */
+			return;
+		}
+		if (d->esc == 4 || d->esc == 5) {
+			if (d->esc == 4)
+				d->ascii = 0;
+			d->esc = 0;
 			return;
 		}
 		if (c == 0x1b || c == 0x0e || c == 0x0f) {
