@@ -487,7 +487,9 @@ def b64w(charset, text):
     "=?iso-8859-1?Q?=3Cceo=40tenant-a.example=3E=2C?=",
     "=?utf-7?q?+ADw-ceo+AEA-tenant-a.example+AD4-+ACw-?=",
     "=?iso-2022-jp?q?=1B=28B=3Cceo=40tenant-a.example=3E=2C?=",
-], ids=["q", "b", "b-unpadded", "latin1", "utf-7", "iso-2022-jp-ascii"])
+    "=?iso-2022-kr?q?=1B=24=29C=3Cceo=40tenant-a.example=3E=2C?=",
+], ids=["q", "b", "b-unpadded", "latin1", "utf-7", "iso-2022-jp-ascii",
+        "iso-2022-kr-after-designation"])
 def test_a_display_name_that_decodes_to_an_address_is_refused(tenants, name):
     value = name + " <carol@tenant-b.example>"
     assert decode_first_reads(value)[0] == "ceo@tenant-a.example", decode_first_reads(value)
@@ -505,7 +507,10 @@ def test_a_display_name_that_decodes_to_an_address_is_refused(tenants, name):
     b64w("iso-2022-jp", "\u58f0\u5e2b"),  # JIS bytes '@<' and others
     b64w("shift_jis", "\u30a1\u30a2"),    # a trail byte '@'
     '"=?utf-8?q?Carol_Sales?="',
-], ids=["comma-in-a-name", "iso-2022-jp-kanji", "shift-jis-trail-byte", "quoted"])
+    "=?windows-1252?q?J=F6rg?=",
+    b64w("iso-2022-kr", "\uac00"),
+], ids=["comma-in-a-name", "iso-2022-jp-kanji", "shift-jis-trail-byte", "quoted",
+        "windows-1252", "iso-2022-kr"])
 def test_display_names_in_other_scripts_and_charsets_still_go(tenants, name):
     c = relay_client(tenants)
     msg = make_message(frm="carol@tenant-b.example", subject="charset name").replace(
