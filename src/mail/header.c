@@ -250,9 +250,13 @@ hp_fold(struct hp *h)
  * the rest as addresses: in "a@b (x (y) <c@d>)" they find <c@d>. So a
  * comment here is flat: no comment inside it, no backslash.
  */
+static int hp_word_encoded(struct hp *, const struct hp_word *);
+
 static int
 hp_cfws(struct hp *h)
 {
+	struct hp_word cw;
+	const char *close;
 	int depth = 0, rc;
 
 	while (h->p < h->end) {
@@ -271,6 +275,16 @@ hp_cfws(struct hp *h)
 		if (c == '(' && h->in_angle)
 			return hp_fail(h, "a comment inside < > (mail programs "
 					  "read it differently)");
+		if (c == '(' && depth == 0) {
+			/* its encoded-words, as a display name's: programs
+			 * that decode first read what they decode to */
+			close = memchr(h->p, ')', (size_t)(h->end - h->p));
+			cw.s = h->p;
+			cw.n = (size_t)((close ? close : h->end) - h->p);
+			cw.quoted = 0;
+			if (hp_word_encoded(h, &cw) == -1)
+				return -1;
+		}
 		if (c == '(') {
 			if (++depth > 1)
 				return hp_fail(h, "a comment inside a comment "
@@ -452,13 +466,15 @@ hp_angle(struct hp *h, struct hp_list *l)
 }
 
 /*
- * Encoded-words (RFC 2047) in a display name. Many programs decode a
- * field's encoded-words first and parse the text after, so a name that
- * decodes to "<ceo@a>," is an address to them. A name's encoded-words
- * may not decode to <, > or @ (nor to a control character); the bytes
- * are judged where the charset writes ASCII as ASCII, and a charset
- * whose bytes cannot be judged so (UTF-7, UTF-16, an unknown name: a
- * decoder may map anything to "<") is refused.
+ * Encoded-words (RFC 2047) in a display name or a comment. Many
+ * programs decode a field's encoded-words first and parse the text
+ * after, so a name that decodes to "<ceo@a>," is an address to them,
+ * and a comment that decodes to ") <ceo@a>, (" lets one out. They may
+ * not decode to <, >, @, a parenthesis, a quote or a backslash (nor to
+ * a control character); the bytes are judged where the charset writes
+ * ASCII as ASCII, and a charset whose bytes cannot be judged so
+ * (UTF-7, UTF-16, an unknown name: a decoder may map anything to "<")
+ * is refused.
  */
 enum hp_cs {
 	HP_CS_ASCII,	 /* ASCII as itself: UTF-8, ISO 8859, windows-125x */
@@ -571,7 +587,11 @@ hp_dec_byte(struct hp_dec *d, unsigned char c)
 		if (!d->ascii)
 			return;
 	}
-	if (c == '<' || c == '>' || (c == '@' && d->cs != HP_CS_MULTIBYTE))
+	/* an address's specials; '@' and '\\' may be trail bytes of a
+	 * multi-byte set, the others (below 0x40 but '\\') never are */
+	if (strchr(d->cs == HP_CS_MULTIBYTE ? "<>()\"" : "<>()\"@\\", c) !=
+		NULL &&
+	    c != '\0')
 		d->bad = 1;
 }
 
@@ -652,9 +672,10 @@ hp_word_encoded(struct hp *h, const struct hp_word *w)
 		hp_dec_text(&d, q1[1] == 'B' || q1[1] == 'b', q1 + 3,
 		    (size_t)(q2 - (q1 + 3)));
 		if (d.bad)
-			return hp_fail(h, "an encoded-word in a display name "
-					  "that decodes to <, > or @ (programs "
-					  "that decode first read an address)");
+			return hp_fail(h, "an encoded-word that decodes to "
+					  "<, >, @, a parenthesis or a quote "
+					  "(programs that decode first read an "
+					  "address)");
 		p = end - 1;
 	}
 	return 0;

@@ -518,3 +518,25 @@ def test_display_names_in_other_scripts_and_charsets_still_go(tenants, name):
         b"From: " + name.encode() + b" <carol@tenant-b.example>")
     r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
     assert r.code == 250, r
+
+
+@pytest.mark.parametrize("value", [
+    "Carol (=?utf-8?q?=29_=3Cceo=40tenant-a.example=3E=2C_=28?=) <carol@tenant-b.example>",
+    "Carol (=?utf-8?q?=29?= <ceo@tenant-a.example>, =?utf-8?q?=28?=) <carol@tenant-b.example>",
+], ids=["decodes-to-an-address", "decodes-to-parentheses-around-one"])
+def test_an_encoded_word_in_a_comment_cannot_let_an_address_out(tenants, value):
+    """A decoder that decodes comments too turns the comment's text into
+    a closing parenthesis, another tenant's address, and an opening one."""
+    assert decode_first_reads(value)[0] == "ceo@tenant-a.example", decode_first_reads(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="encoded comment")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "encoded-word" in r.text, r
+    assert tenants.queue_ids() == before
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="plain comment").replace(
+                   b"From: <carol@tenant-b.example>",
+                   b"From: carol@tenant-b.example (=?utf-8?q?J=C3=B6rg=2C_Sales?=)"))
+    assert r.code == 250, r
