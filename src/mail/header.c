@@ -6,6 +6,7 @@
  * (an unquoted @ in a display name, a group left open), it is refused
  * rather than read one way here and another way there.
  */
+#include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
@@ -46,9 +47,12 @@ header_orig_kind(const char *p, size_t n, enum header_orig *kind)
 }
 
 /*
- * A name that is an originator field's once blanks and control bytes
- * are dropped (" From", "From\v", "Fr om"): this scan skips it, a
- * lenient mail program may take it for the field.
+ * A name that is an originator field's once blanks, control bytes and
+ * anything beyond ASCII are dropped (" From", "From\v", "Fr om",
+ * "From<NBSP>", "From<U+3000>"): this scan skips it, a lenient mail
+ * program may take it for the field (one that reads every Unicode
+ * blank as a blank and trims the name, as JavaScript's \s and trim()
+ * do). A field name is printable ASCII (RFC 5322 2.2, RFC 6532 3.2).
  */
 static int
 header_orig_lookalike(const char *p, size_t n)
@@ -59,7 +63,7 @@ header_orig_lookalike(const char *p, size_t n)
 
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)p[i];
-		if (c <= 0x20 || c == 0x7f)
+		if (c <= 0x20 || c >= 0x7f)
 			continue;
 		if (k == sizeof(squeezed))
 			return 0;
@@ -99,6 +103,7 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 	memset(hi, 0, sizeof(*hi));
 	while (i < len) {
 		size_t start = i, colon = 0, end, name_end;
+		unsigned char c;
 		/* a blank line ends the header section */
 		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n') {
 			hi->header_len = i + 2;
@@ -118,6 +123,16 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 				break;
 		}
 		i = end < len ? end + 1 : len;
+		/*
+		 * A line that is neither a field (its name begins with a
+		 * printable ASCII byte) nor a continuation (SP, HT): a
+		 * program that reads <VT>, <FF> or a Unicode blank as
+		 * white space takes it for folding, and joins it to the
+		 * field before it (a From: here, whatever this scan says).
+		 */
+		c = (unsigned char)msg[start];
+		if (c != ' ' && c != '\t' && (c < 0x21 || c >= 0x7f))
+			hi->lookalike++;
 		if (colon == 0 || colon == start)
 			continue;
 		/* "From :" is still From (RFC 5322 obsolete syntax) */
@@ -160,6 +175,7 @@ header_scan(const char *msg, size_t len, struct header_info *hi)
 struct hp {
 	const char *p, *end;
 	const char *why;
+	int in_angle; /* between < and >: no comment */
 };
 
 struct hp_word {
@@ -227,10 +243,20 @@ hp_fold(struct hp *h)
 	return hp_fail(h, "a line break that is not folding");
 }
 
-/* [CFWS]: blanks, folding and comments (nested, with quoted-pairs). */
+/*
+ * [CFWS]: blanks, folding and comments. RFC 5322 lets a comment nest
+ * and hold quoted-pairs, but simple tokenizers (postal-mime's, and
+ * others) end it at its first ")", escaped or nested alike, and read
+ * the rest as addresses: in "a@b (x (y) <c@d>)" they find <c@d>. So a
+ * comment here is flat: no comment inside it, no backslash.
+ */
+static int hp_word_encoded(struct hp *, const struct hp_word *);
+
 static int
 hp_cfws(struct hp *h)
 {
+	struct hp_word cw;
+	const char *close;
 	int depth = 0, rc;
 
 	while (h->p < h->end) {
@@ -246,17 +272,29 @@ hp_cfws(struct hp *h)
 		}
 		if (depth == 0 && c != '(')
 			return 0;
+		if (c == '(' && h->in_angle)
+			return hp_fail(h, "a comment inside < > (mail programs "
+					  "read it differently)");
+		if (c == '(' && depth == 0) {
+			/* its encoded-words, as a display name's: programs
+			 * that decode first read what they decode to */
+			close = memchr(h->p, ')', (size_t)(h->end - h->p));
+			cw.s = h->p;
+			cw.n = (size_t)((close ? close : h->end) - h->p);
+			cw.quoted = 0;
+			if (hp_word_encoded(h, &cw) == -1)
+				return -1;
+		}
 		if (c == '(') {
-			if (++depth > HEADER_COMMENT_DEPTH)
-				return hp_fail(h, "comments nested too deep");
+			if (++depth > 1)
+				return hp_fail(h, "a comment inside a comment "
+						  "(mail programs read it "
+						  "differently)");
 		} else if (c == ')') {
 			depth--;
 		} else if (c == '\\') {
-			if (h->end - h->p < 2 ||
-			    !hp_is_pair((unsigned char)h->p[1]))
-				return hp_fail(h, "a backslash at the end of "
-						  "a comment");
-			h->p++;
+			return hp_fail(h, "a backslash in a comment (mail "
+					  "programs read it differently)");
 		} else if (c < 0x20 || c == 0x7f) {
 			return hp_fail(h, "a control character");
 		}
@@ -404,7 +442,10 @@ hp_angle(struct hp *h, struct hp_list *l)
 	struct hp_word w;
 	int rc;
 
+	/* inside < > simple tokenizers know no comment: the address is
+	 * what comes before the first ">", comment or not */
 	h->p++;
+	h->in_angle = 1;
 	if (hp_cfws(h) == -1 || (rc = hp_word(h, &w)) == -1)
 		return -1;
 	if (rc == 0)
@@ -420,7 +461,224 @@ hp_angle(struct hp *h, struct hp_list *l)
 	if (h->p == h->end || *h->p != '>')
 		return hp_fail(h, "an address inside < > without its >");
 	h->p++;
+	h->in_angle = 0;
 	return hp_cfws(h);
+}
+
+/*
+ * Encoded-words (RFC 2047) in a display name or a comment. Many
+ * programs decode a field's encoded-words first and parse the text
+ * after, so a name that decodes to "<ceo@a>," is an address to them,
+ * and a comment that decodes to ") <ceo@a>, (" lets one out. They may
+ * not decode to <, >, @, a parenthesis, a quote or a backslash (nor to
+ * a control character); the bytes are judged where the charset writes
+ * ASCII as ASCII, and a charset whose bytes cannot be judged so
+ * (UTF-7, UTF-16, an unknown name: a decoder may map anything to "<")
+ * is refused.
+ */
+enum hp_cs {
+	HP_CS_ASCII,	 /* ASCII as itself: UTF-8, ISO 8859, windows-125x */
+	HP_CS_MULTIBYTE, /* ASCII as itself, "@" possible as a trail byte */
+	HP_CS_ISO2022,	 /* ASCII between ESC ( B and the next designation */
+	HP_CS_REFUSED,
+};
+
+static int
+hp_cs_is(const char *name, const char *const *list)
+{
+	size_t n;
+
+	for (; *list; list++) {
+		n = strlen(*list);
+		/* an entry ending in '*' is a prefix */
+		if ((*list)[n - 1] == '*' ? strncmp(name, *list, n - 1) == 0
+					  : strcmp(name, *list) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static enum hp_cs
+hp_charset(const char *cs, size_t n)
+{
+	static const char *const ascii[] = { "us-ascii", "ascii", "utf-8",
+		"utf8", "utf_8", "iso-8859-*", "iso8859-*", "iso_8859-*",
+		"latin1", "latin-1", "windows-125*", "cp125*", "windows-874",
+		"cp874", "koi8-*", "tis-620", "macintosh", "x-mac-*", "cp850",
+		"cp852", "cp866", "ibm850", "ibm852", "ibm866", NULL };
+	static const char *const multibyte[] = { "shift_jis", "shift-jis",
+		"sjis", "x-sjis", "ms_kanji", "csshiftjis", "cp932",
+		"windows-31j", "gbk", "gb2312", "gb_2312-*", "gb18030", "cp936",
+		"big5", "big5-*", "big5hkscs", "cp950", "euc-*", "x-euc-*",
+		"ks_c_5601-*", "cp949", NULL };
+	static const char *const iso2022[] = { "iso-2022-*", "csiso2022*",
+		NULL };
+	char name[32];
+	size_t i;
+
+	for (i = 0; i < n && cs[i] != '*'; i++) { /* RFC 2231 language */
+		if (i + 1 >= sizeof(name))
+			return HP_CS_REFUSED;
+		name[i] = (char)tolower((unsigned char)cs[i]);
+	}
+	name[i] = '\0';
+	if (hp_cs_is(name, ascii))
+		return HP_CS_ASCII;
+	if (hp_cs_is(name, multibyte))
+		return HP_CS_MULTIBYTE;
+	if (hp_cs_is(name, iso2022))
+		return HP_CS_ISO2022;
+	return HP_CS_REFUSED;
+}
+
+struct hp_dec {
+	enum hp_cs cs;
+	int ascii; /* ISO-2022: in ASCII now */
+	int esc;   /* ISO-2022: where in an escape sequence */
+	int bad;
+};
+
+static void
+hp_dec_byte(struct hp_dec *d, unsigned char c)
+{
+	if ((c < 0x20 && c != '\t' &&
+		!(d->cs == HP_CS_ISO2022 &&
+		    (c == 0x1b || c == 0x0e || c == 0x0f))) ||
+	    c == 0x7f) {
+		d->bad = 1;
+		return;
+	}
+	if (d->cs == HP_CS_ISO2022) {
+		/* escape sequences: ESC ( F sets G0 (ASCII for B and J);
+		 * ESC $ F and ESC $ ( F a multi-byte G0; ESC $ ) F, ESC )
+		 * F... designate G1-G3, which only SO brings in */
+		if (d->esc == 1) {
+			d->esc = c == '('		       ? 2
+				 : c == '$'		       ? 3
+				 : strchr(")*+-./", c) != NULL ? 5
+							       : 0;
+			return;
+		}
+		if (d->esc == 2) {
+			d->esc = 0;
+			d->ascii = c == 'B' || c == 'J';
+			return;
+		}
+		if (d->esc == 3) {
+			d->esc = c == '('		       ? 4
+				 : strchr(")*+-./", c) != NULL ? 5
+							       : 0;
+			if (d->esc == 0)
+				d->ascii = 0; /* ESC $ @, ESC $ B, ESC $ A */
+			return;
+		}
+		if (d->esc == 4 || d->esc == 5) {
+			if (d->esc == 4)
+				d->ascii = 0;
+			d->esc = 0;
+			return;
+		}
+		if (c == 0x1b || c == 0x0e || c == 0x0f) {
+			d->esc = c == 0x1b;
+			if (c != 0x1b)
+				d->ascii = c == 0x0f; /* SI: back to ASCII */
+			return;
+		}
+		if (!d->ascii)
+			return;
+	}
+	/* an address's specials; '@' and '\\' may be trail bytes of a
+	 * multi-byte set, the others (below 0x40 but '\\') never are */
+	if (strchr(d->cs == HP_CS_MULTIBYTE ? "<>()\"" : "<>()\"@\\", c) !=
+		NULL &&
+	    c != '\0')
+		d->bad = 1;
+}
+
+static int
+hp_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (unsigned char)tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decode one encoded-word's text as a lenient decoder would (B: padding
+ * optional, stray bytes skipped; Q: "_" a blank, "=XX" a byte). */
+static void
+hp_dec_text(struct hp_dec *d, int b, const char *t, size_t n)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
+	unsigned acc = 0;
+	int bits = 0, hi, lo;
+	const char *q;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (b) {
+			if (c == '=')
+				break;
+			if (c == '\0' || (q = strchr(b64, c)) == NULL)
+				continue;
+			acc = (acc << 6 | (unsigned)(q - b64)) & 0xffffu;
+			if ((bits += 6) >= 8) {
+				bits -= 8;
+				hp_dec_byte(d, (unsigned char)(acc >> bits));
+			}
+		} else if (c == '_') {
+			hp_dec_byte(d, ' ');
+		} else if (c == '=' && i + 2 < n &&
+			   (hi = hp_hex((unsigned char)t[i + 1])) >= 0 &&
+			   (lo = hp_hex((unsigned char)t[i + 2])) >= 0) {
+			hp_dec_byte(d, (unsigned char)(hi << 4 | lo));
+			i += 2;
+		} else {
+			hp_dec_byte(d, c);
+		}
+	}
+}
+
+/* The encoded-words of a display-name word (quoted or not). */
+static int
+hp_word_encoded(struct hp *h, const struct hp_word *w)
+{
+	const char *p = w->s, *e = w->s + w->n, *cs, *q1, *q2, *end;
+	struct hp_dec d;
+
+	for (; p + 1 < e; p++) {
+		if (p[0] != '=' || p[1] != '?')
+			continue;
+		cs = p + 2;
+		if ((q1 = memchr(cs, '?', (size_t)(e - cs))) == NULL ||
+		    e - q1 < 3 || q1[2] != '?' ||
+		    strchr("BbQq", q1[1]) == NULL || q1[1] == '\0')
+			continue;
+		for (q2 = q1 + 3; q2 + 1 < e && !(q2[0] == '?' && q2[1] == '=');
+		     q2++)
+			;
+		if (q2 + 1 >= e)
+			continue;
+		end = q2 + 2;
+		memset(&d, 0, sizeof(d));
+		d.cs = hp_charset(cs, (size_t)(q1 - cs));
+		d.ascii = 1;
+		if (d.cs == HP_CS_REFUSED)
+			return hp_fail(h, "an encoded-word in a charset whose "
+					  "decoding cannot be checked (use "
+					  "UTF-8)");
+		hp_dec_text(&d, q1[1] == 'B' || q1[1] == 'b', q1 + 3,
+		    (size_t)(q2 - (q1 + 3)));
+		if (d.bad)
+			return hp_fail(h, "an encoded-word that decodes to "
+					  "<, >, @, a parenthesis or a quote "
+					  "(programs that decode first read an "
+					  "address)");
+		p = end - 1;
+	}
+	return 0;
 }
 
 static int hp_list(struct hp *, enum header_grammar, int, struct hp_list *);
@@ -439,6 +697,8 @@ hp_address(struct hp *h, enum header_grammar g, int in_group, struct hp_list *l)
 	if (hp_cfws(h) == -1)
 		return -1;
 	while ((rc = hp_word(h, nwords ? &w : &first)) == 1) {
+		if (hp_word_encoded(h, nwords ? &w : &first) == -1)
+			return -1;
 		nwords++;
 		if (hp_cfws(h) == -1)
 			return -1;
@@ -512,7 +772,7 @@ int
 header_addresses(const char *val, size_t len, enum header_grammar g,
     char (*out)[ADDR_MAX + 1], int max, int *n, const char **why)
 {
-	struct hp h = { val, val + len, NULL };
+	struct hp h = { val, val + len, NULL, 0 };
 	struct hp_list l = { out, max, 0 };
 	int rc = -1;
 

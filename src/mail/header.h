@@ -12,9 +12,8 @@
 
 #include "addr.h"
 
-#define HEADER_FROM_MAX 32	/* addresses in one From: */
-#define HEADER_ORIG_MAX 16	/* originator fields kept by the scan */
-#define HEADER_COMMENT_DEPTH 16 /* (nested (comments)) */
+#define HEADER_FROM_MAX 32 /* addresses in one From: */
+#define HEADER_ORIG_MAX 16 /* originator fields kept by the scan */
 
 enum header_orig {
 	HEADER_FROM,
@@ -36,8 +35,11 @@ struct header_info {
 	int has_date, has_msgid;
 	const char *from; /* the (first) From: value, folded */
 	size_t from_len;
-	int norig;     /* originator fields seen, may exceed HEADER_ORIG_MAX */
-	int lookalike; /* names like one once blanks are dropped (" From") */
+	int norig; /* originator fields seen, may exceed HEADER_ORIG_MAX */
+	/* names like one once blanks, control and non-ASCII bytes are
+	 * dropped (" From", "From<NBSP>"), and lines that begin with a
+	 * control or non-ASCII byte (folding to a lenient reader) */
+	int lookalike;
 	struct header_field orig[HEADER_ORIG_MAX]; /* the first ones */
 };
 
@@ -62,7 +64,9 @@ const char *header_orig_name(enum header_orig);
  * that postern reads the addresses every mail program reads: display
  * names are words (an @ must be quoted), a group ends with ";" (and is
  * only allowed in an address-list), the value is UTF-8, comments and
- * folding go anywhere CFWS may. Refused besides: the obs- forms (routes,
+ * folding go anywhere CFWS may, a comment flat (none inside another,
+ * no backslash: simple tokenizers end it at its first ")" and read the
+ * rest as addresses). Refused besides: the obs- forms (routes,
  * empty list elements, CFWS inside a dot-atom; a "." inside a display
  * name is kept: "John Q. Public"), address literals, and encoded-words
  * in an address (RFC 2047 5). A quoted local part that needs no quotes

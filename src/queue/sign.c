@@ -104,11 +104,19 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 	int n = 0, i, rc;
 
 	header_scan(msg, len, &hi);
-	if (hi.from_count != 1 ||
+	if (hi.from_count != 1)
+		return 0;
+	/* what the session refuses now may have been queued before: a
+	 * From: another program reads differently is never signed */
+	if (hi.lookalike > 0 ||
 	    header_addresses(hi.from, hi.from_len, HEADER_MAILBOX_LIST, addrs,
 		HEADER_FROM_MAX, &n, NULL) == -1 ||
-	    n < 1 || addr_parse(addrs[0], a, err, sizeof(err)) == -1)
+	    n < 1 || addr_parse(addrs[0], a, err, sizeof(err)) == -1) {
+		log_warnx("dkim.skip queue=%s reason=\"From: is not read "
+			  "alike by every mail program\"",
+		    env->id);
 		return 0;
+	}
 	/* a domain that is not ours has no key: nothing to withhold */
 	if ((rc = store_domain_get(st, a->domain, &fd)) == STORE_FAIL)
 		return -1;

@@ -331,6 +331,11 @@ server_client_addr(const struct sockaddr *sa, int v6_prefix, char *ip,
 		str_lcpy(key, text, keylen);
 		return 0;
 	}
+	/* 6to4 (RFC 3056): 2002:V4ADDR::/48 belongs to whoever holds one
+	 * IPv4 address, 65536 /64s; never counted finer than that /48 */
+	if (in6->sin6_addr.s6_addr[0] == 0x20 &&
+	    in6->sin6_addr.s6_addr[1] == 0x02 && v6_prefix > 48)
+		v6_prefix = 48;
 	net = in6->sin6_addr;
 	for (i = 0; i < 16; i++) {
 		int bits = v6_prefix - i * 8;

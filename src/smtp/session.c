@@ -273,11 +273,30 @@ smtp_tls_begins(struct smtp_session *s)
 	smtp_arm_deadline(s);
 }
 
+/* A session past session_timeout: 421, then closed once it is out. */
+static void
+smtp_expire(struct smtp_session *s)
+{
+	struct timeval later = { 10, 0 }; /* for the reply to leave */
+
+	log_info("smtp.close session=%016llx ip=%s reason=session_timeout",
+	    (unsigned long long)s->id, s->ip);
+	smtp_reply(s, "421 4.4.2 %s Session lasted too long, closing",
+	    smtp_conf(s)->hostname);
+	smtp_close_after_reply(s);
+	bufferevent_enable(s->bev, EV_WRITE);
+	evtimer_add(s->deadline, &later);
+}
+
 /*
  * The deadlines: a TLS handshake that is not done in time is dropped
  * (however slowly the client keeps sending, which the idle timeout
  * would allow); a session past its time gets 421 once its pending work
- * is answered, and is dropped if that reply cannot leave.
+ * is answered, and is dropped if that reply cannot leave. The session
+ * is marked overdue then, so that the next command it reads ends it:
+ * a client that pipelines commands which each start work (MAIL and its
+ * relay look-up) would otherwise always have some pending when the
+ * timer looks.
  */
 static void
 smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
@@ -296,17 +315,11 @@ smtp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (s->state == S_WAIT) { /* our own work: its answer goes first */
+		s->overdue = 1;
 		evtimer_add(s->deadline, &later);
 		return;
 	}
-	log_info("smtp.close session=%016llx ip=%s reason=session_timeout",
-	    (unsigned long long)s->id, s->ip);
-	smtp_reply(s, "421 4.4.2 %s Session lasted too long, closing",
-	    smtp_conf(s)->hostname);
-	smtp_close_after_reply(s);
-	bufferevent_enable(s->bev, EV_WRITE);
-	later.tv_sec = 10; /* for the reply to leave */
-	evtimer_add(s->deadline, &later);
+	smtp_expire(s);
 }
 
 /*
@@ -604,6 +617,12 @@ smtp_process(struct smtp_session *s)
 		switch (s->state) {
 		case S_CMD:
 		case S_AUTH:
+			/* past the deadline while work was pending: no
+			 * further command */
+			if (s->overdue) {
+				smtp_expire(s);
+				return;
+			}
 			/* a client that sends commands and never reads the
 			 * replies holds at most this much of them here */
 			if (evbuffer_get_length(bufferevent_get_output(

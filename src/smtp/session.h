@@ -92,12 +92,13 @@ struct smtp_session {
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;
-	struct worker_job *job;	    /* pending, if any */
-	struct event *timer;	    /* AUTH failure delay */
-	struct event *greet;	    /* greet_wait, smtp listener */
-	struct event *deadline;	    /* TLS handshake, then the session */
-	uint64_t t_start, t_tls;    /* ms: connected, handshake began */
-	int handshaking;	    /* a TLS handshake is under way */
+	struct worker_job *job;	 /* pending, if any */
+	struct event *timer;	 /* AUTH failure delay */
+	struct event *greet;	 /* greet_wait, smtp listener */
+	struct event *deadline;	 /* TLS handshake, then the session */
+	uint64_t t_start, t_tls; /* ms: connected, handshake began */
+	int handshaking;	 /* a TLS handshake is under way */
+	int overdue; /* past session_timeout while work was pending */
 	struct event *bf_timer;	    /* brute-force delay before a check */
 	struct worker_job *delayed; /* the AUTH check it holds back */
 	enum sasl_mech mech;

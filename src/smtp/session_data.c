@@ -212,8 +212,9 @@ smtp_check_from(struct smtp_session *s, const struct sender_identity *id,
 	}
 	if (hi->lookalike > 0) {
 		smtp_reply(s, "550 5.7.1 Invalid header: a field name like "
-			      "From:, Sender: or Resent-From: with blanks or "
-			      "control characters in it");
+			      "From:, Sender: or Resent-From: with blanks, "
+			      "control or non-ASCII characters in it, or a "
+			      "line that begins with one");
 		return -1;
 	}
 	if (hi->sender_count > 1) {

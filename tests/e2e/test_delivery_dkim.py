@@ -168,9 +168,16 @@ def plant(srv, frm, msg, auth="-", domain=None):
     # the host name, and only for it
     ("", "-", None, "Postmaster <postmaster@%s>" % HOSTNAME, [HOSTNAME]),
     ("", "-", None, "ceo@example.org", []),
+    # queued before the session refused them: a From: hidden from the
+    # scan (a no-break space before the colon) or read differently
+    ("carol@tenant-b.example", "-", "tenant-b.example",
+     "x@tenant-b.example\r\nFrom\u00a0: ceo@example.org", []),
+    ("carol@tenant-b.example", "-", "tenant-b.example",
+     "=?utf-8?q?=3Cceo=40example.org=3E=2C?= <x@tenant-b.example>", []),
 ], ids=["old-relay-file-foreign-from", "relay-foreign-from", "second-from-foreign",
         "domain-line-wins", "old-login-file", "old-relay-file", "own-domain",
-        "own-notice", "null-sender-foreign-from"])
+        "own-notice", "null-sender-foreign-from", "nbsp-from-queued-before",
+        "encoded-word-queued-before"])
 def test_the_queue_never_signs_for_a_domain_the_sender_was_not_allowed(
         delivery, frm, auth, domain, header_from, signed):
     mx = delivery.mx("127.0.0.2")

@@ -518,6 +518,51 @@ def test_a_session_that_keeps_busy_ends_at_the_session_deadline(smtp_server_fact
     srv.wait_log(r"reason=session_timeout")
 
 
+def test_a_client_that_keeps_the_server_busy_still_ends_at_the_session_deadline(
+        smtp_server_factory):
+    """The deadline waits while the server's own work is pending (S_WAIT):
+    a client that pipelines MAIL FROM (a relay-network look-up on a
+    worker each) and RSET without a pause always has one pending when
+    the timer looks, and its session went on for ever."""
+    import threading
+    srv = smtp_server_factory(limits__session_timeout="2s")
+    sock = socket.create_connection(("127.0.0.1", srv.ports["smtp"]), timeout=15)
+    f = sock.makefile("rb")
+    assert f.readline().startswith(b"220 ")
+    sock.sendall(b"EHLO busy.example.test\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    stop = threading.Event()
+
+    def flood():
+        batch = b"MAIL FROM:<alice@example.org>\r\nRSET\r\n" * 200
+        try:
+            while not stop.is_set():
+                sock.sendall(batch)
+        except OSError:
+            pass
+
+    t = threading.Thread(target=flood, daemon=True)
+    t0 = time.monotonic()
+    t.start()
+    ended = None
+    try:
+        while time.monotonic() - t0 < 12:
+            line = f.readline()
+            if not line:
+                break
+            if line.startswith(b"421 "):
+                ended = (line, time.monotonic() - t0)
+                break
+    finally:
+        stop.set()
+        sock.close()
+        t.join(5)
+    assert ended is not None, "the session outlived its 2 s deadline by 10 s"
+    assert b"4.4.2" in ended[0] and ended[1] <= 5, ended
+    srv.wait_log(r"reason=session_timeout")
+
+
 # --- IPv6 clients count per /64 (item 18) -----------------------------------
 #
 # Loopback has one IPv6 address, so the scenario runs in a network
@@ -668,3 +713,50 @@ def test_ipv6_prefix_128_counts_every_address_alone(tmp_path):
     assert all(v.startswith("220 ") for k, v in got.items() if k not in ("auth", "http")), got
     assert set(got["http"].values()) == {"open"}, got
     assert got["auth"] == [535, 535, 235, 235], got
+
+
+# A 6to4 address (RFC 3056) is 2002:V4ADDR:SUBNET:...: whoever holds one
+# IPv4 address holds the whole 2002:V4ADDR::/48, 65536 /64s. Counted per
+# /64, one IPv4 host had 65536 times the per-address limits.
+
+SIXTOFOUR_SAME_48 = ["2002:c000:201:1::a", "2002:c000:201:2::a", "2002:c000:201:3::a"]
+SIXTOFOUR_OTHER_48 = "2002:c000:202:1::a"
+
+
+def _sixtofour_scenario(root):
+    import json
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    for a in [V6_SERVER] + SIXTOFOUR_SAME_48 + [SIXTOFOUR_OTHER_48]:
+        subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"], check=True)
+    srv = Server(root, park_queue=True, limits__connections_per_ip=2)
+    provision_documentation_example(srv)
+    port = srv.ports["smtp"]
+    srv.conf_set("listen", "smtp", "[%s]:%d" % (V6_SERVER, port))
+    srv.start()
+    out, socks = {}, []
+    try:
+        for src in SIXTOFOUR_SAME_48 + [SIXTOFOUR_OTHER_48]:
+            s, line = _greeting_from(src, port)
+            socks.append(s)
+            out[src] = line
+    finally:
+        for s in socks:
+            s.close()
+        srv.stop()
+    print(json.dumps(out))
+
+
+def test_the_64s_of_one_6to4_48_are_one_client(tmp_path):
+    if subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+        pytest.skip("no network namespaces here (unshare -rn)")
+    import json
+    p = subprocess.run(["unshare", "-rn", sys.executable, "-c",
+                        "import test_smtp_hostile as t; t._sixtofour_scenario(%r)"
+                        % str(tmp_path / "postern")],
+                       cwd=HERE, capture_output=True, timeout=120)
+    assert p.returncode == 0, p.stdout.decode()[-3000:] + p.stderr.decode()[-3000:]
+    got = json.loads(p.stdout.decode().strip().splitlines()[-1])
+    a, b, c = SIXTOFOUR_SAME_48
+    assert got[a].startswith("220 ") and got[b].startswith("220 "), got
+    assert got[c].startswith("421 4.7.0"), got  # a third /64 of the same IPv4
+    assert got[SIXTOFOUR_OTHER_48].startswith("220 "), got

@@ -327,3 +327,216 @@ def test_a_field_that_a_lenient_program_may_take_for_from_is_refused(smtp_server
     r = alice.mail("alice@example.org", "bob@remote.test", lead + make_message())
     assert r.code == 550 and r.enh == "5.7.1" and "From:" in r.text, r
     assert smtp_server.queue_ids() == before
+
+
+# --- what lenient programs take for white space -------------------------------
+#
+# Programs that decode a header line as text and then treat every Unicode
+# white space as a blank (postal-mime, behind many inbound-mail services:
+# a line starting with JavaScript's \s continues the field before it,
+# runs of \s become one space, the name is trimmed, the last From: wins)
+# read a From: where postern's scan sees none: "From<NBSP>:" is From:,
+# and a line starting with <VT> or <NBSP> right after From: is part of
+# it. Relayed for tenant B, signed d=tenant-b, shown as tenant A's CEO.
+
+JS_SPACE = ("\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+            "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
+
+
+def lenient_from_value(message):
+    """The From: value such a program reads in message (bytes)."""
+    import re
+    head = message.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    fields = []
+    for line in head.split("\r\n"):
+        if fields and line[:1] and line[:1] in JS_SPACE:
+            fields[-1] += "\n" + line
+        else:
+            fields.append(line)
+    froms = []
+    for f in fields:
+        f = re.sub("[%s]+" % re.escape(JS_SPACE), " ", f)
+        name, sep, value = f.partition(":")
+        if sep and name.strip(JS_SPACE).lower() == "from":
+            froms.append(value.strip(JS_SPACE))
+    return froms[-1] if froms else ""
+
+
+@pytest.mark.parametrize("old,new", [
+    (b"\r\n\r\n", "\r\nFrom\u00a0: ceo@tenant-a.example\r\n\r\n"),
+    (b"\r\n\r\n", "\r\nFrom\u3000: ceo@tenant-a.example\r\n\r\n"),
+    (b"\r\n\r\n", "\r\nSender\u2007: ceo@tenant-a.example\r\nFrom\u202f:ceo@tenant-a.example"
+                  "\r\n\r\n"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\x0b<ceo@tenant-a.example>"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\u00a0<ceo@tenant-a.example>"),
+    (b"From: <carol@tenant-b.example>",
+     "From: carol@tenant-b.example\r\n\x0c<ceo@tenant-a.example>"),
+], ids=["nbsp-before-colon", "ideographic-space", "figure-space-sender", "vt-fold", "nbsp-fold",
+        "ff-fold"])
+def test_unicode_blanks_cannot_hide_another_tenant_in_from(tenants, old, new):
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="unicode blanks")
+    msg = msg.replace(old, new.encode(), 1)
+    # what the attack is for: a lenient program's From: holds the other
+    # tenant (alone, or after the address postern would check)
+    assert "ceo@tenant-a.example" in lenient_from_value(msg), lenient_from_value(msg)
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1", r
+    assert tenants.queue_ids() == before
+    # the same network's own mail is still relayed
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="after"))
+    assert r.code == 250, r
+
+
+def test_eight_bit_text_in_header_values_is_still_accepted(tenants):
+    """Only names and line starts are judged: UTF-8 in a value (RFC 6532)
+    and in a folded Subject: goes through."""
+    msg = make_message(frm="carol@tenant-b.example", subject="Gr\u00fc\u00dfe",
+                       extra=["X-Note: caf\u00e9\u00a0au lait",
+                              "Comments: a\r\n \u00a0folded line"])
+    msg = msg.replace(b"From: <carol@tenant-b.example>",
+                      "From: Ca\u00efrol\u00a0B <carol@tenant-b.example>".encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 250, r
+
+
+# --- comments that end early for a tokenizer that does not nest them --------
+#
+# RFC 5322 comments nest and hold quoted-pairs; postal-mime's address
+# tokenizer (and other simple ones) ends a comment at its first ")",
+# escaped or nested alike, and reads the rest as address text: its
+# "<ceo@tenant-a.example>" becomes the From: address.
+
+
+def flat_comment_reading(value):
+    """value with its comments removed by a tokenizer that ends each at
+    its first ')' (no nesting, no quoted-pairs)."""
+    import re
+    return re.sub(r"\([^)]*\)", " ", value)
+
+
+@pytest.mark.parametrize("value", [
+    "carol@tenant-b.example (a (b) <ceo@tenant-a.example>)",
+    "carol@tenant-b.example (\\) <ceo@tenant-a.example>)",
+    "Carol (x (y) <ceo@tenant-a.example> z) <carol@tenant-b.example>",
+], ids=["nested", "quoted-pair", "nested-in-display-name"])
+def test_a_comment_that_ends_early_for_simple_tokenizers_is_refused(tenants, value):
+    assert "<ceo@tenant-a.example>" in flat_comment_reading(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="early comment end")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "comment" in r.text, r
+    assert tenants.queue_ids() == before
+    # a flat comment, as mail programs write one, still goes
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="flat comment").replace(
+                   b"From: <carol@tenant-b.example>",
+                   b"From: carol@tenant-b.example (Carol, Sales)"))
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("value", [
+    "Carol <(ceo@tenant-a.example>) carol@tenant-b.example>",
+    "<(ceo@tenant-a.example>)carol@tenant-b.example>",
+], ids=["with-a-display-name", "alone"])
+def test_a_comment_inside_angle_brackets_is_refused(tenants, value):
+    """Inside < > postal-mime's tokenizer knows no comment: the address
+    is whatever comes before the first '>', here holding tenant A."""
+    inside = value[value.index("<") + 1:value.index(">")]
+    assert inside.strip("( ") == "ceo@tenant-a.example", inside
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="comment in angle")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "comment" in r.text, r
+    assert tenants.queue_ids() == before
+
+
+# --- encoded-words that decode to an address ---------------------------------
+#
+# Many programs decode a field's encoded-words first and parse the text
+# after (Python's getaddresses(str(make_header(decode_header(v)))), a
+# common idiom; some webmail and ticket systems): a display name that
+# decodes to "<ceo@tenant-a.example>," becomes the first address.
+
+
+def decode_first_reads(value):
+    import email.header
+    import email.utils
+    text = str(email.header.make_header(email.header.decode_header(value)))
+    return [a for _, a in email.utils.getaddresses([text])]
+
+
+def b64w(charset, text):
+    import base64
+    return "=?%s?b?%s?=" % (charset, base64.b64encode(text.encode(charset)).decode())
+
+
+@pytest.mark.parametrize("name", [
+    "=?utf-8?q?=3Cceo=40tenant-a.example=3E=2C?=",
+    b64w("utf-8", "ceo@tenant-a.example,"),
+    "Carol " + b64w("utf-8", "<ceo@tenant-a.example>,")[:-3].rstrip("=") + "?=",
+    "=?iso-8859-1?Q?=3Cceo=40tenant-a.example=3E=2C?=",
+    "=?utf-7?q?+ADw-ceo+AEA-tenant-a.example+AD4-+ACw-?=",
+    "=?iso-2022-jp?q?=1B=28B=3Cceo=40tenant-a.example=3E=2C?=",
+    "=?iso-2022-kr?q?=1B=24=29C=3Cceo=40tenant-a.example=3E=2C?=",
+], ids=["q", "b", "b-unpadded", "latin1", "utf-7", "iso-2022-jp-ascii",
+        "iso-2022-kr-after-designation"])
+def test_a_display_name_that_decodes_to_an_address_is_refused(tenants, name):
+    value = name + " <carol@tenant-b.example>"
+    assert decode_first_reads(value)[0] == "ceo@tenant-a.example", decode_first_reads(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="encoded address")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "encoded-word" in r.text, r
+    assert tenants.queue_ids() == before
+
+
+@pytest.mark.parametrize("name", [
+    "=?utf-8?q?M=C3=BCller=2C_J=C3=B6rg?=",
+    b64w("iso-2022-jp", "\u58f0\u5e2b"),  # JIS bytes '@<' and others
+    b64w("shift_jis", "\u30a1\u30a2"),    # a trail byte '@'
+    '"=?utf-8?q?Carol_Sales?="',
+    "=?windows-1252?q?J=F6rg?=",
+    b64w("iso-2022-kr", "\uac00"),
+], ids=["comma-in-a-name", "iso-2022-jp-kanji", "shift-jis-trail-byte", "quoted",
+        "windows-1252", "iso-2022-kr"])
+def test_display_names_in_other_scripts_and_charsets_still_go(tenants, name):
+    c = relay_client(tenants)
+    msg = make_message(frm="carol@tenant-b.example", subject="charset name").replace(
+        b"From: <carol@tenant-b.example>",
+        b"From: " + name.encode() + b" <carol@tenant-b.example>")
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 250, r
+
+
+@pytest.mark.parametrize("value", [
+    "Carol (=?utf-8?q?=29_=3Cceo=40tenant-a.example=3E=2C_=28?=) <carol@tenant-b.example>",
+    "Carol (=?utf-8?q?=29?= <ceo@tenant-a.example>, =?utf-8?q?=28?=) <carol@tenant-b.example>",
+], ids=["decodes-to-an-address", "decodes-to-parentheses-around-one"])
+def test_an_encoded_word_in_a_comment_cannot_let_an_address_out(tenants, value):
+    """A decoder that decodes comments too turns the comment's text into
+    a closing parenthesis, another tenant's address, and an opening one."""
+    assert decode_first_reads(value)[0] == "ceo@tenant-a.example", decode_first_reads(value)
+    before = tenants.queue_ids()
+    msg = make_message(frm="carol@tenant-b.example", subject="encoded comment")
+    msg = msg.replace(b"From: <carol@tenant-b.example>", b"From: " + value.encode())
+    c = relay_client(tenants)
+    r = c.mail("carol@tenant-b.example", "bob@remote.test", msg)
+    assert r.code == 550 and r.enh == "5.7.1" and "encoded-word" in r.text, r
+    assert tenants.queue_ids() == before
+    r = c.mail("carol@tenant-b.example", "bob@remote.test",
+               make_message(frm="carol@tenant-b.example", subject="plain comment").replace(
+                   b"From: <carol@tenant-b.example>",
+                   b"From: carol@tenant-b.example (=?utf-8?q?J=C3=B6rg=2C_Sales?=)"))
+    assert r.code == 250, r

@@ -52,6 +52,15 @@ UNIT_TEST(test_a_client_counts_as_its_ipv4_address_or_its_ipv6_network)
 		{ "/128 is the address", "2001:db8::1", 128, "2001:db8::1",
 		    "2001:db8::1" },
 		{ "loopback", "::1", 64, "::1", "::/64" },
+		{ "6to4: the /48 of one IPv4 address", "2002:c000:201:1::a", 64,
+		    "2002:c000:201:1::a", "2002:c000:201::/48" },
+		{ "6to4: another /64 of it is the same client",
+		    "2002:c000:201:ffff::1", 64, "2002:c000:201:ffff::1",
+		    "2002:c000:201::/48" },
+		{ "6to4: a shorter prefix stays", "2002:c000:201:1::a", 32,
+		    "2002:c000:201:1::a", "2002:c000::/32" },
+		{ "6to4 with /128 is the address", "2002:c000:201:1::a", 128,
+		    "2002:c000:201:1::a", "2002:c000:201:1::a" },
 	};
 	struct sockaddr_storage ss;
 	char ip[SERVER_IP_MAX], key[SERVER_IPKEY_MAX];
