@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,4 +506,18 @@ conf_write_default(const struct conf *c, const char *path)
 	if (fclose(f) != 0)
 		rc = -1;
 	return rc;
+}
+
+static _Atomic(const struct conf *) conf_now;
+
+const struct conf *
+conf_current(void)
+{
+	return atomic_load_explicit(&conf_now, memory_order_acquire);
+}
+
+void
+conf_publish(const struct conf *c)
+{
+	atomic_store_explicit(&conf_now, c, memory_order_release);
 }

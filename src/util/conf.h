@@ -130,4 +130,13 @@ int conf_write_default(const struct conf *, const char *path);
 /* The value of a key as text ("section.key"), for `postern config`. */
 int conf_get(const struct conf *, const char *name, char *out, size_t len);
 
+/*
+ * The running server's config, read one way by every thread. A reload
+ * publishes a new one with one atomic store; the old one is never freed
+ * while threads run (whoever publishes keeps it until exit), so a reader
+ * may hold the pointer for the length of one piece of work.
+ */
+const struct conf *conf_current(void);
+void conf_publish(const struct conf *);
+
 #endif

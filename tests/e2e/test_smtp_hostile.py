@@ -728,7 +728,7 @@ def _sixtofour_scenario(root):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     for a in [V6_SERVER] + SIXTOFOUR_SAME_48 + [SIXTOFOUR_OTHER_48]:
         subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"], check=True)
-    srv = Server(root, park_queue=True, limits__connections_per_ip=2)
+    srv = Server(root, limits__connections_per_ip=2)
     provision_documentation_example(srv)
     port = srv.ports["smtp"]
     srv.conf_set("listen", "smtp", "[%s]:%d" % (V6_SERVER, port))
