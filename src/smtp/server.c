@@ -635,6 +635,7 @@ server_signal_cb(evutil_socket_t sig, short what, void *arg)
 		old = atomic_exchange(&srv->tls, tls);
 		server_retire(srv, srv->conf, old);
 		srv->conf = c;
+		conf_publish(c);
 		log_info("server.reload result=ok (listen addresses need a "
 			 "restart)");
 		return;
@@ -722,6 +723,7 @@ server_run(struct conf *conf, const struct server_addon *addon)
 
 	memset(&srv, 0, sizeof(srv));
 	srv.conf = conf;
+	conf_publish(conf);
 	first_conf = conf;
 	the_server = &srv;
 	signal(SIGPIPE, SIG_IGN);
