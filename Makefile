@@ -9,6 +9,14 @@ CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-unused-parameter
 OPT      ?= -O2 -g
+# hardening: stack canaries, checked libc calls (release only: it needs
+# optimisation and ASan checks the same in the test build), PIE, and a
+# read-only GOT after start (full RELRO)
+HARDEN   := -fstack-protector-strong -fPIE
+FORTIFY  := -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+LDHARDEN := -pie -Wl,-z,relro,-z,now
+# each object's header dependencies, written by the compiler
+DEPFLAGS  = -MMD -MP
 PKGCFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKGLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS      = $(PKGLIBS) -lpthread -lm
@@ -31,7 +39,7 @@ else
 Q := @
 endif
 
-.PHONY: all deps test unit e2e run fuzz fuzz-smoke bench format clean
+.PHONY: all deps test unit e2e run fuzz fuzz-smoke bench format format-check clean
 
 all: deps postern
 
@@ -40,47 +48,50 @@ deps:
 
 postern: $(OBJ) build/rel/main.o
 	@echo "  LD      $@"
-	$(Q)$(CC) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(LDHARDEN) -o $@ $^ $(LIBS)
 
 build/gen/www.c: $(WWW) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	@echo "  EMBED   www/"
 	$(Q)sh scripts/embed.sh www > $@.tmp && mv $@.tmp $@
 
-build/rel/gen/www.o: build/gen/www.c src/http/static.h
+build/rel/gen/www.o: build/gen/www.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes $(OPT) -Isrc -c -o $@ $<
+	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes $(OPT) $(HARDEN) $(DEPFLAGS) -Isrc -c -o $@ $<
 
-build/asan/gen/www.o: build/gen/www.c src/http/static.h
+build/asan/gen/www.o: build/gen/www.c
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) -Isrc -c -o $@ $<
+	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) $(HARDEN) $(DEPFLAGS) -Isrc -c -o $@ $<
 
-build/fuzzobj/gen/www.o: build/gen/www.c src/http/static.h
+build/fuzzobj/gen/www.o: build/gen/www.c
 	@mkdir -p $(dir $@)
 	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) -Isrc -c -o $@ $<
 
-build/rel/%.o: src/%.c $(wildcard src/*/*.h)
+build/rel/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $(PKGCFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CSTD) $(WARN) $(OPT) $(HARDEN) $(FORTIFY) $(DEPFLAGS) $(PKGCFLAGS) -c -o $@ $<
 
-build/asan/%.o: src/%.c $(wildcard src/*/*.h)
+build/asan/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (asan)"
-	$(Q)$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(PKGCFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CSTD) $(WARN) -O1 -g $(SAN) $(HARDEN) $(DEPFLAGS) $(PKGCFLAGS) -c -o $@ $<
 
 build/asan/postern: $(ASAN_OBJ) build/asan/main.o
 	@echo "  LD      $@"
-	$(Q)$(CC) $(SAN) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(SAN) $(LDHARDEN) -o $@ $^ $(LIBS)
 
 build/asan/unit: $(TESTS) tests/unit/unit.h $(ASAN_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CSTD) $(WARN) -Wno-missing-prototypes -O1 -g $(SAN) \
-	    $(PKGCFLAGS) -Isrc -o $@ $(TESTS) $(ASAN_OBJ) $(LIBS)
+	    $(HARDEN) $(LDHARDEN) $(PKGCFLAGS) -Isrc -o $@ $(TESTS) \
+	    $(ASAN_OBJ) $(LIBS)
 
-# The whole suite, under AddressSanitizer and UBSan.
+# The whole suite, under AddressSanitizer and UBSan; unformatted code
+# fails it first.
 test:
 	$(Q)sh scripts/deps.sh test
+	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory build/asan/postern build/asan/unit
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/unit
@@ -98,11 +109,11 @@ FUZZTIME ?= 60
 FUZZ_OBJ := $(SRC:src/%.c=build/fuzzobj/%.o) build/fuzzobj/gen/www.o
 FUZZ_SAN := -fsanitize=address,undefined
 .SECONDARY: $(FUZZ_OBJ)
-build/fuzzobj/%.o: src/%.c $(wildcard src/*/*.h)
+build/fuzzobj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $< (fuzz)"
 	$(Q)clang $(CSTD) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
-	    $(PKGCFLAGS) -c -o $@ $<
+	    $(DEPFLAGS) $(PKGCFLAGS) -c -o $@ $<
 
 build/fuzz/%: fuzz/fuzz_%.c $(FUZZ_OBJ)
 	@mkdir -p build/fuzz
@@ -128,11 +139,19 @@ fuzz: $(FUZZERS:%=build/fuzz/%)
 	        build/fuzz/new/$$f fuzz/corpus/$$f || exit 1; \
 	done
 
+FORMATTED = src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c
 format:
-	$(Q)clang-format -i src/*.c src/*/*.c src/*/*.h tests/unit/*.c tests/unit/*.h fuzz/*.c
+	$(Q)clang-format -i $(FORMATTED)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $(FORMATTED) || \
+	    { echo "format-check: run \`make format\`" >&2; exit 1; }
 
 clean:
 	rm -rf build postern
+
+# header dependencies (-MMD): a changed header rebuilds what includes it
+-include $(shell find build -name '*.d' 2>/dev/null)
 
 # postern under load (docs/PERFORMANCE.md)
 bench: all

@@ -218,3 +218,17 @@ secret_equal(const char *a, const char *b)
 		d |= (unsigned char)(a[i] ^ b[i < lb ? i : 0]);
 	return d == 0;
 }
+
+static const struct secret_keys *keys_loaded;
+
+void
+secret_keys_set(const struct secret_keys *k)
+{
+	keys_loaded = k;
+}
+
+const struct secret_keys *
+secret_keys_current(void)
+{
+	return keys_loaded;
+}

@@ -50,4 +50,8 @@ const char *secret_password_weakness(const char *password);
 /* Constant-time string equality (lengths may differ). */
 int secret_equal(const char *a, const char *b);
 
+/* The server's keys, loaded once at start before any thread runs. */
+void secret_keys_set(const struct secret_keys *);
+const struct secret_keys *secret_keys_current(void);
+
 #endif

@@ -7,14 +7,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "../http/server.h"
-#include "../smtp/server.h"
+#include "../serve/serve.h"
 #include "../util/conf.h"
 #include "../util/log.h"
-
-/* The JSON API and the panel run inside the server (src/http/). */
-static const struct server_addon http = { http_bind, http_start, http_stop,
-	http_join, http_free };
 
 int
 cli_serve(struct cli_global *g, int argc, char **argv)
@@ -34,5 +29,5 @@ cli_serve(struct cli_global *g, int argc, char **argv)
 	}
 	if (cli_load_conf(g, &conf) == -1)
 		return 1;
-	return server_run(&conf, &http);
+	return serve_run(&conf);
 }

@@ -27,9 +27,9 @@
 
 #include "conn.h"
 #include "server.h"
-#include "../smtp/server.h"
 #include "../util/conf.h"
 #include "../util/log.h"
+#include "../util/net.h"
 #include "../util/str.h"
 
 #define HTTP_PEER_BUCKETS 1024
@@ -173,10 +173,10 @@ http_conn_admit(struct http_conn *c, struct evhttp_connection *evcon)
 {
 	const struct conf *conf = http_conf();
 	const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
-	char ip[SERVER_IP_MAX], key[SERVER_IPKEY_MAX];
+	char ip[NET_IP_MAX], key[NET_IPKEY_MAX];
 
 	/* counted by the key of the SMTP listeners: an IPv6 client by /64 */
-	if (sa == NULL || server_client_addr(sa, (int)conf->ipv6_prefix, ip,
+	if (sa == NULL || net_client_addr(sa, (int)conf->ipv6_prefix, ip,
 			      sizeof(ip), key, sizeof(key)) == -1)
 		str_lcpy(key, "?", sizeof(key));
 	c->evcon = evcon;

@@ -33,17 +33,21 @@
 #include "session.h"
 #include "static.h"
 #include "../auth/pwlane.h"
-#include "../smtp/server.h"
+#include "../auth/secret.h"
 #include "../store/store.h"
+#include "../store/thread.h"
+#include "../util/conf.h"
 #include "../util/log.h"
+#include "../util/net.h"
+#include "../util/service.h"
 #include "../util/str.h"
+#include "../util/tls.h"
 
 #define HTTP_LISTEN_MAX 8
 #define HTTP_HEADERS_MAX (16 * 1024)
 #define HTTP_STOP_GRACE 30 /* seconds for calls in flight */
 
 static struct {
-	struct server *srv;
 	struct event_base *base;
 	struct evhttp *http;
 	struct workers_loop *wl;
@@ -70,13 +74,7 @@ static const struct http_route *const http_tables[] = {
 const struct conf *
 http_conf(void)
 {
-	return hs.srv->conf;
-}
-
-struct event_base *
-http_base(void)
-{
-	return hs.base;
+	return conf_current();
 }
 
 const char *
@@ -258,15 +256,16 @@ http_tos_check(struct http_call *c, struct admin_err *err)
 static void
 http_job_run(struct worker_job *j, void *tctx)
 {
+	(void)tctx;
 	struct http_call *c = (struct http_call *)j;
 	const struct http_route *r = c->route;
 	struct admin_err err = { 0, "" };
 	json_t *out = NULL;
 	int rc = -1;
 
-	c->ctx.store = server_worker_store(tctx);
-	c->ctx.keys = server_keys(tctx);
-	c->ctx.conf = hs.srv->conf;
+	c->ctx.store = store_thread();
+	c->ctx.keys = secret_keys_current();
+	c->ctx.conf = conf_current();
 	c->ctx.ip = c->ip;
 	c->ctx.in_server = 1;
 	c->ctx.read_only = c->method == HTTP_GET || c->method == HTTP_HEAD;
@@ -444,7 +443,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	event_base_gettimeofday_cached(hs.base, &c->arrived);
 	/* the same address and counting key as the SMTP listeners' */
 	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL ||
-	    server_client_addr(sa, (int)http_conf()->ipv6_prefix, c->ip,
+	    net_client_addr(sa, (int)http_conf()->ipv6_prefix, c->ip,
 		sizeof(c->ip), c->ipkey, sizeof(c->ipkey)) == -1) {
 		str_lcpy(c->ip, "?", sizeof(c->ip));
 		str_lcpy(c->ipkey, "?", sizeof(c->ipkey));
@@ -538,7 +537,7 @@ fail:
 static struct bufferevent *
 http_bev_cb(struct event_base *base, void *arg)
 {
-	SSL *ssl = SSL_new(atomic_load(&hs.srv->tls));
+	SSL *ssl = SSL_new(tls_server_current());
 	struct bufferevent *bev;
 
 	(void)arg;
@@ -575,7 +574,7 @@ http_all_loopback(const char *list)
 	     tok = strtok_r(NULL, ", ", &save), n++) {
 		struct sockaddr_storage ss;
 		socklen_t len;
-		if (server_addr_parse(tok, &ss, &len) == -1)
+		if (net_addr_parse(tok, &ss, &len) == -1)
 			return 0;
 		if (ss.ss_family == AF_INET) {
 			const struct sockaddr_in *a = (void *)&ss;
@@ -626,14 +625,13 @@ http_ctl_cb(evutil_socket_t fd, short what, void *arg)
 		event_base_loopbreak(hs.base);
 }
 
-int
-http_bind(struct server *srv)
+static int
+http_bind(void)
 {
-	const struct conf *conf = srv->conf;
+	const struct conf *conf = conf_current();
 	char list[CONF_STR_MAX], *tok, *save = NULL;
 	int loop;
 
-	hs.srv = srv;
 	if (conf->listen_http[0] == '\0')
 		return 0; /* no http listener */
 	loop = http_all_loopback(conf->listen_http);
@@ -667,7 +665,7 @@ http_bind(struct server *srv)
 	     tok = strtok_r(NULL, ", ", &save)) {
 		int fd;
 		if (hs.nbound >= HTTP_LISTEN_MAX ||
-		    (fd = server_listen_socket(tok)) == -1)
+		    (fd = net_listen_socket(tok)) == -1)
 			return -1;
 		hs.bound[hs.nbound] =
 		    evhttp_accept_socket_with_handle(hs.http, fd);
@@ -690,7 +688,7 @@ http_main(void *arg)
 	return NULL;
 }
 
-int
+static int
 http_start(void)
 {
 	if (hs.base == NULL)
@@ -701,7 +699,7 @@ http_start(void)
 	return 0;
 }
 
-void
+static void
 http_stop(void)
 {
 	uint64_t one = 1;
@@ -710,7 +708,7 @@ http_stop(void)
 		log_warnx("http.stop error=\"%s\"", strerror(errno));
 }
 
-void
+static void
 http_join(void)
 {
 	if (hs.running)
@@ -719,7 +717,7 @@ http_join(void)
 }
 
 /* After the workers stopped: no job can come back to this loop. */
-void
+static void
 http_free(void)
 {
 	if (hs.http)
@@ -738,3 +736,12 @@ http_free(void)
 	memset(&hs, 0, sizeof(hs));
 	hs.ctlfd = -1;
 }
+
+const struct service http_service = {
+	.name = "http",
+	.bind = http_bind,
+	.start = http_start,
+	.stop = http_stop,
+	.join = http_join,
+	.free = http_free,
+};

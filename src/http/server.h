@@ -17,16 +17,12 @@
 #include "route.h"
 #include "../admin/admin.h"
 #include "../mail/addr.h"
+#include "../util/service.h"
 #include "../util/workers.h"
 
-struct server;
-
-/* the lifecycle, called by the SMTP server's main thread (an addon) */
-int http_bind(struct server *); /* before root is dropped */
-int http_start(void);
-void http_stop(void); /* any thread */
-void http_join(void); /* after http_stop: the loop has ended */
-void http_free(void); /* after the workers stopped */
+/* the HTTP service, for the runtime (src/serve/): bound before root is
+ * dropped, its loop on its own thread, freed after the workers stopped */
+extern const struct service http_service;
 
 enum http_caller { HTTP_NOBODY, HTTP_BY_KEY, HTTP_BY_SESSION };
 
@@ -90,8 +86,6 @@ void http_send_error(struct evhttp_request *, int tls, int status,
 const char *http_reason(int status);
 /* The config in force (replaced on SIGHUP, old ones kept). */
 const struct conf *http_conf(void);
-/* The http loop's event_base (for handlers that need timers). */
-struct event_base *http_base(void);
 
 /* route tables, searched in order (api.c, session.c) */
 extern const struct http_route http_api_routes[];

@@ -2,9 +2,12 @@
  * session: callers of the API. Operator keys and panel session ids are
  * secrets postern made (>= 190 bits), kept as keyed hashes and found by
  * that hash. A sign-in checks the login password (argon2id, on a
- * worker); failures are counted on the http loop per client address and
- * per login, each answered later than the one before, and refused (429)
- * past [http] login_failures within [http] login_window.
+ * worker). Failures go to the one failure-counter engine
+ * (policy/bruteforce, its login-password table): each is answered later
+ * than the one before; an address past [http] login_failures_per_ip, or
+ * one that failed a login with [http] login_failures failures, is
+ * refused (429) for [http] login_window, while the login's owner from
+ * another address signs in as usual.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,14 +22,16 @@
 #include "session.h"
 #include "../admin/account.h"
 #include "../auth/secret.h"
+#include "../policy/bruteforce.h"
 #include "../store/store.h"
 #include "../util/conf.h"
 #include "../util/log.h"
+#include "../util/net.h"
 #include "../util/str.h"
 
 #define LOGIN_PASSWORD_MAX 1024
-#define FAIL_BUCKETS 4096
-#define FAIL_MAX_ENTRIES 100000
+#define INFLIGHT_BUCKETS 4096
+#define INFLIGHT_MAX_ENTRIES 100000
 
 /* ------------------------------------------------------------------ */
 /* who is calling */
@@ -294,67 +299,80 @@ const struct http_route http_session_routes[] = {
 };
 
 /* ------------------------------------------------------------------ */
-/* failed sign-ins, per client address and per login (loop thread) */
+/* sign-ins being checked now, per client address (loop thread): each
+ * costs an argon2id hash, so one address gets a few at a time */
 
-struct fail_entry {
-	char key[ADDR_MAX + 8];
-	int64_t first, count;
-	int inflight; /* "ip:" entries: sign-ins being checked now */
-	char *link;   /* "login:" of another name (a domain alias): the
-			 account's own key, once a failure found it */
-	struct fail_entry *next;
+struct inflight {
+	char key[NET_IPKEY_MAX];
+	int n;
+	struct inflight *next;
 };
-static struct fail_entry *fails[FAIL_BUCKETS];
-static int nfails;
+static struct inflight *inflights[INFLIGHT_BUCKETS];
+static int ninflights;
 
-static unsigned
-fail_hash(const char *k)
+static struct inflight **
+inflight_find(const char *key)
 {
+	struct inflight **pp;
 	unsigned h = 2166136261u;
+	const char *k;
 
-	for (; *k; k++)
+	for (k = key; *k; k++)
 		h = (h ^ (unsigned char)*k) * 16777619u;
-	return h % FAIL_BUCKETS;
+	for (pp = &inflights[h % INFLIGHT_BUCKETS]; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->key, key) == 0)
+			break;
+	return pp;
 }
 
-/* The entry of key (created if make); expired ones are dropped. */
-static struct fail_entry *
-fail_get(const char *key, int64_t now, int64_t window, int make)
+/* One more in flight from key; -1 if it has max already. A full table
+ * lets it through: the argon2 lane's own bound still holds. */
+static int
+inflight_enter(const char *key, int max, int *counted)
 {
-	struct fail_entry *e, **pp;
-	unsigned h = fail_hash(key);
+	struct inflight **pp = inflight_find(key), *e = *pp;
 
-	for (pp = &fails[h]; (e = *pp) != NULL;) {
-		if (now - e->first >= window && e->inflight > 0) {
-			e->first = now; /* kept for its calls in flight */
-			e->count = 0;
-		} else if (now - e->first >= window) {
-			*pp = e->next;
-			free(e->link);
-			free(e);
-			nfails--;
-			continue;
-		}
-		if (strcmp(e->key, key) == 0)
-			return e;
-		pp = &e->next;
+	*counted = 0;
+	if (e == NULL) {
+		if (ninflights >= INFLIGHT_MAX_ENTRIES ||
+		    (e = calloc(1, sizeof(*e))) == NULL)
+			return 0;
+		str_lcpy(e->key, key, sizeof(e->key));
+		*pp = e;
+		ninflights++;
 	}
-	if (!make || nfails >= FAIL_MAX_ENTRIES ||
-	    (e = calloc(1, sizeof(*e))) == NULL)
-		return NULL;
-	str_lcpy(e->key, key, sizeof(e->key));
-	e->first = now;
-	e->next = fails[h];
-	fails[h] = e;
-	nfails++;
-	return e;
+	if (e->n >= max)
+		return -1;
+	e->n++;
+	*counted = 1;
+	return 0;
 }
 
 static void
-fail_keys(struct http_call *c, char *ipkey, char *loginkey, size_t len)
+inflight_leave(const char *key)
 {
-	snprintf(ipkey, len, "ip:%s", c->ipkey);
-	snprintf(loginkey, len, "login:%s", c->login);
+	struct inflight **pp = inflight_find(key), *e = *pp;
+
+	if (e && --e->n <= 0) {
+		*pp = e->next;
+		free(e);
+		ninflights--;
+	}
+}
+
+/* The panel's settings for the engine (policy/bruteforce). */
+static void
+http_bf_conf(const struct conf *conf, struct bf_conf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->window = conf->login_window;
+	b->ip_slow_after = INT64_MAX; /* failures are slowed when answered */
+	b->ip_refuse_after = conf->login_failures_ip;
+	b->refuse_time = conf->login_window;
+	b->login_slow_after = conf->login_failures;
+	b->login_refuses = 1;
+	b->slow_delay_ms = conf->auth_fail_delay_ms;
+	b->slow_max_ms = conf->auth_fail_delay_ms * 16;
 }
 
 void
@@ -371,64 +389,22 @@ http_login_key(const char *address, char *key, size_t len)
 	}
 }
 
-/* The recent failures of this call's client address and login. */
-static void
-fail_counts(struct http_call *c, int64_t now, int64_t window, int64_t *ip,
-    int64_t *login)
-{
-	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8];
-	struct fail_entry *a, *b;
-
-	const char *acct = c->login_account;
-
-	fail_keys(c, k1, k2, sizeof(k1));
-	a = fail_get(k1, now, window, 0);
-	b = fail_get(k2, now, window, 0);
-	*ip = a ? a->count : 0;
-	*login = b ? b->count : 0;
-	/* the account's own count: the name has just found it, or found it
-	 * before (another name of it: a domain alias) */
-	if (*acct == '\0' && b && b->link)
-		acct = b->link;
-	if (*acct && strcmp(acct, c->login) != 0) {
-		snprintf(k2, sizeof(k2), "login:%s", acct);
-		if ((b = fail_get(k2, now, window, 0)) != NULL &&
-		    b->count > *login)
-			*login = b->count;
-	}
-}
-
 int
 http_login_gate(struct http_call *c, const char **why)
 {
 	const struct conf *conf;
 	const char *address;
-	int64_t now = (int64_t)time(NULL), nip, nlogin;
-	char q[ADDR_MAX * 4 + 8], k[ADDR_MAX + 8];
-	struct fail_entry *e;
+	int64_t now = (int64_t)time(NULL);
+	char q[ADDR_MAX * 4 + 8], retry[32];
+	struct bf_conf bc;
 
 	if (!(c->route->flags & HTTP_LOGIN))
 		return 0;
 	conf = http_conf();
 	address = admin_arg(c->args, "address");
 	http_login_key(address ? address : "", c->login, sizeof(c->login));
-	fail_counts(c, now, conf->login_window, &nip, &nlogin);
-	/* each sign-in costs an argon2id hash: one address gets a few at
-	 * a time, the rest are told when to come back */
-	snprintf(k, sizeof(k), "ip:%s", c->ipkey);
-	e = fail_get(k, now, conf->login_window, 1);
-	if (e && e->inflight >= HTTP_LOGIN_INFLIGHT_IP) {
-		evhttp_add_header(evhttp_request_get_output_headers(c->req),
-		    "Retry-After", "1");
-		*why = "too many sign-ins at once from this address: wait a "
-		       "second, then try again";
-		log_info(
-		    "http.login ip=%s result=refused reason=too_many_at_once",
-		    c->ip);
-		return -1;
-	}
-	if (nlogin >= conf->login_failures || nip >= conf->login_failures_ip) {
-		char retry[32];
+	http_bf_conf(conf, &bc);
+	if (bf_verdict(bf_login, &bc, c->ipkey, c->login, now) == -1) {
 		snprintf(retry, sizeof(retry), "%lld",
 		    (long long)conf->login_window);
 		evhttp_add_header(evhttp_request_get_output_headers(c->req),
@@ -440,9 +416,16 @@ http_login_gate(struct http_call *c, const char **why)
 		    log_quote(q, sizeof(q), c->login, strlen(c->login)), c->ip);
 		return -1;
 	}
-	if (e) { /* a full table: the lane's own bound still holds */
-		e->inflight++;
-		c->login_inflight = 1;
+	if (inflight_enter(c->ipkey, HTTP_LOGIN_INFLIGHT_IP,
+		&c->login_inflight) == -1) {
+		evhttp_add_header(evhttp_request_get_output_headers(c->req),
+		    "Retry-After", "1");
+		*why = "too many sign-ins at once from this address: wait a "
+		       "second, then try again";
+		log_info(
+		    "http.login ip=%s result=refused reason=too_many_at_once",
+		    c->ip);
+		return -1;
 	}
 	return 0;
 }
@@ -451,51 +434,30 @@ void
 http_login_after(struct http_call *c)
 {
 	const struct conf *conf = http_conf();
-	char k1[ADDR_MAX + 8], k2[ADDR_MAX + 8], k3[ADDR_MAX + 8];
-	int64_t now = (int64_t)time(NULL), nip, n;
-	struct fail_entry *e;
-	int other;
+	int64_t now = (int64_t)time(NULL), n;
 	char q[ADDR_MAX * 4 + 8];
+	struct bf_conf bc;
 
-	fail_keys(c, k1, k2, sizeof(k1));
 	if (c->login_inflight) {
-		/* never dropped while in flight (fail_get), so found */
-		if ((e = fail_get(k1, now, conf->login_window, 0)) != NULL &&
-		    e->inflight > 0)
-			e->inflight--;
+		inflight_leave(c->ipkey);
 		c->login_inflight = 0;
 	}
-	if (c->login_result == 0) /* not checked: refused, malformed */
+	/* not checked (refused, malformed), signed in, or half-way (the
+	 * code step next: the password alone forgives no failure) */
+	if (c->login_result == 0 || c->login_result == 1 ||
+	    c->login_result == HTTP_LOGIN_HALF)
 		return;
-	other = c->login_account[0] && strcmp(c->login_account, c->login) != 0;
-	snprintf(k3, sizeof(k3), "login:%s", c->login_account);
-	if (c->login_result == 1) {
-		if ((e = fail_get(k2, now, conf->login_window, 0)) != NULL)
-			e->count = 0;
-		if (other && (e = fail_get(k3, now, conf->login_window, 0)))
-			e->count = 0;
-		return;
-	}
-	if (c->login_result == HTTP_LOGIN_HALF)
-		return;
-	fail_counts(c, now, conf->login_window, &nip, &n);
-	if ((e = fail_get(k1, now, conf->login_window, 1)) != NULL)
-		e->count++;
-	/* no login named (a code step with a bad ticket): the address only,
-	 * or one shared "login:" entry would lock everybody out */
-	if (c->login[0] &&
-	    (e = fail_get(k2, now, conf->login_window, 1)) != NULL) {
-		e->count++;
-		/* another name of the account leads to it from now on */
-		if (other && e->link == NULL)
-			e->link = strdup(c->login_account);
+	http_bf_conf(conf, &bc);
+	n = c->login[0] ? bf_login_failures(bf_login, &bc, c->login, now) : 0;
+	if (c->login_account[0]) {
+		int64_t na =
+		    bf_login_failures(bf_login, &bc, c->login_account, now);
+		n = na > n ? na : n;
 	}
 	/* the account counts every failure under any of its names */
-	if (other && (e = fail_get(k3, now, conf->login_window, 1)) != NULL)
-		e->count++;
+	bf_fail(bf_login, &bc, c->ipkey, c->login, c->login_account, now);
 	/* each failure for a login answered later than the last: 1x, 2x,
-	 * 4x ... 16x; many users may share an address, so it only counts
-	 * towards the 429 */
+	 * 4x ... 16x */
 	c->delay_ms = conf->auth_fail_delay_ms << (n < 4 ? n : 4);
 	log_info("http.login address=\"%s\" ip=%s result=failed failures=%lld",
 	    log_quote(q, sizeof(q), c->login, strlen(c->login)), c->ip,
@@ -505,14 +467,13 @@ http_login_after(struct http_call *c)
 void
 http_login_free(void)
 {
-	struct fail_entry *e;
+	struct inflight *e;
 	int i;
 
-	for (i = 0; i < FAIL_BUCKETS; i++)
-		while ((e = fails[i]) != NULL) {
-			fails[i] = e->next;
-			free(e->link);
+	for (i = 0; i < INFLIGHT_BUCKETS; i++)
+		while ((e = inflights[i]) != NULL) {
+			inflights[i] = e->next;
 			free(e);
 		}
-	nfails = 0;
+	ninflights = 0;
 }

@@ -26,18 +26,31 @@ struct bf_slot {
 	uint64_t link;	       /* logins: the account it found, hashed */
 };
 
-static struct bf_slot bf_ips[BF_SLOTS], bf_logins[BF_SLOTS];
+struct bf_table {
+	struct bf_slot ips[BF_SLOTS], logins[BF_SLOTS];
+	pthread_mutex_t mu;
+};
+
+static struct bf_table bf_tables[2] = {
+	{ .mu = PTHREAD_MUTEX_INITIALIZER },
+	{ .mu = PTHREAD_MUTEX_INITIALIZER },
+};
+struct bf_table *const bf_smtp = &bf_tables[0];
+struct bf_table *const bf_login = &bf_tables[1];
 static unsigned char bf_key[crypto_shorthash_KEYBYTES];
-static pthread_mutex_t bf_mu = PTHREAD_MUTEX_INITIALIZER;
 
 void
 bf_init(void)
 {
-	pthread_mutex_lock(&bf_mu);
+	size_t i;
+
 	randombytes_buf(bf_key, sizeof(bf_key));
-	memset(bf_ips, 0, sizeof(bf_ips));
-	memset(bf_logins, 0, sizeof(bf_logins));
-	pthread_mutex_unlock(&bf_mu);
+	for (i = 0; i < sizeof(bf_tables) / sizeof(bf_tables[0]); i++) {
+		pthread_mutex_lock(&bf_tables[i].mu);
+		memset(bf_tables[i].ips, 0, sizeof(bf_tables[i].ips));
+		memset(bf_tables[i].logins, 0, sizeof(bf_tables[i].logins));
+		pthread_mutex_unlock(&bf_tables[i].mu);
+	}
 }
 
 /* Logins are counted by their canonical spelling (mail/addr.c), as they
@@ -119,24 +132,34 @@ bf_delay(const struct bf_conf *c, int64_t over)
 	return d < c->slow_max_ms ? d : c->slow_max_ms;
 }
 
-int64_t
-bf_check(const struct bf_conf *c, const char *ip, const char *login,
+/* A login's failures, and its account's if it led to one before. */
+static int64_t
+bf_login_count(struct bf_table *t, const struct bf_conf *c, const char *key,
     int64_t now)
 {
-	struct bf_slot *a, *l, *la;
+	struct bf_slot *l = bf_slot(t->logins, c, key, now, 0), *la;
+	int64_t lf = l ? l->fails : 0;
+
+	if (l && l->link &&
+	    (la = bf_slot_h(t->logins, c, l->link, now, 0)) != NULL &&
+	    la->fails > lf)
+		lf = la->fails;
+	return lf;
+}
+
+int64_t
+bf_verdict(struct bf_table *t, const struct bf_conf *c, const char *ip,
+    const char *login, int64_t now)
+{
+	struct bf_slot *a;
 	char key[BF_NAME_MAX];
 	int64_t ipf, lf, delay = 0;
 
 	bf_login_key(login, key, sizeof(key));
-	pthread_mutex_lock(&bf_mu);
-	a = bf_slot(bf_ips, c, ip, now, 0);
-	l = bf_slot(bf_logins, c, key, now, 0);
+	pthread_mutex_lock(&t->mu);
+	a = bf_slot(t->ips, c, ip, now, 0);
 	ipf = a ? a->fails : 0;
-	lf = l ? l->fails : 0;
-	/* a name that found an account before (an alias) counts with it */
-	if (l && l->link && (la = bf_slot_h(bf_logins, c, l->link, now, 0)) &&
-	    la->fails > lf)
-		lf = la->fails;
+	lf = bf_login_count(t, c, key, now);
 	if (a && now < a->refused_until)
 		delay = -1;
 	else if (ipf >= c->ip_slow_after)
@@ -144,22 +167,50 @@ bf_check(const struct bf_conf *c, const char *ip, const char *login,
 	/* a login under attack: only addresses that failed are slowed */
 	if (delay >= 0 && ipf > 0 && lf >= c->login_slow_after) {
 		int64_t d = bf_delay(c, ipf - 1);
-		delay = d > delay ? d : delay;
+		delay = c->login_refuses ? -1 : d > delay ? d : delay;
 	}
-	pthread_mutex_unlock(&bf_mu);
+	pthread_mutex_unlock(&t->mu);
 	return delay;
+}
+
+int64_t
+bf_login_failures(struct bf_table *t, const struct bf_conf *c,
+    const char *login, int64_t now)
+{
+	char key[BF_NAME_MAX];
+	int64_t n;
+
+	bf_login_key(login, key, sizeof(key));
+	pthread_mutex_lock(&t->mu);
+	n = bf_login_count(t, c, key, now);
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+int64_t
+bf_check(const struct bf_conf *c, const char *ip, const char *login,
+    int64_t now)
+{
+	return bf_verdict(bf_smtp, c, ip, login, now);
 }
 
 void
 bf_failed(const struct bf_conf *c, const char *ip, const char *login,
     int64_t now)
 {
-	bf_failed_account(c, ip, login, NULL, now);
+	bf_fail(bf_smtp, c, ip, login, NULL, now);
 }
 
 void
 bf_failed_account(const struct bf_conf *c, const char *ip, const char *login,
     const char *account, int64_t now)
+{
+	bf_fail(bf_smtp, c, ip, login, account, now);
+}
+
+void
+bf_fail(struct bf_table *t, const struct bf_conf *c, const char *ip,
+    const char *login, const char *account, int64_t now)
 {
 	struct bf_slot *a, *l, *la;
 	char key[BF_NAME_MAX], akey[BF_NAME_MAX];
@@ -170,18 +221,23 @@ bf_failed_account(const struct bf_conf *c, const char *ip, const char *login,
 		bf_login_key(account, akey, sizeof(akey));
 		ah = bf_hash(akey);
 	}
-	pthread_mutex_lock(&bf_mu);
-	a = bf_slot(bf_ips, c, ip, now, 1);
-	l = bf_slot(bf_logins, c, key, now, 1);
+	pthread_mutex_lock(&t->mu);
+	a = bf_slot(t->ips, c, ip, now, 1);
 	a->fails++;
 	a->last = now;
-	l->fails++;
-	l->last = now;
+	/* no login named (a code step with a bad ticket): the address
+	 * only, or one shared "" entry would count everybody's failures */
+	l = *key ? bf_slot(t->logins, c, key, now, 1) : NULL;
+	if (l) {
+		l->fails++;
+		l->last = now;
+	}
 	/* another name of the account (an alias): the account counts too,
 	 * and the name remembers it for the next verdict */
-	if (ah && ah != l->key) {
-		l->link = ah;
-		la = bf_slot_h(bf_logins, c, ah, now, 1);
+	if (ah && (l == NULL || ah != l->key)) {
+		if (l)
+			l->link = ah;
+		la = bf_slot_h(t->logins, c, ah, now, 1);
 		la->fails++;
 		la->last = now;
 	}
@@ -189,5 +245,5 @@ bf_failed_account(const struct bf_conf *c, const char *ip, const char *login,
 		a->refused_until = now + c->refuse_time;
 		a->fails = 0; /* after the refusal, it starts again */
 	}
-	pthread_mutex_unlock(&bf_mu);
+	pthread_mutex_unlock(&t->mu);
 }

@@ -31,8 +31,9 @@
 #include "../auth/secret.h"
 #include "../delivery/client.h"
 #include "../delivery/resolve.h"
-#include "../smtp/server.h"
 #include "../spool/spool.h"
+#include "../store/thread.h"
+#include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
 #include "../util/workers.h"
@@ -97,7 +98,6 @@ struct qdest {
 };
 
 static struct {
-	struct server *srv;
 	struct event_base *base;
 	struct workers_loop *wl;
 	struct resolver *res;
@@ -131,7 +131,7 @@ qmgr_now(void)
 static const struct conf *
 qmgr_conf(void)
 {
-	return q.srv->conf;
+	return conf_current();
 }
 
 static struct qmsg *
@@ -197,12 +197,14 @@ load_job_run(struct worker_job *j, void *ctx)
 {
 	struct load_job *l = (struct load_job *)j;
 
+	(void)ctx;
+
 	if ((l->held = spool_is_held(l->id)))
 		return;
 	l->rc = spool_load(l->id, &l->env, &l->data, &l->len, &l->done);
 	l->err = l->rc == -1 ? errno : 0;
-	if (l->rc == 0 && queue_sign(server_worker_store(ctx), &l->env,
-			      q.srv->conf->hostname, &l->data, &l->len) == -1)
+	if (l->rc == 0 && queue_sign(store_thread(), &l->env,
+			      qmgr_conf()->hostname, &l->data, &l->len) == -1)
 		log_warnx("dkim.sign queue=%s error=\"signing failed, sent "
 			  "unsigned\"",
 		    l->id);
@@ -1082,15 +1084,15 @@ qmgr_smarthost(const char *spec)
 }
 
 int
-qmgr_start(struct server *srv)
+qmgr_start(void)
 {
+	const struct conf *conf = conf_current();
 	struct timeval tv = { 1, 0 };
 	char err[256];
 	json_t *ids, *v;
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
-	q.srv = srv;
 	TAILQ_INIT(&q.msgs);
 	TAILQ_INIT(&q.dests);
 	pthread_mutex_init(&q.mu, NULL);
@@ -1098,35 +1100,34 @@ qmgr_start(struct server *srv)
 	if ((q.base = event_base_new()) == NULL ||
 	    (q.wl = workers_loop_new(q.base)) == NULL)
 		return -1;
-	if ((q.res = resolver_new(q.base, srv->conf->dns_servers, err,
+	if ((q.res = resolver_new(q.base, conf->dns_servers, err,
 		 sizeof(err))) == NULL) {
 		log_warnx("queue.start dns=\"%s\" error=\"%s\"",
-		    srv->conf->dns_servers, err);
+		    conf->dns_servers, err);
 		return -1;
 	}
-	if (strcmp(srv->conf->delivery_mode, "smarthost") == 0 &&
-	    qmgr_smarthost(srv->conf->smarthost) == -1) {
+	if (strcmp(conf->delivery_mode, "smarthost") == 0 &&
+	    qmgr_smarthost(conf->smarthost) == -1) {
 		log_warnx("queue.start smarthost=\"%s\" error=\"cannot "
 			  "resolve HOST:PORT\"",
-		    srv->conf->smarthost);
+		    conf->smarthost);
 		return -1;
 	}
-	if (srv->conf->smarthost_user[0]) {
+	if (conf->smarthost_user[0]) {
 		/* the password comes from a file, never the config */
-		char *pw = str_read_file(srv->conf->smarthost_password_file,
+		char *pw = str_read_file(conf->smarthost_password_file,
 		    SECRET_MAX, NULL);
 		if (pw == NULL) {
 			log_warnx("queue.start smarthost_password_file=%s "
 				  "error=\"%s\"",
-			    srv->conf->smarthost_password_file,
-			    strerror(errno));
+			    conf->smarthost_password_file, strerror(errno));
 			return -1;
 		}
 		pw[strcspn(pw, "\r\n")] = '\0';
 		str_lcpy(q.smarthost_pass, pw, sizeof(q.smarthost_pass));
 		sodium_memzero(pw, strlen(pw));
 		free(pw);
-		q.smarthost.auth_user = srv->conf->smarthost_user;
+		q.smarthost.auth_user = conf->smarthost_user;
 		q.smarthost.auth_pass = q.smarthost_pass;
 	}
 	q.tls = SSL_CTX_new(TLS_client_method());
@@ -1135,8 +1136,8 @@ qmgr_start(struct server *srv)
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
 	SSL_CTX_set_verify(q.tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
-	if (strcmp(srv->conf->delivery_mode, "smarthost") == 0 &&
-	    qmgr_smarthost_tls(srv->conf) == -1)
+	if (strcmp(conf->delivery_mode, "smarthost") == 0 &&
+	    qmgr_smarthost_tls(conf) == -1)
 		return -1;
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
@@ -1149,7 +1150,7 @@ qmgr_start(struct server *srv)
 	json_array_foreach (ids, i, v)
 		qmsg_add(json_string_value(v));
 	log_info("queue.start messages=%zu mode=%s", json_array_size(ids),
-	    srv->conf->delivery_mode);
+	    conf->delivery_mode);
 	json_decref(ids);
 	qmgr_pass();
 	return pthread_create(&q.thread, NULL, qmgr_main, NULL) == 0 ? 0 : -1;

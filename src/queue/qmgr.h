@@ -9,9 +9,8 @@
 #ifndef POSTERN_QMGR_H
 #define POSTERN_QMGR_H
 
-struct server;
-
-int qmgr_start(struct server *);
+/* Start on its own thread; the config is conf_current(). */
+int qmgr_start(void);
 void qmgr_stop(void);
 /* After the workers stopped: free what is left. */
 void qmgr_free(void);

@@ -32,6 +32,7 @@ guard_abuse_conf(const struct conf *c, struct quota_abuse *a)
 void
 guard_bf_conf(const struct conf *c, struct bf_conf *b)
 {
+	memset(b, 0, sizeof(*b)); /* a login under attack slows, not refuses */
 	b->window = c->auth_fail_window;
 	b->ip_slow_after = c->auth_ip_slow_after;
 	b->ip_refuse_after = c->auth_ip_refuse_after;

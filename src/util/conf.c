@@ -463,23 +463,6 @@ conf_format(const struct conf *c, const struct conf_key *k, char *out,
 }
 
 int
-conf_get(const struct conf *c, const char *name, char *out, size_t len)
-{
-	size_t i;
-	char full[128];
-
-	for (i = 0; i < NKEYS; i++) {
-		snprintf(full, sizeof(full), "%s.%s", conf_keys[i].section,
-		    conf_keys[i].key);
-		if (strcmp(full, name) == 0) {
-			conf_format(c, &conf_keys[i], out, len);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int
 conf_write_default(const struct conf *c, const char *path)
 {
 	FILE *f;

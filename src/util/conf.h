@@ -127,8 +127,6 @@ int conf_load(struct conf *, const char *path, char *err, size_t errlen);
 const char *conf_locate(const char *opt);
 /* Write a documented config file with these values (postern init). */
 int conf_write_default(const struct conf *, const char *path);
-/* The value of a key as text ("section.key"), for `postern config`. */
-int conf_get(const struct conf *, const char *name, char *out, size_t len);
 
 /*
  * The running server's config, read one way by every thread. A reload

@@ -25,7 +25,6 @@ struct workers_loop {
 	int efd;
 	pthread_mutex_t mu;
 	struct worker_job *done_head, *done_tail;
-	int pending; /* submitted, done() not yet run; loop thread only */
 };
 
 struct workers_pool {
@@ -160,7 +159,6 @@ workers_pool_submit(struct workers_pool *p, struct workers_loop *l,
 	}
 	j->loop = l;
 	j->next = NULL;
-	l->pending++; /* the loop's own thread: only it submits for l */
 	if (p->tail)
 		p->tail->next = j;
 	else
@@ -251,7 +249,6 @@ workers_loop_cb(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&l->mu);
 	for (; j; j = next) {
 		next = j->next;
-		l->pending--;
 		j->done(j);
 	}
 }
@@ -292,10 +289,4 @@ void
 workers_submit(struct workers_loop *l, struct worker_job *j)
 {
 	(void)workers_pool_submit(&pool, l, j); /* unbounded: never -1 */
-}
-
-int
-workers_loop_pending(struct workers_loop *l)
-{
-	return l->pending;
 }

@@ -39,7 +39,5 @@ struct workers_lane;
 struct workers_lane *workers_lane_start(int threads, int queue_max, int nice);
 int workers_lane_submit(struct workers_lane *, struct workers_loop *,
     struct worker_job *);
-/* Jobs submitted and not yet done, for a clean shutdown. */
-int workers_loop_pending(struct workers_loop *);
 
 #endif

@@ -56,8 +56,9 @@ class Api:
     """A JSON API caller. Plain HTTP or HTTPS (chain verified against
     cafile when given); an operator key, or a panel session after login()."""
 
-    def __init__(self, port, tls=False, cafile=None, key=None, timeout=30):
+    def __init__(self, port, tls=False, cafile=None, key=None, timeout=30, src=None):
         self.port = port
+        self.src = (src, 0) if src else None  # a loopback source address
         self.tls = tls
         self.cafile = cafile
         self.key = key
@@ -69,8 +70,10 @@ class Api:
     def connect(self):
         if self.tls:
             return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=self.timeout,
-                                               context=tls_client_context(self.cafile))
-        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                                               context=tls_client_context(self.cafile),
+                                               source_address=self.src)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout,
+                                          source_address=self.src)
 
     def call(self, method, path, body=None, headers=None, raw=None):
         """One request on a fresh connection. body: an object sent as JSON;

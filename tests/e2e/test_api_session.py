@@ -200,6 +200,30 @@ def test_failed_sign_ins_are_slowed_then_refused_per_login_and_per_address(http_
     assert "too_many_failures" in srv.log()
 
 
+def test_a_stranger_failing_a_login_is_refused_and_its_owner_still_signs_in(
+        http_server_factory):
+    srv = http_server_factory(auth__fail_delay="20", http__login_failures="3",
+                              http__login_failures_per_ip="100")
+    alice, _ = srv.user("alice")
+    stranger = srv.api(key=None, src="127.0.0.41")
+    for _ in range(3):
+        assert stranger.login(alice, "guess").status == 401
+    # the login is under attack: the address that failed it is refused,
+    # even with the right password...
+    r = stranger.login(alice)
+    assert r.status == 429 and int(r.header("Retry-After")) > 0
+    for _ in range(5):
+        assert stranger.login(alice, "guess").status == 429
+    # ...and its owner, from another address, signs in at once
+    owner = srv.api(key=None, src="127.0.0.42")
+    t = time.monotonic()
+    assert owner.login(alice).status == 200
+    assert owner.get("/api/v1/me").status == 200
+    assert time.monotonic() - t < 1.0
+    # a typo of the owner is answered, not refused
+    assert srv.api(key=None, src="127.0.0.43").login(alice, "typo").status == 401
+
+
 def test_every_sign_in_is_in_the_users_own_auth_log(http_server):
     alice, _ = http_server.user("alice")
     assert http_server.api(key=None).login(alice, "wrong").status == 401

@@ -6,7 +6,7 @@
 #define T0 1700000000
 
 /* window, ip slow, ip refuse, refuse time, login slow, delay, max */
-static const struct bf_conf conf = { 3600, 100, 200, 900, 4, 100, 400 };
+static const struct bf_conf conf = { 3600, 100, 200, 900, 4, 100, 400, 0 };
 
 static const char *const respellings[] = {
 	"carol@other.org.",
@@ -59,4 +59,35 @@ UNIT_TEST(test_an_alias_that_found_the_account_counts_with_it)
 	/* a name that found no account links to nothing */
 	bf_failed_account(&conf, "198.51.100.5", "nobody@other.org", "", T0);
 	CHECK(bf_check(&conf, "198.51.100.5", "nobody@other.org", T0) == 0);
+}
+
+/* The panel's rules on the same engine (its own table): a stranger who
+ * fails a login is refused, the login's owner from another address is
+ * not; SMTP's table does not see the panel's failures. */
+UNIT_TEST(test_bruteforce_login_table_refuses_the_failing_address_only)
+{
+	const struct bf_conf web = { 900, INT64_MAX, 100, 900, 3, 20, 320, 1 };
+	int i;
+
+	bf_init();
+	for (i = 0; i < 3; i++) {
+		CHECK(bf_verdict(bf_login, &web, "198.51.100.7",
+			  "alice@example.org", T0) == 0);
+		bf_fail(bf_login, &web, "198.51.100.7", "alice@example.org",
+		    NULL, T0);
+	}
+	CHECK(bf_login_failures(bf_login, &web, "Alice@Example.org.", T0) == 3);
+	/* the stranger, by any spelling of the login */
+	CHECK(bf_verdict(bf_login, &web, "198.51.100.7", "alice@example.org",
+		  T0) == -1);
+	CHECK(bf_verdict(bf_login, &web, "198.51.100.7", "ALICE@example.org.",
+		  T0) == -1);
+	/* the owner, from home */
+	CHECK(bf_verdict(bf_login, &web, "203.0.113.9", "alice@example.org",
+		  T0) == 0);
+	/* the SMTP table never heard of it */
+	CHECK(bf_check(&conf, "198.51.100.7", "alice@example.org", T0) == 0);
+	/* after the window, forgotten */
+	CHECK(bf_verdict(bf_login, &web, "198.51.100.7", "alice@example.org",
+		  T0 + 901) == 0);
 }

@@ -1,6 +1,6 @@
 /*
  * test_client_addr: the key every per-address limit counts a client
- * under (server_client_addr): IPv4 as it is, IPv4-mapped IPv6 as the
+ * under (net_client_addr): IPv4 as it is, IPv4-mapped IPv6 as the
  * IPv4 address, IPv6 as its network of ipv6_prefix bits.
  */
 #include <arpa/inet.h>
@@ -9,7 +9,7 @@
 #include <sys/socket.h>
 
 #include "unit.h"
-#include "smtp/server.h"
+#include "util/net.h"
 
 static void
 sa_of(const char *text, struct sockaddr_storage *ss)
@@ -63,13 +63,13 @@ UNIT_TEST(test_a_client_counts_as_its_ipv4_address_or_its_ipv6_network)
 		    "2002:c000:201:1::a", "2002:c000:201:1::a" },
 	};
 	struct sockaddr_storage ss;
-	char ip[SERVER_IP_MAX], key[SERVER_IPKEY_MAX];
+	char ip[NET_IP_MAX], key[NET_IPKEY_MAX];
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sa_of(cases[i].addr, &ss);
-		if (server_client_addr((struct sockaddr *)&ss, cases[i].prefix,
-			ip, sizeof(ip), key, sizeof(key)) != 0 ||
+		if (net_client_addr((struct sockaddr *)&ss, cases[i].prefix, ip,
+			sizeof(ip), key, sizeof(key)) != 0 ||
 		    strcmp(ip, cases[i].ip) != 0 ||
 		    strcmp(key, cases[i].key) != 0) {
 			printf("  FAIL %s: ip=%s key=%s\n", cases[i].label, ip,
@@ -79,10 +79,10 @@ UNIT_TEST(test_a_client_counts_as_its_ipv4_address_or_its_ipv6_network)
 	}
 	/* the longest address fits both buffers */
 	sa_of("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", &ss);
-	CHECK(server_client_addr((struct sockaddr *)&ss, 127, ip, sizeof(ip),
-		  key, sizeof(key)) == 0);
+	CHECK(net_client_addr((struct sockaddr *)&ss, 127, ip, sizeof(ip), key,
+		  sizeof(key)) == 0);
 	CHECK_STR(key, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127");
 	ss.ss_family = AF_UNIX;
-	CHECK(server_client_addr((struct sockaddr *)&ss, 64, ip, sizeof(ip),
-		  key, sizeof(key)) == -1);
+	CHECK(net_client_addr((struct sockaddr *)&ss, 64, ip, sizeof(ip), key,
+		  sizeof(key)) == -1);
 }

@@ -270,7 +270,7 @@ UNIT_TEST(test_quota_a_removed_owner_is_forgotten_and_the_others_written)
 
 UNIT_TEST(test_bruteforce_slows_then_refuses_an_address_not_the_owner)
 {
-	struct bf_conf c = { 3600, 3, 5, 900, 4, 100, 400 };
+	struct bf_conf c = { 3600, 3, 5, 900, 4, 100, 400, 0 };
 
 	bf_init();
 	CHECK(bf_check(&c, "192.0.2.9", "alice@example.org", T0) == 0);
@@ -298,7 +298,7 @@ UNIT_TEST(test_bruteforce_slows_then_refuses_an_address_not_the_owner)
 
 UNIT_TEST(test_bruteforce_tables_stay_bounded_under_many_addresses)
 {
-	struct bf_conf c = { 3600, 1, 1000000, 900, 1000000, 100, 400 };
+	struct bf_conf c = { 3600, 1, 1000000, 900, 1000000, 100, 400, 0 };
 	char ip[32];
 	int i;
 
