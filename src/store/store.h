@@ -161,8 +161,8 @@ void store_usage_rows_free(struct store_usage_rows *);
 
 struct store_auth_row {
 	int64_t time;
-	char *login, *ip, *mech, *kind, *outcome, *reason; /* kind, reason:
-							     may be NULL */
+	char *login, *ip, *mech, *outcome;
+	char *kind, *reason; /* NULL if not recorded */
 };
 struct store_auth_rows {
 	struct store_auth_row *v;
