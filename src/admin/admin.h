@@ -173,6 +173,18 @@ int admin_relay_list(struct admin_ctx *, json_t *, json_t **,
 int admin_relay_remove(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 
+/* admin/rows.c: the store's lists as JSON arrays of objects (the keys
+ * the CLI and the API show); NULL on a store error */
+json_t *admin_list_domains(struct store *);
+json_t *admin_list_users(struct store *, int64_t domain_id);
+json_t *admin_list_apps(struct store *, int64_t user_id);
+json_t *admin_list_tokens(struct store *, int64_t user_id);
+json_t *admin_list_tos(struct store *, int64_t user_id);
+json_t *admin_list_relays(struct store *, int64_t domain_id);
+json_t *admin_list_auth(struct store *, const char *login, int64_t since,
+    int failed_only, int64_t limit);
+json_t *admin_list_apikeys(struct store *);
+
 /* admin/apikey.c: operator keys for the JSON API */
 int admin_apikey_add(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);

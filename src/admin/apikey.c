@@ -68,7 +68,7 @@ admin_apikey_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 	json_t *rows;
 
 	(void)args;
-	if ((rows = store_apikey_list(ctx->store)) == NULL)
+	if ((rows = admin_list_apikeys(ctx->store)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "api_keys", rows);
 	return 0;

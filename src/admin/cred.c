@@ -134,7 +134,7 @@ admin_app_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 
 	if (address == NULL || admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
-	if ((rows = store_app_list(ctx->store, u.id)) == NULL)
+	if ((rows = admin_list_apps(ctx->store, u.id)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:s++,s:o}", "address", u.local, "@", u.domain,
 	    "app_passwords", rows);

@@ -105,40 +105,42 @@ static json_t *
 admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
     struct admin_err *err)
 {
-	json_t *keys, *names, *k, *n, *recs = json_array();
+	struct store_dkim_rows keys;
+	struct store_name_rows names;
+	json_t *recs;
 	char fqdn[600], txt[DKIM_TXT_MAX], val[600];
 	size_t i;
 
-	keys = store_dkim_published(ctx->store, d->id, (int64_t)time(NULL));
-	names = store_domain_names(ctx->store, d->id);
-	if (keys == NULL || names == NULL) {
-		json_decref(keys);
-		json_decref(names);
-		json_decref(recs);
+	if (store_dkim_published(ctx->store, d->id, (int64_t)time(NULL),
+		&keys) != 0) {
 		admin_store_fail(ctx, err);
 		return NULL;
 	}
-	json_array_foreach (keys, i, k) {
-		const char *alg = json_string_value(json_object_get(k, "alg"));
-		snprintf(fqdn, sizeof(fqdn), "%s._domainkey.%s",
-		    json_string_value(json_object_get(k, "selector")),
-		    json_string_value(json_object_get(k, "name")));
-		if (dkim_dns_txt(json_string_value(json_object_get(k, "path")),
-			strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, txt,
-			sizeof(txt)) == -1)
+	if (store_domain_names(ctx->store, d->id, &names) != 0) {
+		store_dkim_rows_free(&keys);
+		admin_store_fail(ctx, err);
+		return NULL;
+	}
+	recs = json_array();
+	for (i = 0; i < keys.n; i++) {
+		const struct store_dkim_row *k = &keys.v[i];
+		snprintf(fqdn, sizeof(fqdn), "%s._domainkey.%s", k->selector,
+		    k->name);
+		if (dkim_dns_txt(k->path,
+			strcmp(k->alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519,
+			txt, sizeof(txt)) == -1)
 			continue;
 		admin_record(recs, fqdn, "TXT", txt,
-		    json_is_null(json_object_get(k, "retired"))
+		    k->retired == 0
 			? "DKIM key that signs now"
 			: "DKIM key retired by rotation: keep it until the date below");
-		if (!json_is_null(json_object_get(k, "publish_until")))
-			json_object_set(
+		if (k->publish_until != 0)
+			json_object_set_new(
 			    json_array_get(recs, json_array_size(recs) - 1),
-			    "until", json_object_get(k, "publish_until"));
+			    "until", json_integer(k->publish_until));
 	}
-	json_array_foreach (names, i, n) {
-		const char *name =
-		    json_string_value(json_object_get(n, "name"));
+	for (i = 0; i < names.n; i++) {
+		const char *name = names.v[i].name;
 		snprintf(val, sizeof(val), "v=spf1 a:%s -all",
 		    ctx->conf->hostname);
 		admin_record(recs, name, "TXT", val,
@@ -150,8 +152,8 @@ admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
 		admin_record(recs, fqdn, "TXT", val,
 		    "DMARC: receivers check SPF and DKIM alignment");
 	}
-	json_decref(keys);
-	json_decref(names);
+	store_dkim_rows_free(&keys);
+	store_name_rows_free(&names);
 	return recs;
 }
 
@@ -178,26 +180,27 @@ admin_domain_dkim_rotate(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *name = admin_need(args, "domain", err);
 	char mode[16] = "rsa";
 	struct store_domain d;
-	json_t *names, *n, *made;
+	struct store_name_rows names;
+	json_t *made;
 	int64_t now = (int64_t)time(NULL), until = now + DKIM_ROTATE_OVERLAP;
 	size_t i;
 
 	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1)
 		return -1;
 	if (store_domain_dkim_mode(ctx->store, d.id, mode, sizeof(mode)) != 0 ||
-	    (names = store_domain_names(ctx->store, d.id)) == NULL)
+	    store_domain_names(ctx->store, d.id, &names) != 0)
 		return admin_store_fail(ctx, err);
 	made = json_array();
-	json_array_foreach (names, i, n) {
-		const char *nm = json_string_value(json_object_get(n, "name"));
+	for (i = 0; i < names.n; i++) {
+		const char *nm = names.v[i].name;
 		if (store_dkim_retire(ctx->store, nm, now, until) != 0 ||
 		    admin_dkim_make(ctx, nm, mode, made, err) == -1) {
-			json_decref(names);
+			store_name_rows_free(&names);
 			json_decref(made);
 			return err->status ? -1 : admin_store_fail(ctx, err);
 		}
 	}
-	json_decref(names);
+	store_name_rows_free(&names);
 	*out = json_pack("{s:s,s:o,s:I,s:s}", "domain", d.name, "new_keys",
 	    made, "old_published_until", (json_int_t)until, "next",
 	    "publish the new records (postern domain dns), keep the old ones until the date above");

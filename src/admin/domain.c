@@ -70,7 +70,7 @@ admin_domain_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 	json_t *rows;
 
 	(void)args;
-	if ((rows = store_domain_list(ctx->store)) == NULL)
+	if ((rows = admin_list_domains(ctx->store)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "domains", rows);
 	return 0;

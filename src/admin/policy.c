@@ -126,7 +126,7 @@ admin_relay_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 
 	if (dom && admin_find_domain(ctx, dom, &d, err) == -1)
 		return -1;
-	if ((rows = store_relay_list(ctx->store, d.id)) == NULL)
+	if ((rows = admin_list_relays(ctx->store, d.id)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "relay_networks", rows);
 	return 0;

@@ -140,7 +140,8 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 	const struct conf *c = ctx->conf;
 	const int64_t def[STORE_QUOTA_N] = { c->quota_msgs_hour,
 		c->quota_msgs_day, c->quota_rcpts_day, c->quota_rcpts_msg };
-	json_t *rows, *r, *o;
+	struct store_usage_rows rows;
+	json_t *o;
 	size_t j;
 	int i;
 
@@ -154,8 +155,8 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 		for (i = 0; i < STORE_QUOTA_N; i++)
 			dom[i] = -1;
 	}
-	if ((rows = store_usage_list(ctx->store, user_id,
-		 user_id ? 0 : domain_id)) == NULL)
+	if (store_usage_list(ctx->store, user_id, user_id ? 0 : domain_id,
+		&rows) != 0)
 		return NULL;
 	o = json_object();
 	for (i = 0; i < STORE_QUOTA_N; i++) {
@@ -167,16 +168,10 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 						 : "config";
 		int64_t used = 0, resets = 0;
 		if (counters[i]) {
-			json_array_foreach (rows, j, r)
-				if (strcmp(json_string_value(
-					       json_object_get(r, "counter")),
-					counters[i]) == 0)
+			for (j = 0; j < rows.n; j++)
+				if (strcmp(rows.v[j].counter, counters[i]) == 0)
 					used = quota_usage_now(counters[i],
-					    json_integer_value(
-						json_object_get(r, "window")),
-					    json_integer_value(
-						json_object_get(r, "n")),
-					    now);
+					    rows.v[j].window, rows.v[j].n, now);
 			resets = i == 0 ? quota_hour_start(now) + 3600
 					: quota_day_start(now) + 86400;
 		}
@@ -188,7 +183,7 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 		}
 		json_object_set_new(o, quota_names[i], q);
 	}
-	json_decref(rows);
+	store_usage_rows_free(&rows);
 	return o;
 }
 
@@ -217,7 +212,7 @@ admin_log_auth(struct admin_ctx *ctx, json_t *args, json_t **out,
 	if (login && addr_login_canon(login, canon, sizeof(canon), why,
 			 sizeof(why)) == 0)
 		login = canon;
-	if ((rows = store_auth_list(ctx->store, login, t, failed, n)) == NULL)
+	if ((rows = admin_list_auth(ctx->store, login, t, failed, n)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "events", rows);
 	return 0;

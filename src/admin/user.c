@@ -82,7 +82,7 @@ admin_user_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 
 	if (dom && admin_find_domain(ctx, dom, &d, err) == -1)
 		return -1;
-	if ((rows = store_user_list(ctx->store, d.id)) == NULL)
+	if ((rows = admin_list_users(ctx->store, d.id)) == NULL)
 		return admin_store_fail(ctx, err);
 	*out = json_pack("{s:o}", "users", rows);
 	return 0;
@@ -95,32 +95,36 @@ admin_user_show(struct admin_ctx *ctx, json_t *args, json_t **out,
 	const char *address = admin_need(args, "address", err);
 	char hash[crypto_pwhash_STRBYTES];
 	struct store_user u;
-	json_t *aliases, *names, *senders, *a, *n, *o;
+	struct store_strings locals;
+	struct store_name_rows names;
+	json_t *aliases, *senders, *o;
 	int64_t created = 0, tos;
 	size_t i, j;
 
 	if (address == NULL || admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
-	aliases = store_user_aliases(ctx->store, u.id);
-	names = store_domain_names(ctx->store, u.domain_id);
-	if (aliases == NULL || names == NULL) {
-		json_decref(aliases);
-		json_decref(names);
+	if (store_user_aliases(ctx->store, u.id, &locals) != 0)
+		return admin_store_fail(ctx, err);
+	if (store_domain_names(ctx->store, u.domain_id, &names) != 0) {
+		store_strings_free(&locals);
 		return admin_store_fail(ctx, err);
 	}
 	/* the senders the policy will allow: every name at every domain */
+	aliases = json_array();
+	for (i = 0; i < locals.n; i++)
+		json_array_append_new(aliases,
+		    json_pack("{s:s}", "local", locals.v[i]));
 	senders = json_array();
-	json_array_foreach (names, j, n) {
+	for (j = 0; j < names.n; j++) {
 		json_array_append_new(senders,
-		    json_sprintf("%s@%s", u.local,
-			json_string_value(json_object_get(n, "name"))));
-		json_array_foreach (aliases, i, a)
+		    json_sprintf("%s@%s", u.local, names.v[j].name));
+		for (i = 0; i < locals.n; i++)
 			json_array_append_new(senders,
-			    json_sprintf("%s@%s",
-				json_string_value(json_object_get(a, "local")),
-				json_string_value(json_object_get(n, "name"))));
+			    json_sprintf("%s@%s", locals.v[i],
+				names.v[j].name));
 	}
-	json_decref(names);
+	store_strings_free(&locals);
+	store_name_rows_free(&names);
 	o = json_pack("{s:s++,s:o,s:o,s:b,s:b}", "address", u.local, "@",
 	    u.domain, "aliases", aliases, "allowed_senders", senders,
 	    "login_password",
@@ -135,8 +139,8 @@ admin_user_show(struct admin_ctx *ctx, json_t *args, json_t **out,
 	json_object_set_new(o, "tos_accepted",
 	    json_boolean(tos > 0 && store_tos_accepted(ctx->store, u.id, tos)));
 	json_object_set_new(o, "app_passwords",
-	    store_app_list(ctx->store, u.id));
-	json_object_set_new(o, "tokens", store_token_list(ctx->store, u.id));
+	    admin_list_apps(ctx->store, u.id));
+	json_object_set_new(o, "tokens", admin_list_tokens(ctx->store, u.id));
 	json_object_set_new(o, "quota",
 	    admin_quota_usage(ctx, u.id, u.domain_id));
 	*out = o;

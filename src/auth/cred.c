@@ -68,28 +68,25 @@ cred_identity(struct store *st, int64_t user_id, int64_t domain_id,
     const char *login)
 {
 	const char *locals[SENDER_NAMES_MAX], *domains[SENDER_NAMES_MAX];
-	json_t *lrows = NULL, *drows, *r;
+	struct store_name_rows drows;
+	struct store_strings lrows = { NULL, 0 };
 	struct sender_identity *id = NULL;
 	int nl = 0, nd = 0;
 	size_t i;
 
-	if ((drows = store_domain_names(st, domain_id)) == NULL)
+	if (store_domain_names(st, domain_id, &drows) != 0)
 		return NULL;
-	if (user_id && (lrows = store_user_names(st, user_id)) == NULL)
+	if (user_id && store_user_names(st, user_id, &lrows) != 0)
 		goto out;
-	json_array_foreach (drows, i, r)
-		if (nd < SENDER_NAMES_MAX)
-			domains[nd++] =
-			    json_string_value(json_object_get(r, "name"));
-	json_array_foreach (lrows, i, r)
-		if (nl < SENDER_NAMES_MAX)
-			locals[nl++] =
-			    json_string_value(json_object_get(r, "local_key"));
+	for (i = 0; i < drows.n && nd < SENDER_NAMES_MAX; i++)
+		domains[nd++] = drows.v[i].name;
+	for (i = 0; i < lrows.n && nl < SENDER_NAMES_MAX; i++)
+		locals[nl++] = lrows.v[i];
 	id = sender_identity_new(user_id, domain_id, login, locals, nl, domains,
 	    nd);
 out:
-	json_decref(drows);
-	json_decref(lrows);
+	store_name_rows_free(&drows);
+	store_strings_free(&lrows);
 	return id;
 }
 

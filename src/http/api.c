@@ -35,7 +35,7 @@ api_tos_mine(struct http_call *c, json_t *args, json_t **out,
 	v = json_integer_value(json_object_get(o, "version"));
 	json_object_set_new(o, "accepted",
 	    json_boolean(store_tos_accepted(c->ctx.store, c->user_id, v)));
-	if ((acc = store_tos_acceptances(c->ctx.store, c->user_id)) != NULL)
+	if ((acc = admin_list_tos(c->ctx.store, c->user_id)) != NULL)
 		json_object_set_new(o, "acceptances", acc);
 	*out = o;
 	return 0;
@@ -59,7 +59,7 @@ api_auth_log(struct http_call *c, json_t *args, json_t **out,
 		return admin_fail(err, 400, "limit: a number from 1 to %d",
 		    HTTP_AUTH_LOG_MAX);
 	snprintf(login, sizeof(login), "%s@%s", u.local, u.domain);
-	rows = store_auth_list(c->ctx.store, login,
+	rows = admin_list_auth(c->ctx.store, login,
 	    now - c->ctx.conf->auth_log_retention, admin_flag(args, "failed"),
 	    n);
 	if (rows == NULL)

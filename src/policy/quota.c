@@ -368,17 +368,6 @@ quota_rcpt_result(const struct quota_key *k, int accepted, int refused,
 	return block;
 }
 
-void
-quota_reset(const struct quota_key *k)
-{
-	struct quota_entry *e;
-
-	pthread_mutex_lock(&quota_mu);
-	if ((e = quota_find(k)) != NULL)
-		quota_zero(e);
-	pthread_mutex_unlock(&quota_mu);
-}
-
 static int64_t *
 quota_counter(struct quota_entry *e, const char *name, int *hourly)
 {

@@ -94,8 +94,6 @@ int quota_rcpt_result(const struct quota_key *, int accepted, int refused,
 /* The block a rule tripped is in the store now: when the store later
  * says "not blocked", the operator lifted it. */
 void quota_block_stored(const struct quota_key *);
-/* The operator lifted a block: forget the counters that caused it. */
-void quota_reset(const struct quota_key *);
 
 /* Persistence. A counter row: "messages_hour", "messages_day",
  * "recipients_day", "excess_day", "rcpt_ok_day", "rcpt_refused_day". */

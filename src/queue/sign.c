@@ -156,34 +156,30 @@ queue_sign(struct store *st, const struct spool_env *env, const char *hostname,
 	struct dkim_key *keys[DKIM_MAX_KEYS];
 	struct addr a;
 	struct buf out;
-	json_t *rows, *r;
+	struct store_dkim_rows rows;
 	size_t i;
 	int nk = 0, rc;
 
 	if ((rc = sign_domain(st, env, hostname, *msg, *len, &a)) != 1)
 		return rc;
 	rc = 0;
-	if ((rows = store_dkim_signing(st, a.domain)) == NULL)
+	if (store_dkim_signing(st, a.domain, &rows) != 0)
 		return -1;
-	json_array_foreach (rows, i, r) {
-		const char *alg = json_string_value(json_object_get(r, "alg"));
-		struct dkim_key *k;
-		if (nk >= DKIM_MAX_KEYS)
-			break;
-		k = sign_key(json_string_value(json_object_get(r, "path")),
-		    strcmp(alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519, a.domain,
-		    json_string_value(json_object_get(r, "selector")));
+	for (i = 0; i < rows.n && nk < DKIM_MAX_KEYS; i++) {
+		const struct store_dkim_row *r = &rows.v[i];
+		struct dkim_key *k = sign_key(r->path,
+		    strcmp(r->alg, "rsa") == 0 ? DKIM_RSA : DKIM_ED25519,
+		    a.domain, r->selector);
 		if (k == NULL) {
 			log_warnx(
 			    "dkim.key domain=%s selector=%s error=\"cannot "
 			    "load\"",
-			    a.domain,
-			    json_string_value(json_object_get(r, "selector")));
+			    a.domain, r->selector);
 			continue;
 		}
 		keys[nk++] = k;
 	}
-	json_decref(rows);
+	store_dkim_rows_free(&rows);
 	if (nk == 0)
 		return 0;
 	buf_init(&out, *len + (size_t)nk * DKIM_FIELD_MAX);

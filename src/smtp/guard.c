@@ -284,20 +284,16 @@ guard_flush(struct store *st)
 int
 guard_load(struct store *st, int64_t now)
 {
-	json_t *rows = store_usage_list(st, 0, 0), *r;
+	struct store_usage_rows rows;
 	size_t i;
 
-	if (rows == NULL)
+	if (store_usage_list(st, 0, 0, &rows) != 0)
 		return -1;
-	json_array_foreach (rows, i, r) {
-		struct quota_key k = {
-			json_integer_value(json_object_get(r, "user_id")),
-			json_integer_value(json_object_get(r, "domain_id")),
-		};
-		quota_load(&k, json_string_value(json_object_get(r, "counter")),
-		    json_integer_value(json_object_get(r, "window")),
-		    json_integer_value(json_object_get(r, "n")), now);
+	for (i = 0; i < rows.n; i++) {
+		const struct store_usage_row *r = &rows.v[i];
+		struct quota_key k = { r->user_id, r->domain_id };
+		quota_load(&k, r->counter, r->window, r->n, now);
 	}
-	json_decref(rows);
+	store_usage_rows_free(&rows);
 	return 0;
 }

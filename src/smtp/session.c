@@ -1531,7 +1531,7 @@ relay_job_run(struct worker_job *j, void *ctx)
 	struct store_domain d;
 	struct addr a;
 	char why[160];
-	json_t *nets, *n;
+	struct store_relay_rows nets;
 	size_t i;
 
 	/* the sender is a user or a user alias of the domain */
@@ -1539,16 +1539,15 @@ relay_job_run(struct worker_job *j, void *ctx)
 	    store_domain_get(st, a.domain, &d) != 0 ||
 	    !store_name_exists(st, d.id, a.local_key))
 		return;
-	if ((nets = store_relay_list(st, d.id)) == NULL)
+	if (store_relay_list(st, d.id, &nets) != 0)
 		return;
-	json_array_foreach (nets, i, n) {
+	for (i = 0; i < nets.n; i++) {
 		struct cidr c;
-		if (cidr_parse(json_string_value(json_object_get(n, "cidr")),
-			&c, why, sizeof(why)) == 0 &&
+		if (cidr_parse(nets.v[i].cidr, &c, why, sizeof(why)) == 0 &&
 		    cidr_contains(&c, r->ip))
 			r->ok = 1;
 	}
-	json_decref(nets);
+	store_relay_rows_free(&nets);
 	/* a relay network sends as its domain (any local part at its
 	 * names, as the domain login); without them From: could not be
 	 * checked: no relaying */

@@ -4,6 +4,7 @@
  * a literal in store.c, so each is prepared once per connection.
  */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,44 +220,6 @@ db_scalar(struct db *db, const char *sql, const char *fmt, ...)
 		v = db_int(s, 0);
 	db_done(s);
 	return v;
-}
-
-json_t *
-db_rows(struct db *db, const char *sql, const char *fmt, ...)
-{
-	struct db_stmt *s;
-	json_t *rows;
-	va_list ap;
-	int rc, i, n;
-
-	va_start(ap, fmt);
-	s = db_vquery(db, sql, fmt, ap);
-	va_end(ap);
-	if (s == NULL)
-		return NULL;
-	rows = json_array();
-	n = db->be->column_count(s->st);
-	while ((rc = db_step(s)) == DB_ROW) {
-		json_t *o = json_object();
-		for (i = 0; i < n; i++) {
-			const char *name = db->be->column_name(s->st, i);
-			json_t *v;
-			if (db->be->column_is_null(s->st, i))
-				v = json_null();
-			else if (db->be->column_is_int(s->st, i))
-				v = json_integer(db_int(s, i));
-			else
-				v = json_string(db_text(s, i));
-			json_object_set_new(o, name, v ? v : json_null());
-		}
-		json_array_append_new(rows, o);
-	}
-	db_done(s);
-	if (rc != DB_DONE) {
-		json_decref(rows);
-		return NULL;
-	}
-	return rows;
 }
 
 int64_t

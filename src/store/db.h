@@ -10,8 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #define DB_ROW 1
 #define DB_DONE 0
 #define DB_ERROR (-1)
@@ -67,8 +65,6 @@ int db_exec_once(struct db *, const char *sql);
 int db_exec(struct db *, const char *sql, const char *fmt, ...);
 /* The first column of the first row as an integer; -1 if none. */
 int64_t db_scalar(struct db *, const char *sql, const char *fmt, ...);
-/* Every row as a JSON object keyed by column name. NULL on error. */
-json_t *db_rows(struct db *, const char *sql, const char *fmt, ...);
 int64_t db_changes(struct db *);
 const char *db_errmsg(struct db *);
 int db_begin(struct db *);

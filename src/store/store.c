@@ -162,43 +162,6 @@ store_domain_remove(struct store *s, int64_t id, int force, int64_t *users)
 	return db_commit(s->db) == 0 ? 0 : STORE_FAIL;
 }
 
-json_t *
-store_domain_list(struct store *s)
-{
-	json_t *rows, *row;
-	size_t i;
-
-	rows = db_rows(s->db,
-	    "SELECT d.id, d.name, d.created,"
-	    " (SELECT count(*) FROM account a WHERE a.domain_id = d.id) AS users"
-	    " FROM domain d ORDER BY d.name",
-	    NULL);
-	if (rows == NULL)
-		return NULL;
-	json_array_foreach (rows, i, row) {
-		json_t *al = db_rows(s->db,
-		    "SELECT name FROM domain_name WHERE domain_id = ?"
-		    " AND is_alias = 1 ORDER BY name",
-		    "i", json_integer_value(json_object_get(row, "id")));
-		json_t *names = json_array(), *a;
-		size_t j;
-		json_array_foreach (al, j, a)
-			json_array_append(names, json_object_get(a, "name"));
-		json_decref(al);
-		json_object_set_new(row, "aliases", names);
-	}
-	return rows;
-}
-
-json_t *
-store_domain_names(struct store *s, int64_t domain_id)
-{
-	return db_rows(s->db,
-	    "SELECT name, is_alias FROM domain_name WHERE domain_id = ?"
-	    " ORDER BY is_alias, name",
-	    "i", domain_id);
-}
-
 int
 store_domain_alias_add(struct store *s, const char *alias, int64_t dom)
 {
@@ -315,38 +278,6 @@ store_user_remove(struct store *s, int64_t user_id)
 	    DB_DONE)
 		return STORE_FAIL;
 	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
-}
-
-json_t *
-store_user_list(struct store *s, int64_t domain_id)
-{
-	return db_rows(s->db,
-	    "SELECT a.local || '@' || d.name AS address, a.created,"
-	    " a.blocked_reason,"
-	    " (SELECT count(*) FROM login_password p WHERE p.user_id = a.id)"
-	    " AS has_login_password,"
-	    " (SELECT count(*) FROM smtp_credential c WHERE c.user_id = a.id)"
-	    " AS has_smtp_password"
-	    " FROM account a JOIN domain d ON d.id = a.domain_id"
-	    " WHERE ? = 0 OR a.domain_id = ? ORDER BY d.name, a.local_key",
-	    "ii", domain_id, domain_id);
-}
-
-json_t *
-store_user_aliases(struct store *s, int64_t user_id)
-{
-	return db_rows(s->db,
-	    "SELECT local FROM user_name WHERE user_id = ? AND is_alias = 1"
-	    " ORDER BY local_key",
-	    "i", user_id);
-}
-
-json_t *
-store_user_names(struct store *s, int64_t user_id)
-{
-	return db_rows(s->db,
-	    "SELECT local_key FROM user_name WHERE user_id = ? ORDER BY is_alias",
-	    "i", user_id);
 }
 
 int
@@ -779,15 +710,6 @@ store_app_add(struct store *s, int64_t user_id, const char *label,
 	    "issi", user_id, label, hash, now));
 }
 
-json_t *
-store_app_list(struct store *s, int64_t user_id)
-{
-	return db_rows(s->db,
-	    "SELECT label, created, last_used, revoked FROM app_password"
-	    " WHERE user_id = ? ORDER BY created, id",
-	    "i", user_id);
-}
-
 int
 store_app_revoke(struct store *s, int64_t user_id, const char *label,
     int64_t now)
@@ -874,15 +796,6 @@ store_token_find(struct store *s, const char *id, int64_t *user_id, char *hash,
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
 
-json_t *
-store_token_list(struct store *s, int64_t user_id)
-{
-	return db_rows(s->db,
-	    "SELECT id, scope, created, expires, revoked FROM oauth_token"
-	    " WHERE user_id = ? ORDER BY created, id",
-	    "i", user_id);
-}
-
 /* terms of service */
 
 int
@@ -927,15 +840,6 @@ store_tos_accept(struct store *s, int64_t user_id, int64_t version, int64_t now,
 	    "iiis", user_id, version, now, ip));
 }
 
-json_t *
-store_tos_acceptances(struct store *s, int64_t user_id)
-{
-	return db_rows(s->db,
-	    "SELECT version, accepted, ip FROM tos_acceptance WHERE user_id = ?"
-	    " ORDER BY version",
-	    "i", user_id);
-}
-
 int
 store_tos_accepted(struct store *s, int64_t user_id, int64_t version)
 {
@@ -963,16 +867,6 @@ store_relay_remove(struct store *s, int64_t domain_id, const char *cidr)
 		domain_id, cidr) != DB_DONE)
 		return STORE_FAIL;
 	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
-}
-
-json_t *
-store_relay_list(struct store *s, int64_t domain_id)
-{
-	return db_rows(s->db,
-	    "SELECT d.name AS domain, r.cidr, r.created FROM relay_net r"
-	    " JOIN domain d ON d.id = r.domain_id"
-	    " WHERE ? = 0 OR r.domain_id = ? ORDER BY d.name, r.cidr",
-	    "ii", domain_id, domain_id);
 }
 
 /* DKIM keys */
@@ -1009,27 +903,6 @@ store_dkim_add(struct store *s, const char *name, const char *selector,
 	    "INSERT INTO dkim_key (name, selector, alg, path, created)"
 	    " VALUES (?, ?, ?, ?, ?)",
 	    "ssssi", name, selector, alg, path, now));
-}
-
-json_t *
-store_dkim_signing(struct store *s, const char *name)
-{
-	return db_rows(s->db,
-	    "SELECT selector, alg, path FROM dkim_key WHERE name = ?"
-	    " AND retired IS NULL ORDER BY alg DESC, id",
-	    "s", name);
-}
-
-json_t *
-store_dkim_published(struct store *s, int64_t domain_id, int64_t now)
-{
-	return db_rows(s->db,
-	    "SELECT k.name, k.selector, k.alg, k.path, k.created, k.retired,"
-	    " k.publish_until FROM dkim_key k"
-	    " JOIN domain_name n ON n.name = k.name WHERE n.domain_id = ?"
-	    " AND (k.publish_until IS NULL OR k.publish_until > ?)"
-	    " ORDER BY n.is_alias, k.name, k.id",
-	    "ii", domain_id, now);
 }
 
 int
@@ -1180,18 +1053,6 @@ store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
 	return db_changes(s->db) == 0 ? STORE_NOTFOUND : 0;
 }
 
-json_t *
-store_usage_list(struct store *s, int64_t user_id, int64_t domain_id)
-{
-	return db_rows(s->db,
-	    "SELECT coalesce(user_id, 0) AS user_id,"
-	    " coalesce(domain_id, 0) AS domain_id, counter, window, n"
-	    " FROM quota_usage WHERE (? = 0 AND ? = 0)"
-	    " OR (? <> 0 AND user_id = ?) OR (? <> 0 AND domain_id = ?)",
-	    "iiiiii", user_id, domain_id, user_id, user_id, domain_id,
-	    domain_id);
-}
-
 int
 store_usage_reset(struct store *s, int64_t user_id, int64_t domain_id)
 {
@@ -1235,19 +1096,6 @@ store_auth_log(struct store *s, const struct store_auth_event *e)
 	return rc;
 }
 
-json_t *
-store_auth_list(struct store *s, const char *login, int64_t since,
-    int failed_only, int64_t limit)
-{
-	return db_rows(s->db,
-	    "SELECT time, login, ip, mech, kind, outcome, reason"
-	    " FROM auth_event WHERE (? IS NULL OR lower(login) = lower(?))"
-	    " AND time >= ?"
-	    " AND (? = 0 OR outcome <> 'ok') ORDER BY time DESC, id DESC"
-	    " LIMIT ?",
-	    "ssiii", login, login, since, (int64_t)failed_only, limit);
-}
-
 int
 store_auth_prune(struct store *s, int64_t before)
 {
@@ -1262,15 +1110,6 @@ store_apikey_add(struct store *s, const char *name, const char *hash,
 	return store_rc(db_exec(s->db,
 	    "INSERT INTO api_key (name, hash, created) VALUES (?, ?, ?)", "ssi",
 	    name, hash, now));
-}
-
-json_t *
-store_apikey_list(struct store *s)
-{
-	return db_rows(s->db,
-	    "SELECT name, created, last_used, revoked FROM api_key"
-	    " ORDER BY created, id",
-	    "");
 }
 
 int

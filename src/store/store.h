@@ -10,9 +10,8 @@
 #ifndef POSTERN_STORE_H
 #define POSTERN_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
 
 #include "../mail/addr.h"
 
@@ -47,6 +46,140 @@ struct store_auth_event {
 	const char *login, *ip, *mech, *kind, *outcome, *reason;
 };
 
+/*
+ * Lists: the store hands rows upward as a counted array of one struct
+ * per row (v[0..n-1]) and one free function per kind, never as JSON
+ * (which is built in admin/). Why an array rather than a callback per
+ * row: the callers keep the rows while they look at them more than once
+ * (a user's aliases at every name of the domain), count them, or turn
+ * them into JSON in one loop, and none of them needs a context struct.
+ * A list function returns 0 or STORE_FAIL; on failure the list is empty,
+ * so its free function is always safe to call. Text is owned by the list
+ * (NULL where the column is NULL); a time that may be unset (last_used,
+ * revoked, retired, publish_until) is 0 when unset.
+ */
+struct store_domain_row {
+	int64_t id;
+	char *name;
+	int64_t created, users;
+};
+struct store_domain_rows {
+	struct store_domain_row *v;
+	size_t n;
+};
+void store_domain_rows_free(struct store_domain_rows *);
+
+struct store_name_row { /* a domain's names */
+	char *name;
+	int64_t is_alias;
+};
+struct store_name_rows {
+	struct store_name_row *v;
+	size_t n;
+};
+void store_name_rows_free(struct store_name_rows *);
+
+/* One text column per row: a user's aliases or folded local parts. */
+struct store_strings {
+	char **v;
+	size_t n;
+};
+void store_strings_free(struct store_strings *);
+
+struct store_user_row {
+	char *address; /* local@domain */
+	int64_t created;
+	char *blocked_reason;			       /* NULL unless blocked */
+	int64_t has_login_password, has_smtp_password; /* 0 or 1 */
+};
+struct store_user_rows {
+	struct store_user_row *v;
+	size_t n;
+};
+void store_user_rows_free(struct store_user_rows *);
+
+struct store_app_row {
+	char *label;
+	int64_t created, last_used, revoked;
+};
+struct store_app_rows {
+	struct store_app_row *v;
+	size_t n;
+};
+void store_app_rows_free(struct store_app_rows *);
+
+struct store_token_row {
+	char *id, *scope;
+	int64_t created, expires, revoked;
+};
+struct store_token_rows {
+	struct store_token_row *v;
+	size_t n;
+};
+void store_token_rows_free(struct store_token_rows *);
+
+struct store_tos_row {
+	int64_t version, accepted;
+	char *ip; /* NULL if not recorded */
+};
+struct store_tos_rows {
+	struct store_tos_row *v;
+	size_t n;
+};
+void store_tos_rows_free(struct store_tos_rows *);
+
+struct store_relay_row {
+	char *domain, *cidr;
+	int64_t created;
+};
+struct store_relay_rows {
+	struct store_relay_row *v;
+	size_t n;
+};
+void store_relay_rows_free(struct store_relay_rows *);
+
+struct store_dkim_row {
+	char *name, *selector, *alg, *path; /* alg "rsa" or "ed25519" */
+	int64_t created, retired, publish_until;
+};
+struct store_dkim_rows {
+	struct store_dkim_row *v;
+	size_t n;
+};
+void store_dkim_rows_free(struct store_dkim_rows *);
+
+struct store_usage_row {
+	int64_t user_id, domain_id; /* one of them is 0 */
+	char *counter;
+	int64_t window, n;
+};
+struct store_usage_rows {
+	struct store_usage_row *v;
+	size_t n;
+};
+void store_usage_rows_free(struct store_usage_rows *);
+
+struct store_auth_row {
+	int64_t time;
+	char *login, *ip, *mech, *outcome;
+	char *kind, *reason; /* NULL if not recorded */
+};
+struct store_auth_rows {
+	struct store_auth_row *v;
+	size_t n;
+};
+void store_auth_rows_free(struct store_auth_rows *);
+
+struct store_apikey_row {
+	char *name;
+	int64_t created, last_used, revoked;
+};
+struct store_apikey_rows {
+	struct store_apikey_row *v;
+	size_t n;
+};
+void store_apikey_rows_free(struct store_apikey_rows *);
+
 struct store *store_open(const char *driver, const char *target, char *err,
     size_t errlen);
 void store_close(struct store *);
@@ -60,9 +193,11 @@ void store_rollback(struct store *);
 int store_domain_add(struct store *, const char *name);
 int store_domain_get(struct store *, const char *name, struct store_domain *);
 int store_domain_remove(struct store *, int64_t id, int force, int64_t *users);
-json_t *store_domain_list(struct store *);
-/* Every name of a domain, primary first: [{name, is_alias}]. */
-json_t *store_domain_names(struct store *, int64_t domain_id);
+/* Every domain by name, with its count of users. */
+int store_domain_list(struct store *, struct store_domain_rows *);
+/* Every name of a domain, primary first, then the aliases by name. */
+int store_domain_names(struct store *, int64_t domain_id,
+    struct store_name_rows *);
 int store_domain_alias_add(struct store *, const char *alias, int64_t dom);
 int store_domain_alias_remove(struct store *, const char *alias, int64_t dom);
 
@@ -76,10 +211,12 @@ int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
 /* Is local_key at domain_id the name of some user (address or alias)? */
 int store_name_exists(struct store *, int64_t domain_id, const char *local_key);
 int store_user_remove(struct store *, int64_t user_id);
-json_t *store_user_list(struct store *, int64_t domain_id /* 0: all */);
-json_t *store_user_aliases(struct store *, int64_t user_id);
-/* Every folded local part of a user, primary and aliases: [{local_key}]. */
-json_t *store_user_names(struct store *, int64_t user_id);
+int store_user_list(struct store *, int64_t domain_id /* 0: all */,
+    struct store_user_rows *);
+/* A user's aliases, local parts as given. */
+int store_user_aliases(struct store *, int64_t user_id, struct store_strings *);
+/* Every folded local part of a user, primary first, then the aliases. */
+int store_user_names(struct store *, int64_t user_id, struct store_strings *);
 int store_user_alias_add(struct store *, int64_t user_id, int64_t domain_id,
     const char *local, const char *local_key);
 int store_user_alias_remove(struct store *, int64_t user_id,
@@ -145,7 +282,7 @@ int store_smtp_get(struct store *, int64_t user_id, int64_t domain_id,
 /* app passwords */
 int store_app_add(struct store *, int64_t user_id, const char *label,
     const char *hash, int64_t now);
-json_t *store_app_list(struct store *, int64_t user_id);
+int store_app_list(struct store *, int64_t user_id, struct store_app_rows *);
 int store_app_revoke(struct store *, int64_t user_id, const char *label,
     int64_t now);
 /* The live app password of user_id that match() accepts: 1 and its id in
@@ -162,7 +299,8 @@ int store_token_revoke(struct store *, const char *id, int64_t now);
 int store_token_find(struct store *, const char *id, int64_t *user_id,
     char *hash, size_t hlen, char *scope, size_t slen, int64_t *expires,
     int *revoked);
-json_t *store_token_list(struct store *, int64_t user_id);
+int store_token_list(struct store *, int64_t user_id,
+    struct store_token_rows *);
 
 /* terms of service */
 int store_tos_add(struct store *, const char *text, int64_t now,
@@ -171,14 +309,16 @@ int store_tos_add(struct store *, const char *text, int64_t now,
 int64_t store_tos_current(struct store *, char **text);
 int store_tos_accept(struct store *, int64_t user_id, int64_t version,
     int64_t now, const char *ip);
-json_t *store_tos_acceptances(struct store *, int64_t user_id);
+int store_tos_acceptances(struct store *, int64_t user_id,
+    struct store_tos_rows *);
 int store_tos_accepted(struct store *, int64_t user_id, int64_t version);
 
 /* relay networks */
 int store_relay_add(struct store *, int64_t domain_id, const char *cidr,
     int64_t now);
 int store_relay_remove(struct store *, int64_t domain_id, const char *cidr);
-json_t *store_relay_list(struct store *, int64_t domain_id /* 0: all */);
+int store_relay_list(struct store *, int64_t domain_id /* 0: all */,
+    struct store_relay_rows *);
 
 /* DKIM keys: "rsa", "ed25519" or "dual" per domain; keys per name */
 int store_domain_dkim_mode(struct store *, int64_t domain_id, char *mode,
@@ -187,11 +327,12 @@ int store_domain_set_dkim_mode(struct store *, int64_t domain_id,
     const char *mode);
 int store_dkim_add(struct store *, const char *name, const char *selector,
     const char *alg, const char *path, int64_t now);
-/* Keys that sign for a name: [{selector, alg, path}]. */
-json_t *store_dkim_signing(struct store *, const char *name);
-/* Every key of a domain still published: [{name, selector, alg, path,
- * created, retired, publish_until}]. */
-json_t *store_dkim_published(struct store *, int64_t domain_id, int64_t now);
+/* Keys that sign for a name (not retired), RSA first. */
+int store_dkim_signing(struct store *, const char *name,
+    struct store_dkim_rows *);
+/* Every key of a domain still published, the primary name's first. */
+int store_dkim_published(struct store *, int64_t domain_id, int64_t now,
+    struct store_dkim_rows *);
 /* Stop signing with the keys of a name; keep them published until. */
 int store_dkim_retire(struct store *, const char *name, int64_t now,
     int64_t until);
@@ -220,8 +361,9 @@ int store_quota_resolve(struct store *, int64_t user_id, int64_t domain_id,
  * gone (removed), nothing written */
 int store_usage_put(struct store *, int64_t user_id, int64_t domain_id,
     const char *counter, int64_t window, int64_t n);
-/* [{user_id, domain_id, counter, window, n}]; 0, 0: every owner. */
-json_t *store_usage_list(struct store *, int64_t user_id, int64_t domain_id);
+/* The usage rows of an owner; 0, 0: every owner. */
+int store_usage_list(struct store *, int64_t user_id, int64_t domain_id,
+    struct store_usage_rows *);
 int store_usage_reset(struct store *, int64_t user_id, int64_t domain_id);
 /* Block a user unless already blocked: 1 if this call blocked them (only
  * one caller wins), 0 if they were blocked already. */
@@ -230,14 +372,15 @@ int store_user_autoblock(struct store *, int64_t user_id, const char *reason,
 
 /* authentication events */
 int store_auth_log(struct store *, const struct store_auth_event *);
-json_t *store_auth_list(struct store *, const char *login, int64_t since,
-    int failed_only, int64_t limit);
+/* Newest first; login NULL: every login. */
+int store_auth_list(struct store *, const char *login, int64_t since,
+    int failed_only, int64_t limit, struct store_auth_rows *);
 int store_auth_prune(struct store *, int64_t before);
 
 /* API keys: operator access to the JSON API, by keyed hash */
 int store_apikey_add(struct store *, const char *name, const char *hash,
     int64_t now);
-json_t *store_apikey_list(struct store *);
+int store_apikey_list(struct store *, struct store_apikey_rows *);
 int store_apikey_revoke(struct store *, const char *name, int64_t now);
 /* The live key with this hash: its name (and its use recorded). */
 int store_apikey_find(struct store *, const char *hash, char *name, size_t len,

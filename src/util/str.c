@@ -54,20 +54,6 @@ str_ascii_lower(char *s)
 			*s = (char)(*s + 32);
 }
 
-int
-str_ascii_casecmp(const char *a, const char *b)
-{
-	for (;; a++, b++) {
-		int ca = (unsigned char)*a, cb = (unsigned char)*b;
-		if (ca >= 'A' && ca <= 'Z')
-			ca += 32;
-		if (cb >= 'A' && cb <= 'Z')
-			cb += 32;
-		if (ca != cb || ca == 0)
-			return ca - cb;
-	}
-}
-
 static int64_t
 str_scaled(const char *s, const char *units, const int64_t *mult)
 {

@@ -11,7 +11,6 @@ size_t str_lcpy(char *dst, const char *src, size_t size);
 void str_ascii_lower(char *s);
 /* src as printable ASCII for a protocol reply: any other byte is '?' */
 const char *str_printable(char *dst, size_t size, const char *src);
-int str_ascii_casecmp(const char *a, const char *b);
 /* Parse a duration "90", "30s", "15m", "1h", "5d": seconds, or -1. */
 int64_t str_duration(const char *s);
 /* Parse a size "1024", "10k", "25M", "1G": bytes, or -1. */

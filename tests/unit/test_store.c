@@ -114,3 +114,347 @@ UNIT_TEST(test_quota_settings_inherit_when_unset)
 	store_close(s);
 	unlink("/tmp/postern-unit.db");
 }
+
+/* A store with example.org (alias example.net) and users alice (alias
+ * al, a login password) and bob (blocked), and an empty other.org. */
+static struct store *
+test_store_people(struct store_domain *d, int64_t *alice, int64_t *bob)
+{
+	struct store *s = test_store();
+
+	store_domain_add(s, "example.org");
+	store_domain_add(s, "other.org");
+	store_domain_get(s, "example.org", d);
+	store_domain_alias_add(s, "example.net", d->id);
+	store_user_add(s, d->id, "Alice", "alice", alice);
+	store_user_add(s, d->id, "bob", "bob", bob);
+	store_user_alias_add(s, *alice, d->id, "Al", "al");
+	store_login_password_set(s, *alice, "$argon2id$x", 1);
+	store_user_block(s, *bob, "spam run", 2);
+	return s;
+}
+
+UNIT_TEST(test_every_list_of_a_fresh_store_is_empty_and_frees)
+{
+	struct store *s = test_store();
+	struct store_domain_rows dl;
+	struct store_name_rows nl;
+	struct store_strings al, ul;
+	struct store_user_rows usl;
+	struct store_app_rows apl;
+	struct store_token_rows tl;
+	struct store_tos_rows tol;
+	struct store_relay_rows rl;
+	struct store_dkim_rows ksl, kpl;
+	struct store_usage_rows qul;
+	struct store_auth_rows aul;
+	struct store_apikey_rows akl;
+
+	CHECK(store_domain_list(s, &dl) == 0 && dl.n == 0);
+	CHECK(store_domain_names(s, 1, &nl) == 0 && nl.n == 0);
+	CHECK(store_user_aliases(s, 1, &al) == 0 && al.n == 0);
+	CHECK(store_user_names(s, 1, &ul) == 0 && ul.n == 0);
+	CHECK(store_user_list(s, 0, &usl) == 0 && usl.n == 0);
+	CHECK(store_app_list(s, 1, &apl) == 0 && apl.n == 0);
+	CHECK(store_token_list(s, 1, &tl) == 0 && tl.n == 0);
+	CHECK(store_tos_acceptances(s, 1, &tol) == 0 && tol.n == 0);
+	CHECK(store_relay_list(s, 0, &rl) == 0 && rl.n == 0);
+	CHECK(store_dkim_signing(s, "example.org", &ksl) == 0 && ksl.n == 0);
+	CHECK(store_dkim_published(s, 1, 0, &kpl) == 0 && kpl.n == 0);
+	CHECK(store_usage_list(s, 0, 0, &qul) == 0 && qul.n == 0);
+	CHECK(store_auth_list(s, NULL, 0, 0, 10, &aul) == 0 && aul.n == 0);
+	CHECK(store_apikey_list(s, &akl) == 0 && akl.n == 0);
+	store_domain_rows_free(&dl);
+	store_name_rows_free(&nl);
+	store_strings_free(&al);
+	store_strings_free(&ul);
+	store_user_rows_free(&usl);
+	store_app_rows_free(&apl);
+	store_token_rows_free(&tl);
+	store_tos_rows_free(&tol);
+	store_relay_rows_free(&rl);
+	store_dkim_rows_free(&ksl);
+	store_dkim_rows_free(&kpl);
+	store_usage_rows_free(&qul);
+	store_auth_rows_free(&aul);
+	store_apikey_rows_free(&akl);
+	/* a freed list is empty, and freeing it again is harmless */
+	CHECK(dl.v == NULL && dl.n == 0);
+	store_domain_rows_free(&dl);
+	store_close(s);
+}
+
+UNIT_TEST(test_domain_list_counts_users_and_names_put_the_primary_first)
+{
+	struct store_domain d;
+	int64_t alice, bob;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_domain_rows l;
+	struct store_name_rows n;
+
+	CHECK(store_domain_list(s, &l) == 0 && l.n == 2);
+	if (l.n == 2) {
+		CHECK_STR(l.v[0].name, "example.org");
+		CHECK(l.v[0].id == d.id && l.v[0].users == 2);
+		CHECK(l.v[0].created > 0);
+		CHECK_STR(l.v[1].name, "other.org");
+		CHECK(l.v[1].users == 0);
+	}
+	store_domain_rows_free(&l);
+	store_domain_alias_add(s, "example.com", d.id);
+	CHECK(store_domain_names(s, d.id, &n) == 0 && n.n == 3);
+	if (n.n == 3) {
+		CHECK_STR(n.v[0].name, "example.org");
+		CHECK(!n.v[0].is_alias);
+		CHECK_STR(n.v[1].name, "example.com");
+		CHECK_STR(n.v[2].name, "example.net");
+		CHECK(n.v[1].is_alias && n.v[2].is_alias);
+	}
+	store_name_rows_free(&n);
+	store_close(s);
+}
+
+UNIT_TEST(test_user_list_shows_a_reason_only_for_a_blocked_user)
+{
+	struct store_domain d;
+	int64_t alice, bob;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_user_rows l;
+	struct store_strings al, names;
+
+	CHECK(store_user_list(s, 0, &l) == 0 && l.n == 2);
+	if (l.n == 2) {
+		CHECK_STR(l.v[0].address, "Alice@example.org");
+		CHECK(l.v[0].blocked_reason == NULL);
+		CHECK(l.v[0].has_login_password == 1);
+		CHECK(l.v[0].has_smtp_password == 0);
+		CHECK_STR(l.v[1].address, "bob@example.org");
+		CHECK_STR(l.v[1].blocked_reason, "spam run");
+		CHECK(l.v[1].has_login_password == 0);
+	}
+	store_user_rows_free(&l);
+	/* another domain's users are left out */
+	store_domain_get(s, "other.org", &d);
+	CHECK(store_user_list(s, d.id, &l) == 0 && l.n == 0);
+	store_user_rows_free(&l);
+	/* aliases as given; names folded, the primary first */
+	CHECK(store_user_aliases(s, alice, &al) == 0 && al.n == 1);
+	if (al.n == 1)
+		CHECK_STR(al.v[0], "Al");
+	CHECK(store_user_names(s, alice, &names) == 0 && names.n == 2);
+	if (names.n == 2) {
+		CHECK_STR(names.v[0], "alice");
+		CHECK_STR(names.v[1], "al");
+	}
+	store_strings_free(&al);
+	store_strings_free(&names);
+	store_close(s);
+}
+
+UNIT_TEST(test_credential_lists_show_unset_times_as_zero)
+{
+	struct store_domain d;
+	int64_t alice, bob;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_app_rows a;
+	struct store_token_rows t;
+	struct store_apikey_rows k;
+
+	store_app_add(s, alice, "phone", "h1", 10);
+	store_app_add(s, alice, "laptop", "h2", 11);
+	store_app_revoke(s, alice, "phone", 12);
+	CHECK(store_app_list(s, alice, &a) == 0 && a.n == 2);
+	if (a.n == 2) {
+		CHECK_STR(a.v[0].label, "phone");
+		CHECK(a.v[0].created == 10 && a.v[0].revoked == 12);
+		CHECK(a.v[0].last_used == 0);
+		CHECK_STR(a.v[1].label, "laptop");
+		CHECK(a.v[1].revoked == 0);
+	}
+	store_app_rows_free(&a);
+	CHECK(store_app_list(s, bob, &a) == 0 && a.n == 0);
+	store_app_rows_free(&a);
+
+	store_token_add(s, "tok1", alice, "h", "smtp imap", 20, 3620);
+	store_token_revoke(s, "tok1", 30);
+	CHECK(store_token_list(s, alice, &t) == 0 && t.n == 1);
+	if (t.n == 1) {
+		CHECK_STR(t.v[0].id, "tok1");
+		CHECK_STR(t.v[0].scope, "smtp imap");
+		CHECK(t.v[0].created == 20 && t.v[0].expires == 3620);
+		CHECK(t.v[0].revoked == 30);
+	}
+	store_token_rows_free(&t);
+
+	store_apikey_add(s, "ops", "hk1", 40);
+	store_apikey_add(s, "old", "hk2", 41);
+	store_apikey_revoke(s, "old", 42);
+	CHECK(store_apikey_list(s, &k) == 0 && k.n == 2);
+	if (k.n == 2) {
+		CHECK_STR(k.v[0].name, "ops");
+		CHECK(k.v[0].revoked == 0 && k.v[0].last_used == 0);
+		CHECK_STR(k.v[1].name, "old");
+		CHECK(k.v[1].revoked == 42);
+	}
+	store_apikey_rows_free(&k);
+	store_close(s);
+}
+
+UNIT_TEST(test_terms_and_relay_lists_read_back_what_was_stored)
+{
+	struct store_domain d, o;
+	int64_t alice, bob, v1, v2;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_tos_rows t;
+	struct store_relay_rows r;
+
+	store_tos_add(s, "one", 50, &v1);
+	store_tos_add(s, "two", 51, &v2);
+	store_tos_accept(s, alice, v1, 52, "192.0.2.7");
+	store_tos_accept(s, alice, v2, 53, NULL);
+	CHECK(store_tos_acceptances(s, alice, &t) == 0 && t.n == 2);
+	if (t.n == 2) {
+		CHECK(t.v[0].version == v1 && t.v[0].accepted == 52);
+		CHECK_STR(t.v[0].ip, "192.0.2.7");
+		CHECK(t.v[1].version == v2 && t.v[1].ip == NULL);
+	}
+	store_tos_rows_free(&t);
+
+	store_domain_get(s, "other.org", &o);
+	store_relay_add(s, d.id, "192.0.2.0/24", 60);
+	store_relay_add(s, o.id, "2001:db8::/32", 61);
+	CHECK(store_relay_list(s, 0, &r) == 0 && r.n == 2);
+	if (r.n == 2) {
+		CHECK_STR(r.v[0].domain, "example.org");
+		CHECK_STR(r.v[0].cidr, "192.0.2.0/24");
+		CHECK(r.v[0].created == 60);
+		CHECK_STR(r.v[1].domain, "other.org");
+	}
+	store_relay_rows_free(&r);
+	CHECK(store_relay_list(s, o.id, &r) == 0 && r.n == 1);
+	if (r.n == 1)
+		CHECK_STR(r.v[0].cidr, "2001:db8::/32");
+	store_relay_rows_free(&r);
+	store_close(s);
+}
+
+UNIT_TEST(test_a_retired_dkim_key_stops_signing_but_stays_published)
+{
+	struct store_domain d;
+	int64_t alice, bob;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_dkim_rows l;
+
+	store_dkim_add(s, "example.org", "s1", "ed25519", "/k/ed.pem", 70);
+	store_dkim_add(s, "example.org", "s1r", "rsa", "/k/rsa.pem", 71);
+	store_dkim_add(s, "example.net", "s1", "rsa", "/k/net.pem", 72);
+	/* RSA first */
+	CHECK(store_dkim_signing(s, "example.org", &l) == 0 && l.n == 2);
+	if (l.n == 2) {
+		CHECK_STR(l.v[0].alg, "rsa");
+		CHECK_STR(l.v[0].selector, "s1r");
+		CHECK_STR(l.v[0].path, "/k/rsa.pem");
+		CHECK_STR(l.v[1].alg, "ed25519");
+		CHECK(l.v[1].retired == 0 && l.v[1].publish_until == 0);
+	}
+	store_dkim_rows_free(&l);
+	store_dkim_retire(s, "example.org", 80, 1000);
+	CHECK(store_dkim_signing(s, "example.org", &l) == 0 && l.n == 0);
+	store_dkim_rows_free(&l);
+	/* the primary name's keys first; retired ones until publish_until */
+	CHECK(store_dkim_published(s, d.id, 999, &l) == 0 && l.n == 3);
+	if (l.n == 3) {
+		CHECK_STR(l.v[0].name, "example.org");
+		CHECK(l.v[0].retired == 80 && l.v[0].publish_until == 1000);
+		CHECK_STR(l.v[2].name, "example.net");
+		CHECK(l.v[2].retired == 0 && l.v[2].created == 72);
+	}
+	store_dkim_rows_free(&l);
+	CHECK(store_dkim_published(s, d.id, 1000, &l) == 0 && l.n == 1);
+	store_dkim_rows_free(&l);
+	store_close(s);
+}
+
+UNIT_TEST(test_usage_rows_name_their_owner_with_zero_for_the_other)
+{
+	struct store_domain d;
+	int64_t alice, bob;
+	struct store *s = test_store_people(&d, &alice, &bob);
+	struct store_usage_rows l;
+
+	store_usage_put(s, alice, 0, "messages_hour", 3600, 4);
+	store_usage_put(s, 0, d.id, "messages_day", 86400, 9);
+	CHECK(store_usage_list(s, 0, 0, &l) == 0 && l.n == 2);
+	store_usage_rows_free(&l);
+	CHECK(store_usage_list(s, alice, 0, &l) == 0 && l.n == 1);
+	if (l.n == 1) {
+		CHECK(l.v[0].user_id == alice && l.v[0].domain_id == 0);
+		CHECK_STR(l.v[0].counter, "messages_hour");
+		CHECK(l.v[0].window == 3600 && l.v[0].n == 4);
+	}
+	store_usage_rows_free(&l);
+	CHECK(store_usage_list(s, 0, d.id, &l) == 0 && l.n == 1);
+	if (l.n == 1) {
+		CHECK(l.v[0].user_id == 0 && l.v[0].domain_id == d.id);
+		CHECK(l.v[0].n == 9);
+	}
+	store_usage_rows_free(&l);
+	store_close(s);
+}
+
+UNIT_TEST(test_auth_list_is_newest_first_and_filters)
+{
+	struct store *s = test_store();
+	static const struct store_auth_event ev[] = {
+		{ 100, "alice@example.org", "192.0.2.1", "PLAIN",
+		    STORE_CRED_SMTP, "ok", NULL },
+		{ 200, "Alice@example.org", "192.0.2.2", "LOGIN", NULL, "fail",
+		    "wrong password" },
+		{ 300, "bob@example.org", "192.0.2.3", "PLAIN", NULL, "fail",
+		    "no such user" },
+	};
+	static const struct {
+		const char *label, *login;
+		int64_t since;
+		int failed;
+		int64_t limit;
+		size_t n;
+		int64_t first;
+	} cases[] = {
+		{ "every event, newest first", NULL, 0, 0, 10, 3, 300 },
+		{ "one login, any case", "ALICE@example.org", 0, 0, 10, 2,
+		    200 },
+		{ "failures only", NULL, 0, 1, 10, 2, 300 },
+		{ "since a time", NULL, 150, 0, 10, 2, 300 },
+		{ "at most limit", NULL, 0, 0, 1, 1, 300 },
+		{ "nothing since", NULL, 301, 0, 10, 0, 0 },
+	};
+	struct store_auth_rows l;
+	size_t i;
+
+	for (i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		store_auth_log(s, &ev[i]);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (store_auth_list(s, cases[i].login, cases[i].since,
+			cases[i].failed, cases[i].limit, &l) != 0 ||
+		    l.n != cases[i].n ||
+		    (l.n > 0 && l.v[0].time != cases[i].first)) {
+			printf("  FAIL %s: %zu rows\n", cases[i].label, l.n);
+			unit_failed_now = 1;
+		}
+		store_auth_rows_free(&l);
+	}
+	CHECK(store_auth_list(s, NULL, 0, 0, 10, &l) == 0 && l.n == 3);
+	if (l.n == 3) {
+		CHECK_STR(l.v[1].login, "Alice@example.org");
+		CHECK_STR(l.v[1].ip, "192.0.2.2");
+		CHECK_STR(l.v[1].mech, "LOGIN");
+		CHECK(l.v[1].kind == NULL);
+		CHECK_STR(l.v[1].outcome, "fail");
+		CHECK_STR(l.v[1].reason, "wrong password");
+		CHECK_STR(l.v[2].kind, STORE_CRED_SMTP);
+		CHECK(l.v[2].reason == NULL);
+	}
+	store_auth_rows_free(&l);
+	store_close(s);
+}
