@@ -27,6 +27,7 @@
 #include "../smtp/guard.h"
 #include "../smtp/server.h"
 #include "../spool/spool.h"
+#include "../store/authlog.h"
 #include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/conf.h"
@@ -326,6 +327,10 @@ serve_run(struct conf *conf)
 	if (serve_drop_root(conf->user) == -1 || serve_pidfile(conf, 1) == -1)
 		return 1;
 	nworkers = serve_workers(conf);
+	/* the authentication log's batch writer, on a handle of its own */
+	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL ||
+	    authlog_start(st) == -1)
+		fatal("server.start error=\"cannot start the auth log\"");
 	/* the main thread's store: the services' ticks and their start */
 	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL)
 		fatal("server.start error=\"%s\"", err);
@@ -363,6 +368,7 @@ serve_run(struct conf *conf)
 		if (services[i]->join)
 			services[i]->join();
 	workers_stop();
+	authlog_stop(); /* the last jobs' events are queued: written now */
 	for (i = NSERVICES - 1; i >= 0; i--)
 		if (services[i]->free)
 			services[i]->free();

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "authlog.h"
 #include "store.h"
 #include "store_impl.h"
 #include "../util/str.h"
@@ -1079,9 +1080,17 @@ store_user_autoblock(struct store *s, int64_t user_id, const char *reason,
 int
 store_auth_log(struct store *s, const struct store_auth_event *e)
 {
-	/* Every AUTH writes here, from every worker: queued on a mutex the
-	 * writers hand over at once, where SQLite's busy handler would sleep
-	 * for milliseconds. It holds no other lock while it waits. */
+	/* in the server, the batch writer (authlog.c) takes it */
+	return authlog_queue(e) == 0 ? 0 : store_auth_insert(s, e);
+}
+
+int
+store_auth_insert(struct store *s, const struct store_auth_event *e)
+{
+	/* Without the batch writer, every AUTH writes here, from every
+	 * worker: queued on a mutex the writers hand over at once, where
+	 * SQLite's busy handler would sleep for milliseconds. It holds no
+	 * other lock while it waits. */
 	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	int rc;
 

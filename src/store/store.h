@@ -371,7 +371,10 @@ int store_user_autoblock(struct store *, int64_t user_id, const char *reason,
     int64_t now);
 
 /* authentication events */
+/* The event into the authentication log: queued for the batch writer
+ * in the server (authlog.h), else written at once (store_auth_insert). */
 int store_auth_log(struct store *, const struct store_auth_event *);
+int store_auth_insert(struct store *, const struct store_auth_event *);
 /* Newest first; login NULL: every login. */
 int store_auth_list(struct store *, const char *login, int64_t since,
     int failed_only, int64_t limit, struct store_auth_rows *);

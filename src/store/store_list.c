@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authlog.h"
 #include "store.h"
 #include "store_impl.h"
 
@@ -409,6 +410,7 @@ int
 store_auth_list(struct store *s, const char *login, int64_t since,
     int failed_only, int64_t limit, struct store_auth_rows *l)
 {
+	authlog_sync(); /* what this process queued is in the table */
 	return STORE_FETCH(l, auth_cols,
 	    db_query(s->db,
 		"SELECT time, login, ip, mech, kind, outcome, reason"

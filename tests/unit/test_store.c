@@ -1,8 +1,10 @@
 /* test_store: the store's rules, on a fresh SQLite file. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "unit.h"
+#include "store/authlog.h"
 #include "store/store.h"
 
 static struct store *
@@ -455,6 +457,65 @@ UNIT_TEST(test_auth_list_is_newest_first_and_filters)
 		CHECK_STR(l.v[2].kind, STORE_CRED_SMTP);
 		CHECK(l.v[2].reason == NULL);
 	}
+	store_auth_rows_free(&l);
+	store_close(s);
+}
+
+/* The batch writer: events queued from many threads are all in the
+ * table once a reader of this process looks (authlog_sync), NULLs stay
+ * NULL, and stopping writes what is left. */
+static void *
+authlog_producer(void *arg)
+{
+	int i, base = *(int *)arg;
+	char login[64];
+
+	for (i = 0; i < 500; i++) {
+		struct store_auth_event e = { 1700000000 + base + i, login,
+			"192.0.2.1", "PLAIN", "smtp_password", "failed", NULL };
+		snprintf(login, sizeof(login), "user%d@example.org", base + i);
+		if (authlog_queue(&e) == -1)
+			return arg; /* a full queue: the caller writes */
+	}
+	return NULL;
+}
+
+UNIT_TEST(test_auth_events_are_written_in_batches_and_none_is_lost)
+{
+	struct store *s = test_store(), *w;
+	char err[256];
+	pthread_t t[4];
+	int bases[4] = { 0, 1000, 2000, 3000 }, i, full = 0;
+	struct store_auth_rows l;
+	struct store_auth_event late = { 1700009999, "late@example.org",
+		"192.0.2.9", "panel", NULL, "ok", NULL };
+
+	w = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
+	CHECK(s != NULL && w != NULL);
+	CHECK(authlog_start(w) == 0);
+	for (i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, authlog_producer, &bases[i]);
+	for (i = 0; i < 4; i++) {
+		void *rv;
+		pthread_join(t[i], &rv);
+		full += rv != NULL;
+	}
+	CHECK(full == 0);
+	CHECK(store_auth_list(s, NULL, 0, 0, 10000, &l) == 0 && l.n == 2000);
+	CHECK(l.n > 0 && l.v[0].reason == NULL &&
+	      strcmp(l.v[0].outcome, "failed") == 0);
+	store_auth_rows_free(&l);
+	/* queued just before the stop: written by it */
+	CHECK(store_auth_log(s, &late) == 0);
+	authlog_stop();
+	CHECK(store_auth_list(s, "late@example.org", 0, 0, 10, &l) == 0 &&
+	      l.n == 1 && l.v[0].kind == NULL);
+	store_auth_rows_free(&l);
+	/* without the writer, written at once */
+	late.time++;
+	CHECK(store_auth_log(s, &late) == 0);
+	CHECK(store_auth_list(s, "late@example.org", 0, 0, 10, &l) == 0 &&
+	      l.n == 2);
 	store_auth_rows_free(&l);
 	store_close(s);
 }

@@ -1,0 +1,212 @@
+/*
+ * authlog: batched writes of the authentication log (see authlog.h).
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authlog.h"
+#include "store.h"
+#include "../mail/addr.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+/* One event, copied: the caller's strings are gone when it is written. */
+struct authlog_rec {
+	int64_t time;
+	char login[ADDR_MAX + 1];
+	char ip[64];
+	char mech[24];
+	char kind[24];
+	char outcome[16];
+	char reason[128];
+	unsigned nulls; /* bit i: field i was NULL */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t wake, written;
+	pthread_t thread;
+	struct store *st;
+	int running, stopping;
+	struct authlog_rec *q; /* AUTHLOG_QUEUE_MAX, a ring */
+	size_t head, n;
+	uint64_t queued, done; /* sequence numbers: queued and written */
+} al = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	.wake = PTHREAD_COND_INITIALIZER,
+	.written = PTHREAD_COND_INITIALIZER };
+
+static void
+authlog_copy(char *dst, size_t len, const char *src, unsigned bit,
+    unsigned *nulls)
+{
+	if (src == NULL) {
+		*nulls |= bit;
+		dst[0] = '\0';
+	} else {
+		str_lcpy(dst, src, len);
+	}
+}
+
+static const char *
+authlog_field(const struct authlog_rec *r, const char *v, unsigned bit)
+{
+	return r->nulls & bit ? NULL : v;
+}
+
+/* One transaction for the batch; on failure each event alone, so one
+ * bad row costs only itself. */
+static void
+authlog_write(struct store *st, struct authlog_rec *b, size_t n)
+{
+	size_t i;
+	int ok = store_begin(st) == 0;
+
+	for (i = 0; i < n; i++) {
+		struct authlog_rec *r = &b[i];
+		struct store_auth_event e = { r->time,
+			authlog_field(r, r->login, 1),
+			authlog_field(r, r->ip, 2),
+			authlog_field(r, r->mech, 4),
+			authlog_field(r, r->kind, 8),
+			authlog_field(r, r->outcome, 16),
+			authlog_field(r, r->reason, 32) };
+		if (store_auth_insert(st, &e) != 0) {
+			log_warnx("auth.log error=\"%s\"", store_errmsg(st));
+			ok = 0;
+		}
+	}
+	if (ok)
+		ok = store_commit(st) == 0;
+	else
+		store_rollback(st);
+	if (!ok && n > 1) { /* retried one by one, outside a transaction */
+		for (i = 0; i < n; i++) {
+			struct authlog_rec *r = &b[i];
+			struct store_auth_event e = { r->time,
+				authlog_field(r, r->login, 1),
+				authlog_field(r, r->ip, 2),
+				authlog_field(r, r->mech, 4),
+				authlog_field(r, r->kind, 8),
+				authlog_field(r, r->outcome, 16),
+				authlog_field(r, r->reason, 32) };
+			store_auth_insert(st, &e);
+		}
+	}
+}
+
+static void *
+authlog_main(void *arg)
+{
+	struct authlog_rec *batch = malloc(sizeof(*batch) * AUTHLOG_QUEUE_MAX);
+	size_t n;
+	uint64_t upto;
+
+	(void)arg;
+	if (batch == NULL)
+		fatal("auth.log error=\"out of memory\"");
+	pthread_mutex_lock(&al.mu);
+	for (;;) {
+		while (al.n == 0 && !al.stopping)
+			pthread_cond_wait(&al.wake, &al.mu);
+		if (al.n == 0 && al.stopping)
+			break;
+		for (n = 0; n < al.n; n++)
+			batch[n] = al.q[(al.head + n) % AUTHLOG_QUEUE_MAX];
+		al.head = (al.head + n) % AUTHLOG_QUEUE_MAX;
+		al.n = 0;
+		upto = al.queued;
+		pthread_mutex_unlock(&al.mu);
+		authlog_write(al.st, batch, n);
+		pthread_mutex_lock(&al.mu);
+		al.done = upto;
+		pthread_cond_broadcast(&al.written);
+	}
+	al.done = al.queued;
+	pthread_cond_broadcast(&al.written);
+	pthread_mutex_unlock(&al.mu);
+	free(batch);
+	return NULL;
+}
+
+int
+authlog_start(struct store *st)
+{
+	if ((al.q = calloc(AUTHLOG_QUEUE_MAX, sizeof(*al.q))) == NULL)
+		return -1;
+	al.st = st;
+	al.head = al.n = 0;
+	al.queued = al.done = 0;
+	al.stopping = 0;
+	if (pthread_create(&al.thread, NULL, authlog_main, NULL) != 0) {
+		free(al.q);
+		al.q = NULL;
+		return -1;
+	}
+	pthread_mutex_lock(&al.mu);
+	al.running = 1;
+	pthread_mutex_unlock(&al.mu);
+	return 0;
+}
+
+void
+authlog_stop(void)
+{
+	pthread_mutex_lock(&al.mu);
+	if (!al.running) {
+		pthread_mutex_unlock(&al.mu);
+		return;
+	}
+	al.running = 0; /* from now on, callers write their own */
+	al.stopping = 1;
+	pthread_cond_signal(&al.wake);
+	pthread_mutex_unlock(&al.mu);
+	pthread_join(al.thread, NULL);
+	store_close(al.st);
+	al.st = NULL;
+	free(al.q);
+	al.q = NULL;
+}
+
+int
+authlog_queue(const struct store_auth_event *e)
+{
+	struct authlog_rec *r;
+
+	pthread_mutex_lock(&al.mu);
+	if (!al.running || al.n >= AUTHLOG_QUEUE_MAX) {
+		pthread_mutex_unlock(&al.mu);
+		return -1;
+	}
+	r = &al.q[(al.head + al.n) % AUTHLOG_QUEUE_MAX];
+	memset(r, 0, sizeof(*r));
+	r->time = e->time;
+	authlog_copy(r->login, sizeof(r->login), e->login, 1, &r->nulls);
+	authlog_copy(r->ip, sizeof(r->ip), e->ip, 2, &r->nulls);
+	authlog_copy(r->mech, sizeof(r->mech), e->mech, 4, &r->nulls);
+	authlog_copy(r->kind, sizeof(r->kind), e->kind, 8, &r->nulls);
+	authlog_copy(r->outcome, sizeof(r->outcome), e->outcome, 16, &r->nulls);
+	authlog_copy(r->reason, sizeof(r->reason), e->reason, 32, &r->nulls);
+	al.n++;
+	al.queued++;
+	if (al.n == 1)
+		pthread_cond_signal(&al.wake);
+	pthread_mutex_unlock(&al.mu);
+	return 0;
+}
+
+void
+authlog_sync(void)
+{
+	uint64_t want;
+
+	pthread_mutex_lock(&al.mu);
+	want = al.queued;
+	if (al.running && al.done < want) {
+		pthread_cond_signal(&al.wake);
+		while (al.done < want)
+			pthread_cond_wait(&al.written, &al.mu);
+	}
+	pthread_mutex_unlock(&al.mu);
+}
