@@ -42,7 +42,6 @@ struct smtp_tx {
 	int smtputf8;
 	char ret[8];
 	char envid[128];
-	int64_t size_hint;
 	struct spool_rcpt *rcpts;
 	int nrcpt, rcap;
 	struct buf msg;

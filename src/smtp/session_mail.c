@@ -54,7 +54,7 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 			    (long long)smtp_conf(s)->message_size);
 			return -1;
 		}
-		tx->size_hint = n;
+		/* only checked: the message is measured as it comes */
 	} else if (strcasecmp(k, "BODY") == 0 && v &&
 		   (strcasecmp(v, "7BIT") == 0 ||
 		       strcasecmp(v, "8BITMIME") == 0)) {
