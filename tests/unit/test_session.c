@@ -519,3 +519,27 @@ UNIT_TEST(test_session_shutdown)
 	t_end(&t);
 	conf_publish(old);
 }
+
+UNIT_TEST(test_session_mail_params)
+{
+	/* a refused MAIL leaves no transaction behind */
+	static const struct step d[] = {
+		{ NULL, GREETING },
+		{ "EHLO client.test\r\n", "250-mx.test" },
+		{ "MAIL FROM:<> FOO=bar\r\n",
+		    "555 5.5.4 Unsupported or bad MAIL parameter FOO" },
+		{ "MAIL FROM:<> SIZE=999999999999\r\n",
+		    "552 5.3.4 Message size exceeds fixed limit of" },
+		{ "MAIL FROM:nobody\r\n",
+		    "501 5.5.4 Syntax: MAIL FROM:<address>" },
+		{ "MAIL FROM:<> BODY=8BITMIME RET=HDRS ENVID=x1\r\n",
+		    "250 2.1.0 Ok" },
+		{ "RCPT TO:<>\r\n", "501 5.5.4 Syntax: RCPT TO:<address>" },
+		{ "BDAT\r\n",
+		    "501 5.5.4 Syntax: BDAT size [LAST]|421 4.7.0 mx.test "
+		    "Too many errors|CLOSED" },
+		{ NULL, NULL },
+	};
+
+	CHECK(t_run("params", LISTEN_SMTP, d) == 0);
+}
