@@ -1,9 +1,11 @@
 /*
- * session: the SMTP command state machine (RFC 5321, 3207, 4954). Input
- * is read line by line with a hard limit, each command is checked
- * against the table's rules in one place, and work that needs the store
- * (AUTH, the relay-network check) goes to a worker while the session
- * waits. Replies to pipelined commands leave in one write.
+ * session: the SMTP command state machine (RFC 5321, 3207). Input is
+ * read line by line with a hard limit, each command is checked against
+ * the table's rules in one place, the state changes in one function and
+ * a client's errors are counted in one. Work that needs the store goes
+ * to a worker (smtp_job_submit()) while the session waits. Replies to
+ * pipelined commands leave in one write. AUTH is in session_auth.c,
+ * the transaction in session_mail.c and session_data.c.
  */
 #include <stdarg.h>
 #include <stdio.h>
