@@ -2,10 +2,10 @@
  * test_session: a real SMTP session on an event_base of the test's own,
  * its client the other end of a socketpair, and dialogs written as
  * data: what the client sends, and the replies it must get, by prefix.
- * The runtime is the test's (struct smtp_runtime): no listener, no
- * store, no worker; dialogs that need a worker (AUTH checks, MAIL with
- * a sender on the smtp listener, DATA to the spool) are for the e2e
- * suites.
+ * The runtime is the test's (struct smtp_runtime): no listener, and a
+ * worker pool with a SQLite store only for the relay-network dialog;
+ * AUTH checks (keys, hashed credentials) and DATA to the spool are left
+ * to the e2e suites.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,11 @@
 #include <event2/event.h>
 
 #include "unit.h"
+#include "policy/quota.h"
 #include "smtp/session_int.h"
+#include "store/store.h"
 #include "util/conf.h"
+#include "util/workers.h"
 
 /* One step: the client sends send (NULL: nothing), then gets one reply
  * per '|'-separated prefix of expect; "CLOSED" is the end of the
@@ -32,6 +35,7 @@ struct step {
 struct tsession {
 	struct event_base *base;
 	struct smtp_session *s;
+	struct workers_loop *wl; /* only with workers (a store) */
 	int client;
 	int stopping, attached, detached;
 	char in[16384]; /* what the client has read, not yet matched */
@@ -91,9 +95,45 @@ t_conf(void)
 	return &tconf;
 }
 
-/* A session of kind on a socketpair; pre is sent before it starts. */
+/* The workers' context is their store. */
+static struct store *
+t_worker_store(void *ctx)
+{
+	return ctx;
+}
+
+static const struct secret_keys *
+t_worker_keys(void *ctx)
+{
+	(void)ctx;
+	return NULL; /* no dialog here checks a credential */
+}
+
+static const struct smtp_worker_ops t_wops = { t_worker_store, t_worker_keys };
+
+/* per process: engineers' runs share /tmp */
+static char t_db[64];
+
+static void *
+t_worker_init(int i)
+{
+	char err[256];
+
+	(void)i;
+	return store_open("sqlite", t_db, err, sizeof(err));
+}
+
+static void
+t_worker_fini(void *ctx)
+{
+	store_close(ctx);
+}
+
+/* A session of kind on a socketpair; pre is sent before it starts;
+ * with_workers: its jobs go to the pool (started by the caller). */
 static int
-t_start(struct tsession *t, enum listen_kind kind, const char *pre)
+t_start_with(struct tsession *t, enum listen_kind kind, const char *pre,
+    int with_workers)
 {
 	struct smtp_runtime rt;
 	int sv[2];
@@ -109,6 +149,12 @@ t_start(struct tsession *t, enum listen_kind kind, const char *pre)
 		return -1;
 	memset(&rt, 0, sizeof(rt));
 	rt.base = t->base;
+	if (with_workers) {
+		if ((t->wl = workers_loop_new(t->base)) == NULL)
+			return -1;
+		rt.wl = t->wl;
+		rt.wops = &t_wops;
+	}
 	rt.tls = t_tls;
 	rt.next_id = t_next_id;
 	rt.stopping = t_stopping;
@@ -117,6 +163,12 @@ t_start(struct tsession *t, enum listen_kind kind, const char *pre)
 	rt.arg = t;
 	t->s = smtp_session_start(&rt, sv[0], "192.0.2.7", "192.0.2.7", kind);
 	return t->s ? 0 : -1;
+}
+
+static int
+t_start(struct tsession *t, enum listen_kind kind, const char *pre)
+{
+	return t_start_with(t, kind, pre, 0);
 }
 
 /* Run the loop and read until a whole reply is there, or 2 s. */
@@ -235,6 +287,8 @@ t_end(struct tsession *t)
 		smtp_session_free(t->s);
 	event_base_loop(t->base, EVLOOP_NONBLOCK);
 	close(t->client);
+	if (t->wl)
+		workers_loop_free(t->wl);
 	event_base_free(t->base);
 }
 
@@ -542,4 +596,59 @@ UNIT_TEST(test_session_mail_params)
 	};
 
 	CHECK(t_run("params", LISTEN_SMTP, d) == 0);
+}
+
+UNIT_TEST(test_session_relay_network_on_a_worker)
+{
+	/* MAIL on the smtp listener asks the store, on a worker, whether
+	 * the client is in a relay network of the sender's domain */
+	static const struct step d[] = {
+		{ NULL, GREETING },
+		{ "EHLO client.test\r\n", "250-mx.test" },
+		{ "MAIL FROM:<alice@example.org>\r\nRCPT TO:<bob@remote.test>\r\n",
+		    "250 2.1.0 Ok|250 2.1.5 Ok" },
+		{ "RSET\r\n", "250 2.0.0 Ok" },
+		/* not a user of the domain: the network does not help */
+		{ "MAIL FROM:<mallory@example.org>\r\n"
+		  "RCPT TO:<bob@remote.test>\r\n",
+		    "250 2.1.0 Ok|554 5.7.1 <bob@remote.test>: Relay access "
+		    "denied" },
+		{ "QUIT\r\n", "221 2.0.0 Bye|CLOSED" },
+		{ NULL, NULL },
+	};
+	const struct conf *old = conf_current();
+	struct store_domain dom;
+	struct store *st;
+	struct tsession t;
+	char err[256], path[80];
+	int64_t uid;
+
+	snprintf(t_db, sizeof(t_db), "/tmp/postern-unit-session-%ld.db",
+	    (long)getpid());
+	unlink(t_db);
+	st = store_open("sqlite", t_db, err, sizeof(err));
+	CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	CHECK(store_domain_add(st, "example.org") == 0);
+	CHECK(store_domain_get(st, "example.org", &dom) == 0);
+	CHECK(store_user_add(st, dom.id, "alice", "alice", &uid) == 0);
+	CHECK(store_relay_add(st, dom.id, "192.0.2.0/24", 0) == 0);
+	store_close(st);
+
+	conf_publish(t_conf());
+	quota_init();
+	CHECK(workers_start(1, t_worker_init, t_worker_fini) == 0);
+	CHECK(t_start_with(&t, LISTEN_SMTP, NULL, 1) == 0);
+	CHECK(t_dialog(&t, "relay", d) == 0);
+	workers_stop(); /* as the server does: then the loop's end */
+	t_end(&t);
+	CHECK(t.detached == 1);
+	quota_free();
+	conf_publish(old);
+	unlink(t_db);
+	snprintf(path, sizeof(path), "%s-wal", t_db);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s-shm", t_db);
+	unlink(path);
 }
