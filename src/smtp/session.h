@@ -1,8 +1,10 @@
 /*
- * session: one SMTP conversation, its state machine and its current
- * transaction. session.c reads commands; session_data.c reads DATA and
- * BDAT and hands the message to the spool. Shared by these two files
- * and server.c only.
+ * session: one SMTP conversation. What the runtime that accepts
+ * connections calls: start a session on a socket, shut it down, free
+ * it. The session reaches the runtime only through struct
+ * smtp_runtime (and the config through conf_current()), so a test can
+ * run one on an event_base of its own. The files of the session share
+ * session_int.h.
  */
 #ifndef POSTERN_SESSION_H
 #define POSTERN_SESSION_H
@@ -11,21 +13,40 @@
 #include <sys/queue.h>
 
 #include <event2/bufferevent.h>
+#include <openssl/ssl.h>
 
-#include "dotdata.h"
 #include "server.h"
-#include "../auth/cred.h"
 #include "../auth/sasl.h"
-#include "../policy/quota.h"
-#include "../policy/sender.h"
-#include "../spool/spool.h"
-#include "../util/buf.h"
 #include "../util/workers.h"
 
-/* RFC 5321 4.5.3.1.4 says 512, plus what extensions add (ORCPT 500) */
-#define SMTP_CMD_MAX 1024
-#define SMTP_AUTH_LINE_MAX (SASL_B64_MAX + 32) /* RFC 4954: 12288 */
-#define SMTP_HELO_MAX 255
+struct smtp_session;
+struct smtp_tx;
+struct store;
+struct secret_keys;
+
+/* What the session's jobs reach on a worker thread, from its context. */
+struct smtp_worker_ops {
+	struct store *(*store)(void *thread_ctx);
+	const struct secret_keys *(*keys)(void *thread_ctx);
+};
+
+/*
+ * What a session needs from the process that runs it. Copied into each
+ * session; arg is passed back to every callback (the server's loop).
+ */
+struct smtp_runtime {
+	struct event_base *base;
+	struct workers_loop *wl; /* the session's jobs go here */
+	const struct smtp_worker_ops *wops;
+	SSL_CTX *(*tls)(void *arg);	/* the current context; NULL: none */
+	uint64_t (*next_id)(void *arg); /* a session id for the logs */
+	int (*stopping)(void *arg);	/* the loop is shutting down */
+	/* a session begins, and ends (s NULL: it never began; ipkey is
+	 * what the runtime counted the connection under) */
+	void (*attach)(void *arg, struct smtp_session *);
+	void (*detach)(void *arg, struct smtp_session *, const char *ipkey);
+	void *arg;
+};
 
 enum smtp_state {
 	S_GREET,   /* before the 220: TLS handshake, greet_wait */
@@ -38,48 +59,14 @@ enum smtp_state {
 	S_CLOSING, /* flushing the last reply, then closing */
 };
 
-#define SF_TLS 0x01
-#define SF_EHLO 0x02	/* EHLO or HELO seen */
-#define SF_ESMTP 0x04	/* EHLO, not HELO */
-#define SF_DISCARD 0x08 /* skipping the rest of an over-long line */
-#define SF_QUIT 0x10
-#define SF_OUTFULL 0x20 /* commands wait until the client reads replies */
-
-/* Replies held for a client that does not read them: past this, no
- * more commands are read (then the read watermark stops the input). */
-#define SMTP_OUT_MAX (64 * 1024)
-
-struct smtp_tx {
-	char from[ADDR_MAX + 1];
-	int relay_ok; /* smtp listener: sender's relay network */
-	/* then the names its From: may use: the relay network's domain */
-	struct sender_identity *relay_id;
-	char body[16];
-	int smtputf8;
-	char ret[8];
-	char envid[128];
-	int64_t size_hint;
-	struct spool_rcpt *rcpts;
-	int nrcpt, rcap;
-	struct buf msg;
-	struct dot_reader dot; /* errors are sticky, answered at the end */
-	int data_started;
-	int64_t bdat_left;
-	int bdat_last;
-	/* the quota owner: the login, or the relay network's domain */
-	struct quota_key qk;
-	int has_qk;
-	int quota_hit; /* one refusal over quota counted per transaction */
-	char qwho[ADDR_MAX + 32];
-};
-
+/* Complete here only because server.c walks its loop's list of them. */
 struct smtp_session {
 	uint64_t id;
-	struct server_loop *loop;
+	struct smtp_runtime rt;
 	enum listen_kind kind;
 	struct bufferevent *bev;
 	int fd;
-	enum smtp_state state;
+	enum smtp_state state; /* written by smtp_set_state() only */
 	unsigned flags;
 	int errors, auth_fails;
 	int auth_refused; /* the pending failure is a brute-force 454 */
@@ -109,30 +96,15 @@ struct smtp_session {
 	TAILQ_ENTRY(smtp_session) entry;
 };
 
+/* A session on fd (which it then owns); NULL if it could not start
+ * (fd closed, detach called). */
+struct smtp_session *smtp_session_start(const struct smtp_runtime *, int fd,
+    const char *ip, const char *ipkey, enum listen_kind);
+/* The same for the server's loop (session_server.c). */
 void smtp_session_new(struct server_loop *, int fd, const char *ip,
     const char *ipkey, enum listen_kind);
 /* Shutdown: idle sessions get 421 now, busy ones after their work. */
 void smtp_session_shutdown(struct smtp_session *);
 void smtp_session_free(struct smtp_session *);
-
-/* session.c, for session_data.c */
-void smtp_reply(struct smtp_session *, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void smtp_resume(struct smtp_session *);
-/* A client's error counted; -1 if that closed the session. */
-int smtp_error(struct smtp_session *);
-void smtp_tx_free(struct smtp_session *);
-uint64_t smtp_now_ms(void);
-/* A quota refusal: the reply (code 451 or 452) and the misuse count. */
-void smtp_quota_refuse(struct smtp_session *, enum quota_rc,
-    const struct quota_verdict *, int code);
-
-/* session_data.c */
-/* Consume DATA or BDAT bytes from input: 1 done (message complete or
- * chunk done), 0 need more. */
-int smtp_data_read(struct smtp_session *);
-void smtp_data_begin(struct smtp_session *);
-/* The message is whole: check it and hand it to the spool. */
-void smtp_data_end(struct smtp_session *);
 
 #endif

@@ -19,7 +19,7 @@
 #include <openssl/ssl.h>
 
 #include "parse.h"
-#include "session.h"
+#include "session_int.h"
 #include "../mail/header.h"
 #include "../queue/qmgr.h"
 #include "../util/log.h"
@@ -28,7 +28,7 @@
 void
 smtp_data_begin(struct smtp_session *s)
 {
-	const struct conf *c = s->loop->srv->conf;
+	const struct conf *c = smtp_conf(s);
 
 	dot_init(&s->tx->dot, &s->tx->msg, (size_t)c->line_length,
 	    (size_t)c->message_size);
@@ -76,15 +76,14 @@ smtp_data_read(struct smtp_session *s)
 	if (s->tx->bdat_left > 0)
 		return 0;
 	if (s->tx->nrcpt == 0) {
-		smtp_reply(s, "554 5.5.1 No valid recipients");
 		smtp_tx_free(s);
-		s->state = S_CMD;
-		smtp_error(s);
+		smtp_set_state(s, S_CMD);
+		smtp_refuse(s, "554 5.5.1 No valid recipients");
 		return 1;
 	}
 	if (!s->tx->bdat_last) {
 		smtp_reply(s, "250 2.0.0 %zu octets received", s->tx->msg.len);
-		s->state = S_CMD;
+		smtp_set_state(s, S_CMD);
 		return 1;
 	}
 	dot_raw_end(&s->tx->dot);
@@ -93,7 +92,7 @@ smtp_data_read(struct smtp_session *s)
 }
 
 struct spool_job {
-	struct worker_job base;
+	struct smtp_job job;
 	struct spool_env env;
 	struct buf head; /* trace and added header fields */
 	struct buf msg;	 /* the message as received */
@@ -264,13 +263,13 @@ void
 smtp_data_end(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
-	const struct conf *c = s->loop->srv->conf;
+	const struct conf *c = smtp_conf(s);
 	struct header_info hi;
 	struct spool_job *sj;
 	char date[64], from[SMTP_HELO_MAX * 2 + 128];
 	SSL *ssl;
 
-	s->state = S_CMD;
+	smtp_set_state(s, S_CMD);
 	switch (tx->dot.error) {
 	case DOT_TOO_BIG:
 		smtp_reply(s,
@@ -363,12 +362,7 @@ smtp_data_end(struct smtp_session *s)
 		buf_printf(&sj->head, "Date: %s\r\n", date);
 	smtp_tx_free(s);
 
-	sj->base.run = spool_job_run;
-	sj->base.done = spool_job_done;
-	sj->base.owner = s;
-	s->job = &sj->base;
-	s->state = S_WAIT;
-	workers_submit(s->loop->wl, &sj->base);
+	smtp_job_start(s, &sj->job, spool_job_run, spool_job_done);
 	return;
 refuse:
 	smtp_tx_free(s);
