@@ -16,7 +16,9 @@
 #include "../queue/qmgr.h"
 #include "../spool/spool.h"
 #include "../store/store.h"
+#include "../store/thread.h"
 #include "../util/buf.h"
+#include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -190,8 +192,8 @@ guard_job_run(struct worker_job *j, void *ctx)
 {
 	struct guard_job *g = (struct guard_job *)j;
 
-	guard_block(server_worker_store(ctx), server_worker_conf(ctx), &g->key,
-	    g->login, g->reason, (int64_t)time(NULL));
+	guard_block(store_thread(), conf_current(), &g->key, g->login,
+	    g->reason, (int64_t)time(NULL));
 }
 
 static void
@@ -220,8 +222,8 @@ guard_block_submit(struct workers_loop *wl, const struct quota_key *k,
 void
 guard_refused(void *ctx, const char *login, int n)
 {
-	struct store *st = server_worker_store(ctx);
-	const struct conf *c = server_worker_conf(ctx);
+	struct store *st = store_thread();
+	const struct conf *c = conf_current();
 	int64_t now = (int64_t)time(NULL);
 	struct quota_abuse ab;
 	struct store_user u;

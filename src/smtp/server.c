@@ -39,7 +39,7 @@ static struct server smtp_srv;
 
 /* connection counts per client address key (an IPv6 client's /64) */
 struct ip_entry {
-	char ip[SERVER_IPKEY_MAX];
+	char ip[NET_IPKEY_MAX];
 	int count;
 	struct ip_entry *next;
 };
@@ -105,27 +105,91 @@ server_conn_leave(struct server *srv, const char *ip)
 	atomic_fetch_sub(&srv->conns, 1);
 }
 
-/* The worker-thread context, as the sessions have always asked for it
- * (the runtime now keeps it per thread). */
-struct store *
-server_worker_store(void *ctx)
+/* the sessions' runtime: this loop (src/smtp/session.h) */
+
+static SSL_CTX *
+ss_tls(void *arg)
 {
-	(void)ctx;
+	(void)arg;
+	return tls_server_current();
+}
+
+static uint64_t
+ss_next_id(void *arg)
+{
+	struct server_loop *l = arg;
+
+	return atomic_fetch_add(&l->srv->next_id, 1);
+}
+
+static int
+ss_stopping(void *arg)
+{
+	struct server_loop *l = arg;
+
+	return l->stopping;
+}
+
+static void
+ss_attach(void *arg, struct smtp_session *s)
+{
+	struct server_loop *l = arg;
+
+	TAILQ_INSERT_TAIL(&l->sessions, s, entry);
+	l->nsessions++;
+}
+
+static void
+ss_detach(void *arg, struct smtp_session *s, const char *ipkey)
+{
+	struct server_loop *l = arg;
+
+	server_conn_leave(l->srv, ipkey);
+	if (s == NULL)
+		return;
+	TAILQ_REMOVE(&l->sessions, s, entry);
+	l->nsessions--;
+	/* a stopping loop ends with its last session */
+	if (l->stopping && l->nsessions == 0)
+		event_base_loopexit(l->base, NULL);
+}
+
+static struct store *
+ss_store(void *thread_ctx)
+{
+	(void)thread_ctx;
 	return store_thread();
 }
 
-const struct secret_keys *
-server_keys(void *ctx)
+static const struct secret_keys *
+ss_keys(void *thread_ctx)
 {
-	(void)ctx;
+	(void)thread_ctx;
 	return secret_keys_current();
 }
 
-const struct conf *
-server_worker_conf(void *ctx)
+static const struct smtp_worker_ops ss_wops = {
+	.store = ss_store,
+	.keys = ss_keys,
+};
+
+static void
+smtp_session_new(struct server_loop *l, int fd, const char *ip,
+    const char *ipkey, enum listen_kind kind)
 {
-	(void)ctx;
-	return conf_current();
+	const struct smtp_runtime rt = {
+		.base = l->base,
+		.wl = l->wl,
+		.wops = &ss_wops,
+		.tls = ss_tls,
+		.next_id = ss_next_id,
+		.stopping = ss_stopping,
+		.attach = ss_attach,
+		.detach = ss_detach,
+		.arg = l,
+	};
+
+	smtp_session_start(&rt, fd, ip, ipkey, kind);
 }
 
 #define SERVER_ACCEPT_BATCH 1024 /* then the loop polls again */
@@ -141,7 +205,7 @@ static struct listen_arg listen_args[64][SERVER_LISTEN_MAX];
 static void
 server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 {
-	char ip[SERVER_IP_MAX] = "?", key[SERVER_IPKEY_MAX] = "?";
+	char ip[NET_IP_MAX] = "?", key[NET_IPKEY_MAX] = "?";
 	int one = 1;
 
 	/* once, here: every per-address counter uses this key */
@@ -264,9 +328,9 @@ server_listen_all(struct server *srv, struct server_loop *l)
 		const char *addrs;
 		enum listen_kind kind;
 	} ls[] = {
-		{ srv->conf->listen_smtp, LISTEN_SMTP },
-		{ srv->conf->listen_submission, LISTEN_SUBMISSION },
-		{ srv->conf->listen_submissions, LISTEN_SUBMISSIONS },
+		{ conf_current()->listen_smtp, LISTEN_SMTP },
+		{ conf_current()->listen_submission, LISTEN_SUBMISSION },
+		{ conf_current()->listen_submissions, LISTEN_SUBMISSIONS },
 	};
 	size_t i;
 
@@ -332,13 +396,10 @@ server_base_new(void)
 static int
 smtp_svc_bind(void)
 {
-	const struct conf *conf = conf_current();
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int i;
 
 	memset(&smtp_srv, 0, sizeof(smtp_srv));
-	smtp_srv.conf = (struct conf *)conf;
-	atomic_store(&smtp_srv.tls, tls_server_current());
 	if (ncpu < 1)
 		ncpu = 1;
 	if (ncpu > 64)
@@ -446,14 +507,6 @@ smtp_svc_free(void)
 	memset(&smtp_srv, 0, sizeof(smtp_srv));
 }
 
-static int
-smtp_svc_reload(const struct conf *c)
-{
-	smtp_srv.conf = (struct conf *)c;
-	atomic_store(&smtp_srv.tls, tls_server_current());
-	return 0;
-}
-
 /*
  * Once a second: quota usage written behind the loops; once an hour
  * (and at start), the authentication log pruned.
@@ -479,6 +532,5 @@ const struct service smtp_service = {
 	.stop = smtp_svc_stop,
 	.join = smtp_svc_join,
 	.free = smtp_svc_free,
-	.reload = smtp_svc_reload,
 	.tick = smtp_svc_tick,
 };

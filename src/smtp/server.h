@@ -44,11 +44,6 @@ struct server_loop {
 
 /* The SMTP service's state (one per process). */
 struct server {
-	/* the config and TLS context in force: the runtime publishes them
-	 * (conf_current(), tls_server_current()); kept here for the
-	 * sessions, updated by the service's reload hook */
-	struct conf *conf;
-	SSL_CTX *_Atomic tls;
 	int nloops;
 	int nthreads; /* loops whose thread runs */
 	struct server_loop *loops;
@@ -60,19 +55,8 @@ struct server {
 /* The SMTP service, for the runtime (src/serve/). */
 extern const struct service smtp_service;
 
-/* The client address edge lives in util/net.h; these names stay for the
- * sessions. */
-#define SERVER_IP_MAX NET_IP_MAX
-#define SERVER_IPKEY_MAX NET_IPKEY_MAX
-
 /* Per-address connection accounting (shared by all loops), by key. */
 int server_conn_enter(struct server *, const char *ipkey);
 void server_conn_leave(struct server *, const char *ipkey);
-/* What a worker job needs: the calling thread's store, the keys, the
- * config in force (the runtime keeps them: store_thread(),
- * secret_keys_current(), conf_current()). */
-struct store *server_worker_store(void *thread_ctx);
-const struct secret_keys *server_keys(void *thread_ctx);
-const struct conf *server_worker_conf(void *thread_ctx);
 
 #endif

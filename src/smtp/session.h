@@ -70,8 +70,8 @@ struct smtp_session {
 	unsigned flags;
 	int errors, auth_fails;
 	int auth_refused; /* the pending failure is a brute-force 454 */
-	char ip[SERVER_IP_MAX];
-	char ipkey[SERVER_IPKEY_MAX];  /* what per-address limits count */
+	char ip[NET_IP_MAX];
+	char ipkey[NET_IPKEY_MAX];     /* what per-address limits count */
 	char *helo;		       /* allocated at EHLO */
 	struct sender_identity *ident; /* after AUTH */
 	struct cred_ref *cred;	       /* ... and the credential it used */
@@ -100,9 +100,6 @@ struct smtp_session {
  * (fd closed, detach called). */
 struct smtp_session *smtp_session_start(const struct smtp_runtime *, int fd,
     const char *ip, const char *ipkey, enum listen_kind);
-/* The same for the server's loop (session_server.c). */
-void smtp_session_new(struct server_loop *, int fd, const char *ip,
-    const char *ipkey, enum listen_kind);
 /* Shutdown: idle sessions get 421 now, busy ones after their work. */
 void smtp_session_shutdown(struct smtp_session *);
 void smtp_session_free(struct smtp_session *);

@@ -42,8 +42,8 @@ struct auth_job {
 	struct smtp_job job; /* its owner is NULL'd if the session goes */
 	struct sasl_creds creds;
 	char mech[16];
-	char ip[SERVER_IP_MAX];
-	char ipkey[SERVER_IPKEY_MAX];
+	char ip[NET_IP_MAX];
+	char ipkey[NET_IPKEY_MAX];
 	int refused; /* by the brute-force rules: only logged */
 	struct cred_result r;
 };
