@@ -24,7 +24,10 @@
 #   BENCH_BIG_N=10000     concurrent idle STARTTLS+AUTH sessions (0: skip)
 #   BENCH_BIG_PROCS=1     smtpload processes opening BENCH_BIG_N at once
 #   BENCH_TIMEOUT=120     --timeout of each load run, seconds
-#   BENCH_PARTS="loads idle"  which parts to run
+#   BENCH_STORM_N=10000   clients of the login storm (STARTTLS + AUTH
+#                         arriving over 20 s; bench/authstorm.py measures
+#                         AUTH latency from the client's side)
+#   BENCH_PARTS="loads idle storm"  which parts to run
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
@@ -47,7 +50,8 @@ IDLE_N=${BENCH_IDLE_N:-1000}
 BIG_N=${BENCH_BIG_N:-10000}
 BIG_PROCS=${BENCH_BIG_PROCS:-1}
 TMO=${BENCH_TIMEOUT:-120}
-PARTS=${BENCH_PARTS:-loads idle}
+STORM_N=${BENCH_STORM_N:-10000}
+PARTS=${BENCH_PARTS:-loads idle storm}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 DELIVERY=${BENCH_DELIVERY:-sink}
 command -v smtp-sink >/dev/null 2>&1 || DELIVERY=capture
@@ -360,6 +364,35 @@ run_idle() {
 	say "$label: $opened/$n open ($est established at the server), $failed failed, $refused refused; RSS $rss0 -> $rss1 KiB, $(((rss1 - rss0) / n)) KiB/session"
 }
 
+# --- a login storm -------------------------------------------------------------------
+
+# run_storm N OVER: N clients connect, STARTTLS, AUTH evenly over OVER
+# seconds and hold their sessions; served, failed, AUTH p50/p99 from the
+# client's side, and whether the authentication log has every login
+run_storm() {
+	n=$1 over=$2
+	server_restart
+	wait_quiet
+	log0=$(wc -c <"$LOG")
+	since=$(date +%s)
+	j0=$(proc_jiffies)
+	b0=$(busy_jiffies)
+	rc=0
+	out=$(/usr/bin/python3 bench/authstorm.py --port "$P_SUB" \
+	    --auth "$USER_ADDR:$PW" --n "$n" --over "$over" --hold 5 \
+	    --timeout 60 2>"$B/storm.err") || rc=$?
+	j1=$(proc_jiffies)
+	b1=$(busy_jiffies)
+	server_stop # a clean stop: the log's last batch is written
+	logged=$(sqlite3 "$RUN/data/postern.db" \
+	    "SELECT count(*) FROM auth_event WHERE outcome = 'ok' AND time >= $since" 2>/dev/null || echo "?")
+	authok=$(tail -c +$((log0 + 1)) "$LOG" | grep -c 'smtp.auth .*result=ok' || true)
+	line=$(echo "$j0 $j1 $b0 $b1 $HZ" | awk '{ printf "srv_cpu_s=%.1f machine_cpu_s=%.1f", ($2 - $1) / $5, ($4 - $3) / $5 }')
+	echo "S|login storm x$n over ${over}s|$CERT|rc=$rc auth_log_ok_rows=$logged smtp_auth_ok=$authok $line | $out" >>"$RES"
+	say "login storm x$n over ${over}s [$CERT]: $out; $logged ok rows in the auth log"
+	server_start
+}
+
 # --- setup -------------------------------------------------------------------------
 
 server_stop
@@ -438,6 +471,11 @@ case " $PARTS " in *" idle "*)
 		run_idle "idle starttls+auth x$BIG_N over 20 s" tls "$BIG_N" 70 20 1
 	fi ;;
 esac
+
+case " $PARTS " in *" storm "*)
+	use_cert rsa
+	run_storm "$STORM_N" 20 ;;
+esac
 server_stop
 
 # --- the table -------------------------------------------------------------------
@@ -465,6 +503,13 @@ $1 == "L" {
 	    kv($5, "failed") + kv($5, "unfinished"))
 	next
 }
+$1 == "S" {
+	storm[++ns] = sprintf("%-40s %6s/%-6s %6s %7s %7s %7s %7s %6s", $2 " [" $3 "]",
+	    kv($5, "served"), kv($5, "n"), kv($5, "failed"), kv($5, "auth_p50_ms"),
+	    kv($5, "auth_p99_ms"), kv($5, "login_p99_ms"), kv($4, "auth_log_ok_rows"),
+	    kv($4, "srv_cpu_s"))
+	next
+}
 $1 == "I" {
 	n = kv($4, "n")
 	idle[++ni] = sprintf("%-40s %6s/%-6s %7s %8s %8s %8.1f %8.1f", $2 " [" $3 "]",
@@ -490,6 +535,9 @@ END {
 	printf "\n%-40s %13s %7s %8s %8s %8s %8s\n", "idle sessions", "open/asked",
 	    "fail/ref", "RSS0 KiB", "RSS1 KiB", "KiB/sess", "Pss/sess"
 	for (o = 1; o <= ni; o++) print idle[o]
+	if (ns) printf "\n%-40s %13s %6s %7s %7s %7s %7s %6s\n", "login storm",
+	    "served/asked", "failed", "auth50", "auth99", "login99", "logged", "CPU s"
+	for (o = 1; o <= ns; o++) print storm[o]
 	print "\nmsgs/s: accepted (250 after the dot) per second of the run; e2e/s: until the queue"
 	print "manager had delivered (captured) them all. CPU ms: postern process utime+stime per"
 	print "message during the run; e2e ms: until delivered; mach: busy CPU of the whole machine"
