@@ -7,6 +7,7 @@
  * after the same fixed delay.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cred.h"
@@ -196,10 +197,14 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	struct addr a;
 	char login[ADDR_MAX + 1] = "", canon[ADDR_MAX + 1];
 	int64_t user_id = 0, domain_id = 0;
-	int have;
+	int have, reading;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = "unknown login";
+	/* every read of the check in one snapshot (one read transaction,
+	 * not eight); the writes (an app password's use, the log entry)
+	 * come after it */
+	reading = store_read_begin(st) == 0;
 	/* one spelling per account: "carol@other.org." and its full-width or
 	 * soft-hyphened twins are carol@other.org (mail/addr.c) */
 	have = addr_login_canon(c->login, canon, sizeof(canon), why,
@@ -256,6 +261,10 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			r->tos_ok = 1;
 		}
 	}
+	if (reading)
+		store_read_end(st);
+	if (r->ok && r->kind && strcmp(r->kind, STORE_CRED_APP) == 0)
+		store_app_used(st, strtoll(r->ref.ref, NULL, 10), now);
 	ev.time = now;
 	ev.login = login[0] ? login : have ? canon : c->login;
 	ev.ip = ip;

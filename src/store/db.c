@@ -240,6 +240,14 @@ db_begin(struct db *db)
 	return db_exec(db, db->be->begin_sql, NULL) == DB_DONE ? 0 : -1;
 }
 
+/* A read-only transaction: one snapshot (and, in SQLite, one read lock)
+ * for several queries; ended by db_commit. Plain SQL: every backend. */
+int
+db_begin_read(struct db *db)
+{
+	return db_exec(db, "BEGIN", NULL) == DB_DONE ? 0 : -1;
+}
+
 int
 db_commit(struct db *db)
 {

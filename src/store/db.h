@@ -68,6 +68,7 @@ int64_t db_scalar(struct db *, const char *sql, const char *fmt, ...);
 int64_t db_changes(struct db *);
 const char *db_errmsg(struct db *);
 int db_begin(struct db *);
+int db_begin_read(struct db *);
 int db_commit(struct db *);
 void db_rollback(struct db *);
 

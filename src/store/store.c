@@ -72,6 +72,19 @@ store_begin(struct store *s)
 }
 
 int
+store_read_begin(struct store *s)
+{
+	return db_begin_read(s->db);
+}
+
+void
+store_read_end(struct store *s)
+{
+	if (db_commit(s->db) != 0)
+		db_rollback(s->db);
+}
+
+int
 store_commit(struct store *s)
 {
 	return db_commit(s->db);
@@ -737,12 +750,19 @@ store_app_match_id(struct store *s, int64_t user_id,
 	    "i", user_id);
 	if (st == NULL)
 		return STORE_FAIL;
+	(void)now;
 	if ((found = store_match_rows(st, match, arg)) == 0)
 		return 0;
-	db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
-	    "ii", now, found);
 	*app_id = found;
 	return 1;
+}
+
+int
+store_app_used(struct store *s, int64_t app_id, int64_t now)
+{
+	return store_rc(
+	    db_exec(s->db, "UPDATE app_password SET last_used = ? WHERE id = ?",
+		"ii", now, app_id));
 }
 
 /* OAuth bearer tokens */

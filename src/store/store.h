@@ -186,6 +186,10 @@ void store_close(struct store *);
 const char *store_errmsg(struct store *);
 int store_schema_version(struct store *);
 int store_begin(struct store *);
+/* Several reads as one snapshot: one transaction, not one per query
+ * (a login's checks read eight rows). */
+int store_read_begin(struct store *);
+void store_read_end(struct store *);
 int store_commit(struct store *);
 void store_rollback(struct store *);
 
@@ -286,10 +290,12 @@ int store_app_list(struct store *, int64_t user_id, struct store_app_rows *);
 int store_app_revoke(struct store *, int64_t user_id, const char *label,
     int64_t now);
 /* The live app password of user_id that match() accepts: 1 and its id in
- * *app_id (its use recorded), 0 if none, STORE_FAIL. */
+ * *app_id, 0 if none, STORE_FAIL. Only reads (it may run inside a read
+ * transaction); store_app_used() records the use. */
 int store_app_match_id(struct store *, int64_t user_id,
     int (*match)(const char *hash, void *), void *arg, int64_t now,
     int64_t *app_id);
+int store_app_used(struct store *, int64_t app_id, int64_t now);
 
 /* OAuth bearer tokens */
 int store_token_add(struct store *, const char *id, int64_t user_id,
