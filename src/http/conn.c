@@ -136,7 +136,7 @@ http_peer_put(struct http_peer *p)
 static void
 http_conn_arm(struct http_conn *c)
 {
-	struct timeval tv = { http_conf()->http_request_timeout, 0 };
+	struct timeval tv = { conf_current()->http_request_timeout, 0 };
 
 	evtimer_add(c->deadline, &tv);
 }
@@ -171,7 +171,7 @@ http_conn_expired(evutil_socket_t fd, short what, void *arg)
 static void
 http_conn_admit(struct http_conn *c, struct evhttp_connection *evcon)
 {
-	const struct conf *conf = http_conf();
+	const struct conf *conf = conf_current();
 	const struct sockaddr *sa = evhttp_connection_get_addr(evcon);
 	char ip[NET_IP_MAX], key[NET_IPKEY_MAX];
 

@@ -71,12 +71,6 @@ static const struct http_route *const http_tables[] = {
 	NULL,
 };
 
-const struct conf *
-http_conf(void)
-{
-	return conf_current();
-}
-
 const char *
 http_reason(int status)
 {
@@ -443,7 +437,7 @@ http_request_cb(struct evhttp_request *req, void *arg)
 	event_base_gettimeofday_cached(hs.base, &c->arrived);
 	/* the same address and counting key as the SMTP listeners' */
 	if (evcon == NULL || (sa = evhttp_connection_get_addr(evcon)) == NULL ||
-	    net_client_addr(sa, (int)http_conf()->ipv6_prefix, c->ip,
+	    net_client_addr(sa, (int)conf_current()->ipv6_prefix, c->ip,
 		sizeof(c->ip), c->ipkey, sizeof(c->ipkey)) == -1) {
 		str_lcpy(c->ip, "?", sizeof(c->ip));
 		str_lcpy(c->ipkey, "?", sizeof(c->ipkey));

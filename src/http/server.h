@@ -84,8 +84,6 @@ void http_send_error(struct evhttp_request *, int tls, int status,
     const char *msg);
 /* The HTTP reason phrase of a status. */
 const char *http_reason(int status);
-/* The config in force (replaced on SIGHUP, old ones kept). */
-const struct conf *http_conf(void);
 
 /* route tables, searched in order (api.c, session.c) */
 extern const struct http_route http_api_routes[];

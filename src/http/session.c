@@ -400,7 +400,7 @@ http_login_gate(struct http_call *c, const char **why)
 
 	if (!(c->route->flags & HTTP_LOGIN))
 		return 0;
-	conf = http_conf();
+	conf = conf_current();
 	address = admin_arg(c->args, "address");
 	http_login_key(address ? address : "", c->login, sizeof(c->login));
 	http_bf_conf(conf, &bc);
@@ -433,7 +433,7 @@ http_login_gate(struct http_call *c, const char **why)
 void
 http_login_after(struct http_call *c)
 {
-	const struct conf *conf = http_conf();
+	const struct conf *conf = conf_current();
 	int64_t now = (int64_t)time(NULL), n;
 	char q[ADDR_MAX * 4 + 8];
 	struct bf_conf bc;

@@ -84,15 +84,6 @@ smtp_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* The config as it is now: a reload reaches every session at its next
- * use of a value, and the one read stays valid for that piece of work. */
-const struct conf *
-smtp_conf(const struct smtp_session *s)
-{
-	(void)s;
-	return conf_current();
-}
-
 static void
 smtp_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 {
@@ -160,9 +151,9 @@ smtp_refuse(struct smtp_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	smtp_vreply(s, fmt, ap);
 	va_end(ap);
-	if (++s->errors >= smtp_conf(s)->errors_per_session) {
+	if (++s->errors >= conf_current()->errors_per_session) {
 		smtp_reply(s, "421 4.7.0 %s Too many errors, closing",
-		    smtp_conf(s)->hostname);
+		    conf_current()->hostname);
 		log_info("smtp.close session=%016llx ip=%s reason=errors",
 		    (unsigned long long)s->id, s->ip);
 		smtp_close_after_reply(s);
@@ -270,7 +261,7 @@ smtp_setup_bev(struct smtp_session *s)
 	    s);
 	/* stop reading while this much input waits (a stalled pipeline) */
 	bufferevent_setwatermark(s->bev, EV_READ, 0, 64 * 1024);
-	smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+	smtp_set_timeout(s, conf_current()->command_timeout);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
@@ -278,7 +269,7 @@ smtp_setup_bev(struct smtp_session *s)
 static void
 smtp_arm_deadline(struct smtp_session *s)
 {
-	const struct conf *c = smtp_conf(s);
+	const struct conf *c = conf_current();
 	uint64_t now = smtp_now_ms(), end, ms;
 	struct timeval tv;
 
@@ -310,7 +301,7 @@ smtp_expire(struct smtp_session *s)
 	log_info("smtp.close session=%016llx ip=%s reason=session_timeout",
 	    (unsigned long long)s->id, s->ip);
 	smtp_reply(s, "421 4.4.2 %s Session lasted too long, closing",
-	    smtp_conf(s)->hostname);
+	    conf_current()->hostname);
 	smtp_close_after_reply(s);
 	bufferevent_enable(s->bev, EV_WRITE);
 	evtimer_add(s->deadline, &later);
@@ -381,7 +372,7 @@ smtp_refuse_talker(struct smtp_session *s)
 	smtp_reply(s,
 	    "554 5.5.1 %s Protocol error: commands sent before "
 	    "the greeting",
-	    smtp_conf(s)->hostname);
+	    conf_current()->hostname);
 	smtp_close_after_reply(s);
 }
 
@@ -394,7 +385,7 @@ smtp_greet(struct smtp_session *s)
 		return;
 	}
 	smtp_set_state(s, S_CMD);
-	smtp_reply(s, "220 %s ESMTP postern", smtp_conf(s)->hostname);
+	smtp_reply(s, "220 %s ESMTP postern", conf_current()->hostname);
 }
 
 static void
@@ -490,7 +481,7 @@ smtp_session_shutdown(struct smtp_session *s)
 	}
 	if ((s->state == S_CMD || s->state == S_GREET) && s->tx == NULL) {
 		smtp_reply(s, "421 4.3.2 %s Service shutting down",
-		    smtp_conf(s)->hostname);
+		    conf_current()->hostname);
 		smtp_close_after_reply(s);
 	}
 	/* others finish their transaction; the next command gets 421 */
@@ -568,7 +559,7 @@ smtp_chunk_skip(struct smtp_session *s, char *arg)
 		return;
 	s->skip_left = n;
 	smtp_set_state(s, S_SKIP);
-	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+	smtp_set_timeout(s, conf_current()->data_timeout);
 }
 
 /* S_SKIP: drop chunk bytes; 1 when the chunk is done, 0 need more. */
@@ -585,7 +576,7 @@ smtp_skip_read(struct smtp_session *s)
 	if (s->skip_left > 0)
 		return 0;
 	smtp_set_state(s, S_CMD);
-	smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+	smtp_set_timeout(s, conf_current()->command_timeout);
 	return 1;
 }
 
@@ -610,7 +601,7 @@ smtp_dispatch(struct smtp_session *s, char *line)
 	}
 	if (!(c->flags & CMD_STOPPING) && s->rt.stopping(s->rt.arg)) {
 		smtp_reply(s, "421 4.3.2 %s Service shutting down",
-		    smtp_conf(s)->hostname);
+		    conf_current()->hostname);
 		smtp_close_after_reply(s);
 		return;
 	}
@@ -706,7 +697,7 @@ smtp_resume(struct smtp_session *s)
 	if (s->state == S_WAIT)
 		smtp_set_state(s, S_CMD);
 	if (s->state != S_CLOSING) {
-		smtp_set_timeout(s, smtp_conf(s)->command_timeout);
+		smtp_set_timeout(s, conf_current()->command_timeout);
 		bufferevent_enable(s->bev, EV_READ);
 		smtp_process(s);
 	}
@@ -749,7 +740,7 @@ smtp_event_cb(struct bufferevent *bev, short what, void *arg)
 		}
 		if (s->state != S_CLOSING && !(what & BEV_EVENT_WRITING)) {
 			smtp_reply(s, "421 4.4.2 %s Timeout, closing",
-			    smtp_conf(s)->hostname);
+			    conf_current()->hostname);
 			smtp_close_after_reply(s);
 			bufferevent_enable(s->bev, EV_WRITE);
 			return;
@@ -794,7 +785,7 @@ smtp_helo_arg(struct smtp_session *s, const char *arg)
 static void
 smtp_do_ehlo(struct smtp_session *s, char *arg)
 {
-	const struct conf *c = smtp_conf(s);
+	const struct conf *c = conf_current();
 
 	if (smtp_helo_arg(s, arg) == -1)
 		return;
@@ -820,7 +811,7 @@ smtp_do_helo(struct smtp_session *s, char *arg)
 		return;
 	s->flags |= SF_EHLO;
 	s->flags &= ~SF_ESMTP;
-	smtp_reply(s, "250 %s", smtp_conf(s)->hostname);
+	smtp_reply(s, "250 %s", conf_current()->hostname);
 }
 
 /* STARTTLS */

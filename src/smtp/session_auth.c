@@ -118,9 +118,9 @@ smtp_auth_refuse(struct smtp_session *s, const char *reply)
 	s->sasl_step = 0;
 	smtp_set_state(s, S_CMD);
 	smtp_reply(s, "%s", reply);
-	if (++s->auth_fails >= smtp_conf(s)->auth_failures_per_session) {
+	if (++s->auth_fails >= conf_current()->auth_failures_per_session) {
 		smtp_reply(s, "421 4.7.0 %s Too many failed authentications",
-		    smtp_conf(s)->hostname);
+		    conf_current()->hostname);
 		smtp_close_after_reply(s);
 	}
 }
@@ -201,7 +201,7 @@ auth_job_done(struct worker_job *j)
 	s->auth_refused = a->refused;
 	if (!a->refused) {
 		struct bf_conf bc;
-		guard_bf_conf(smtp_conf(s), &bc);
+		guard_bf_conf(conf_current(), &bc);
 		bf_failed_account(&bc, s->ipkey, a->creds.login, a->r.account,
 		    (int64_t)time(NULL));
 	}
@@ -209,7 +209,7 @@ auth_job_done(struct worker_job *j)
 	/* the same delay from the command, known login or not, refused or
 	 * not: a refused client cannot go faster than a failing one */
 	elapsed = smtp_now_ms() - s->t_cmd;
-	delay = (uint64_t)smtp_conf(s)->auth_fail_delay_ms;
+	delay = (uint64_t)conf_current()->auth_fail_delay_ms;
 	delay = elapsed < delay ? delay - elapsed : 0;
 	tv.tv_sec = (time_t)(delay / 1000);
 	tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
@@ -252,7 +252,7 @@ smtp_auth_submit(struct smtp_session *s, struct sasl_creds *c)
 	smtp_set_state(s, S_WAIT);
 	/* the brute-force rules look at the address and the login typed,
 	 * never at whether the login exists */
-	guard_bf_conf(smtp_conf(s), &bc);
+	guard_bf_conf(conf_current(), &bc);
 	delay = bf_check(&bc, s->ipkey, a->creds.login, (int64_t)time(NULL));
 	if (delay < 0)
 		a->refused = 1;

@@ -28,7 +28,7 @@
 void
 smtp_data_begin(struct smtp_session *s)
 {
-	const struct conf *c = smtp_conf(s);
+	const struct conf *c = conf_current();
 
 	dot_init(&s->tx->dot, &s->tx->msg, (size_t)c->line_length,
 	    (size_t)c->message_size);
@@ -263,7 +263,7 @@ void
 smtp_data_end(struct smtp_session *s)
 {
 	struct smtp_tx *tx = s->tx;
-	const struct conf *c = smtp_conf(s);
+	const struct conf *c = conf_current();
 	struct header_info hi;
 	struct spool_job *sj;
 	char date[64], from[SMTP_HELO_MAX * 2 + 128];

@@ -64,7 +64,6 @@ struct smtp_job {
 
 /* session.c */
 uint64_t smtp_now_ms(void);
-const struct conf *smtp_conf(const struct smtp_session *);
 void smtp_reply(struct smtp_session *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* The reply to a client's error, and the error counted: past

@@ -47,11 +47,11 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 		int64_t n = str_uint(v);
 		if (n < 0)
 			goto bad;
-		if (n > smtp_conf(s)->message_size) {
+		if (n > conf_current()->message_size) {
 			smtp_refuse(s,
 			    "552 5.3.4 Message size exceeds fixed "
 			    "limit of %lld bytes",
-			    (long long)smtp_conf(s)->message_size);
+			    (long long)conf_current()->message_size);
 			return -1;
 		}
 		/* only checked: the message is measured as it comes */
@@ -133,7 +133,7 @@ smtp_quota_refuse(struct smtp_session *s, enum quota_rc rc,
 	if (tx->quota_hit)
 		return;
 	tx->quota_hit = 1;
-	guard_abuse_conf(smtp_conf(s), &ab);
+	guard_abuse_conf(conf_current(), &ab);
 	if (quota_excess(&tx->qk, &ab, (int64_t)time(NULL))) {
 		snprintf(reason, sizeof(reason),
 		    "refused over quota %lld times in one day",
@@ -249,7 +249,7 @@ cred_job_done(struct worker_job *j)
 		smtp_reply(s,
 		    "421 4.7.0 %s The password or token of this session was "
 		    "replaced or revoked: log in again",
-		    smtp_conf(s)->hostname);
+		    conf_current()->hostname);
 		smtp_tx_free(s);
 		smtp_close_after_reply(s);
 	} else if (rc == -1) {
@@ -378,7 +378,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	s->tx = tx;
 	str_lcpy(tx->body, "7BIT", sizeof(tx->body));
 	str_lcpy(tx->from, from, sizeof(tx->from));
-	buf_init(&tx->msg, (size_t)smtp_conf(s)->message_size + 65536);
+	buf_init(&tx->msg, (size_t)conf_current()->message_size + 65536);
 	if (smtp_params(rest, smtp_mail_param, s) == -1) { /* refused */
 		smtp_tx_free(s);
 		return;
@@ -486,7 +486,7 @@ smtp_rcpt_refused(struct smtp_session *s)
 
 	if (!s->tx->has_qk)
 		return;
-	guard_abuse_conf(smtp_conf(s), &ab);
+	guard_abuse_conf(conf_current(), &ab);
 	if (quota_rcpt_result(&s->tx->qk, 0, 1, &ab, (int64_t)time(NULL)))
 		guard_block_submit(s->rt.wl, &s->tx->qk, s->tx->qwho,
 		    GUARD_REFUSED_REASON);
@@ -515,7 +515,7 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		smtp_refuse(s, "553 5.1.3 <%s>: %s", to, why);
 		return;
 	}
-	if (tx->nrcpt >= smtp_conf(s)->recipients_per_message) {
+	if (tx->nrcpt >= conf_current()->recipients_per_message) {
 		smtp_reply(s, "452 4.5.3 Too many recipients");
 		return;
 	}
@@ -567,7 +567,7 @@ smtp_cmd_data(struct smtp_session *s, char *arg)
 	}
 	smtp_data_begin(s);
 	smtp_set_state(s, S_DATA);
-	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+	smtp_set_timeout(s, conf_current()->data_timeout);
 	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
@@ -588,5 +588,5 @@ smtp_cmd_bdat(struct smtp_session *s, char *arg)
 	s->tx->bdat_left = n;
 	s->tx->bdat_last = last;
 	smtp_set_state(s, S_BDAT);
-	smtp_set_timeout(s, smtp_conf(s)->data_timeout);
+	smtp_set_timeout(s, conf_current()->data_timeout);
 }
