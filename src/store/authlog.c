@@ -55,45 +55,35 @@ authlog_field(const struct authlog_rec *r, const char *v, unsigned bit)
 	return r->nulls & bit ? NULL : v;
 }
 
-/* One transaction for the batch; on failure each event alone, so one
+static int
+authlog_insert(struct store *st, const struct authlog_rec *r)
+{
+	struct store_auth_event e = { r->time, authlog_field(r, r->login, 1),
+		authlog_field(r, r->ip, 2), authlog_field(r, r->mech, 4),
+		authlog_field(r, r->kind, 8), authlog_field(r, r->outcome, 16),
+		authlog_field(r, r->reason, 32) };
+
+	return store_auth_insert(st, &e);
+}
+
+/* One transaction for the batch; if it fails, each event alone, so one
  * bad row costs only itself. */
 static void
-authlog_write(struct store *st, struct authlog_rec *b, size_t n)
+authlog_write(struct store *st, const struct authlog_rec *b, size_t n)
 {
 	size_t i;
-	int ok = store_begin(st) == 0;
 
-	for (i = 0; i < n; i++) {
-		struct authlog_rec *r = &b[i];
-		struct store_auth_event e = { r->time,
-			authlog_field(r, r->login, 1),
-			authlog_field(r, r->ip, 2),
-			authlog_field(r, r->mech, 4),
-			authlog_field(r, r->kind, 8),
-			authlog_field(r, r->outcome, 16),
-			authlog_field(r, r->reason, 32) };
-		if (store_auth_insert(st, &e) != 0) {
-			log_warnx("auth.log error=\"%s\"", store_errmsg(st));
-			ok = 0;
-		}
-	}
-	if (ok)
-		ok = store_commit(st) == 0;
-	else
+	if (store_begin(st) == 0) {
+		for (i = 0; i < n && authlog_insert(st, &b[i]) == 0; i++)
+			;
+		if (i == n && store_commit(st) == 0)
+			return;
 		store_rollback(st);
-	if (!ok && n > 1) { /* retried one by one, outside a transaction */
-		for (i = 0; i < n; i++) {
-			struct authlog_rec *r = &b[i];
-			struct store_auth_event e = { r->time,
-				authlog_field(r, r->login, 1),
-				authlog_field(r, r->ip, 2),
-				authlog_field(r, r->mech, 4),
-				authlog_field(r, r->kind, 8),
-				authlog_field(r, r->outcome, 16),
-				authlog_field(r, r->reason, 32) };
-			store_auth_insert(st, &e);
-		}
 	}
+	log_warnx("auth.log error=\"%s\" retry=one_by_one", store_errmsg(st));
+	for (i = 0; i < n; i++)
+		if (authlog_insert(st, &b[i]) != 0)
+			log_warnx("auth.log error=\"%s\"", store_errmsg(st));
 }
 
 static void *
