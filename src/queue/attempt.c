@@ -190,7 +190,7 @@ qmsg_start(struct qmsg *m)
 	if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
 		sign = 1;
 	else if (known) {
-		if (qmsg_dests_avail(m, now, &wait_on) == DEST_OK)
+		if (qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK)
 			sign = 1;
 		else if (!qmsg_expired(m, now)) {
 			qmsg_defer_down(m, wait_on);
@@ -288,7 +288,7 @@ qmsg_loaded(struct qmsg *m, int is_signed)
 		qmsg_retry_later(m, 60);
 		return;
 	}
-	switch (qmsg_dests_avail(m, now, &wait_on)) {
+	switch (qmsg_dests_avail(m, now, 1, &wait_on)) {
 	case DEST_OK:
 		if (qmsg_submit(m, 0, 1) == -1)
 			qmsg_retry_later(m, 60);
@@ -523,7 +523,7 @@ commit_job_done(struct worker_job *j)
 		 * down it is parked on one, to go as soon as it is back */
 		if (qmgr_conf()->delivery_mode != CONF_DELIVERY_CAPTURE &&
 		    qmsg_set_dests(m) == 0 &&
-		    qmsg_dests_avail(m, qmgr_now(), &wait_on) != DEST_OK &&
+		    qmsg_dests_avail(m, qmgr_now(), 0, &wait_on) != DEST_OK &&
 		    wait_on != NULL)
 			dest_park(wait_on, m);
 		qmsg_unload(m);

@@ -131,7 +131,7 @@ dest_smarthost(void)
 }
 
 enum qdest_avail
-qmsg_dests_avail(struct qmsg *m, int64_t now, struct qdest **wait_on)
+qmsg_dests_avail(struct qmsg *m, int64_t now, int claim, struct qdest **wait_on)
 {
 	enum qdest_avail a, best = DEST_DOWN;
 	struct qdest *one;
@@ -150,7 +150,7 @@ qmsg_dests_avail(struct qmsg *m, int64_t now, struct qdest **wait_on)
 		if ((a = dest_avail(one, now)) == DEST_OK) {
 			/* the first message to an untried destination goes
 			 * alone: the others wait for its connection */
-			if (!one->ever_ready && one->trying_until == 0)
+			if (claim && !one->ever_ready && one->trying_until == 0)
 				one->trying_until = now + QMGR_TRY_MAX;
 			return DEST_OK;
 		}
@@ -460,7 +460,9 @@ dest_pump(struct qdest *d)
 
 	/* a probe: one bare connection, no message loaded for it */
 	if (d->probing && d->nconns == 0 && TAILQ_EMPTY(&d->waiting)) {
-		(void)conn_open(d);
+		/* not even started (out of memory): the next message tries */
+		if (conn_open(d) == -1 && !d->resolving && d->nconns == 0)
+			d->probing = 0;
 		return;
 	}
 	while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {

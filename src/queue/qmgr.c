@@ -80,10 +80,15 @@ qmsg_free(struct qmsg *m)
 	free(m);
 }
 
+static void qmgr_arm(void);
+
 void
 qmsg_schedule(struct qmsg *m, int64_t when)
 {
 	qsched_set(&q.sched, &m->node, when);
+	/* the new earliest: the one timer moves to it */
+	if (qsched_top(&q.sched) == &m->node && q.timer != NULL)
+		qmgr_arm();
 }
 
 /* One timer, for the earliest message. */

@@ -162,8 +162,10 @@ void dest_free_all(void);
 struct qdest *dest_get(const char *key);
 enum qdest_avail dest_avail(struct qdest *, int64_t now);
 /* The message's verdict from its pending destinations: DEST_OK if one
- * can be tried now; else DEST_TRYING or DEST_DOWN (park it). */
-enum qdest_avail qmsg_dests_avail(struct qmsg *, int64_t now,
+ * can be tried now (with claim: it goes first to an untried one, and
+ * the others wait for its connection); else DEST_TRYING or DEST_DOWN:
+ * park it on *wait_on. */
+enum qdest_avail qmsg_dests_avail(struct qmsg *, int64_t now, int claim,
     struct qdest **wait_on);
 void dest_park(struct qdest *, struct qmsg *);
 void qmsg_release_tries(struct qmsg *);

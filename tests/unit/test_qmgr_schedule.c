@@ -235,15 +235,15 @@ UNIT_TEST(test_a_message_waits_only_if_all_its_destinations_are_down)
 	m->dests_known = 1;
 	a->down = b->down = 1;
 	a->down_until = b->down_until = now + 600;
-	CHECK(qmsg_dests_avail(m, now, &wait_on) == DEST_DOWN);
+	CHECK(qmsg_dests_avail(m, now, 1, &wait_on) == DEST_DOWN);
 	CHECK(wait_on == a);
 	b->down = 0;
 	b->ever_ready = 1;
-	CHECK(qmsg_dests_avail(m, now, &wait_on) == DEST_OK);
+	CHECK(qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK);
 	/* untried: the first message goes, the next waits for it */
 	b->ever_ready = 0;
-	CHECK(qmsg_dests_avail(m, now, &wait_on) == DEST_OK);
-	CHECK(qmsg_dests_avail(m, now, &wait_on) == DEST_TRYING);
+	CHECK(qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK);
+	CHECK(qmsg_dests_avail(m, now, 1, &wait_on) == DEST_TRYING);
 	CHECK(wait_on == b);
 	qmgr_test_teardown(c);
 }
