@@ -118,8 +118,17 @@ qmgr_pass(void)
 	struct qsched_node *n;
 	int64_t now = qmgr_now();
 
+	int turns = 0;
+
 	while (!q.stopping && q.inflight < QMGR_INFLIGHT_MAX &&
 	       (n = qsched_top(&q.sched)) != NULL && n->when <= now) {
+		/* a million due at a start: the loop breathes between
+		 * batches (attempts end, connections answer) */
+		if (++turns > QMGR_PASS_MAX) {
+			struct timeval tv = { 0, 0 };
+			evtimer_add(q.timer, &tv);
+			return;
+		}
 		qsched_unset(&q.sched, n);
 		/* started, or put back later: never due again at once */
 		qmsg_start((struct qmsg *)n);

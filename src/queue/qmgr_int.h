@@ -28,6 +28,7 @@
 #define QMGR_IDLE_KEEP 5      /* seconds an idle connection is kept */
 #define QMGR_RESOLVE_TTL 60   /* seconds a destination's hosts are kept */
 #define QMGR_TRY_MAX 120      /* seconds a first try may hold others back */
+#define QMGR_PASS_MAX 4096    /* messages taken per turn of the loop */
 
 enum qrcpt_state { R_PENDING, R_INFLIGHT, R_SENT, R_FAILED, R_DEFERRED };
 
