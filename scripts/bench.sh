@@ -27,7 +27,18 @@
 #   BENCH_STORM_N=10000   clients of the login storm (STARTTLS + AUTH
 #                         arriving over 20 s; bench/authstorm.py measures
 #                         AUTH latency from the client's side)
-#   BENCH_PARTS="loads idle storm"  which parts to run
+#   BENCH_PARTS="loads idle storm"  which parts to run; "queue" (not by
+#                         default: minutes, and disk) is the queue at scale:
+#                         BENCH_QUEUE_N messages (default 50000; 1000000 for the big run)
+#                         copied into the spool by scripts/spoolgen.py from one
+#                         real queued message, for a smarthost that refuses
+#                         connections (retry in 1 h); then postern starts and
+#                         the part measures the time to queue.start and to the
+#                         first attempt, CPU-seconds per 10 s of waiting
+#                         (/proc/PID/stat), RSS per queued message; then an
+#                         aiosmtpd sink (scripts/bench_sink.py) opens on that
+#                         port, `postern queue flush`, and the drain rate.
+#                         BENCH_PARTS=queue BENCH_QUEUE_N=50000 sh scripts/bench.sh
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
@@ -52,6 +63,7 @@ BIG_PROCS=${BENCH_BIG_PROCS:-1}
 TMO=${BENCH_TIMEOUT:-120}
 STORM_N=${BENCH_STORM_N:-10000}
 PARTS=${BENCH_PARTS:-loads idle storm}
+QUEUE_N=${BENCH_QUEUE_N:-50000}
 QUIET_WAIT=${BENCH_QUIET_WAIT:-120}
 DELIVERY=${BENCH_DELIVERY:-sink}
 command -v smtp-sink >/dev/null 2>&1 || DELIVERY=capture
@@ -68,6 +80,7 @@ cleanup() {
 	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
 	server_stop
 	[ -z "$SINKPID" ] || kill "$SINKPID" 2>/dev/null || true
+	[ -z "${QSINKPID:-}" ] || kill "$QSINKPID" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -476,6 +489,116 @@ case " $PARTS " in *" storm "*)
 	use_cert rsa
 	run_storm "$STORM_N" 20 ;;
 esac
+
+# --- the queue at scale ----------------------------------------------------------
+
+# seconds since $1 (a now) until PATTERN appears in the log after byte $2,
+# polled every 50 ms, at most $4 seconds; "-" if it never did
+log_wait() { # T0 LOG0 PATTERN MAXS
+	lw_end=$(($(date +%s) + $4))
+	while [ "$(date +%s)" -lt $lw_end ]; do
+		if tail -c +$(($2 + 1)) "$LOG" | grep -q "$3"; then
+			echo "$(now) $1" | awk '{ printf "%.2f", $1 - $2 }'
+			return
+		fi
+		sleep 0.05
+	done
+	echo -
+}
+log_count() { tail -c +$(($1 + 1)) "$LOG" | grep -c "$2" || true; }
+
+queue_part() {
+	n=$QUEUE_N
+	qdir=$RUN/data/spool/queue
+	free_port P_DEAD
+	set_conf mode smarthost
+	set_conf smarthost "127.0.0.1:$P_DEAD"
+	set_conf smarthost_tls none
+	set_conf retry_first 1h
+	set_conf retry_max_interval 1h
+	server_stop
+	clear_spool
+	find "$qdir" -name '*.state' -delete 2>/dev/null || true
+	server_start
+	sleep 2
+	rss0=$(rss_kib)
+	# one real message, deferred: the template of every copy
+	log0=$(wc -c <"$LOG")
+	"$SL" --host 127.0.0.1 --port "$P_SUB" --tls starttls \
+	    --auth "$USER_ADDR:$PW" --from "$USER_ADDR" --conns 1 --msgs 1 \
+	    --size 2048 --per-conn 1 --timeout 30 >/dev/null 2>&1 ||
+	    die "cannot queue the template message"
+	[ "$(log_wait "$(now)" "$log0" 'delivery.attempt.*result=deferred' 30)" != - ] ||
+	    die "the template message was not deferred"
+	server_stop
+	tmpl=$(find "$qdir" -type f ! -name '*.*' | head -1)
+	[ -n "$tmpl" ] || die "no template message in $qdir"
+	mv "$tmpl" "$B/queue.tmpl"
+	clear_spool
+	say "queue: writing $n spool files (spoolgen.py)"
+	g0=$(now)
+	/usr/bin/python3 "$ROOT/scripts/spoolgen.py" "$B/queue.tmpl" "$qdir" "$n" >/dev/null ||
+	    die "spoolgen failed"
+	sync
+	gen_s=$(echo "$(now) $g0" | awk '{ printf "%.1f", $1 - $2 }')
+	say "queue: $n files in $gen_s s; starting postern"
+	wait_quiet
+	log0=$(wc -c <"$LOG")
+	t0=$(now)
+	server_start
+	start_s=$(log_wait "$t0" "$log0" 'queue\.start' 600)
+	first_s=$(log_wait "$t0" "$log0" 'delivery\.attempt' 600)
+	# every message deferred once (attempted, or parked with no I/O)
+	w_end=$(($(date +%s) + 1800))
+	while [ "$(date +%s)" -lt $w_end ]; do
+		c=$(($(log_count "$log0" 'queue\.defer ') + $(log_count "$log0" 'delivery\.attempt')))
+		[ "$c" -ge "$n" ] && break
+		sleep 0.5
+	done
+	all_s=$(echo "$(now) $t0" | awk '{ printf "%.2f", $1 - $2 }')
+	jst=$(proc_jiffies)
+	sleep 2
+	j0=$(proc_jiffies)
+	b0=$(busy_jiffies)
+	sleep 10
+	j1=$(proc_jiffies)
+	b1=$(busy_jiffies)
+	rss1=$(rss_kib)
+	# the smarthost opens; the operator flushes; until the spool is empty
+	QSINKPID=
+	/usr/bin/python3 "$ROOT/scripts/bench_sink.py" "$P_DEAD" >"$B/qsink.out" 2>&1 &
+	QSINKPID=$!
+	i=0
+	while [ "$(listeners "$P_DEAD")" -lt 1 ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	j2=$(proc_jiffies)
+	t2=$(now)
+	"$BIN" -c "$CONF" queue flush >/dev/null
+	spool_wait 3600
+	t3=$(now)
+	j3=$(proc_jiffies)
+	sleep 1.5
+	got=$(tail -1 "$B/qsink.out" | sed -n 's/received=//p')
+	left=$(spool_count)
+	kill "$QSINKPID" 2>/dev/null || true
+	wait "$QSINKPID" 2>/dev/null || true
+	QSINKPID=
+	line=$(echo "$n $jst $j0 $j1 $b0 $b1 $j2 $j3 $t2 $t3 $rss0 $rss1 $HZ" | awk '{
+	    hz = $13; n = $1
+	    printf "startup_cpu_s=%.2f wait_cpu_s_per_10s=%.3f other_cpu_s_per_10s=%.2f rss0_kib=%d rss1_kib=%d bytes_per_msg=%.0f drain_s=%.2f drain_msgs_s=%.0f drain_cpu_ms_per_msg=%.3f",
+		$2 / hz, ($4 - $3) / hz, ($6 - $5 - ($4 - $3)) / hz, $11, $12,
+		($12 - $11) * 1024 / n, $10 - $9, n / ($10 - $9),
+		($8 - $7) * 1000 / hz / n }')
+	echo "Q|queue n=$n|smarthost|gen_s=$gen_s start_s=$start_s first_attempt_s=$first_s all_deferred_s=$all_s $line sink_received=${got:-?} spool_left=$left" >>"$RES"
+	say "queue n=$n: queue.start after $start_s s, first attempt $first_s s, all deferred $all_s s; $(field wait_cpu_s_per_10s "$line") CPU-s per 10 s waiting; $(field bytes_per_msg "$line") B RSS/msg; drain $(field drain_msgs_s "$line") msgs/s, $(field drain_cpu_ms_per_msg "$line") CPU-ms/msg; sink got ${got:-?}, $left left"
+	clear_spool
+}
+
+case " $PARTS " in *" queue "*)
+	queue_part ;;
+esac
 server_stop
 
 # --- the table -------------------------------------------------------------------
@@ -510,6 +633,15 @@ $1 == "S" {
 	    kv($4, "srv_cpu_s"))
 	next
 }
+$1 == "Q" {
+	qrow[++nq] = sprintf("%-16s %6s %6s %6s %7s %8s %7s %7s %7s %8s %5s", $2,
+	    kv($4, "start_s"), kv($4, "first_attempt_s"), kv($4, "all_deferred_s"),
+	    kv($4, "startup_cpu_s"), kv($4, "wait_cpu_s_per_10s"),
+	    kv($4, "other_cpu_s_per_10s"), kv($4, "bytes_per_msg"),
+	    kv($4, "drain_msgs_s"), kv($4, "drain_cpu_ms_per_msg"),
+	    kv($4, "spool_left"))
+	next
+}
 $1 == "I" {
 	n = kv($4, "n")
 	idle[++ni] = sprintf("%-40s %6s/%-6s %7s %8s %8s %8.1f %8.1f", $2 " [" $3 "]",
@@ -538,6 +670,16 @@ END {
 	if (ns) printf "\n%-40s %13s %6s %7s %7s %7s %7s %6s\n", "login storm",
 	    "served/asked", "failed", "auth50", "auth99", "login99", "logged", "CPU s"
 	for (o = 1; o <= ns; o++) print storm[o]
+	if (nq) {
+		printf "\n%-16s %6s %6s %6s %7s %8s %7s %7s %7s %8s %5s\n", "queue (refused)",
+		    "start", "1st", "all", "CPU s", "CPU/10s", "oth/10s", "B/msg",
+		    "drain/s", "CPUms/m", "left"
+		for (o = 1; o <= nq; o++) print qrow[o]
+		print "start: s to queue.start; 1st: to the first attempt logged; all: every message"
+		print "deferred once; CPU s: postern CPU until then; CPU/10s: postern CPU-seconds in 10 s"
+		print "of waiting; oth/10s: other CPU meanwhile; B/msg: RSS growth per queued message;"
+		print "drain/s, CPUms/m: after the smarthost opens and `queue flush`, to an empty spool."
+	}
 	print "\nmsgs/s: accepted (250 after the dot) per second of the run; e2e/s: until the queue"
 	print "manager had delivered (captured) them all. CPU ms: postern process utime+stime per"
 	print "message during the run; e2e ms: until delivered; mach: busy CPU of the whole machine"

@@ -40,16 +40,67 @@ admin_queue_signal(struct admin_ctx *ctx)
 	return kill(pid, SIGUSR1) == 0;
 }
 
+/* The JSON of one message, as `queue list` and `queue show` print it. */
+static json_t *
+admin_queue_json(const struct spool_info *m, const char *msg, size_t len)
+{
+	const struct spool_env *e = &m->env;
+	json_t *o, *rcpts;
+	int i;
+
+	if ((o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:i,s:I,s:b,s:i}", "id",
+		 e->id, "time", (json_int_t)e->time, "from", e->from, "auth",
+		 e->auth[0] ? e->auth : "-", "ip", e->ip, "body", e->body,
+		 "smtputf8", e->smtputf8, "size", (json_int_t)m->size, "held",
+		 m->held, "rcpts_done", m->rcpts_done)) == NULL)
+		return NULL;
+	if ((e->domain[0] &&
+		json_object_set_new(o, "domain", json_string(e->domain))) ||
+	    (e->ret[0] && json_object_set_new(o, "ret", json_string(e->ret))) ||
+	    (e->envid[0] &&
+		json_object_set_new(o, "envid", json_string(e->envid))) ||
+	    (rcpts = json_array()) == NULL ||
+	    json_object_set_new(o, "rcpts", rcpts) == -1)
+		goto fail;
+	for (i = 0; i < e->nrcpt; i++)
+		if (json_array_append_new(rcpts, json_string(e->rcpts[i].addr)))
+			goto fail;
+	if (msg && json_object_set_new(o, "message", json_stringn(msg, len)))
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
 static int
 admin_queue_find(struct admin_ctx *ctx, json_t *args, int body, json_t **msg,
     const char **id, struct admin_err *err)
 {
+	struct spool_info info;
+	char *text = NULL;
+	size_t len = 0;
+
 	if ((*id = admin_need(args, "id", err)) == NULL)
 		return -1;
-	if ((*msg = spool_show(ctx->conf->data_dir, *id, body)) == NULL)
+	if (spool_open(ctx->conf->data_dir) == -1 ||
+	    spool_show(*id, &info, body ? &text : NULL, &len) == -1)
 		return admin_fail(err, 404, "no message %.64s in the queue",
 		    *id);
+	*msg = admin_queue_json(&info, text, len);
+	spool_env_free(&info.env);
+	free(text);
+	if (*msg == NULL)
+		return admin_fail(err, 500, "out of memory");
 	return 0;
+}
+
+static int
+admin_queue_add(const struct spool_info *m, void *arg)
+{
+	json_t *o = admin_queue_json(m, NULL, 0);
+
+	return o == NULL || json_array_append_new(arg, o) == -1 ? -1 : 0;
 }
 
 int
@@ -59,9 +110,13 @@ admin_queue_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 	json_t *q;
 
 	(void)args;
-	if ((q = spool_list(ctx->conf->data_dir)) == NULL)
+	if ((q = json_array()) == NULL ||
+	    spool_open(ctx->conf->data_dir) == -1 ||
+	    spool_list(admin_queue_add, q) == -1) {
+		json_decref(q);
 		return admin_fail(err, 500, "cannot read the spool in %s",
 		    ctx->conf->data_dir);
+	}
 	*out = json_pack("{s:o}", "queue", q);
 	return 0;
 }
@@ -87,11 +142,11 @@ admin_queue_change(struct admin_ctx *ctx, json_t *args, const char *verb,
 		return -1;
 	json_decref(m);
 	if (strcmp(verb, "hold") == 0)
-		rc = spool_set_held(ctx->conf->data_dir, id, 1);
+		rc = spool_set_held(id, 1);
 	else if (strcmp(verb, "release") == 0)
-		rc = spool_set_held(ctx->conf->data_dir, id, 0);
+		rc = spool_set_held(id, 0);
 	else
-		rc = spool_delete(ctx->conf->data_dir, id);
+		rc = spool_delete(id);
 	if (rc == -1)
 		return admin_fail(err, 500, "queue %s %s: %s", verb, id,
 		    strerror(errno));

@@ -9,7 +9,13 @@
 #ifndef POSTERN_QMGR_H
 #define POSTERN_QMGR_H
 
-/* Start on its own thread; the config is conf_current(). */
+#include <stddef.h>
+
+struct spool_env;
+struct store;
+
+/* Start on its own thread; the config is conf_current(), a worker's
+ * store (for the signing keys) store_thread(). */
 int qmgr_start(void);
 void qmgr_stop(void);
 /* After the workers stopped: free what is left. */
@@ -27,9 +33,6 @@ void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
  * postern's own messages). Prepends DKIM-Signature fields to *msg
  * (realloc'd); a message whose From: domain has no key, or is not the
  * sender's, is left as it is. 0 or -1. */
-#include <stddef.h>
-struct spool_env;
-struct store;
 int queue_sign(struct store *, const struct spool_env *, const char *hostname,
     char **msg, size_t *len);
 /* A worker thread ends: free its cached keys. */

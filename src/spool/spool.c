@@ -56,9 +56,16 @@ spool_mkdir(const char *p)
 	return mkdir(p, 0700) == -1 && errno != EEXIST ? -1 : 0;
 }
 
-int
-spool_paths(const char *data_dir)
+static char spool_dir[PATH_MAX];
+
+/* The folders under data_dir; a second call for the same folder keeps
+ * the open directory (a writer may be fsyncing it right now). */
+static int
+spool_set_paths(const char *data_dir, int reopen)
 {
+	if (!reopen && spool_queue_fd != -1 && strcmp(spool_dir, data_dir) == 0)
+		return 0;
+	str_lcpy(spool_dir, data_dir, sizeof(spool_dir));
 	snprintf(spool_tmp, sizeof(spool_tmp), "%s/spool/tmp", data_dir);
 	snprintf(spool_queue, sizeof(spool_queue), "%s/spool/queue", data_dir);
 	snprintf(spool_free, sizeof(spool_free), "%s/spool/free", data_dir);
@@ -66,6 +73,12 @@ spool_paths(const char *data_dir)
 		close(spool_queue_fd);
 	spool_queue_fd = open(spool_queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return spool_queue_fd == -1 ? -1 : 0;
+}
+
+int
+spool_open(const char *data_dir)
+{
+	return spool_set_paths(data_dir, 0);
 }
 
 static void
@@ -88,7 +101,7 @@ spool_init(const char *data_dir)
 	char base[PATH_MAX];
 
 	snprintf(base, sizeof(base), "%s/spool", data_dir);
-	if (spool_mkdir(base) == -1 || spool_paths(data_dir) == -1) {
+	if (spool_mkdir(base) == -1 || spool_set_paths(data_dir, 1) == -1) {
 		if (errno != ENOENT)
 			return -1;
 	}
@@ -104,7 +117,7 @@ spool_init(const char *data_dir)
 	pool.n = 0;
 	pool.on = pool.names != NULL;
 	pthread_mutex_unlock(&pool.mu);
-	return spool_paths(data_dir);
+	return spool_set_paths(data_dir, 1);
 }
 
 /* A recycled file's name into name, or 0 if the pool is empty. */
@@ -154,6 +167,16 @@ spool_new_id(char id[SPOOL_ID_LEN + 1])
 	snprintf(id, SPOOL_ID_LEN + 1, "%08llx%02x%02x%02x%02x%02x%02x",
 	    (unsigned long long)ts.tv_sec & 0xffffffffULL, r[0], r[1], r[2],
 	    r[3], r[4], r[5]);
+}
+
+int64_t
+spool_id_time(const char *id)
+{
+	char hex[9];
+
+	memcpy(hex, id, 8);
+	hex[8] = '\0';
+	return (int64_t)strtoll(hex, NULL, 16);
 }
 
 /* Wait until an fsync of queue/ that began after our rename is done. */
@@ -337,25 +360,23 @@ spool_unlink_all(const char *queue, const char *id, int recycle)
 	return rc;
 }
 
+static int spool_id_ok(const char *id);
+
 int
 spool_remove(const char *id)
 {
 	return spool_unlink_all(spool_queue, id, 1);
 }
 
-static int spool_id_ok(const char *id);
-
 int
-spool_delete(const char *data_dir, const char *id)
+spool_delete(const char *id)
 {
-	char queue[PATH_MAX];
-
 	if (!spool_id_ok(id)) {
 		errno = EINVAL;
 		return -1;
 	}
-	snprintf(queue, sizeof(queue), "%s/spool/queue", data_dir);
-	return spool_unlink_all(queue, id, 0);
+	/* not recycled: the queue manager may be reading it right now */
+	return spool_unlink_all(spool_queue, id, 0);
 }
 
 static int
@@ -378,24 +399,21 @@ spool_angle(const char *v, char *dst, size_t len)
 	return 0;
 }
 
-int
-spool_load(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
-    unsigned char **donep)
+/*
+ * The one parser of a spool file: the envelope lines of text (len bytes,
+ * changed in place) into e (rcpts allocated), *body the offset of the
+ * message. Refuses a file without the magic line, without recipients,
+ * or whose size line does not match (a torn file).
+ */
+static int
+spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 {
-	char path[PATH_MAX + 64], *text, *p, *nl, *st;
-	size_t len, size = 0;
+	char *p, *nl;
+	size_t size = 0;
 	int cap = 0;
-	unsigned char *done;
 
 	memset(e, 0, sizeof(*e));
-	if (!spool_id_ok(id)) {
-		errno = EINVAL;
-		return -1;
-	}
-	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
-	if ((text = str_read_file(path, (size_t)1 << 31, &len)) == NULL)
-		return -1;
-	if (strncmp(text, "POSTERN-SPOOL 1\n", 16) != 0)
+	if (len < 16 || strncmp(text, "POSTERN-SPOOL 1\n", 16) != 0)
 		goto bad;
 	for (p = text + 16;; p = nl + 1) {
 		char *sp;
@@ -461,32 +479,100 @@ spool_load(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
 	/* the size line guards against a torn file */
 	if (e->nrcpt == 0 || size != len - (size_t)(p - text))
 		goto bad;
-	if ((done = calloc((size_t)e->nrcpt, 1)) == NULL)
-		goto bad;
-	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
-	if ((st = str_read_file(path, 1 << 24, NULL)) != NULL) {
-		char *q = st, *e2;
-		while ((e2 = strchr(q, '\n')) != NULL) {
-			int i;
-			*e2 = '\0';
-			if (strncmp(q, "done ", 5) == 0 &&
-			    (i = atoi(q + 5)) >= 0 && i < e->nrcpt)
-				done[i] = 1;
-			q = e2 + 1;
-		}
-		free(st);
-	}
-	memmove(text, p, size);
-	*msgp = text;
-	*msglenp = size;
-	*donep = done;
+	*body = (size_t)(p - text);
 	return 0;
 bad:
-	errno = EINVAL; /* not a spool file, or a torn one */
-	free(text);
 	free(e->rcpts);
 	e->rcpts = NULL;
+	e->nrcpt = 0;
+	errno = EINVAL; /* not a spool file, or a torn one */
 	return -1;
+}
+
+/* done[i] = 1 for each recipient ID.state lists; the count of them. */
+static int
+spool_read_state(const char *id, unsigned char *done, int nrcpt)
+{
+	char path[PATH_MAX + 64], *st, *q, *e2;
+	int i, n = 0;
+
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((st = str_read_file(path, 1 << 24, NULL)) == NULL)
+		return 0;
+	for (q = st; (e2 = strchr(q, '\n')) != NULL; q = e2 + 1) {
+		*e2 = '\0';
+		if (strncmp(q, "done ", 5) == 0 && (i = atoi(q + 5)) >= 0 &&
+		    i < nrcpt && !done[i]) {
+			done[i] = 1;
+			n++;
+		}
+	}
+	free(st);
+	return n;
+}
+
+/* Read and parse queue/ID: the envelope, the message (if msgp), which
+ * recipients are done (if donep) and how many. 0 or -1 with errno. */
+static int
+spool_read(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
+    unsigned char **donep, int *ndone)
+{
+	char path[PATH_MAX + 64], *text;
+	size_t len, off;
+	unsigned char *done;
+	int n;
+
+	memset(e, 0, sizeof(*e));
+	if (!spool_id_ok(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/%s", spool_queue, id);
+	if ((text = str_read_file(path, (size_t)1 << 31, &len)) == NULL)
+		return -1;
+	if (spool_parse(text, len, e, &off) == -1) {
+		free(text);
+		errno = EINVAL;
+		return -1;
+	}
+	if ((done = calloc((size_t)e->nrcpt, 1)) == NULL) {
+		free(text);
+		spool_env_free(e);
+		errno = ENOMEM;
+		return -1;
+	}
+	n = spool_read_state(id, done, e->nrcpt);
+	if (ndone)
+		*ndone = n;
+	if (donep)
+		*donep = done;
+	else
+		free(done);
+	if (msgp) {
+		memmove(text, text + off, len - off);
+		*msgp = text;
+		*msglenp = len - off;
+	} else {
+		if (msglenp)
+			*msglenp = len - off;
+		free(text);
+	}
+	return 0;
+}
+
+int
+spool_load(const char *id, struct spool_env *e, char **msgp, size_t *msglenp,
+    unsigned char **donep)
+{
+	return spool_read(id, e, msgp, msglenp, donep, NULL);
+}
+
+void
+spool_env_free(struct spool_env *e)
+{
+	free(e->rcpts);
+	e->rcpts = NULL;
+	e->nrcpt = 0;
 }
 
 int
@@ -511,20 +597,24 @@ spool_mark_done(const char *id, const int *idx, int n)
 	return rc;
 }
 
-json_t *
-spool_ids(void)
+int
+spool_each_id(int (*fn)(const char *id, void *arg), void *arg)
 {
-	json_t *ids = json_array();
 	struct dirent *de;
 	DIR *d;
+	int n = 0;
 
 	if ((d = opendir(spool_queue)) == NULL)
-		return ids;
+		return -1;
+	/* readdir order, no sorting: a million names cost no more memory */
 	while ((de = readdir(d)) != NULL)
-		if (spool_id_ok(de->d_name))
-			json_array_append_new(ids, json_string(de->d_name));
+		if (spool_id_ok(de->d_name)) {
+			n++;
+			if (fn(de->d_name, arg) == -1)
+				break;
+		}
 	closedir(d);
-	return ids;
+	return n;
 }
 
 int
@@ -537,14 +627,16 @@ spool_is_held(const char *id)
 }
 
 int
-spool_set_held(const char *data_dir, const char *id, int held)
+spool_set_held(const char *id, int held)
 {
 	char path[PATH_MAX + 64];
 	int fd;
 
-	if (!spool_id_ok(id))
+	if (!spool_id_ok(id)) {
+		errno = EINVAL;
 		return -1;
-	snprintf(path, sizeof(path), "%s/spool/queue/%s.hold", data_dir, id);
+	}
+	snprintf(path, sizeof(path), "%s/%s.hold", spool_queue, id);
 	if (!held)
 		return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) == -1)
@@ -553,101 +645,48 @@ spool_set_held(const char *data_dir, const char *id, int held)
 	return 0;
 }
 
-/* Parse one spool file's envelope into JSON; NULL if not a spool file. */
-static json_t *
-spool_read(const char *path, int with_body)
+/* One message's envelope and status; the message too if msgp. */
+static int
+spool_info_read(const char *id, struct spool_info *info, char **msgp,
+    size_t *lenp)
 {
-	char *text, *p, *nl;
 	size_t len;
-	json_t *o, *rcpts;
 
-	if ((text = str_read_file(path, (size_t)1 << 31, &len)) == NULL)
-		return NULL;
-	if (strncmp(text, "POSTERN-SPOOL 1\n", 16) != 0) {
-		free(text);
-		return NULL;
-	}
-	o = json_object();
-	rcpts = json_array();
-	for (p = text + 16; (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
-		char *sp;
-		*nl = '\0';
-		if (*p == '\0') {
-			p = nl + 1;
-			break;
-		}
-		if ((sp = strchr(p, ' ')) == NULL)
-			continue;
-		*sp++ = '\0';
-		if (strcmp(p, "rcpt") == 0) {
-			char *e = strchr(sp, '>');
-			if (e)
-				*e = '\0';
-			json_array_append_new(rcpts, json_string(sp + 1));
-		} else if (strcmp(p, "time") == 0 || strcmp(p, "size") == 0 ||
-			   strcmp(p, "smtputf8") == 0) {
-			json_object_set_new(o, p, json_integer(atoll(sp)));
-		} else if (strcmp(p, "from") == 0) {
-			sp[strlen(sp) - 1] = '\0';
-			json_object_set_new(o, "from", json_string(sp + 1));
-		} else {
-			json_object_set_new(o, p, json_string(sp));
-		}
-	}
-	json_object_set_new(o, "rcpts", rcpts);
-	{
-		/* what delivery has finished, and whether it is held */
-		char side[PATH_MAX + 80], *st;
-		int done = 0;
-		snprintf(side, sizeof(side), "%s.hold", path);
-		json_object_set_new(o, "held",
-		    json_boolean(access(side, F_OK) == 0));
-		snprintf(side, sizeof(side), "%s.state", path);
-		if ((st = str_read_file(side, 1 << 24, NULL)) != NULL) {
-			for (char *q = st; (q = strstr(q, "done ")) != NULL;
-			     q += 5)
-				done++;
-			free(st);
-		}
-		json_object_set_new(o, "rcpts_done", json_integer(done));
-	}
-	if (with_body)
-		json_object_set_new(o, "message",
-		    json_stringn(p, len - (size_t)(p - text)));
-	free(text);
-	return o;
+	memset(info, 0, sizeof(*info));
+	if (spool_read(id, &info->env, msgp, &len, NULL, &info->rcpts_done) ==
+	    -1)
+		return -1;
+	info->size = len;
+	if (lenp)
+		*lenp = len;
+	info->held = spool_is_held(id);
+	return 0;
 }
 
-json_t *
-spool_list(const char *data_dir)
+int
+spool_list(int (*fn)(const struct spool_info *, void *), void *arg)
 {
-	char dir[PATH_MAX], path[PATH_MAX + 300];
+	struct spool_info info;
 	struct dirent *de;
-	json_t *list = json_array(), *o;
 	DIR *d;
+	int rc = 0;
 
-	snprintf(dir, sizeof(dir), "%s/spool/queue", data_dir);
-	if ((d = opendir(dir)) == NULL)
-		return list;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
+	if ((d = opendir(spool_queue)) == NULL)
+		return -1;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		/* gone since readdir, or not a message: not listed */
+		if (!spool_id_ok(de->d_name) ||
+		    spool_info_read(de->d_name, &info, NULL, NULL) == -1)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if ((o = spool_read(path, 0)) != NULL)
-			json_array_append_new(list, o);
+		rc = fn(&info, arg);
+		spool_env_free(&info.env);
 	}
 	closedir(d);
-	return list;
+	return rc;
 }
 
-json_t *
-spool_show(const char *data_dir, const char *id, int with_body)
+int
+spool_show(const char *id, struct spool_info *info, char **msgp, size_t *lenp)
 {
-	char path[PATH_MAX + 64];
-
-	if (strlen(id) != SPOOL_ID_LEN ||
-	    strspn(id, "0123456789abcdef") != SPOOL_ID_LEN)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/spool/queue/%s", data_dir, id);
-	return spool_read(path, with_body);
+	return spool_info_read(id, info, msgp, lenp);
 }

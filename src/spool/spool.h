@@ -13,8 +13,6 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
-#include <jansson.h>
-
 #include "../mail/addr.h"
 
 #define SPOOL_ID_LEN 20
@@ -44,21 +42,35 @@ struct spool_env {
 	struct spool_rcpt *rcpts;
 };
 
-/* The server's start: make the folders, drop spool/tmp leftovers. */
+/* One message as `postern queue list|show` sees it. */
+struct spool_info {
+	struct spool_env env; /* rcpts allocated: spool_env_free() */
+	size_t size;	      /* of the message, without the envelope */
+	int held;
+	int rcpts_done; /* recipients delivered or bounced */
+};
+
+/*
+ * One set of folders per process: the server's start makes them and
+ * drops spool/tmp leftovers (spool_init); any other caller only finds
+ * them (spool_open: a no-op when already open on the same data_dir).
+ * Every other function works in them.
+ */
 int spool_init(const char *data_dir);
-/* Another process (the CLI): only find the folders. */
-int spool_paths(const char *data_dir);
+int spool_open(const char *data_dir);
 /* A fresh queue id (time + randomness, sortable by arrival). */
 void spool_new_id(char id[SPOOL_ID_LEN + 1]);
+/* The arrival time an id carries (its first 8 hex digits). */
+int64_t spool_id_time(const char *id);
 /*
  * Write the envelope and the message (iov: the parts in order) durably.
  * Runs on a worker; blocks in fsync. 0, or -1 with errno.
  */
 int spool_write(const struct spool_env *, const struct iovec *, int iovcnt);
-/* Remove a message (and its state file) from the queue. */
+/* Remove a finished message (and its state file); its file is recycled. */
 int spool_remove(const char *id);
-/* The same from another process or thread, by the data folder. */
-int spool_delete(const char *data_dir, const char *id);
+/* The operator's removal: never recycled (a worker may be reading it). */
+int spool_delete(const char *id);
 /*
  * Read a queued message: its envelope (rcpts allocated: free them) and
  * the message bytes (malloc'd, *msglen long). done[i] is set for each
@@ -66,16 +78,19 @@ int spool_delete(const char *data_dir, const char *id);
  */
 int spool_load(const char *id, struct spool_env *, char **msg, size_t *msglen,
     unsigned char **done);
+void spool_env_free(struct spool_env *);
 /* Record recipients as finished (delivered or bounced), durably. */
 int spool_mark_done(const char *id, const int *idx, int n);
-/* Every queued id, for a scan at start: a JSON array of strings. */
-json_t *spool_ids(void);
+/* Call fn for every queued id (directory order) until it returns -1;
+ * the number of ids seen, or -1 if the queue cannot be read. */
+int spool_each_id(int (*fn)(const char *id, void *arg), void *arg);
 /* Held messages are skipped by delivery: ID.hold beside the message. */
 int spool_is_held(const char *id);
-int spool_set_held(const char *data_dir, const char *id, int held);
-/* The queue, for `postern queue list`: [{id, time, from, rcpts, size}]. */
-json_t *spool_list(const char *data_dir);
-/* One message's envelope and, if with_body, its text. NULL if none. */
-json_t *spool_show(const char *data_dir, const char *id, int with_body);
+int spool_set_held(const char *id, int held);
+/* Every message, for `postern queue list` (fn returns 0 to go on);
+ * 0, -1 if the queue cannot be read, or fn's -1. */
+int spool_list(int (*fn)(const struct spool_info *, void *), void *arg);
+/* One message (and its text if msg): 0, or -1 (errno ENOENT: none). */
+int spool_show(const char *id, struct spool_info *, char **msg, size_t *len);
 
 #endif

@@ -15,7 +15,9 @@
 #include "conf.h"
 #include "str.h"
 
-enum conf_type { T_STR, T_PATH, T_INT, T_DURATION, T_SIZE, T_ENUM };
+/* T_ENUM: the text is kept; T_CHOICE: its index among the choices, in
+ * an enum field (an int) */
+enum conf_type { T_STR, T_PATH, T_INT, T_DURATION, T_SIZE, T_ENUM, T_CHOICE };
 
 struct conf_key {
 	const char *section, *key;
@@ -29,6 +31,9 @@ struct conf_key {
 
 #define S(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 #define I(f) offsetof(struct conf, f), 0
+
+_Static_assert(sizeof(enum conf_delivery) == sizeof(int),
+    "T_CHOICE fields are stored as int");
 
 static const struct conf_key conf_keys[] = {
 	{ "server", "hostname", T_STR, S(hostname), "localhost", 0, 0, NULL,
@@ -87,7 +92,7 @@ static const struct conf_key conf_keys[] = {
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
 	    "PostgreSQL connection string (driver = postgresql)" },
 
-	{ "delivery", "mode", T_ENUM, S(delivery_mode), "mx", 0, 0,
+	{ "delivery", "mode", T_CHOICE, S(delivery_mode), "mx", 0, 0,
 	    "mx|smarthost|capture",
 	    "mx: to each recipient's MX; smarthost; capture: to a folder" },
 	{ "delivery", "dns_servers", T_STR, S(dns_servers), "", 0, 0, NULL,
@@ -262,17 +267,23 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, char *why,
 		}
 		conf_path_join(dst, k->len, c->dir, val);
 		return 0;
-	case T_ENUM: {
+	case T_ENUM:
+	case T_CHOICE: {
 		const char *p = k->choices;
 		size_t n = strlen(val);
+		int idx = 0;
 		while (p) {
 			const char *e = strchr(p, '|');
 			size_t l = e ? (size_t)(e - p) : strlen(p);
 			if (l == n && strncmp(p, val, n) == 0) {
-				str_lcpy(dst, val, k->len);
+				if (k->type == T_CHOICE)
+					*(int *)(void *)dst = idx;
+				else
+					str_lcpy(dst, val, k->len);
 				return 0;
 			}
 			p = e ? e + 1 : NULL;
+			idx++;
 		}
 		snprintf(why, whylen, "must be one of %s", k->choices);
 		return -1;
@@ -450,6 +461,16 @@ conf_format(const struct conf *c, const struct conf_key *k, char *out,
 	case T_ENUM:
 		str_lcpy(out, p, len);
 		break;
+	case T_CHOICE: {
+		const char *c0 = k->choices, *e;
+		int i;
+		for (i = *(const int *)(const void *)p; i > 0 && c0; i--)
+			c0 = (e = strchr(c0, '|')) ? e + 1 : NULL;
+		str_lcpy(out, c0 ? c0 : "", len);
+		if ((e = strchr(out, '|')) != NULL)
+			*(char *)e = '\0';
+		break;
+	}
 	case T_PATH:
 		/* written relative to the config's folder when inside it */
 		if (dl > 0 && strncmp(p, c->dir, dl) == 0 && p[dl] == '/')

@@ -13,6 +13,13 @@
 #define CONF_PATH_MAX 1024
 #define CONF_STR_MAX 256
 
+/* [delivery] mode, in the order of its choices in conf.c's table */
+enum conf_delivery {
+	CONF_DELIVERY_MX,
+	CONF_DELIVERY_SMARTHOST,
+	CONF_DELIVERY_CAPTURE
+};
+
 struct conf {
 	char path[CONF_PATH_MAX]; /* the file read */
 	char dir[CONF_PATH_MAX];  /* its folder */
@@ -51,8 +58,8 @@ struct conf {
 	char store_conninfo[CONF_STR_MAX];
 
 	/* [delivery] */
-	char delivery_mode[32];		/* mx, smarthost, capture */
-	char dns_servers[CONF_STR_MAX]; /* "ip[:port], ..." empty = system */
+	enum conf_delivery delivery_mode; /* mx, smarthost, capture */
+	char dns_servers[CONF_STR_MAX];	  /* "ip[:port], ..." empty = system */
 	int64_t remote_port;
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];

@@ -108,3 +108,63 @@ UNIT_TEST(test_spool_recycles_files_without_stale_bytes)
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	CHECK(system(path) == 0);
 }
+
+static int
+spool_count_id(const char *id, void *arg)
+{
+	(void)id;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+spool_list_one(const struct spool_info *m, void *arg)
+{
+	struct spool_info *out = arg;
+
+	*out = *m;
+	out->env.rcpts = NULL; /* freed by spool_list */
+	out->env.nrcpt = m->env.nrcpt;
+	return 0;
+}
+
+UNIT_TEST(test_the_queue_is_listed_and_shown_from_the_same_parser)
+{
+	char dir[] = "/tmp/postern-unit-spoolXXXXXX", cmd[512], *msg = NULL;
+	struct spool_info info, listed;
+	size_t len = 0;
+	int idx = 0, n = 0;
+
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(spool_init(dir) == 0);
+	CHECK(spool_open(dir) == 0); /* the same folder: kept open */
+	CHECK(spool_put("6b0000010000000000aa", "Subject: x\r\n\r\nbody\r\n") ==
+	      0);
+	CHECK(spool_mark_done("6b0000010000000000aa", &idx, 1) == 0);
+	CHECK(spool_mark_done("6b0000010000000000aa", &idx, 1) == 0);
+	CHECK(spool_set_held("6b0000010000000000aa", 1) == 0);
+	CHECK(spool_each_id(spool_count_id, &n) == 1 && n == 1);
+
+	memset(&listed, 0, sizeof(listed));
+	CHECK(spool_list(spool_list_one, &listed) == 0);
+	CHECK_STR(listed.env.id, "6b0000010000000000aa");
+	CHECK_STR(listed.env.from, "alice@example.org");
+	CHECK(listed.held == 1 && listed.rcpts_done == 1 &&
+	      listed.env.nrcpt == 1 && listed.size == 20);
+
+	CHECK(spool_show("6b0000010000000000aa", &info, &msg, &len) == 0);
+	CHECK(info.env.nrcpt == 1 &&
+	      strcmp(info.env.rcpts[0].addr, "bob@example.net") == 0);
+	CHECK(len == 20 && msg && memcmp(msg, "Subject: x\r\n", 12) == 0);
+	spool_env_free(&info.env);
+	free(msg);
+	CHECK(spool_show("6b0000010000000000ab", &info, NULL, NULL) == -1);
+	CHECK(spool_show("../../etc/passwd", &info, NULL, NULL) == -1);
+	CHECK(spool_id_time("6b0000010000000000aa") == 0x6b000001);
+
+	CHECK(spool_delete("6b0000010000000000aa") == 0);
+	n = 0;
+	CHECK(spool_each_id(spool_count_id, &n) == 0 && n == 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}

@@ -35,7 +35,7 @@ UNIT_TEST(test_config_defaults_and_relative_paths)
 	CHECK(c.command_timeout == 120);
 	CHECK(c.recipients_per_message == 100);
 	CHECK_STR(c.store_path, "/tmp/data/postern.db");
-	CHECK_STR(c.delivery_mode, "mx");
+	CHECK(c.delivery_mode == CONF_DELIVERY_MX);
 }
 
 UNIT_TEST(test_config_errors_name_file_line_and_key)

@@ -1,0 +1,610 @@
+/*
+ * attempt: one try of one message. A worker loads the spool file (and
+ * ID.state, the recipients already finished); the loop groups the
+ * pending recipients by destination; the message is DKIM-signed (on a
+ * worker) only if one of its destinations can be tried now, and each
+ * group is handed to its destination. At the end a worker commits the
+ * outcome: the DSN is in the spool before its recipients are marked, a
+ * recipient is finished only once ID.state is fsynced, the message is
+ * removed only when none is left. A crash repeats a step (a duplicate),
+ * never loses one. Between attempts only the small struct qmsg stays.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/uio.h>
+
+#include "bounce.h"
+#include "qmgr_int.h"
+#include "../store/thread.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+static void qmsg_loaded(struct qmsg *, int is_signed);
+static void qmsg_deliver(struct qmsg *);
+
+void
+qmsg_unload(struct qmsg *m)
+{
+	if (m->ld == NULL)
+		return;
+	spool_env_free(&m->ld->env);
+	free(m->ld->data);
+	free(m->ld->done);
+	free(m->ld->r);
+	free(m->ld);
+	m->ld = NULL;
+}
+
+/* The attempt ends without an outcome to record: try again later. */
+static void
+qmsg_retry_later(struct qmsg *m, int64_t delay)
+{
+	qmsg_unload(m);
+	if (m->busy) {
+		m->busy = 0;
+		q.inflight--;
+	}
+	qmsg_schedule(m, qmgr_now() + delay);
+	qmsg_release_tries(m);
+}
+
+/* read (and sign) on a worker */
+
+struct load_job {
+	struct worker_job base;
+	struct qmsg *m;
+	char id[SPOOL_ID_LEN + 1];
+	struct qload *ld; /* filled by a load; given by a sign */
+	char hostname[256];
+	int load, sign;
+	int rc, held, err;
+};
+
+static void
+load_job_run(struct worker_job *j, void *ctx)
+{
+	struct load_job *l = (struct load_job *)j;
+	struct qload *ld = l->ld;
+
+	(void)ctx;
+	if (l->load) {
+		if ((l->held = spool_is_held(l->id)))
+			return;
+		l->rc =
+		    spool_load(l->id, &ld->env, &ld->data, &ld->len, &ld->done);
+		l->err = l->rc == -1 ? errno : 0;
+	}
+	if (l->rc == 0 && l->sign &&
+	    queue_sign(store_thread(), &ld->env, l->hostname, &ld->data,
+		&ld->len) == -1)
+		log_warnx("dkim.sign queue=%s error=\"signing failed, sent "
+			  "unsigned\"",
+		    l->id);
+}
+
+static void
+load_job_done(struct worker_job *j)
+{
+	struct load_job *l = (struct load_job *)j;
+	struct qmsg *m = l->m;
+	int load = l->load, sign = l->sign, held = l->held, rc = l->rc;
+	int err = l->err;
+
+	free(l);
+	if (q.stopping) /* no new work while stopping */
+		return;
+	if (!load) { /* signed */
+		qmsg_deliver(m);
+		return;
+	}
+	if (held) {
+		qmsg_retry_later(m, 60);
+		return;
+	}
+	if (rc == -1 && err == ENOENT) {
+		/* deleted (queue delete): not ours any more */
+		log_info("queue.drop queue=%s reason=\"not in the spool\"",
+		    m->node.id);
+		q.inflight--;
+		qmsg_release_tries(m);
+		qmsg_free(m);
+		return;
+	}
+	if (rc == -1) {
+		/* out of memory or descriptors, a torn file: try later */
+		log_warnx("queue.load queue=%s error=\"%s\"", m->node.id,
+		    strerror(err));
+		qmsg_retry_later(m, 60);
+		return;
+	}
+	m->time = m->ld->env.time;
+	qmsg_loaded(m, sign);
+}
+
+/* Load (and sign) m on a worker; -1 if the job cannot be made. */
+static int
+qmsg_submit(struct qmsg *m, int load, int sign)
+{
+	struct load_job *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return -1;
+	if (load && m->ld == NULL &&
+	    (m->ld = calloc(1, sizeof(*m->ld))) == NULL) {
+		free(l);
+		return -1;
+	}
+	l->m = m;
+	l->ld = m->ld;
+	l->load = load;
+	l->sign = sign;
+	str_lcpy(l->id, m->node.id, sizeof(l->id));
+	str_lcpy(l->hostname, qmgr_conf()->hostname, sizeof(l->hostname));
+	l->base.run = load_job_run;
+	l->base.done = load_job_done;
+	l->base.owner = m;
+	workers_submit(q.wl, &l->base);
+	return 0;
+}
+
+/* All its destinations are down: deferred with no file read at all,
+ * and parked on one of them so it goes as soon as that one is back. */
+static void
+qmsg_defer_down(struct qmsg *m, struct qdest *d)
+{
+	int64_t wait = qmgr_backoff(++m->attempts);
+
+	log_info("queue.defer queue=%s dest=%s attempts=%d retry=%llds "
+		 "reason=\"%s\"",
+	    m->node.id, d->key, m->attempts, (long long)wait,
+	    d->down ? d->why : "waiting for a first connection");
+	qmsg_unload(m);
+	if (m->busy) {
+		m->busy = 0;
+		q.inflight--;
+	}
+	dest_park(d, m);
+	qmsg_schedule(m, qmgr_now() + wait);
+}
+
+static int
+qmsg_expired(const struct qmsg *m, int64_t now)
+{
+	return now - m->time > qmgr_conf()->queue_max_age;
+}
+
+/* The scheduler's turn for m (not in the heap, not busy). */
+void
+qmsg_start(struct qmsg *m)
+{
+	const struct conf *cf = qmgr_conf();
+	int64_t now = qmgr_now();
+	struct qdest *wait_on;
+	int known, sign = 0;
+
+	qmsg_unpark(m);
+	known = cf->delivery_mode == CONF_DELIVERY_SMARTHOST || m->dests_known;
+	if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
+		sign = 1;
+	else if (known) {
+		if (qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK)
+			sign = 1;
+		else if (!qmsg_expired(m, now)) {
+			qmsg_defer_down(m, wait_on);
+			return;
+		}
+		/* expired: loaded for its DSN, not signed */
+	}
+	if (qmsg_submit(m, 1, sign) == -1) {
+		qmsg_schedule(m, now + 60);
+		return;
+	}
+	m->busy = 1;
+	m->attempts++;
+	q.inflight++;
+}
+
+/* Remember the destinations of the pending recipients (interned). */
+static int
+qmsg_set_dests(struct qmsg *m)
+{
+	struct qload *ld = m->ld;
+	struct qdest **ds = NULL;
+	int i, j, n = 0;
+
+	for (i = 0; i < ld->env.nrcpt; i++) {
+		struct qrcpt *r = &ld->r[i];
+		if (r->state == R_SENT || r->state == R_FAILED ||
+		    r->dest == NULL)
+			continue;
+		for (j = 0; j < n && ds[j] != r->dest; j++)
+			;
+		if (j < n)
+			continue;
+		if (n % 4 == 0) {
+			struct qdest **g = realloc(ds, sizeof(*ds) * (n + 4));
+			if (g == NULL) {
+				free(ds);
+				return -1;
+			}
+			ds = g;
+		}
+		ds[n++] = r->dest;
+	}
+	free(m->dests);
+	m->dests = ds;
+	m->ndests = n;
+	m->dests_known = 1;
+	return 0;
+}
+
+/* Loaded: each recipient's state and destination; then, unless it was
+ * signed with the load (its destinations were known and up), sign only
+ * if one of them can be tried now. */
+static void
+qmsg_loaded(struct qmsg *m, int is_signed)
+{
+	struct qload *ld = m->ld;
+	const struct conf *cf = qmgr_conf();
+	struct qdest *wait_on;
+	int64_t now = qmgr_now();
+	int i;
+
+	if ((ld->r = calloc((size_t)ld->env.nrcpt, sizeof(*ld->r))) == NULL) {
+		qmsg_retry_later(m, 60);
+		return;
+	}
+	for (i = 0; i < ld->env.nrcpt; i++) {
+		struct qrcpt *r = &ld->r[i];
+		char key[ADDR_DOMAIN_MAX + 1];
+		r->idx = i;
+		r->state = ld->done[i] ? R_SENT : R_PENDING;
+		if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
+			continue;
+		str_lcpy(key,
+		    cf->delivery_mode == CONF_DELIVERY_SMARTHOST
+			? "smarthost"
+			: qmgr_domain_of(ld->env.rcpts[i].addr),
+		    sizeof(key));
+		str_ascii_lower(key);
+		/* NULL (out of memory): that recipient is deferred */
+		r->dest = dest_get(key);
+	}
+	if (is_signed) {
+		if (cf->delivery_mode != CONF_DELIVERY_CAPTURE)
+			(void)qmsg_set_dests(m);
+		qmsg_deliver(m);
+		return;
+	}
+	if (cf->delivery_mode == CONF_DELIVERY_CAPTURE) {
+		if (qmsg_submit(m, 0, 1) == -1)
+			qmsg_retry_later(m, 60);
+		return;
+	}
+	if (qmsg_set_dests(m) == -1) {
+		qmsg_retry_later(m, 60);
+		return;
+	}
+	switch (qmsg_dests_avail(m, now, 1, &wait_on)) {
+	case DEST_OK:
+		if (qmsg_submit(m, 0, 1) == -1)
+			qmsg_retry_later(m, 60);
+		return;
+	case DEST_DOWN:
+		/* loaded already (its first time): each down destination
+		 * answers at once with its last error, unsigned, and the
+		 * attempt ends as usual (deferred, or expired: the DSN) */
+		qmsg_deliver(m);
+		return;
+	case DEST_TRYING:
+		/* another message's connection will tell: wait for it */
+		m->attempts--; /* counted again by the deferral */
+		qmsg_defer_down(m, wait_on);
+		return;
+	}
+}
+
+/* one destination's share of a message */
+
+void
+deliv_free(struct qdeliv *v)
+{
+	free(v->idx);
+	free(v->rcpts);
+	free(v->rcode);
+	free(v->rtext);
+	free(v);
+}
+
+void
+deliv_done(struct qdeliv *v)
+{
+	struct qmsg *m = v->m;
+	int i;
+
+	for (i = 0; i < v->n; i++) {
+		struct qrcpt *r = &m->ld->r[v->idx[i]];
+		int code = v->rcode[i];
+		r->code = code;
+		str_lcpy(r->text, v->rtext[i], sizeof(r->text));
+		r->state = code / 100 == 2   ? R_SENT
+			   : code / 100 == 5 ? R_FAILED
+					     : R_DEFERRED;
+	}
+	deliv_free(v);
+	if (--m->groups == 0)
+		qmgr_attempt_end(m);
+}
+
+static struct qdeliv *
+deliv_new(struct qmsg *m, int n)
+{
+	struct qdeliv *v;
+
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		return NULL;
+	v->m = m;
+	v->idx = calloc((size_t)n, sizeof(*v->idx));
+	v->rcpts = calloc((size_t)n, sizeof(*v->rcpts));
+	v->rcode = calloc((size_t)n, sizeof(*v->rcode));
+	v->rtext = calloc((size_t)n, sizeof(*v->rtext));
+	if (!v->idx || !v->rcpts || !v->rcode || !v->rtext) {
+		deliv_free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* Group the pending recipients by destination and hand each over. */
+static void
+qmsg_deliver(struct qmsg *m)
+{
+	struct qload *ld = m->ld;
+	int i, j, n;
+
+	for (i = 0; i < ld->env.nrcpt; i++)
+		if (ld->r[i].state == R_PENDING) {
+			ld->r[i].state = R_INFLIGHT;
+			ld->r[i].grouped = 0;
+		}
+	if (qmgr_conf()->delivery_mode == CONF_DELIVERY_CAPTURE) {
+		capture_submit(m);
+		return;
+	}
+	m->groups = 1; /* held until every group is handed over */
+	for (i = 0; i < ld->env.nrcpt; i++) {
+		struct qrcpt *ri = &ld->r[i];
+		struct qdeliv *v;
+		if (ri->state != R_INFLIGHT || ri->grouped)
+			continue;
+		if (ri->dest == NULL) {
+			ri->state = R_DEFERRED;
+			str_lcpy(ri->text, "out of memory", sizeof(ri->text));
+			continue;
+		}
+		for (n = 0, j = i; j < ld->env.nrcpt; j++)
+			n += ld->r[j].state == R_INFLIGHT &&
+			     !ld->r[j].grouped && ld->r[j].dest == ri->dest;
+		if ((v = deliv_new(m, n)) == NULL) {
+			ri->state = R_DEFERRED;
+			str_lcpy(ri->text, "out of memory", sizeof(ri->text));
+			continue;
+		}
+		for (j = i; j < ld->env.nrcpt; j++) {
+			struct qrcpt *rj = &ld->r[j];
+			if (rj->state != R_INFLIGHT || rj->grouped ||
+			    rj->dest != ri->dest)
+				continue;
+			rj->grouped = 1;
+			v->idx[v->n] = j;
+			v->rcpts[v->n] = ld->env.rcpts[j].addr;
+			v->n++;
+		}
+		v->d = ri->dest;
+		v->txn.from = ld->env.from;
+		v->txn.nrcpt = v->n;
+		v->txn.rcpts = v->rcpts;
+		v->txn.data = ld->data;
+		v->txn.len = ld->len;
+		v->txn.eightbit = strcmp(ld->env.body, "8BITMIME") == 0;
+		v->txn.smtputf8 = ld->env.smtputf8;
+		v->txn.rcpt_code = v->rcode;
+		v->txn.rcpt_text = v->rtext;
+		m->groups++;
+		dest_submit(v);
+	}
+	if (--m->groups == 0)
+		qmgr_attempt_end(m);
+}
+
+/* the end of an attempt: bounce, record, reschedule */
+
+struct commit_job {
+	struct worker_job base;
+	struct qmsg *m;
+	int *finished, nfinished;
+	struct bounce_rcpt *failed;
+	int nfailed;
+	int all_done;
+	int nrefused; /* refused by a remote server (5xx) */
+	char hostname[256];
+	char dsn_id[SPOOL_ID_LEN + 1];
+	int rc;
+};
+
+void
+qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n))
+{
+	q.refused_fn = fn;
+}
+
+static void
+commit_job_run(struct worker_job *j, void *ctx)
+{
+	struct commit_job *cj = (struct commit_job *)j;
+	struct qmsg *m = cj->m;
+	struct qload *ld = m->ld;
+
+	cj->rc = 0;
+	if (cj->nrefused > 0 && ld->env.auth[0] && q.refused_fn)
+		q.refused_fn(ctx, ld->env.auth, cj->nrefused);
+	if (cj->nfailed > 0) {
+		struct spool_env e;
+		struct spool_rcpt r;
+		struct buf b;
+		struct iovec iov;
+		buf_init(&b, 1024 * 1024);
+		if (bounce_build(&ld->env, ld->data, ld->len, cj->failed,
+			cj->nfailed, cj->hostname, qmgr_now(), &b) == 0) {
+			memset(&e, 0, sizeof(e));
+			memset(&r, 0, sizeof(r));
+			spool_new_id(e.id);
+			e.time = qmgr_now();
+			str_lcpy(e.ip, "127.0.0.1", sizeof(e.ip));
+			str_lcpy(e.body, "7BIT", sizeof(e.body));
+			str_lcpy(r.addr, ld->env.from, sizeof(r.addr));
+			e.nrcpt = 1;
+			e.rcpts = &r;
+			iov.iov_base = b.data;
+			iov.iov_len = b.len;
+			/* the bounce is safe before the failure is marked */
+			if (spool_write(&e, &iov, 1) == 0)
+				str_lcpy(cj->dsn_id, e.id, sizeof(cj->dsn_id));
+			else
+				cj->rc = -1;
+		} else {
+			cj->rc = -1;
+		}
+		buf_free(&b);
+	}
+	/* when every recipient is finished, removing the message is the
+	 * record: no state file to write and fsync first */
+	if (cj->rc == 0 && cj->nfinished > 0 && !cj->all_done &&
+	    spool_mark_done(m->node.id, cj->finished, cj->nfinished) == -1)
+		cj->rc = -1;
+	if (cj->rc == 0 && cj->all_done)
+		spool_remove(m->node.id);
+}
+
+static void
+commit_job_done(struct worker_job *j)
+{
+	struct commit_job *cj = (struct commit_job *)j;
+	struct qmsg *m = cj->m;
+	int all = cj->all_done && cj->rc == 0;
+	struct qdest *wait_on;
+
+	if (q.stopping) {
+		free(cj->finished);
+		free(cj->failed);
+		free(cj);
+		return;
+	}
+	if (cj->dsn_id[0]) {
+		char la[LOG_ADDR_MAX];
+		if (qmsg_add(cj->dsn_id, qmgr_now()) == NULL)
+			q.flush = 1; /* found by the next rescan */
+		log_info("queue.bounce queue=%s dsn=%s to=<%s>", m->node.id,
+		    cj->dsn_id, log_addr(la, sizeof(la), m->ld->env.from));
+	}
+	free(cj->finished);
+	free(cj->failed);
+	free(cj);
+	q.inflight--;
+	m->busy = 0;
+	if (all) {
+		log_info("queue.done queue=%s", m->node.id);
+		qmsg_free(m);
+	} else {
+		/* what is left waits on its destinations; if they are all
+		 * down it is parked on one, to go as soon as it is back */
+		if (qmgr_conf()->delivery_mode != CONF_DELIVERY_CAPTURE &&
+		    qmsg_set_dests(m) == 0 &&
+		    qmsg_dests_avail(m, qmgr_now(), 0, &wait_on) != DEST_OK &&
+		    wait_on != NULL)
+			dest_park(wait_on, m);
+		qmsg_unload(m);
+		qmsg_schedule(m, qmgr_now() + qmgr_backoff(m->attempts));
+	}
+	qmgr_pass();
+}
+
+void
+qmgr_attempt_end(struct qmsg *m)
+{
+	struct qload *ld = m->ld;
+	struct commit_job *cj;
+	int64_t now = qmgr_now();
+	int expired = qmsg_expired(m, now);
+	int i, n = ld->env.nrcpt, remaining = 0;
+
+	if (q.stopping) {
+		/* stopping: the outcome is not recorded, the next start
+		 * tries again (at worst a duplicate, never a loss) */
+		return;
+	}
+	if ((cj = calloc(1, sizeof(*cj))) == NULL ||
+	    (cj->finished = calloc((size_t)n, sizeof(int))) == NULL ||
+	    (cj->failed = calloc((size_t)n, sizeof(*cj->failed))) == NULL) {
+		if (cj)
+			free(cj->finished);
+		free(cj);
+		qmsg_retry_later(m, 60); /* nothing recorded: tried again */
+		return;
+	}
+	cj->m = m;
+	str_lcpy(cj->hostname, qmgr_conf()->hostname, sizeof(cj->hostname));
+	for (i = 0; i < n; i++) {
+		struct qrcpt *r = &ld->r[i];
+		char quoted[4 * REPLY_TEXT_MAX];
+		char la[LOG_ADDR_MAX];
+		const char *result;
+		if (r->state == R_DEFERRED && expired) {
+			char t[REPLY_TEXT_MAX];
+			snprintf(t, sizeof(t),
+			    "delivery time expired; last "
+			    "error: %.400s",
+			    r->text);
+			str_lcpy(r->text, t, sizeof(r->text));
+			r->state = R_FAILED;
+			r->code = 0;
+			result = "expired";
+		} else {
+			result = r->state == R_SENT	  ? "sent"
+				 : r->state == R_FAILED	  ? "bounced"
+				 : r->state == R_DEFERRED ? "deferred"
+							  : NULL;
+		}
+		if (ld->done[i] || result == NULL)
+			continue;
+		log_info("delivery.attempt queue=%s to=<%s> host=%s tls=%s "
+			 "reply=\"%s\" delay=%llds result=%s",
+		    m->node.id, log_addr(la, sizeof(la), ld->env.rcpts[i].addr),
+		    r->host[0] ? r->host : "-", r->tls[0] ? r->tls : "none",
+		    log_quote(quoted, sizeof(quoted), r->text, strlen(r->text)),
+		    (long long)(now - ld->env.time), result);
+		if (r->state == R_SENT || r->state == R_FAILED)
+			cj->finished[cj->nfinished++] = i;
+		else
+			remaining++;
+		if (r->state == R_FAILED && r->code >= 500)
+			cj->nrefused++;
+		if (r->state == R_FAILED && ld->env.from[0] != '\0' &&
+		    bounce_wanted(&ld->env.rcpts[i])) {
+			struct bounce_rcpt *b = &cj->failed[cj->nfailed++];
+			b->addr = ld->env.rcpts[i].addr;
+			b->orcpt = ld->env.rcpts[i].orcpt;
+			b->remote = r->host[0] && r->code ? r->host : "";
+			b->diag = r->text;
+			b->code = r->code > 0 ? r->code : 0;
+		}
+	}
+	cj->all_done = remaining == 0;
+	cj->base.run = commit_job_run;
+	cj->base.done = commit_job_done;
+	cj->base.owner = m;
+	workers_submit(q.wl, &cj->base);
+}

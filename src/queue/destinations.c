@@ -1,0 +1,694 @@
+/*
+ * destinations: where the queue's mail goes (a recipient domain, or
+ * "smarthost"), each interned once in a hash by key. A destination has
+ * its own waiting deliveries, connections (reused, idle for 5 s) and
+ * resolved hosts, so a dead one only delays its own mail. One that
+ * fails to resolve or connect (temporarily) is marked down with its last
+ * error until a retry time: its messages are deferred without being
+ * loaded or signed, and parked on it; then a bare connection probes it,
+ * and when one gets ready its parked messages are scheduled at once.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <sodium.h>
+
+#include "qmgr_int.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+static void dest_pump(struct qdest *);
+static void conn_cb(struct dclient *, enum dclient_event, void *);
+
+static size_t
+dest_hash(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*key) {
+		h ^= (unsigned char)*key++;
+		h *= 1099511628211ULL;
+	}
+	return (size_t)h;
+}
+
+int
+dest_init(void)
+{
+	TAILQ_INIT(&q.dests);
+	q.ndbuckets = 256;
+	q.dbuckets = calloc(q.ndbuckets, sizeof(*q.dbuckets));
+	return q.dbuckets ? 0 : -1;
+}
+
+static void
+dest_grow(void)
+{
+	struct qdest **b, *d;
+	size_t nb = q.ndbuckets * 2;
+
+	if ((b = calloc(nb, sizeof(*b))) == NULL)
+		return; /* longer chains, still correct */
+	TAILQ_FOREACH (d, &q.dests, entry) {
+		d->hnext = b[dest_hash(d->key) & (nb - 1)];
+		b[dest_hash(d->key) & (nb - 1)] = d;
+	}
+	free(q.dbuckets);
+	q.dbuckets = b;
+	q.ndbuckets = nb;
+}
+
+static void
+dest_probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct qdest *d = arg;
+
+	(void)fd;
+	(void)what;
+	/* nobody waits: the next message for it probes by its attempt */
+	if (!TAILQ_EMPTY(&d->parked) && !d->probing) {
+		d->probing = 1;
+		dest_pump(d);
+	}
+}
+
+/* The destination of this key (lower case), made on first use. */
+struct qdest *
+dest_get(const char *key)
+{
+	struct qdest *d;
+	size_t h = dest_hash(key) & (q.ndbuckets - 1);
+
+	for (d = q.dbuckets[h]; d; d = d->hnext)
+		if (strcmp(d->key, key) == 0)
+			return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		return NULL;
+	if ((d->probe_ev = evtimer_new(q.base, dest_probe_cb, d)) == NULL) {
+		free(d);
+		return NULL;
+	}
+	str_lcpy(d->key, key, sizeof(d->key));
+	TAILQ_INIT(&d->waiting);
+	TAILQ_INIT(&d->parked);
+	LIST_INIT(&d->conns);
+	d->hnext = q.dbuckets[h];
+	q.dbuckets[h] = d;
+	TAILQ_INSERT_TAIL(&q.dests, d, entry);
+	if (++q.ndests > q.ndbuckets)
+		dest_grow();
+	return d;
+}
+
+/*
+ * DEST_OK: deliver to it now. DEST_DOWN: it failed, wait (its probe
+ * starts here once due). DEST_TRYING: a first connection (or a probe) is
+ * under way: wait for it rather than load and sign for nothing.
+ */
+enum qdest_avail
+dest_avail(struct qdest *d, int64_t now)
+{
+	if (d->down) {
+		if (now >= d->down_until && !d->probing) {
+			d->probing = 1;
+			dest_pump(d);
+		}
+		return d->probing ? DEST_TRYING : DEST_DOWN;
+	}
+	if (!d->ever_ready && now < d->trying_until)
+		return DEST_TRYING;
+	return DEST_OK;
+}
+
+static struct qdest *
+dest_smarthost(void)
+{
+	return dest_get("smarthost");
+}
+
+enum qdest_avail
+qmsg_dests_avail(struct qmsg *m, int64_t now, int claim, struct qdest **wait_on)
+{
+	enum qdest_avail a, best = DEST_DOWN;
+	struct qdest *one;
+	int i, n;
+
+	*wait_on = NULL;
+	n = conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST
+		? 1
+		: m->ndests;
+	for (i = 0; i < n; i++) {
+		one = conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST
+			  ? dest_smarthost()
+			  : m->dests[i];
+		if (one == NULL)
+			return DEST_OK; /* out of memory: try the normal way */
+		if ((a = dest_avail(one, now)) == DEST_OK) {
+			/* the first message to an untried destination goes
+			 * alone: the others wait for its connection */
+			if (claim && !one->ever_ready && one->trying_until == 0)
+				one->trying_until = now + QMGR_TRY_MAX;
+			return DEST_OK;
+		}
+		/* wait on one that is being tried, if any: it may come back
+		 * soonest */
+		if (*wait_on == NULL || a < best) {
+			*wait_on = one;
+			best = a;
+		}
+	}
+	return n == 0 ? DEST_OK : best;
+}
+
+/* The message that was to try d first gave up before any connection
+ * (held, deleted, unreadable): the next one parked on d tries. */
+static void
+dest_release_try(struct qdest *d)
+{
+	struct qmsg *m;
+
+	if (d == NULL || d->ever_ready || d->down || d->nconns > 0 ||
+	    !TAILQ_EMPTY(&d->waiting) || d->trying_until == 0)
+		return;
+	d->trying_until = 0;
+	if ((m = TAILQ_FIRST(&d->parked)) != NULL) {
+		qmsg_unpark(m);
+		if (!m->busy)
+			qmsg_schedule(m, qmgr_now());
+	}
+}
+
+void
+qmsg_release_tries(struct qmsg *m)
+{
+	int i;
+
+	if (conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST)
+		dest_release_try(dest_smarthost());
+	else
+		for (i = 0; m->dests_known && i < m->ndests; i++)
+			dest_release_try(m->dests[i]);
+}
+
+void
+dest_park(struct qdest *d, struct qmsg *m)
+{
+	qmsg_unpark(m);
+	m->parked = d;
+	TAILQ_INSERT_TAIL(&d->parked, m, park);
+}
+
+void
+qmsg_unpark(struct qmsg *m)
+{
+	if (m->parked) {
+		TAILQ_REMOVE(&m->parked->parked, m, park);
+		m->parked = NULL;
+	}
+}
+
+/* It answered: every message parked on it is due now. */
+static void
+dest_up(struct qdest *d)
+{
+	struct qmsg *m;
+	int64_t now = qmgr_now();
+	int n = 0;
+
+	if (d->down)
+		log_info("queue.dest_up dest=%s", d->key);
+	d->ever_ready = 1;
+	d->down = d->fails = d->probing = 0;
+	d->why[0] = '\0';
+	evtimer_del(d->probe_ev);
+	while ((m = TAILQ_FIRST(&d->parked)) != NULL) {
+		qmsg_unpark(m);
+		if (!m->busy)
+			qmsg_schedule(m, now);
+		n++;
+	}
+	if (n > 0)
+		qmgr_pass();
+}
+
+static void
+dest_down(struct qdest *d, const char *why)
+{
+	int64_t now = qmgr_now(), wait;
+	struct timeval tv;
+
+	d->probing = 0;
+	d->fails++;
+	wait = qmgr_backoff(d->fails);
+	d->down_until = now + wait;
+	str_lcpy(d->why, why, sizeof(d->why));
+	if (!d->down)
+		log_info("queue.dest_down dest=%s retry=%llds error=\"%s\"",
+		    d->key, (long long)wait, why);
+	d->down = 1;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = 0;
+	evtimer_add(d->probe_ev, &tv);
+}
+
+/* flush: the operator says try again now */
+void
+dest_reset_all(void)
+{
+	struct qdest *d;
+	struct qmsg *m;
+
+	TAILQ_FOREACH (d, &q.dests, entry) {
+		d->down = d->fails = 0;
+		d->trying_until = 0;
+		evtimer_del(d->probe_ev);
+		while ((m = TAILQ_FIRST(&d->parked)) != NULL)
+			qmsg_unpark(m);
+	}
+}
+
+/* Every waiting delivery of d ends with this outcome. */
+static void
+dest_fail_waiting(struct qdest *d, int code, const char *why)
+{
+	struct qdeliv *v;
+	struct qconn *c;
+	int i, alive = 0;
+
+	LIST_FOREACH (c, &d->conns, entry)
+		alive |= c->ready;
+	/* one more connection refused by a destination that serves others
+	 * is not a destination down */
+	if (code / 100 == 4 && !alive)
+		dest_down(d, why);
+	else
+		d->probing = 0;
+	while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {
+		TAILQ_REMOVE(&d->waiting, v, entry);
+		for (i = 0; i < v->n; i++) {
+			v->rcode[i] = code;
+			str_lcpy(v->rtext[i], why, REPLY_TEXT_MAX);
+		}
+		deliv_done(v);
+	}
+	if (code / 100 != 4 && !TAILQ_EMPTY(&d->parked))
+		dest_up(d); /* a permanent answer: let each find out */
+}
+
+/* One share of an attempt for d: waits for a connection, or fails at
+ * once with d's last error if d is down. */
+void
+dest_submit(struct qdeliv *v)
+{
+	struct qdest *d = v->d;
+	int i;
+
+	if (dest_avail(d, qmgr_now()) == DEST_DOWN) {
+		for (i = 0; i < v->n; i++) {
+			v->rcode[i] = 451;
+			str_lcpy(v->rtext[i], d->why, REPLY_TEXT_MAX);
+		}
+		deliv_done(v);
+		return;
+	}
+	if (!d->ever_ready && d->trying_until == 0)
+		d->trying_until = qmgr_now() + QMGR_TRY_MAX;
+	TAILQ_INSERT_TAIL(&d->waiting, v, entry);
+	dest_pump(d);
+}
+
+static void
+dest_resolved(struct resolve_result *r, void *arg)
+{
+	struct qdest *d = arg;
+	int h, a;
+
+	d->resolving = 0;
+	if (r->status == RESOLVE_NULL_MX || r->status == RESOLVE_NXDOMAIN) {
+		char why[REPLY_TEXT_MAX];
+		snprintf(why, sizeof(why), "%.250s: %.250s", d->key,
+		    r->status == RESOLVE_NULL_MX
+			? "the domain accepts no mail (null MX)"
+		    : r->why[0] ? r->why
+				: "no such domain");
+		dest_fail_waiting(d, 550, why);
+		return;
+	}
+	memset(&d->target, 0, sizeof(d->target));
+	for (h = 0; r->status == RESOLVE_OK && h < r->nhosts; h++)
+		for (a = 0; a < r->hosts[h].naddrs &&
+			    d->target.naddrs < DCLIENT_ADDRS_MAX;
+		     a++) {
+			int k = d->target.naddrs++;
+			d->target.addrs[k] = r->hosts[h].addrs[a];
+			d->target.lens[k] = r->hosts[h].addrlens[a];
+			str_lcpy(d->target.hosts[k], r->hosts[h].name,
+			    sizeof(d->target.hosts[k]));
+		}
+	if (d->target.naddrs == 0) {
+		char why[REPLY_TEXT_MAX];
+		snprintf(why, sizeof(why),
+		    "%.200s: no mail host found (%.200s)", d->key,
+		    r->why[0] ? r->why : "DNS failure");
+		dest_fail_waiting(d, 451, why);
+		return;
+	}
+	d->target_expires = qmgr_now() + QMGR_RESOLVE_TTL;
+	dest_pump(d);
+}
+
+static void
+conn_free(struct qconn *c)
+{
+	LIST_REMOVE(c, entry);
+	c->d->nconns--;
+	q.nconns--;
+	if (c->idle)
+		event_free(c->idle);
+	dclient_close(c->c);
+	free(c);
+}
+
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	conn_free(arg);
+}
+
+/* At the limit in all: close an idle connection to another destination
+ * rather than wait for its idle timer. -1 if none is idle. */
+static int
+conn_close_idle(struct qdest *want)
+{
+	struct qdest *d;
+	struct qconn *c;
+
+	TAILQ_FOREACH (d, &q.dests, entry) {
+		if (d == want || d->nconns == 0)
+			continue;
+		LIST_FOREACH (c, &d->conns, entry)
+			if (c->ready && c->cur == NULL) {
+				conn_free(c);
+				return 0;
+			}
+	}
+	return -1;
+}
+
+static void
+conn_send(struct qconn *c, struct qdeliv *v)
+{
+	evtimer_del(c->idle);
+	c->cur = v;
+	dclient_send(c->c, &v->txn);
+}
+
+/* A new connection to d; -1 if none could be made now. */
+static int
+conn_open(struct qdest *d)
+{
+	const struct conf *cf = qmgr_conf();
+	int smart = cf->delivery_mode == CONF_DELIVERY_SMARTHOST;
+	struct qconn *c;
+
+	if (smart) {
+		d->target = q.smarthost;
+	} else if (d->target_expires < qmgr_now()) {
+		if (!d->resolving) {
+			d->resolving = 1;
+			if (resolve_mx(q.res, d->key, dest_resolved, d,
+				&d->rhandle) == -1) {
+				d->resolving = 0;
+				dest_fail_waiting(d, 451,
+				    "DNS resolution could not start");
+			}
+		}
+		return -1;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	if ((c->idle = evtimer_new(q.base, conn_idle_cb, c)) == NULL) {
+		free(c);
+		return -1;
+	}
+	c->d = d;
+	LIST_INSERT_HEAD(&d->conns, c, entry);
+	d->nconns++;
+	q.nconns++;
+	c->c =
+	    dclient_new(q.base, d->target.tls_verify ? q.smarthost_tls : q.tls,
+		cf->hostname, &d->target,
+		smart ? q.smarthost_port : (int)cf->remote_port, conn_cb, c);
+	if (c->c == NULL) {
+		conn_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dest_pump(struct qdest *d)
+{
+	struct qconn *c;
+	struct qdeliv *v;
+
+	/* a probe: one bare connection, no message loaded for it */
+	if (d->probing && d->nconns == 0 && TAILQ_EMPTY(&d->waiting)) {
+		/* not even started (out of memory): the next message tries */
+		if (conn_open(d) == -1 && !d->resolving && d->nconns == 0)
+			d->probing = 0;
+		return;
+	}
+	while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {
+		LIST_FOREACH (c, &d->conns, entry)
+			if (c->ready && c->cur == NULL)
+				break;
+		if (c != NULL) {
+			TAILQ_REMOVE(&d->waiting, v, entry);
+			conn_send(c, v);
+			continue;
+		}
+		if (d->nconns >= qmgr_conf()->delivery_conns_per_dest)
+			return; /* a connection will free up */
+		if (q.nconns >= qmgr_conf()->delivery_conns &&
+		    conn_close_idle(d) == -1)
+			return;
+		/* one connecting connection at a time per destination */
+		LIST_FOREACH (c, &d->conns, entry)
+			if (!c->ready)
+				return;
+		if (conn_open(d) == -1)
+			return;
+	}
+}
+
+static void
+conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
+{
+	struct qconn *c = arg;
+	struct qdest *d = c->d;
+	struct qdeliv *v = c->cur;
+	int i;
+
+	(void)dc;
+	switch (ev) {
+	case DC_READY:
+		c->ready = 1;
+		if (d->down || d->probing || !d->ever_ready ||
+		    !TAILQ_EMPTY(&d->parked))
+			dest_up(d);
+		break;
+	case DC_TXN_DONE:
+		c->cur = NULL;
+		for (i = 0; i < v->n; i++) {
+			struct qrcpt *r = &v->m->ld->r[v->idx[i]];
+			str_lcpy(r->host, dclient_host(c->c), sizeof(r->host));
+			str_lcpy(r->tls, dclient_tls(c->c), sizeof(r->tls));
+		}
+		deliv_done(v);
+		break;
+	case DC_FAILED:
+		/* the connection is gone: its transaction, or if it never
+		 * got ready, everything waiting, is deferred (or failed) */
+		c->cur = NULL;
+		{
+			int code = dclient_error_is_temporary(c->c) ? 451 : 550;
+			char why[REPLY_TEXT_MAX];
+			str_lcpy(why, dclient_error(c->c), sizeof(why));
+			if (v) {
+				for (i = 0; i < v->n; i++) {
+					v->rcode[i] = code;
+					str_lcpy(v->rtext[i], why,
+					    REPLY_TEXT_MAX);
+				}
+				deliv_done(v);
+			} else if (!c->ready) {
+				conn_free(c);
+				dest_fail_waiting(d, code, why);
+				dest_pump(d);
+				return;
+			}
+		}
+		conn_free(c);
+		dest_pump(d);
+		return;
+	}
+	if (TAILQ_EMPTY(&d->waiting)) {
+		struct timeval tv = { QMGR_IDLE_KEEP, 0 };
+		evtimer_add(c->idle, &tv);
+		return;
+	}
+	dest_pump(d);
+}
+
+void
+dest_free_all(void)
+{
+	struct qdest *d;
+
+	while ((d = TAILQ_FIRST(&q.dests)) != NULL) {
+		struct qconn *c;
+		struct qdeliv *v;
+		while ((c = LIST_FIRST(&d->conns)) != NULL) {
+			if (c->cur)
+				deliv_free(c->cur);
+			conn_free(c);
+		}
+		while ((v = TAILQ_FIRST(&d->waiting)) != NULL) {
+			TAILQ_REMOVE(&d->waiting, v, entry);
+			deliv_free(v);
+		}
+		if (d->resolving)
+			resolver_cancel(q.res, d->rhandle);
+		TAILQ_REMOVE(&q.dests, d, entry);
+		event_free(d->probe_ev);
+		free(d);
+	}
+	free(q.dbuckets);
+	q.dbuckets = NULL;
+}
+
+const char *
+qmgr_domain_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	return at ? at + 1 : "";
+}
+
+/*
+ * The smarthost is a server we choose and may send a password to: its
+ * certificate is checked (chain against smarthost_ca or the system's
+ * CAs, name against the configured host, in dclient), unless the
+ * operator says smarthost_tls = none. MX delivery stays opportunistic
+ * with q.tls.
+ */
+static int
+dest_smarthost_tls(const struct conf *c)
+{
+	const char *ca = c->smarthost_ca;
+
+	if (strcmp(c->smarthost_tls, "none") == 0) {
+		/* a password goes only to a server whose certificate we
+		 * checked: unchecked TLS would hand it to whoever answers */
+		if (c->smarthost_user[0]) {
+			log_warnx("queue.start smarthost_tls=none "
+				  "error=\"smarthost_user is set: a password "
+				  "is sent only over verified TLS (set "
+				  "smarthost_ca for a private CA, or remove "
+				  "smarthost_user)\"");
+			return -1;
+		}
+		return 0;
+	}
+	if ((q.smarthost_tls = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	SSL_CTX_set_verify(q.smarthost_tls, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_min_proto_version(q.smarthost_tls, TLS1_2_VERSION);
+	SSL_CTX_set_mode(q.smarthost_tls, SSL_MODE_RELEASE_BUFFERS);
+	if (ca[0]
+		? SSL_CTX_load_verify_locations(q.smarthost_tls, ca, NULL) != 1
+		: SSL_CTX_set_default_verify_paths(q.smarthost_tls) != 1) {
+		log_warnx("queue.start smarthost_ca=%s error=\"cannot load CA "
+			  "certificates\"",
+		    ca[0] ? ca : "(system)");
+		return -1;
+	}
+	q.smarthost.tls_verify = 1;
+	return 0;
+}
+
+static int
+dest_smarthost_addr(const char *spec)
+{
+	char host[256], *colon;
+	struct addrinfo hints, *res, *ai;
+	int port = 25;
+
+	str_lcpy(host, spec, sizeof(host));
+	if ((colon = strrchr(host, ':')) != NULL &&
+	    strchr(colon, ']') == NULL) {
+		*colon = '\0';
+		port = atoi(colon + 1);
+	}
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (port < 1 || port > 65535 || host[0] == '\0')
+		return -1;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, NULL, &hints, &res) != 0)
+		return -1;
+	q.smarthost.naddrs = 0;
+	for (ai = res; ai && q.smarthost.naddrs < DCLIENT_ADDRS_MAX;
+	     ai = ai->ai_next) {
+		int k = q.smarthost.naddrs++;
+		memcpy(&q.smarthost.addrs[k], ai->ai_addr, ai->ai_addrlen);
+		q.smarthost.lens[k] = ai->ai_addrlen;
+		str_lcpy(q.smarthost.hosts[k], host,
+		    sizeof(q.smarthost.hosts[k]));
+	}
+	freeaddrinfo(res);
+	q.smarthost_port = port;
+	return 0;
+}
+
+/* The smarthost's address, password and TLS context, at start. */
+int
+dest_smarthost_setup(const struct conf *c)
+{
+	if (c->delivery_mode != CONF_DELIVERY_SMARTHOST)
+		return 0;
+	if (dest_smarthost_addr(c->smarthost) == -1) {
+		log_warnx("queue.start smarthost=\"%s\" error=\"cannot "
+			  "resolve HOST:PORT\"",
+		    c->smarthost);
+		return -1;
+	}
+	if (c->smarthost_user[0]) {
+		/* the password comes from a file, never the config */
+		char *pw =
+		    str_read_file(c->smarthost_password_file, SECRET_MAX, NULL);
+		if (pw == NULL) {
+			log_warnx("queue.start smarthost_password_file=%s "
+				  "error=\"%s\"",
+			    c->smarthost_password_file, strerror(errno));
+			return -1;
+		}
+		pw[strcspn(pw, "\r\n")] = '\0';
+		str_lcpy(q.smarthost_pass, pw, sizeof(q.smarthost_pass));
+		sodium_memzero(pw, strlen(pw));
+		free(pw);
+		q.smarthost.auth_user = c->smarthost_user;
+		q.smarthost.auth_pass = q.smarthost_pass;
+	}
+	return dest_smarthost_tls(c);
+}

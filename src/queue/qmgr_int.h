@@ -1,0 +1,182 @@
+/*
+ * qmgr_int: what the queue manager's own files share, and nothing else
+ * includes. qmgr.c runs the loop and the schedule, attempt.c one attempt
+ * (load, sign, hand over, commit), destinations.c the connections and
+ * the up/down state of each destination, capture.c the capture folder.
+ * Everything here is touched on the queue's loop thread only.
+ */
+#ifndef POSTERN_QMGR_INT_H
+#define POSTERN_QMGR_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+#include "qmgr.h"
+#include "schedule.h"
+#include "../auth/secret.h"
+#include "../delivery/client.h"
+#include "../delivery/resolve.h"
+#include "../spool/spool.h"
+#include "../util/conf.h"
+#include "../util/workers.h"
+
+#define QMGR_INFLIGHT_MAX 256 /* messages being attempted at once */
+#define QMGR_IDLE_KEEP 5      /* seconds an idle connection is kept */
+#define QMGR_RESOLVE_TTL 60   /* seconds a destination's hosts are kept */
+#define QMGR_TRY_MAX 120      /* seconds a first try may hold others back */
+#define QMGR_PASS_MAX 4096    /* messages taken per turn of the loop */
+
+enum qrcpt_state { R_PENDING, R_INFLIGHT, R_SENT, R_FAILED, R_DEFERRED };
+
+struct qdest;
+
+/* One recipient during an attempt. */
+struct qrcpt {
+	int idx; /* in env.rcpts */
+	enum qrcpt_state state;
+	int code;
+	int grouped;
+	struct qdest *dest;
+	char text[REPLY_TEXT_MAX];
+	char host[256];
+	char tls[96];
+};
+
+/* A message's text and recipients: only while it is being attempted. */
+struct qload {
+	struct spool_env env;
+	char *data;
+	size_t len;
+	unsigned char *done;
+	struct qrcpt *r;
+};
+
+/* A queued message, resident: about a hundred bytes and its pending
+ * destinations, whatever its size or number of recipients. */
+struct qmsg {
+	struct qsched_node node; /* first: id, next attempt */
+	int64_t time;		 /* arrival: from the id, then the file */
+	int attempts;
+	unsigned busy : 1, dests_known : 1;
+	int groups;	      /* destinations still working on it */
+	int ndests;	      /* once known: after its first load */
+	struct qdest **dests; /* interned; those of pending recipients */
+	struct qdest *parked; /* waiting for this one to come back */
+	TAILQ_ENTRY(qmsg) park;
+	struct qload *ld;
+};
+
+/* one destination's share of an attempt */
+struct qdeliv {
+	struct qmsg *m;
+	struct qdest *d;
+	int n;
+	int *idx;
+	const char **rcpts;
+	int *rcode;
+	char (*rtext)[REPLY_TEXT_MAX];
+	struct dclient_txn txn;
+	TAILQ_ENTRY(qdeliv) entry;
+};
+
+struct qconn {
+	struct dclient *c;
+	struct qdest *d;
+	struct qdeliv *cur;
+	int ready;
+	struct event *idle;
+	LIST_ENTRY(qconn) entry;
+};
+
+enum qdest_avail { DEST_OK, DEST_TRYING, DEST_DOWN };
+
+struct qdest {
+	char key[ADDR_DOMAIN_MAX + 1];
+	struct qdest *hnext;
+	TAILQ_ENTRY(qdest) entry;
+	TAILQ_HEAD(, qdeliv) waiting;
+	LIST_HEAD(, qconn) conns;
+	int nconns;
+	int resolving;
+	uint64_t rhandle;
+	struct dclient_target target;
+	int64_t target_expires;
+	/* Down: it failed to connect or resolve (temporarily); its mail
+	 * is deferred without being loaded until down_until, then a bare
+	 * connection probes it. */
+	int ever_ready, down, fails, probing;
+	int64_t down_until, trying_until;
+	char why[REPLY_TEXT_MAX];
+	TAILQ_HEAD(, qmsg) parked;
+	struct event *probe_ev;
+};
+
+struct qmgr {
+	struct event_base *base;
+	struct workers_loop *wl;
+	struct resolver *res;
+	SSL_CTX *tls;
+	SSL_CTX *smarthost_tls; /* verifying, for the smarthost; or NULL */
+	pthread_t thread;
+	struct event *timer, *wake;
+	int efd;
+	pthread_mutex_t mu;
+	char (*incoming)[SPOOL_ID_LEN + 1]; /* ids from sessions */
+	size_t nincoming, capincoming;
+	int flush, stopping;
+	struct qsched sched;
+	int inflight, nconns;
+	struct qdest **dbuckets; /* destinations by key */
+	size_t ndbuckets, ndests;
+	TAILQ_HEAD(, qdest) dests;
+	struct dclient_target smarthost;
+	int smarthost_port;
+	char smarthost_pass[SECRET_MAX + 1];
+	void (*refused_fn)(void *, const char *, int);
+};
+
+extern struct qmgr q;
+
+/* qmgr.c */
+int64_t qmgr_now(void);
+const struct conf *qmgr_conf(void);
+struct qmsg *qmsg_add(const char *id, int64_t when);
+void qmsg_free(struct qmsg *);
+void qmsg_schedule(struct qmsg *, int64_t when);
+void qmgr_pass(void);
+int64_t qmgr_backoff(int attempts);
+
+/* attempt.c */
+void qmsg_start(struct qmsg *);
+void qmsg_unload(struct qmsg *);
+void deliv_done(struct qdeliv *);
+void deliv_free(struct qdeliv *);
+void qmgr_attempt_end(struct qmsg *);
+
+/* destinations.c */
+int dest_init(void);
+void dest_free_all(void);
+struct qdest *dest_get(const char *key);
+enum qdest_avail dest_avail(struct qdest *, int64_t now);
+/* The message's verdict from its pending destinations: DEST_OK if one
+ * can be tried now (with claim: it goes first to an untried one, and
+ * the others wait for its connection); else DEST_TRYING or DEST_DOWN:
+ * park it on *wait_on. */
+enum qdest_avail qmsg_dests_avail(struct qmsg *, int64_t now, int claim,
+    struct qdest **wait_on);
+void dest_park(struct qdest *, struct qmsg *);
+void qmsg_release_tries(struct qmsg *);
+void qmsg_unpark(struct qmsg *);
+void dest_submit(struct qdeliv *);
+void dest_reset_all(void);
+int dest_smarthost_setup(const struct conf *);
+const char *qmgr_domain_of(const char *addr);
+
+/* capture.c */
+void capture_submit(struct qmsg *);
+
+#endif
