@@ -155,17 +155,27 @@ qmsg_submit(struct qmsg *m, int load, int sign)
 static void
 qmsg_defer_down(struct qmsg *m, struct qdest *d)
 {
-	int64_t wait = qmgr_backoff(++m->attempts);
+	int64_t wait;
 
-	log_info("queue.defer queue=%s dest=%s attempts=%d retry=%llds "
-		 "reason=\"%s\"",
-	    m->node.id, d->key, m->attempts, (long long)wait,
-	    d->down ? d->why : "waiting for a first connection");
 	qmsg_unload(m);
 	if (m->busy) {
 		m->busy = 0;
 		q.inflight--;
 	}
+	if (!d->down) {
+		/* another message's first connection to d will tell: no
+		 * attempt counted, nothing to log yet. Either outcome
+		 * releases it (destinations.c), read again so its recipients
+		 * get the answer; the timer is only a backstop. */
+		m->dests_known = 0;
+		dest_park(d, m);
+		qmsg_schedule(m, qmgr_now() + QMGR_TRY_MAX);
+		return;
+	}
+	wait = qmgr_backoff(++m->attempts);
+	log_info("queue.defer queue=%s dest=%s attempts=%d retry=%llds "
+		 "reason=\"%s\"",
+	    m->node.id, d->key, m->attempts, (long long)wait, d->why);
 	dest_park(d, m);
 	qmsg_schedule(m, qmgr_now() + wait);
 }
@@ -301,7 +311,7 @@ qmsg_loaded(struct qmsg *m, int is_signed)
 		return;
 	case DEST_TRYING:
 		/* another message's connection will tell: wait for it */
-		m->attempts--; /* counted again by the deferral */
+		m->attempts--; /* this was no attempt */
 		qmsg_defer_down(m, wait_on);
 		return;
 	}

@@ -246,9 +246,20 @@ dest_down(struct qdest *d, const char *why)
 	wait = qmgr_backoff(d->fails);
 	d->down_until = now + wait;
 	str_lcpy(d->why, why, sizeof(d->why));
-	if (!d->down)
+	if (!d->down) {
+		struct qmsg *m;
 		log_info("queue.dest_down dest=%s retry=%llds error=\"%s\"",
 		    d->key, (long long)wait, why);
+		/* the messages that waited for this first answer are due
+		 * now: each is read once and its recipients deferred with
+		 * this error in the log, then parked until the probe */
+		d->down = 1;
+		while ((m = TAILQ_FIRST(&d->parked)) != NULL) {
+			qmsg_unpark(m);
+			if (!m->busy)
+				qmsg_schedule(m, now);
+		}
+	}
 	d->down = 1;
 	tv.tv_sec = (time_t)wait;
 	tv.tv_usec = 0;
