@@ -42,6 +42,7 @@ static int
 queue_svc_start(void)
 {
 	qmgr_on_refused(guard_refused);
+	spool_on_queued(qmgr_notify);
 	if (qmgr_start() == -1) {
 		log_warnx("server.start error=\"cannot start the queue\"");
 		return -1;
@@ -368,6 +369,7 @@ serve_run(struct conf *conf)
 		if (services[i]->join)
 			services[i]->join();
 	workers_stop();
+	spool_on_queued(NULL); /* nothing is written from here on */
 	authlog_stop(); /* the last jobs' events are queued: written now */
 	for (i = NSERVICES - 1; i >= 0; i--)
 		if (services[i]->free)

@@ -13,7 +13,6 @@
 #include <time.h>
 
 #include "guard.h"
-#include "../queue/qmgr.h"
 #include "../spool/spool.h"
 #include "../store/store.h"
 #include "../store/thread.h"
@@ -124,7 +123,6 @@ guard_notice(const struct conf *c, const char *to, const char *subject,
 	buf_free(&b);
 	if (rc == 0) {
 		log_info("abuse.notice queue=%s to=<%s>", env.id, to);
-		qmgr_notify(env.id);
 	} else {
 		log_warnx("abuse.notice to=<%s> error=\"cannot spool\"", to);
 	}

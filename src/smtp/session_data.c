@@ -21,7 +21,6 @@
 #include "parse.h"
 #include "session_int.h"
 #include "../mail/header.h"
-#include "../queue/qmgr.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -156,7 +155,6 @@ spool_job_done(struct worker_job *j)
 		    sj->head.len + sj->msg.len,
 		    sj->env.auth[0] ? sj->env.auth : "-");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", sj->env.id);
-		qmgr_notify(sj->env.id);
 	} else {
 		log_warnx("spool.write queue=%s error=\"%s\"", sj->env.id,
 		    strerror(sj->err));

@@ -246,6 +246,9 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 	return (int)o;
 }
 
+/* who hears of each message written (the queue, in the server) */
+static void (*spool_queued_fn)(const char *);
+
 int
 spool_write(const struct spool_env *e, const struct iovec *iov, int iovcnt)
 {
@@ -341,8 +344,16 @@ out:
 	if (rc == -1)
 		unlink(tmp);
 	free(env);
+	if (rc == 0 && spool_queued_fn)
+		spool_queued_fn(e->id);
 	errno = saved;
 	return rc;
+}
+
+void
+spool_on_queued(void (*fn)(const char *id))
+{
+	spool_queued_fn = fn;
 }
 
 static int
