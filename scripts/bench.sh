@@ -25,7 +25,7 @@
 #   BENCH_BIG_PROCS=1     smtpload processes opening BENCH_BIG_N at once
 #   BENCH_TIMEOUT=120     --timeout of each load run, seconds
 #   BENCH_STORM_N=10000   clients of the login storm (STARTTLS + AUTH
-#                         arriving over 20 s; bench/authstorm.py measures
+#                         arriving over 20 s; scripts/authstorm.py measures
 #                         AUTH latency from the client's side)
 #   BENCH_PARTS="loads idle storm"  which parts to run; "queue" (not by
 #                         default: minutes, and disk) is the queue at scale:
@@ -391,7 +391,7 @@ run_storm() {
 	j0=$(proc_jiffies)
 	b0=$(busy_jiffies)
 	rc=0
-	out=$(/usr/bin/python3 bench/authstorm.py --port "$P_SUB" \
+	out=$(/usr/bin/python3 scripts/authstorm.py --port "$P_SUB" \
 	    --auth "$USER_ADDR:$PW" --n "$n" --over "$over" --hold 5 \
 	    --timeout 60 2>"$B/storm.err") || rc=$?
 	j1=$(proc_jiffies)
