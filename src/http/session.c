@@ -314,12 +314,9 @@ static struct inflight **
 inflight_find(const char *key)
 {
 	struct inflight **pp;
-	unsigned h = 2166136261u;
-	const char *k;
 
-	for (k = key; *k; k++)
-		h = (h ^ (unsigned char)*k) * 16777619u;
-	for (pp = &inflights[h % INFLIGHT_BUCKETS]; *pp; pp = &(*pp)->next)
+	for (pp = &inflights[str_hash(key) % INFLIGHT_BUCKETS]; *pp;
+	     pp = &(*pp)->next)
 		if (strcmp((*pp)->key, key) == 0)
 			break;
 	return pp;

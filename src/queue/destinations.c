@@ -24,18 +24,6 @@
 static void dest_pump(struct qdest *);
 static void conn_cb(struct dclient *, enum dclient_event, void *);
 
-static size_t
-dest_hash(const char *key)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	while (*key) {
-		h ^= (unsigned char)*key++;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
-}
-
 int
 dest_init(void)
 {
@@ -54,8 +42,8 @@ dest_grow(void)
 	if ((b = calloc(nb, sizeof(*b))) == NULL)
 		return; /* longer chains, still correct */
 	TAILQ_FOREACH (d, &q.dests, entry) {
-		d->hnext = b[dest_hash(d->key) & (nb - 1)];
-		b[dest_hash(d->key) & (nb - 1)] = d;
+		d->hnext = b[(size_t)str_hash(d->key) & (nb - 1)];
+		b[(size_t)str_hash(d->key) & (nb - 1)] = d;
 	}
 	free(q.dbuckets);
 	q.dbuckets = b;
@@ -81,7 +69,7 @@ struct qdest *
 dest_get(const char *key)
 {
 	struct qdest *d;
-	size_t h = dest_hash(key) & (q.ndbuckets - 1);
+	size_t h = (size_t)str_hash(key) & (q.ndbuckets - 1);
 
 	for (d = q.dbuckets[h]; d; d = d->hnext)
 		if (strcmp(d->key, key) == 0)

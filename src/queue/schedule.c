@@ -7,20 +7,9 @@
 #include <string.h>
 
 #include "schedule.h"
+#include "../util/str.h"
 
 #define QSCHED_BUCKETS_MIN 1024
-
-static size_t
-qsched_hash(const char *id)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	while (*id) {
-		h ^= (unsigned char)*id++;
-		h *= 1099511628211ULL;
-	}
-	return (size_t)h;
-}
 
 int
 qsched_init(struct qsched *s)
@@ -45,7 +34,7 @@ qsched_find(const struct qsched *s, const char *id)
 {
 	struct qsched_node *n;
 
-	for (n = s->buckets[qsched_hash(id) & (s->nbuckets - 1)]; n;
+	for (n = s->buckets[(size_t)str_hash(id) & (s->nbuckets - 1)]; n;
 	     n = n->hnext)
 		if (strcmp(n->id, id) == 0)
 			return n;
@@ -63,8 +52,8 @@ qsched_grow(struct qsched *s)
 	for (i = 0; i < s->nbuckets; i++)
 		for (n = s->buckets[i]; n; n = next) {
 			next = n->hnext;
-			n->hnext = b[qsched_hash(n->id) & (nb - 1)];
-			b[qsched_hash(n->id) & (nb - 1)] = n;
+			n->hnext = b[(size_t)str_hash(n->id) & (nb - 1)];
+			b[(size_t)str_hash(n->id) & (nb - 1)] = n;
 		}
 	free(s->buckets);
 	s->buckets = b;
@@ -88,7 +77,7 @@ qsched_insert(struct qsched *s, struct qsched_node *n)
 	/* a failed growth only makes the chains longer */
 	if (s->count + 1 > s->nbuckets)
 		(void)qsched_grow(s);
-	h = qsched_hash(n->id) & (s->nbuckets - 1);
+	h = (size_t)str_hash(n->id) & (s->nbuckets - 1);
 	n->heap_idx = QSCHED_NONE;
 	n->hnext = s->buckets[h];
 	s->buckets[h] = n;
@@ -178,7 +167,7 @@ qsched_remove(struct qsched *s, struct qsched_node *n)
 	struct qsched_node **pp;
 
 	qsched_unset(s, n);
-	for (pp = &s->buckets[qsched_hash(n->id) & (s->nbuckets - 1)]; *pp;
+	for (pp = &s->buckets[(size_t)str_hash(n->id) & (s->nbuckets - 1)]; *pp;
 	     pp = &(*pp)->hnext)
 		if (*pp == n) {
 			*pp = n->hnext;

@@ -46,21 +46,11 @@ struct ip_entry {
 static struct ip_entry *iptab[IPTAB_SIZE];
 static pthread_mutex_t iptab_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static unsigned
-ip_hash(const char *ip)
-{
-	unsigned h = 2166136261u;
-
-	for (; *ip; ip++)
-		h = (h ^ (unsigned char)*ip) * 16777619u;
-	return h % IPTAB_SIZE;
-}
-
 int
 server_conn_enter(struct server *srv, const char *ip)
 {
 	struct ip_entry *e;
-	unsigned h = ip_hash(ip);
+	unsigned h = (unsigned)(str_hash(ip) % IPTAB_SIZE);
 	int rc = 0;
 
 	if (atomic_fetch_add(&srv->conns, 1) >= conf_current()->connections) {
@@ -90,7 +80,7 @@ void
 server_conn_leave(struct server *srv, const char *ip)
 {
 	struct ip_entry *e, **pp;
-	unsigned h = ip_hash(ip);
+	unsigned h = (unsigned)(str_hash(ip) % IPTAB_SIZE);
 
 	pthread_mutex_lock(&iptab_mu);
 	for (pp = &iptab[h]; (e = *pp) != NULL; pp = &e->next)

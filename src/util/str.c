@@ -46,6 +46,18 @@ str_printable(char *dst, size_t size, const char *src)
 	return dst;
 }
 
+uint64_t
+str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 void
 str_ascii_lower(char *s)
 {

@@ -9,6 +9,9 @@
 
 size_t str_lcpy(char *dst, const char *src, size_t size);
 void str_ascii_lower(char *s);
+/* FNV-1a of a string, for the in-memory tables keyed by text (client
+ * address keys, queue ids, destinations); not for secrets. */
+uint64_t str_hash(const char *s);
 /* src as printable ASCII for a protocol reply: any other byte is '?' */
 const char *str_printable(char *dst, size_t size, const char *src);
 /* Parse a duration "90", "30s", "15m", "1h", "5d": seconds, or -1. */
