@@ -141,12 +141,12 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 	}
 	struct cred_app app = { keys, c->secret };
 	int64_t app_id = 0;
-	if (store_app_match_id(st, u->id, cred_app_match, &app, now, &app_id) ==
-	    1) {
+	if (store_app_match_id(st, u->id, cred_app_match, &app, &app_id) == 1) {
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)app_id);
 		r->kind = STORE_CRED_APP;
 		r->ok = 1;
+		r->app_id = app_id;
 		cred_ref_set(r, STORE_CRED_APP, u->id, id);
 		return;
 	}
@@ -263,8 +263,8 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	}
 	if (reading)
 		store_read_end(st);
-	if (r->ok && r->kind && strcmp(r->kind, STORE_CRED_APP) == 0)
-		store_app_used(st, strtoll(r->ref.ref, NULL, 10), now);
+	if (r->ok && r->app_id)
+		store_app_used(st, r->app_id, now);
 	ev.time = now;
 	ev.login = login[0] ? login : have ? canon : c->login;
 	ev.ip = ip;

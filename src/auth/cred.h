@@ -39,6 +39,7 @@ struct cred_result {
 	int tos_ok;		    /* current terms accepted (or none set) */
 	struct sender_identity *id; /* on success; the caller frees */
 	struct cred_ref ref;	    /* on success */
+	int64_t app_id;		    /* the app password's, if one matched */
 	/* the account the login found, ok or not, in its canonical spelling
 	 * (for the failure counters); "" if none */
 	char account[ADDR_MAX + 1];

@@ -21,6 +21,7 @@
 #include "../admin/account.h"
 #include "../auth/secret.h"
 #include "../mail/addr.h"
+#include "../spool/spool.h"
 #include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
@@ -271,6 +272,8 @@ panel_link(struct http_call *c, json_t *args, json_t **out,
 	if (account_link_send(&c->ctx, address, purpose ? purpose : "reset",
 		queued, out, err) == -1)
 		return -1;
+	if (queued[0])
+		spool_announce(queued);
 	return 0;
 }
 

@@ -45,7 +45,7 @@ qmsg_retry_later(struct qmsg *m, int64_t delay)
 	qmsg_unload(m);
 	if (m->busy) {
 		m->busy = 0;
-		q.inflight--;
+		qmgr_inflight_end();
 	}
 	qmsg_schedule(m, qmgr_now() + delay);
 	qmsg_release_tries(m);
@@ -108,7 +108,7 @@ load_job_done(struct worker_job *j)
 		/* deleted (queue delete): not ours any more */
 		log_info("queue.drop queue=%s reason=\"not in the spool\"",
 		    m->node.id);
-		q.inflight--;
+		qmgr_inflight_end();
 		qmsg_release_tries(m);
 		qmsg_free(m);
 		return;
@@ -160,7 +160,7 @@ qmsg_defer_down(struct qmsg *m, struct qdest *d)
 	qmsg_unload(m);
 	if (m->busy) {
 		m->busy = 0;
-		q.inflight--;
+		qmgr_inflight_end();
 	}
 	if (!d->down) {
 		/* another message's first connection to d will tell: no
@@ -515,15 +515,15 @@ commit_job_done(struct worker_job *j)
 	}
 	if (cj->dsn_id[0]) {
 		char la[LOG_ADDR_MAX];
-		if (qmsg_add(cj->dsn_id, qmgr_now()) == NULL)
-			q.flush = 1; /* found by the next rescan */
+		/* out of memory: found by the next start or flush */
+		(void)qmsg_add(cj->dsn_id, qmgr_now());
 		log_info("queue.bounce queue=%s dsn=%s to=<%s>", m->node.id,
 		    cj->dsn_id, log_addr(la, sizeof(la), m->ld->env.from));
 	}
 	free(cj->finished);
 	free(cj->failed);
 	free(cj);
-	q.inflight--;
+	qmgr_inflight_end();
 	m->busy = 0;
 	if (all) {
 		log_info("queue.done queue=%s", m->node.id);

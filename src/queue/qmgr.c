@@ -112,6 +112,17 @@ qmgr_arm(void)
 	evtimer_add(q.timer, &tv);
 }
 
+/* Every way an attempt ends comes here: at the limit, qmgr_arm() left
+ * the timer off, so the next pass must be asked for. */
+void
+qmgr_inflight_end(void)
+{
+	struct timeval now = { 0, 0 };
+
+	if (q.inflight-- >= QMGR_INFLIGHT_MAX && !q.stopping)
+		evtimer_add(q.timer, &now);
+}
+
 void
 qmgr_pass(void)
 {

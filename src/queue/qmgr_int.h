@@ -148,6 +148,8 @@ struct qmsg *qmsg_add(const char *id, int64_t when);
 void qmsg_free(struct qmsg *);
 void qmsg_schedule(struct qmsg *, int64_t when);
 void qmgr_pass(void);
+/* An attempt in flight ended (or never began): room for the next. */
+void qmgr_inflight_end(void);
 int64_t qmgr_backoff(int attempts);
 
 /* attempt.c */

@@ -123,6 +123,7 @@ guard_notice(const struct conf *c, const char *to, const char *subject,
 	buf_free(&b);
 	if (rc == 0) {
 		log_info("abuse.notice queue=%s to=<%s>", env.id, to);
+		spool_announce(env.id);
 	} else {
 		log_warnx("abuse.notice to=<%s> error=\"cannot spool\"", to);
 	}

@@ -338,7 +338,6 @@ server_listen_all(struct server *srv, struct server_loop *l)
 			la = &listen_args[l->idx][l->nls];
 			la->loop = l;
 			la->kind = ls[i].kind;
-			l->kinds[l->nls] = ls[i].kind;
 			l->ls[l->nls] = event_new(l->base, fd,
 			    EV_READ | EV_PERSIST, server_accept_cb, la);
 			la->ev = l->ls[l->nls];
@@ -445,7 +444,6 @@ smtp_svc_stop(void)
 {
 	int i;
 
-	atomic_store(&smtp_srv.stopping, 1);
 	for (i = 0; i < smtp_srv.nloops; i++) {
 		uint64_t one = 1;
 		if (write(smtp_srv.loops[i].ctlfd, &one, sizeof(one)) < 0)

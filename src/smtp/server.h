@@ -33,7 +33,6 @@ struct server_loop {
 	struct event_base *base;
 	struct workers_loop *wl;
 	struct event *ls[SERVER_LISTEN_MAX]; /* accept, first in the loop */
-	enum listen_kind kinds[SERVER_LISTEN_MAX];
 	int nls;
 	int ctlfd; /* eventfd: the main thread says "stop" */
 	struct event *ctl;
@@ -49,7 +48,6 @@ struct server {
 	struct server_loop *loops;
 	atomic_int conns;
 	atomic_uint_fast64_t next_id;
-	atomic_int stopping;
 };
 
 /* The SMTP service, for the runtime (src/serve/). */

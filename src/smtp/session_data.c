@@ -21,6 +21,7 @@
 #include "parse.h"
 #include "session_int.h"
 #include "../mail/header.h"
+#include "../spool/spool.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -155,6 +156,7 @@ spool_job_done(struct worker_job *j)
 		    sj->head.len + sj->msg.len,
 		    sj->env.auth[0] ? sj->env.auth : "-");
 		smtp_reply(s, "250 2.0.0 Ok: queued as %s", sj->env.id);
+		spool_announce(sj->env.id);
 	} else {
 		log_warnx("spool.write queue=%s error=\"%s\"", sj->env.id,
 		    strerror(sj->err));

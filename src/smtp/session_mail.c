@@ -281,7 +281,7 @@ smtp_cred_check(struct smtp_session *s)
 
 struct relay_job {
 	struct smtp_job job;
-	char ip[46];
+	char ip[NET_IP_MAX];
 	char from[ADDR_MAX + 1];
 	int ok;
 	struct quota_key key;

@@ -344,8 +344,6 @@ out:
 	if (rc == -1)
 		unlink(tmp);
 	free(env);
-	if (rc == 0 && spool_queued_fn)
-		spool_queued_fn(e->id);
 	errno = saved;
 	return rc;
 }
@@ -354,6 +352,13 @@ void
 spool_on_queued(void (*fn)(const char *id))
 {
 	spool_queued_fn = fn;
+}
+
+void
+spool_announce(const char *id)
+{
+	if (spool_queued_fn)
+		spool_queued_fn(id);
 }
 
 static int

@@ -64,14 +64,19 @@ void spool_new_id(char id[SPOOL_ID_LEN + 1]);
 int64_t spool_id_time(const char *id);
 /*
  * Write the envelope and the message (iov: the parts in order) durably.
- * Runs on a worker; blocks in fsync. 0, or -1 with errno. Once a message
- * is durable, the spool_on_queued() function hears its id.
+ * Runs on a worker; blocks in fsync. 0, or -1 with errno.
  */
 int spool_write(const struct spool_env *, const struct iovec *, int iovcnt);
-/* In the server, the queue hears of every message written (any thread),
- * so what writes one (a session, a notice, a password link) needs to
- * know nothing of the queue. Unset in the CLI. */
+/*
+ * A written message is the queue's now: spool_announce() tells whoever
+ * spool_on_queued() set (the queue, in the server; nobody in the CLI), so
+ * what writes one (a session, a notice, a password link) needs to know
+ * nothing of the queue. Separate from spool_write because a session's
+ * message is the queue's only once the client heard 250: one whose
+ * client left first is removed instead. Any thread.
+ */
 void spool_on_queued(void (*fn)(const char *id));
+void spool_announce(const char *id);
 /* Remove a finished message (and its state file); its file is recycled. */
 int spool_remove(const char *id);
 /* The operator's removal: never recycled (a worker may be reading it). */

@@ -738,8 +738,7 @@ store_app_revoke(struct store *s, int64_t user_id, const char *label,
 
 int
 store_app_match_id(struct store *s, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now,
-    int64_t *app_id)
+    int (*match)(const char *hash, void *), void *arg, int64_t *app_id)
 {
 	struct db_stmt *st;
 	int64_t found;
@@ -750,7 +749,6 @@ store_app_match_id(struct store *s, int64_t user_id,
 	    "i", user_id);
 	if (st == NULL)
 		return STORE_FAIL;
-	(void)now;
 	if ((found = store_match_rows(st, match, arg)) == 0)
 		return 0;
 	*app_id = found;

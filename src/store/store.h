@@ -293,8 +293,7 @@ int store_app_revoke(struct store *, int64_t user_id, const char *label,
  * *app_id, 0 if none, STORE_FAIL. Only reads (it may run inside a read
  * transaction); store_app_used() records the use. */
 int store_app_match_id(struct store *, int64_t user_id,
-    int (*match)(const char *hash, void *), void *arg, int64_t now,
-    int64_t *app_id);
+    int (*match)(const char *hash, void *), void *arg, int64_t *app_id);
 int store_app_used(struct store *, int64_t app_id, int64_t now);
 
 /* OAuth bearer tokens */
