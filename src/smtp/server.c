@@ -144,25 +144,6 @@ ss_detach(void *arg, struct smtp_session *s, const char *ipkey)
 		event_base_loopexit(l->base, NULL);
 }
 
-static struct store *
-ss_store(void *thread_ctx)
-{
-	(void)thread_ctx;
-	return store_thread();
-}
-
-static const struct secret_keys *
-ss_keys(void *thread_ctx)
-{
-	(void)thread_ctx;
-	return secret_keys_current();
-}
-
-static const struct smtp_worker_ops ss_wops = {
-	.store = ss_store,
-	.keys = ss_keys,
-};
-
 static void
 smtp_session_new(struct server_loop *l, int fd, const char *ip,
     const char *ipkey, enum listen_kind kind)
@@ -170,7 +151,6 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 	const struct smtp_runtime rt = {
 		.base = l->base,
 		.wl = l->wl,
-		.wops = &ss_wops,
 		.tls = ss_tls,
 		.next_id = ss_next_id,
 		.stopping = ss_stopping,

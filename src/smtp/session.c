@@ -170,7 +170,6 @@ smtp_job_init(struct smtp_session *s, struct smtp_job *j,
 	j->base.done = done;
 	/* cleared by smtp_session_free(): done() then drops the result */
 	j->base.owner = s;
-	j->wops = s->rt.wops;
 }
 
 void

@@ -24,20 +24,13 @@ struct smtp_tx;
 struct store;
 struct secret_keys;
 
-/* What the session's jobs reach on a worker thread, from its context. */
-struct smtp_worker_ops {
-	struct store *(*store)(void *thread_ctx);
-	const struct secret_keys *(*keys)(void *thread_ctx);
-};
-
 /*
  * What a session needs from the process that runs it. Copied into each
  * session; arg is passed back to every callback (the server's loop).
  */
 struct smtp_runtime {
 	struct event_base *base;
-	struct workers_loop *wl; /* the session's jobs go here */
-	const struct smtp_worker_ops *wops;
+	struct workers_loop *wl;	/* the session's jobs go here */
 	SSL_CTX *(*tls)(void *arg);	/* the current context; NULL: none */
 	uint64_t (*next_id)(void *arg); /* a session id for the logs */
 	int (*stopping)(void *arg);	/* the loop is shutting down */

@@ -16,6 +16,8 @@
 #include "guard.h"
 #include "session_int.h"
 #include "../auth/cred.h"
+#include "../auth/secret.h"
+#include "../store/thread.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -71,7 +73,7 @@ smtp_auth_free(struct smtp_session *s)
 static void
 auth_job_owner(struct auth_job *a, void *ctx, int64_t now)
 {
-	struct store *st = a->job.wops->store(ctx);
+	struct store *st = store_thread();
 	const struct conf *c = conf_current();
 	struct quota_abuse ab;
 	struct quota_key k;
@@ -99,11 +101,11 @@ auth_job_run(struct worker_job *j, void *ctx)
 	int64_t now = (int64_t)time(NULL);
 
 	if (a->refused) {
-		cred_log_refused(a->job.wops->store(ctx), a->creds.login, a->ip,
-		    a->mech, "too many failures from this address", now);
+		cred_log_refused(store_thread(), a->creds.login, a->ip, a->mech,
+		    "too many failures from this address", now);
 	} else {
-		cred_verify(a->job.wops->store(ctx), a->job.wops->keys(ctx),
-		    &a->creds, a->mech, a->ip, now, &a->r);
+		cred_verify(store_thread(), secret_keys_current(), &a->creds,
+		    a->mech, a->ip, now, &a->r);
 		if (a->r.ok)
 			auth_job_owner(a, ctx, now);
 	}

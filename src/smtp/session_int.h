@@ -56,10 +56,10 @@ struct smtp_tx {
 	char qwho[ADDR_MAX + 32];
 };
 
-/* A job of a session: run on a worker, done back on the loop. */
+/* A job of a session: run on a worker (its store: store_thread()),
+ * done back on the loop. */
 struct smtp_job {
 	struct worker_job base;
-	const struct smtp_worker_ops *wops; /* the store, keys on a worker */
 };
 
 /* session.c */

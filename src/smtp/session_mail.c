@@ -16,6 +16,7 @@
 #include "session_int.h"
 #include "../auth/cred.h"
 #include "../store/store.h"
+#include "../store/thread.h"
 #include "../util/cidr.h"
 #include "../util/log.h"
 #include "../util/str.h"
@@ -156,7 +157,7 @@ limits_job_run(struct worker_job *j, void *ctx)
 {
 	struct limits_job *l = (struct limits_job *)j;
 
-	l->rc = guard_limits(l->job.wops->store(ctx), conf_current(), &l->key,
+	l->rc = guard_limits(store_thread(), conf_current(), &l->key,
 	    (int64_t)time(NULL));
 }
 
@@ -228,8 +229,7 @@ cred_job_run(struct worker_job *j, void *ctx)
 {
 	struct cred_job *c = (struct cred_job *)j;
 
-	c->rc = cred_still_valid(c->job.wops->store(ctx), &c->ref,
-	    (int64_t)time(NULL));
+	c->rc = cred_still_valid(store_thread(), &c->ref, (int64_t)time(NULL));
 }
 
 static void
@@ -295,7 +295,7 @@ static void
 relay_job_run(struct worker_job *j, void *ctx)
 {
 	struct relay_job *r = (struct relay_job *)j;
-	struct store *st = r->job.wops->store(ctx);
+	struct store *st = store_thread();
 	struct store_domain d;
 	struct addr a;
 	char why[160];

@@ -21,6 +21,7 @@
 #include "policy/quota.h"
 #include "smtp/session_int.h"
 #include "store/store.h"
+#include "store/thread.h"
 #include "util/conf.h"
 #include "util/workers.h"
 
@@ -95,22 +96,6 @@ t_conf(void)
 	return &tconf;
 }
 
-/* The workers' context is their store. */
-static struct store *
-t_worker_store(void *ctx)
-{
-	return ctx;
-}
-
-static const struct secret_keys *
-t_worker_keys(void *ctx)
-{
-	(void)ctx;
-	return NULL; /* no dialog here checks a credential */
-}
-
-static const struct smtp_worker_ops t_wops = { t_worker_store, t_worker_keys };
-
 /* per process: engineers' runs share /tmp */
 static char t_db[64];
 
@@ -120,12 +105,15 @@ t_worker_init(int i)
 	char err[256];
 
 	(void)i;
-	return store_open("sqlite", t_db, err, sizeof(err));
+	/* as the server's workers: the thread's own store */
+	store_thread_set(store_open("sqlite", t_db, err, sizeof(err)));
+	return store_thread();
 }
 
 static void
 t_worker_fini(void *ctx)
 {
+	store_thread_set(NULL);
 	store_close(ctx);
 }
 
@@ -153,7 +141,6 @@ t_start_with(struct tsession *t, enum listen_kind kind, const char *pre,
 		if ((t->wl = workers_loop_new(t->base)) == NULL)
 			return -1;
 		rt.wl = t->wl;
-		rt.wops = &t_wops;
 	}
 	rt.tls = t_tls;
 	rt.next_id = t_next_id;
