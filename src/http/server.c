@@ -687,7 +687,9 @@ http_start(void)
 {
 	if (hs.base == NULL)
 		return 0;
-	if (pthread_create(&hs.thread, NULL, http_main, NULL) != 0)
+	if (pthread_create(&hs.thread, NULL, http_main, NULL) == 0)
+		(void)pthread_setname_np(hs.thread, "http");
+	else
 		return -1;
 	hs.running = 1;
 	return 0;

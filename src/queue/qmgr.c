@@ -310,7 +310,10 @@ qmgr_start(void)
 	log_info("queue.start messages=%zu mode=%s", q.sched.count,
 	    qmgr_modes[cf->delivery_mode]);
 	qmgr_pass();
-	return pthread_create(&q.thread, NULL, qmgr_main, NULL) == 0 ? 0 : -1;
+	if (pthread_create(&q.thread, NULL, qmgr_main, NULL) != 0)
+		return -1;
+	(void)pthread_setname_np(q.thread, "queue");
+	return 0;
 }
 
 static void

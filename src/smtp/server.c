@@ -413,7 +413,13 @@ smtp_svc_start(void)
 			log_warnx("server.start error=\"cannot start a loop\"");
 			return -1;
 		} else {
+			char name[32];
+
 			smtp_srv.nthreads = i + 1; /* joined at the end */
+			snprintf(name, sizeof(name), "smtp %d", i);
+			name[15] = '\0'; /* a thread's name: 15 bytes */
+			(void)pthread_setname_np(smtp_srv.loops[i].thread,
+			    name);
 		}
 	log_info("smtp.start loops=%d", smtp_srv.nloops);
 	return 0;

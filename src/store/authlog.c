@@ -1,10 +1,12 @@
 /*
  * authlog: batched writes of the authentication log (see authlog.h).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "authlog.h"
 #include "store.h"
@@ -30,7 +32,8 @@ static struct {
 	pthread_t thread;
 	struct store *st;
 	int running, stopping;
-	struct authlog_rec *q; /* AUTHLOG_QUEUE_MAX, a ring */
+	int lingering, syncing; /* the writer waits on purpose; a sync waits */
+	struct authlog_rec *q;	/* AUTHLOG_QUEUE_MAX, a ring */
 	size_t head, n;
 	uint64_t queued, done; /* sequence numbers: queued and written */
 } al = { .mu = PTHREAD_MUTEX_INITIALIZER,
@@ -86,6 +89,24 @@ authlog_write(struct store *st, const struct authlog_rec *b, size_t n)
 			log_warnx("auth.log error=\"%s\"", store_errmsg(st));
 }
 
+static void
+authlog_linger(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += AUTHLOG_LINGER_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	al.lingering = 1;
+	while (!al.stopping && !al.syncing &&
+	       pthread_cond_timedwait(&al.wake, &al.mu, &until) != ETIMEDOUT)
+		;
+	al.lingering = 0;
+}
+
 static void *
 authlog_main(void *arg)
 {
@@ -112,6 +133,11 @@ authlog_main(void *arg)
 		pthread_mutex_lock(&al.mu);
 		al.done = upto;
 		pthread_cond_broadcast(&al.written);
+		/* Let the next batch gather: an event queued meanwhile wakes
+		 * nobody, and the other store handles re-read their pages
+		 * once per batch, not once per sign-in. A sync or a stop cuts
+		 * the wait short. */
+		authlog_linger();
 	}
 	al.done = al.queued;
 	pthread_cond_broadcast(&al.written);
@@ -123,13 +149,24 @@ authlog_main(void *arg)
 int
 authlog_start(struct store *st)
 {
+	pthread_condattr_t ca;
+
 	if ((al.q = calloc(AUTHLOG_QUEUE_MAX, sizeof(*al.q))) == NULL)
 		return -1;
+	/* the linger is timed on the monotonic clock: a clock step never
+	 * stretches it */
+	pthread_cond_destroy(&al.wake);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&al.wake, &ca);
+	pthread_condattr_destroy(&ca);
 	al.st = st;
 	al.head = al.n = 0;
 	al.queued = al.done = 0;
 	al.stopping = 0;
-	if (pthread_create(&al.thread, NULL, authlog_main, NULL) != 0) {
+	if (pthread_create(&al.thread, NULL, authlog_main, NULL) == 0)
+		(void)pthread_setname_np(al.thread, "authlog");
+	else {
 		free(al.q);
 		al.q = NULL;
 		return -1;
@@ -180,7 +217,7 @@ authlog_queue(const struct store_auth_event *e)
 	authlog_copy(r->reason, sizeof(r->reason), e->reason, 32, &r->nulls);
 	al.n++;
 	al.queued++;
-	if (al.n == 1)
+	if (al.n == 1 && !al.lingering)
 		pthread_cond_signal(&al.wake);
 	pthread_mutex_unlock(&al.mu);
 	return 0;
@@ -194,9 +231,11 @@ authlog_sync(void)
 	pthread_mutex_lock(&al.mu);
 	want = al.queued;
 	if (al.running && al.done < want) {
+		al.syncing++;
 		pthread_cond_signal(&al.wake);
 		while (al.done < want)
 			pthread_cond_wait(&al.written, &al.mu);
+		al.syncing--;
 	}
 	pthread_mutex_unlock(&al.mu);
 }
