@@ -27,7 +27,7 @@ MAIN     := src/main.c
 WWW      := $(sort $(shell find www -type f ! -name '.*' 2>/dev/null))
 OBJ      := $(SRC:src/%.c=build/rel/%.o) build/rel/gen/www.o
 ASAN_OBJ := $(SRC:src/%.c=build/asan/%.o) build/asan/gen/www.o
-TESTS    := tests/unit/unit.c $(sort $(wildcard tests/unit/test_*.c))
+TESTS    := tests/unit/unit.c tests/unit/dnsq_fake.c $(sort $(wildcard tests/unit/test_*.c))
 FUZZERS  := $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
 
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all \
