@@ -268,6 +268,27 @@ store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 }
 
 int
+store_mailbox_user(struct store *s, const struct addr *a, struct store_user *u)
+{
+	struct db_stmt *st;
+	int rc;
+
+	st = db_query(s->db,
+	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
+	    " FROM domain_name n JOIN user_name u ON u.domain_id = n.domain_id"
+	    " JOIN account a ON a.id = u.user_id"
+	    " JOIN domain d ON d.id = a.domain_id"
+	    " WHERE n.name = ? AND u.local_key = ?",
+	    "ss", a->domain, a->local_key);
+	if (st == NULL)
+		return STORE_FAIL;
+	if ((rc = db_step(st)) == DB_ROW)
+		store_user_row(st, 0, u);
+	db_done(st);
+	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+}
+
+int
 store_user_has_name(struct store *s, int64_t user_id, int64_t domain_id,
     const char *local_key)
 {

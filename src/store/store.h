@@ -209,6 +209,12 @@ int store_domain_alias_remove(struct store *, const char *alias, int64_t dom);
 int store_user_add(struct store *, int64_t domain_id, const char *local,
     const char *local_key, int64_t *id);
 int store_user_get(struct store *, const struct addr *, struct store_user *);
+/* The user whose mailbox a recipient names: its local part is the user's
+ * or one of their aliases, at any name of the domain (domain aliases too).
+ * u gets the user's own address. STORE_NOTFOUND if no user has that name
+ * (the domain may still be hosted: store_domain_get tells). */
+int store_mailbox_user(struct store *, const struct addr *,
+    struct store_user *);
 /* Is local_key at domain_id one of user's names (address or alias)? */
 int store_user_has_name(struct store *, int64_t user_id, int64_t domain_id,
     const char *local_key);

@@ -59,6 +59,31 @@ UNIT_TEST(test_names_are_unique_across_domains_and_aliases)
 	store_close(s);
 }
 
+UNIT_TEST(test_a_recipient_finds_the_mailbox_by_alias_and_alias_domain)
+{
+	struct store *s = test_store();
+	struct store_domain d;
+	struct store_user u;
+	struct addr by_alias = { "Al", "al", "example.net" };
+	struct addr own = { "alice", "alice", "example.org" };
+	struct addr nobody = { "bob", "bob", "example.org" };
+	struct addr elsewhere = { "alice", "alice", "example.com" };
+	int64_t id;
+
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_domain_alias_add(s, "example.net", d.id) == 0);
+	CHECK(store_user_add(s, d.id, "Alice", "alice", &id) == 0);
+	CHECK(store_user_alias_add(s, id, d.id, "Al", "al") == 0);
+	CHECK(store_mailbox_user(s, &by_alias, &u) == 0 && u.id == id);
+	CHECK_STR(u.local, "Alice");
+	CHECK_STR(u.domain, "example.org");
+	CHECK(store_mailbox_user(s, &own, &u) == 0 && u.id == id);
+	CHECK(store_mailbox_user(s, &nobody, &u) == STORE_NOTFOUND);
+	CHECK(store_mailbox_user(s, &elsewhere, &u) == STORE_NOTFOUND);
+	store_close(s);
+}
+
 UNIT_TEST(test_removing_a_domain_with_users_needs_force_and_cascades)
 {
 	struct store *s = test_store();
