@@ -7,6 +7,7 @@
 
 #include "auth/secret.h"
 #include "cli/cli.h"
+#include "dovecot/checkpw.h"
 #include "util/log.h"
 
 int
@@ -51,5 +52,7 @@ main(int argc, char **argv)
 		return cli_init(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "serve") == 0)
 		return cli_serve(&g, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "dovecot-auth") == 0)
+		return checkpw_main(&g, argc - i - 1, argv + i + 1);
 	return cli_admin(&g, argc - i, argv + i);
 }

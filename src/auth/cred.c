@@ -27,6 +27,15 @@ cred_app_match(const char *hash, void *arg)
 	return secret_hash_verify(a->keys, a->secret, strlen(a->secret), hash);
 }
 
+int
+cred_app_verify(struct store *st, const struct secret_keys *keys,
+    int64_t user_id, const char *secret, int64_t *app_id)
+{
+	struct cred_app app = { keys, secret };
+
+	return store_app_match_id(st, user_id, cred_app_match, &app, app_id);
+}
+
 /* Is word one of the space-separated words of a token's scope? */
 static int
 cred_scope_has(const char *scope, const char *word)
@@ -139,9 +148,8 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		cred_ref_set(r, STORE_CRED_SMTP, u->id, hash);
 		return;
 	}
-	struct cred_app app = { keys, c->secret };
 	int64_t app_id = 0;
-	if (store_app_match_id(st, u->id, cred_app_match, &app, &app_id) == 1) {
+	if (cred_app_verify(st, keys, u->id, c->secret, &app_id) == 1) {
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)app_id);
 		r->kind = STORE_CRED_APP;

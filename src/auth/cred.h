@@ -45,6 +45,10 @@ struct cred_result {
 	char account[ADDR_MAX + 1];
 };
 
+/* Is secret one of the user's live app passwords? 1 (its id in *app_id),
+ * 0 no, -1 store failure. */
+int cred_app_verify(struct store *, const struct secret_keys *, int64_t user_id,
+    const char *secret, int64_t *app_id);
 int cred_verify(struct store *, const struct secret_keys *,
     const struct sasl_creds *, const char *mech, const char *ip, int64_t now,
     struct cred_result *);

@@ -145,7 +145,8 @@ cli_usage(void)
 	fprintf(stderr,
 	    "usage: postern [-c FILE] [--json] COMMAND ...\n\n"
 	    "  init --dir DIR --hostname HOST [--cert FILE --key FILE]\n"
-	    "  serve [-v]\n");
+	    "  serve [-v]\n"
+	    "  dovecot-auth PROGRAM  (run by Dovecot: its checkpassword)\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);
 	fprintf(stderr,

@@ -357,21 +357,6 @@ inflight_leave(const char *key)
 	}
 }
 
-/* The panel's settings for the engine (policy/bruteforce). */
-static void
-http_bf_conf(const struct conf *conf, struct bf_conf *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->window = conf->login_window;
-	b->ip_slow_after = INT64_MAX; /* failures are slowed when answered */
-	b->ip_refuse_after = conf->login_failures_ip;
-	b->refuse_time = conf->login_window;
-	b->login_slow_after = conf->login_failures;
-	b->login_refuses = 1;
-	b->slow_delay_ms = conf->auth_fail_delay_ms;
-	b->slow_max_ms = conf->auth_fail_delay_ms * 16;
-}
-
 void
 http_login_key(const char *address, char *key, size_t len)
 {
@@ -400,7 +385,7 @@ http_login_gate(struct http_call *c, const char **why)
 	conf = conf_current();
 	address = admin_arg(c->args, "address");
 	http_login_key(address ? address : "", c->login, sizeof(c->login));
-	http_bf_conf(conf, &bc);
+	bf_login_conf(conf, &bc);
 	if (bf_verdict(bf_login, &bc, c->ipkey, c->login, now) == -1) {
 		snprintf(retry, sizeof(retry), "%lld",
 		    (long long)conf->login_window);
@@ -444,7 +429,7 @@ http_login_after(struct http_call *c)
 	if (c->login_result == 0 || c->login_result == 1 ||
 	    c->login_result == HTTP_LOGIN_HALF)
 		return;
-	http_bf_conf(conf, &bc);
+	bf_login_conf(conf, &bc);
 	n = c->login[0] ? bf_login_failures(bf_login, &bc, c->login, now) : 0;
 	if (c->login_account[0]) {
 		int64_t na =

@@ -13,6 +13,7 @@
 
 #include "bruteforce.h"
 #include "../mail/addr.h"
+#include "../util/conf.h"
 #include "../util/str.h"
 
 #define BF_PROBE 8
@@ -38,6 +39,20 @@ static struct bf_table bf_tables[2] = {
 struct bf_table *const bf_smtp = &bf_tables[0];
 struct bf_table *const bf_login = &bf_tables[1];
 static unsigned char bf_key[crypto_shorthash_KEYBYTES];
+
+void
+bf_login_conf(const struct conf *conf, struct bf_conf *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->window = conf->login_window;
+	b->ip_slow_after = INT64_MAX; /* failures are slowed when answered */
+	b->ip_refuse_after = conf->login_failures_ip;
+	b->refuse_time = conf->login_window;
+	b->login_slow_after = conf->login_failures;
+	b->login_refuses = 1;
+	b->slow_delay_ms = conf->auth_fail_delay_ms;
+	b->slow_max_ms = conf->auth_fail_delay_ms * 16;
+}
 
 void
 bf_init(void)

@@ -39,6 +39,11 @@ struct bf_table;
 extern struct bf_table *const bf_smtp;	/* SMTP passwords */
 extern struct bf_table *const bf_login; /* the login password */
 
+struct conf;
+/* The login password's settings ([http] login_*): the panel and
+ * Dovecot's logins count in bf_login under them. */
+void bf_login_conf(const struct conf *, struct bf_conf *);
+
 void bf_init(void);
 /* Before a credential is checked: -1 refuse now (454, 429), else the
  * extra delay in milliseconds (0 for a clean address). */

@@ -34,6 +34,7 @@
 #include "../util/log.h"
 #include "../util/pidfile.h"
 #include "../util/service.h"
+#include "../dovecot/authsock.h"
 #include "../util/tls.h"
 #include "../util/workers.h"
 
@@ -64,6 +65,7 @@ static const struct service queue_service = { .name = "queue",
 static const struct service *const services[] = {
 	&queue_service,
 	&http_service,
+	&authsock_service,
 	&smtp_service,
 };
 #define NSERVICES ((int)(sizeof(services) / sizeof(services[0])))

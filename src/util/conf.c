@@ -128,6 +128,13 @@ static const struct conf_key conf_keys[] = {
 	    "outbound connections at once to one destination (a domain's MX"
 	    " hosts, or the smarthost)" },
 
+	{ "mailbox", "auth_socket", T_PATH, S(mailbox_auth_socket), "", 0, 0,
+	    NULL,
+	    "UNIX socket where Dovecot asks who may log in (its checkpassword "
+	    "program: postern dovecot-auth); empty: off" },
+	{ "mailbox", "auth_group", T_STR, S(mailbox_auth_group), "dovecot", 0,
+	    0, NULL, "the group that may use auth_socket (Dovecot's)" },
+
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
 	{ "limits", "recipients_per_message", T_INT, I(recipients_per_message),

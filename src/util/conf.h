@@ -72,6 +72,9 @@ struct conf {
 	int64_t queue_max_age;
 	int64_t delivery_conns;
 	int64_t delivery_conns_per_dest;
+	/* [mailbox] */
+	char mailbox_auth_socket[CONF_PATH_MAX];
+	char mailbox_auth_group[64];
 
 	/* [limits] */
 	int64_t message_size;

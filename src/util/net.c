@@ -60,6 +60,26 @@ net_addr_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
 }
 
 int
+net_ip_parse(const char *text, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
+int
 net_listen_socket(const char *text)
 {
 	struct sockaddr_storage ss;

@@ -13,6 +13,9 @@
 
 /* "ADDR:PORT" or "[V6]:PORT" into a sockaddr; -1 if not one. */
 int net_addr_parse(const char *text, struct sockaddr_storage *, socklen_t *);
+/* A bare address, IPv4 or IPv6 (a client's, as another program saw it),
+ * into a sockaddr with port 0; -1 if not one. */
+int net_ip_parse(const char *text, struct sockaddr_storage *, socklen_t *);
 /* A listening socket (SO_REUSEPORT) on "ADDR:PORT"; -1 logged. */
 int net_listen_socket(const char *text);
 /*
