@@ -73,6 +73,9 @@ struct conf {
 	int64_t delivery_conns;
 	int64_t delivery_conns_per_dest;
 
+	/* [mailbox] */
+	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;
