@@ -7,7 +7,10 @@ libsqlite3-dev libpq-dev libc-ares-dev libjansson-dev libidn2-dev
 libqrencode-dev"
 test="libclang-rt-14-dev clang-format python3 python3-pytest python3-dkim python3-dnslib
 python3-aiosmtpd swaks libnet-ssleay-perl openssl sqlite3
-chromium chromium-driver python3-selenium"
+chromium chromium-driver python3-selenium
+dovecot-imapd dovecot-lmtpd"
+# dovecot-*: the mailbox tests start their own Dovecot (own config,
+# folder and ports), never the system's that Debian's postinst may start
 want="$build"
 [ "${1:-}" = "test" ] && want="$build $test"
 missing=""

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "../queue/qmgr.h"
 #include "../spool/spool.h"
 #include "../util/conf.h"
 #include "../util/pidfile.h"
@@ -40,12 +41,47 @@ admin_queue_signal(struct admin_ctx *ctx)
 	return kill(pid, SIGUSR1) == 0;
 }
 
+/*
+ * Where the queue sends a recipient, as its logs name it: the LMTP
+ * target for a user's mailbox ("lmtp:unix:/PATH", *mailbox set), the
+ * smarthost, the capture folder, or the recipient's domain (its MX).
+ */
+static const char *
+admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, char *mailbox,
+    size_t mlen, char *buf, size_t blen)
+{
+	const struct conf *c = ctx->conf;
+	const char *at;
+
+	mailbox[0] = '\0';
+	if (c->delivery_mode == CONF_DELIVERY_CAPTURE)
+		return "capture";
+	if (c->mailbox_lmtp[0] && ctx->store) {
+		switch (queue_route(ctx->store, rcpt, mailbox, mlen)) {
+		case QUEUE_ROUTE_MAILBOX:
+			snprintf(buf, blen, "lmtp:%s", c->mailbox_lmtp);
+			return buf;
+		case QUEUE_ROUTE_NOUSER:
+			return "none: no such mailbox (5.1.1)";
+		case QUEUE_ROUTE_ERROR:
+			return "?";
+		}
+	}
+	if (c->delivery_mode == CONF_DELIVERY_SMARTHOST)
+		return "smarthost";
+	at = strrchr(rcpt, '@');
+	str_lcpy(buf, at ? at + 1 : "", blen);
+	str_ascii_lower(buf);
+	return buf;
+}
+
 /* The JSON of one message, as `queue list` and `queue show` print it. */
 static json_t *
-admin_queue_json(const struct spool_info *m, const char *msg, size_t len)
+admin_queue_json(struct admin_ctx *ctx, const struct spool_info *m,
+    const char *msg, size_t len)
 {
 	const struct spool_env *e = &m->env;
-	json_t *o, *rcpts;
+	json_t *o, *rcpts, *dests, *mboxes;
 	int i;
 
 	if ((o = json_pack("{s:s,s:I,s:s,s:s,s:s,s:s,s:i,s:I,s:b,s:i}", "id",
@@ -60,11 +96,23 @@ admin_queue_json(const struct spool_info *m, const char *msg, size_t len)
 	    (e->envid[0] &&
 		json_object_set_new(o, "envid", json_string(e->envid))) ||
 	    (rcpts = json_array()) == NULL ||
-	    json_object_set_new(o, "rcpts", rcpts) == -1)
+	    json_object_set_new(o, "rcpts", rcpts) == -1 ||
+	    (dests = json_array()) == NULL ||
+	    json_object_set_new(o, "dests", dests) == -1 ||
+	    (mboxes = json_array()) == NULL ||
+	    json_object_set_new(o, "mailboxes", mboxes) == -1)
 		goto fail;
-	for (i = 0; i < e->nrcpt; i++)
-		if (json_array_append_new(rcpts, json_string(e->rcpts[i].addr)))
+	for (i = 0; i < e->nrcpt; i++) {
+		char mbox[ADDR_MAX + 1], buf[CONF_PATH_MAX + 8];
+		const char *d = admin_queue_dest(ctx, e->rcpts[i].addr, mbox,
+		    sizeof(mbox), buf, sizeof(buf));
+		if (json_array_append_new(rcpts,
+			json_string(e->rcpts[i].addr)) ||
+		    json_array_append_new(dests, json_string(d)) ||
+		    json_array_append_new(mboxes,
+			mbox[0] ? json_string(mbox) : json_null()))
 			goto fail;
+	}
 	if (msg && json_object_set_new(o, "message", json_stringn(msg, len)))
 		goto fail;
 	return o;
@@ -87,7 +135,7 @@ admin_queue_find(struct admin_ctx *ctx, json_t *args, int body, json_t **msg,
 	    spool_show(*id, &info, body ? &text : NULL, &len) == -1)
 		return admin_fail(err, 404, "no message %.64s in the queue",
 		    *id);
-	*msg = admin_queue_json(&info, text, len);
+	*msg = admin_queue_json(ctx, &info, text, len);
 	spool_env_free(&info.env);
 	free(text);
 	if (*msg == NULL)
@@ -95,24 +143,32 @@ admin_queue_find(struct admin_ctx *ctx, json_t *args, int body, json_t **msg,
 	return 0;
 }
 
+struct admin_queue_walk {
+	struct admin_ctx *ctx;
+	json_t *list;
+};
+
 static int
 admin_queue_add(const struct spool_info *m, void *arg)
 {
-	json_t *o = admin_queue_json(m, NULL, 0);
+	struct admin_queue_walk *w = arg;
+	json_t *o = admin_queue_json(w->ctx, m, NULL, 0);
 
-	return o == NULL || json_array_append_new(arg, o) == -1 ? -1 : 0;
+	return o == NULL || json_array_append_new(w->list, o) == -1 ? -1 : 0;
 }
 
 int
 admin_queue_list(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
+	struct admin_queue_walk w;
 	json_t *q;
 
 	(void)args;
-	if ((q = json_array()) == NULL ||
+	w.ctx = ctx;
+	if ((q = w.list = json_array()) == NULL ||
 	    spool_open(ctx->conf->data_dir) == -1 ||
-	    spool_list(admin_queue_add, q) == -1) {
+	    spool_list(admin_queue_add, &w) == -1) {
 		json_decref(q);
 		return admin_fail(err, 500, "cannot read the spool in %s",
 		    ctx->conf->data_dir);

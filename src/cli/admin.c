@@ -530,7 +530,7 @@ cli_print_check(json_t *out)
 static void
 cli_print_queue(json_t *out)
 {
-	json_t *q = json_object_get(out, "queue"), *m, *r;
+	json_t *q = json_object_get(out, "queue"), *m, *r, *mb;
 	size_t i, j;
 
 	json_array_foreach (q, i, m) {
@@ -539,8 +539,16 @@ cli_print_queue(json_t *out)
 		    json_is_true(json_object_get(m, "held")) ? " (held)" : "",
 		    (long long)json_integer_value(json_object_get(m, "size")),
 		    json_string_value(json_object_get(m, "from")));
-		json_array_foreach (json_object_get(m, "rcpts"), j, r)
+		json_array_foreach (json_object_get(m, "rcpts"), j, r) {
 			printf(" %s", json_string_value(r));
+			/* a user's mailbox: which one, and where it goes */
+			mb = json_array_get(json_object_get(m, "mailboxes"), j);
+			if (json_is_string(mb))
+				printf(" (mailbox %s via %s)",
+				    json_string_value(mb),
+				    json_string_value(json_array_get(
+					json_object_get(m, "dests"), j)));
+		}
 		printf("\n");
 	}
 	printf("%zu message(s)\n", json_array_size(q));

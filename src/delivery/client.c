@@ -4,11 +4,14 @@
  * target until one greets with 220 and answers EHLO; a failure on one
  * address moves to the next, so a dead first MX costs one refused
  * connect. The message is dot-stuffed into the output buffer as it is
- * written, without another copy of the whole message.
+ * written, without another copy of the whole message. LMTP (RFC 2033)
+ * is a flag of the same machine: LHLO for EHLO, and after the final dot
+ * one reply per accepted recipient, in the order of their RCPTs.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/un.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +62,11 @@ struct dclient {
 	int tls_on;
 	char tls_desc[96];
 	struct dclient_txn *txn;
-	int expect;   /* replies still due in a pipelined group */
-	int got;      /* replies read in the group */
-	int accepted; /* recipients accepted */
+	int expect;    /* replies still due in a pipelined group */
+	int got;       /* replies read in the group */
+	int accepted;  /* recipients accepted */
+	int body_left; /* LMTP: replies still due after the final dot */
+	int body_idx;  /* LMTP: the recipient the next one is for */
 	int pipelined;
 	char error[REPLY_TEXT_MAX + 128];
 	int temporary;
@@ -150,8 +155,12 @@ dc_addr_failed(struct dclient *c, const char *why, int temporary)
 		inet_ntop(AF_INET6,
 		    &((const struct sockaddr_in6 *)ss)->sin6_addr, ip,
 		    sizeof(ip));
-	snprintf(c->error, sizeof(c->error), "%s[%s]: %s",
-	    c->t.hosts[c->addr_idx], ip, why);
+	if (ss->ss_family == AF_UNIX) /* the host is the socket's name */
+		snprintf(c->error, sizeof(c->error), "%s: %s",
+		    c->t.hosts[c->addr_idx], why);
+	else
+		snprintf(c->error, sizeof(c->error), "%s[%s]: %s",
+		    c->t.hosts[c->addr_idx], ip, why);
 	c->temporary = temporary;
 	dc_drop_bev(c);
 	if (c->state >= DC_IDLE) {
@@ -191,7 +200,7 @@ dc_try_next(struct dclient *c)
 	ss = &c->t.addrs[c->addr_idx];
 	if (ss->ss_family == AF_INET)
 		((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)c->port);
-	else
+	else if (ss->ss_family == AF_INET6)
 		((struct sockaddr_in6 *)ss)->sin6_port =
 		    htons((uint16_t)c->port);
 	c->bev = bufferevent_socket_new(c->base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -212,8 +221,9 @@ dc_try_next(struct dclient *c)
 	}
 	/* Commands and the message's last bytes leave at once: with Nagle,
 	 * a short tail waits for the peer's delayed ACK (40 ms a message). */
-	setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one,
-	    sizeof(one));
+	if (ss->ss_family != AF_UNIX)
+		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY,
+		    &one, sizeof(one));
 }
 
 static int dc_leave(struct dclient *);
@@ -292,7 +302,7 @@ static void
 dc_ehlo(struct dclient *c)
 {
 	reply_init(&c->r);
-	dc_send(c, "EHLO %s", c->helo);
+	dc_send(c, "%s %s", c->t.lmtp ? "LHLO" : "EHLO", c->helo);
 }
 
 static int
@@ -387,6 +397,9 @@ dc_write_body(struct dclient *c)
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	const char *p = c->txn->data, *end = p + c->txn->len, *nl;
 
+	/* header lines of this copy: none begins with a dot */
+	if (c->txn->prefix != NULL && c->txn->prefixlen > 0)
+		evbuffer_add(out, c->txn->prefix, c->txn->prefixlen);
 	while (p < end) {
 		if (*p == '.')
 			evbuffer_add(out, ".", 1);
@@ -399,6 +412,43 @@ dc_write_body(struct dclient *c)
 		evbuffer_add(out, "\r\n", 2);
 	evbuffer_add(out, ".\r\n", 3);
 	dc_timeout(c, DC_DATA_TIMEOUT);
+}
+
+/* RFC 3461 4: xtext, "+XX" for "+", "=" and bytes outside 33..126. */
+static int
+dc_xtext(char *out, size_t outlen, const char *in)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char ch = (unsigned char)*in;
+		if (o + 4 > outlen)
+			return -1;
+		if (ch < 33 || ch > 126 || ch == '+' || ch == '=') {
+			out[o++] = '+';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static void
+dc_rcpt(struct dclient *c, int i)
+{
+	const struct dclient_txn *t = c->txn;
+	char orcpt[400];
+
+	/* the original recipient, where the server keeps it (DSN) */
+	if (t->orcpts != NULL && t->orcpts[i] != NULL &&
+	    (c->ext & REPLY_EXT_DSN) &&
+	    dc_xtext(orcpt, sizeof(orcpt), t->orcpts[i]) == 0)
+		dc_send(c, "RCPT TO:<%s> ORCPT=rfc822;%s", t->rcpts[i], orcpt);
+	else
+		dc_send(c, "RCPT TO:<%s>", t->rcpts[i]);
 }
 
 void
@@ -432,7 +482,7 @@ dclient_send(struct dclient *c, struct dclient_txn *t)
 	c->expect = t->nrcpt + 2;
 	if (c->pipelined) {
 		for (i = 0; i < t->nrcpt; i++)
-			dc_send(c, "RCPT TO:<%s>", t->rcpts[i]);
+			dc_rcpt(c, i);
 		dc_send(c, "DATA");
 	}
 }
@@ -468,6 +518,24 @@ dc_txn_reply(struct dclient *c)
 	struct dclient_txn *t = c->txn;
 	int idx = c->got++;
 
+	if (c->state == DC_BODY && c->t.lmtp) {
+		/* RFC 2033 4.2: one reply per accepted recipient, in order;
+		 * the recipients before body_idx have theirs */
+		while (c->body_idx < t->nrcpt &&
+		       t->rcpt_code[c->body_idx] / 100 != 2)
+			c->body_idx++;
+		if (c->body_idx < t->nrcpt) {
+			t->rcpt_code[c->body_idx] = c->r.code;
+			str_lcpy(t->rcpt_text[c->body_idx], c->r.text,
+			    REPLY_TEXT_MAX);
+			c->body_idx++;
+		}
+		t->code = c->r.code;
+		str_lcpy(t->text, c->r.text, sizeof(t->text));
+		if (--c->body_left <= 0)
+			dc_txn_done(c);
+		return;
+	}
 	if (c->state == DC_BODY) {
 		int i;
 		for (i = 0; i < t->nrcpt; i++)
@@ -497,7 +565,7 @@ dc_txn_reply(struct dclient *c)
 			}
 			/* pipelined: RCPT and DATA replies still come */
 		} else if (!c->pipelined) {
-			dc_send(c, "RCPT TO:<%s>", t->rcpts[0]);
+			dc_rcpt(c, 0);
 		}
 	} else if (idx <= t->nrcpt) { /* RCPT */
 		if (t->rcpt_code[idx - 1] == 0) {
@@ -509,7 +577,7 @@ dc_txn_reply(struct dclient *c)
 			c->accepted++;
 		if (!c->pipelined) {
 			if (idx < t->nrcpt)
-				dc_send(c, "RCPT TO:<%s>", t->rcpts[idx]);
+				dc_rcpt(c, idx);
 			else if (c->accepted > 0)
 				dc_send(c, "DATA");
 			else {
@@ -521,6 +589,13 @@ dc_txn_reply(struct dclient *c)
 		}
 	} else { /* DATA */
 		if (c->r.code == 354) {
+			if (c->accepted == 0 && c->t.lmtp) {
+				/* RFC 2033 4.2: DATA must fail then; the count
+				 * of replies after a dot would be unknown */
+				dc_addr_failed(c,
+				    "354 to DATA without recipients", 1);
+				return;
+			}
 			if (c->accepted == 0) {
 				/* RFC 2920: an empty message, then RSET */
 				bufferevent_write(c->bev, ".\r\n", 3);
@@ -533,6 +608,8 @@ dc_txn_reply(struct dclient *c)
 				return;
 			}
 			c->state = DC_BODY;
+			c->body_left = c->accepted;
+			c->body_idx = 0;
 			dc_write_body(c);
 		} else {
 			/* recipients accepted but DATA refused: they share it

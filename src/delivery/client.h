@@ -4,7 +4,9 @@
  * (required and verified for a target that says so: the smarthost),
  * AUTH when given credentials (smarthost, only over TLS), then any
  * number of transactions, each with PIPELINING when the server offers
- * it.
+ * it. In LMTP mode (RFC 2033: a target with lmtp set, Dovecot) the same
+ * machine says LHLO, and after the final dot reads one reply for each
+ * recipient its RCPT accepted. An address may be a UNIX socket.
  */
 #ifndef POSTERN_CLIENT_H
 #define POSTERN_CLIENT_H
@@ -30,19 +32,28 @@ struct dclient_target {
 	 * SSL_CTX, name against hosts[]); else the connection fails
 	 * (temporary) before AUTH or mail */
 	int tls_verify;
+	/* 1: LMTP (LHLO; a reply per accepted recipient after the data) */
+	int lmtp;
 };
 
 struct dclient_txn {
 	const char *from; /* "" is the null sender */
 	int nrcpt;
 	const char *const *rcpts;
+	/* NULL, or each recipient's original address: sent as ORCPT when
+	 * the server offers DSN */
+	const char *const *orcpts;
+	/* header lines (CRLF, no line starting with ".") written before
+	 * data, or NULL: what this copy alone carries */
+	const char *prefix;
+	size_t prefixlen;
 	const char *data; /* the message, CRLF, not dot-stuffed */
 	size_t len;
 	int eightbit, smtputf8;
 	/* results, filled by the client */
 	int *rcpt_code; /* nrcpt entries */
 	char (*rcpt_text)[REPLY_TEXT_MAX];
-	int code; /* of the end of data, 0 if not reached */
+	int code; /* of the end of data (LMTP: the last), 0 if not reached */
 	char text[REPLY_TEXT_MAX];
 };
 

@@ -22,7 +22,7 @@
 #include "../util/log.h"
 #include "../util/str.h"
 
-static void qmsg_loaded(struct qmsg *, int is_signed);
+static void qmsg_loaded(struct qmsg *, int cleared, int is_signed);
 static void qmsg_deliver(struct qmsg *);
 
 void
@@ -34,6 +34,8 @@ qmsg_unload(struct qmsg *m)
 	free(m->ld->data);
 	free(m->ld->done);
 	free(m->ld->r);
+	free(m->ld->route);
+	free(m->ld->mbox);
 	free(m->ld);
 	m->ld = NULL;
 }
@@ -59,9 +61,26 @@ struct load_job {
 	char id[SPOOL_ID_LEN + 1];
 	struct qload *ld; /* filled by a load; given by a sign */
 	char hostname[256];
-	int load, sign;
+	int load, sign, route;
 	int rc, held, err;
 };
+
+/* Each recipient's route (mailbox or not), on the worker: the store. */
+static int
+load_routes(struct qload *ld)
+{
+	int i, n = ld->env.nrcpt;
+
+	if ((ld->route = calloc((size_t)n, sizeof(*ld->route))) == NULL ||
+	    (ld->mbox = calloc((size_t)n, sizeof(*ld->mbox))) == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (!ld->done[i])
+			ld->route[i] = (signed char)queue_route(store_thread(),
+			    ld->env.rcpts[i].addr, ld->mbox[i],
+			    sizeof(ld->mbox[i]));
+	return 0;
+}
 
 static void
 load_job_run(struct worker_job *j, void *ctx)
@@ -76,13 +95,22 @@ load_job_run(struct worker_job *j, void *ctx)
 		l->rc =
 		    spool_load(l->id, &ld->env, &ld->data, &ld->len, &ld->done);
 		l->err = l->rc == -1 ? errno : 0;
+		if (l->rc == 0 && l->route && load_routes(ld) == -1) {
+			l->rc = -1;
+			l->err = ENOMEM;
+		}
 	}
-	if (l->rc == 0 && l->sign &&
-	    queue_sign(store_thread(), &ld->env, l->hostname, &ld->data,
-		&ld->len) == -1)
-		log_warnx("dkim.sign queue=%s error=\"signing failed, sent "
-			  "unsigned\"",
-		    l->id);
+	if (l->rc == 0 && l->sign) {
+		size_t before = ld->len;
+		if (queue_sign(store_thread(), &ld->env, l->hostname, &ld->data,
+			&ld->len) == -1)
+			log_warnx("dkim.sign queue=%s error=\"signing failed, "
+				  "sent unsigned\"",
+			    l->id);
+		/* the signature fields come first: the mailboxes' copy
+		 * (never signed: it does not leave) starts after them */
+		ld->siglen += ld->len - before;
+	}
 }
 
 static void
@@ -121,7 +149,7 @@ load_job_done(struct worker_job *j)
 		return;
 	}
 	m->time = m->ld->env.time;
-	qmsg_loaded(m, sign);
+	qmsg_loaded(m, sign || m->cleared, sign);
 }
 
 /* Load (and sign) m on a worker; -1 if the job cannot be made. */
@@ -141,6 +169,8 @@ qmsg_submit(struct qmsg *m, int load, int sign)
 	l->ld = m->ld;
 	l->load = load;
 	l->sign = sign;
+	l->route = load && q.lmtp_key[0] &&
+		   qmgr_conf()->delivery_mode != CONF_DELIVERY_CAPTURE;
 	str_lcpy(l->id, m->node.id, sizeof(l->id));
 	str_lcpy(l->hostname, qmgr_conf()->hostname, sizeof(l->hostname));
 	l->base.run = load_job_run;
@@ -186,6 +216,21 @@ qmsg_expired(const struct qmsg *m, int64_t now)
 	return now - m->time > qmgr_conf()->queue_max_age;
 }
 
+/* Does m go to a destination that is not the mailboxes (so it is to
+ * be signed)? Before its first load, in smarthost mode: yes. */
+static int
+qmsg_goes_out(const struct qmsg *m)
+{
+	int i;
+
+	if (!m->dests_known)
+		return 1;
+	for (i = 0; i < m->ndests; i++)
+		if (!m->dests[i]->lmtp)
+			return 1;
+	return 0;
+}
+
 /* The scheduler's turn for m (not in the heap, not busy). */
 void
 qmsg_start(struct qmsg *m)
@@ -196,13 +241,15 @@ qmsg_start(struct qmsg *m)
 	int known, sign = 0;
 
 	qmsg_unpark(m);
+	m->cleared = 0;
 	known = cf->delivery_mode == CONF_DELIVERY_SMARTHOST || m->dests_known;
 	if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
 		sign = 1;
 	else if (known) {
-		if (qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK)
-			sign = 1;
-		else if (!qmsg_expired(m, now)) {
+		if (qmsg_dests_avail(m, now, 1, &wait_on) == DEST_OK) {
+			sign = qmsg_goes_out(m);
+			m->cleared = 1;
+		} else if (!qmsg_expired(m, now)) {
 			qmsg_defer_down(m, wait_on);
 			return;
 		}
@@ -251,11 +298,38 @@ qmsg_set_dests(struct qmsg *m)
 	return 0;
 }
 
-/* Loaded: each recipient's state and destination; then, unless it was
- * signed with the load (its destinations were known and up), sign only
- * if one of them can be tried now. */
+/* A recipient at a hosted domain: its mailbox over LMTP; no such user
+ * is a permanent failure (5.1.1), a store failure a temporary one. */
 static void
-qmsg_loaded(struct qmsg *m, int is_signed)
+qmsg_route_local(struct qmsg *m, struct qrcpt *r)
+{
+	struct qload *ld = m->ld;
+
+	switch (ld->route[r->idx]) {
+	case QUEUE_ROUTE_MAILBOX:
+		/* NULL (out of memory): deferred */
+		r->dest = dest_get(q.lmtp_key);
+		return;
+	case QUEUE_ROUTE_NOUSER:
+		r->state = R_FAILED;
+		r->code = 550;
+		str_lcpy(r->text, "550 5.1.1 no mailbox here by this name",
+		    sizeof(r->text));
+		return;
+	default:
+		r->state = R_DEFERRED;
+		r->code = 451;
+		str_lcpy(r->text, "451 4.3.0 mailbox look-up failed",
+		    sizeof(r->text));
+		return;
+	}
+}
+
+/* Loaded: each recipient's state and destination; then, unless its
+ * start cleared it (its destinations were known and one up: signed with
+ * the load if it goes out), sign only if one of them can be tried now. */
+static void
+qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 {
 	struct qload *ld = m->ld;
 	const struct conf *cf = qmgr_conf();
@@ -274,6 +348,11 @@ qmsg_loaded(struct qmsg *m, int is_signed)
 		r->state = ld->done[i] ? R_SENT : R_PENDING;
 		if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
 			continue;
+		if (r->state == R_PENDING && ld->route &&
+		    ld->route[i] != QUEUE_ROUTE_REMOTE) {
+			qmsg_route_local(m, r);
+			continue;
+		}
 		str_lcpy(key,
 		    cf->delivery_mode == CONF_DELIVERY_SMARTHOST
 			? "smarthost"
@@ -283,9 +362,17 @@ qmsg_loaded(struct qmsg *m, int is_signed)
 		/* NULL (out of memory): that recipient is deferred */
 		r->dest = dest_get(key);
 	}
-	if (is_signed) {
+	if (cleared) {
+		/* a destination it claimed at its start may be one it no
+		 * longer has (its only recipient's user was removed): the
+		 * next message waiting for it tries */
+		qmsg_release_tries(m);
 		if (cf->delivery_mode != CONF_DELIVERY_CAPTURE)
 			(void)qmsg_set_dests(m);
+		/* cleared for the mailboxes alone, it now goes out too (its
+		 * domain is no longer hosted): signed first */
+		if (!is_signed && qmsg_goes_out(m) && qmsg_submit(m, 0, 1) == 0)
+			return;
 		qmsg_deliver(m);
 		return;
 	}
@@ -300,7 +387,10 @@ qmsg_loaded(struct qmsg *m, int is_signed)
 	}
 	switch (qmsg_dests_avail(m, now, 1, &wait_on)) {
 	case DEST_OK:
-		if (qmsg_submit(m, 0, 1) == -1)
+		/* only for the mailboxes: never signed */
+		if (!qmsg_goes_out(m))
+			qmsg_deliver(m);
+		else if (qmsg_submit(m, 0, 1) == -1)
 			qmsg_retry_later(m, 60);
 		return;
 	case DEST_DOWN:
@@ -326,7 +416,31 @@ deliv_free(struct qdeliv *v)
 	free(v->rcpts);
 	free(v->rcode);
 	free(v->rtext);
+	free(v->prefix);
 	free(v);
+}
+
+/* The mailbox's reply names the user's own address; the sender wrote
+ * to an alias, and learns no more than that from a DSN. */
+static void
+text_unalias(char *text, size_t len, const char *mbox, const char *orig)
+{
+	char out[REPLY_TEXT_MAX];
+	const char *p;
+	size_t pre;
+
+	if (mbox[0] == '\0' || strcasecmp(mbox, orig) == 0 ||
+	    (p = strcasestr(text, mbox)) == NULL)
+		return;
+	pre = (size_t)(p - text);
+	if (pre >= sizeof(out))
+		return;
+	memcpy(out, text, pre);
+	out[pre] = '\0';
+	str_lcpy(out + pre, orig, sizeof(out) - pre);
+	if (strlen(out) + strlen(p + strlen(mbox)) < sizeof(out))
+		strcat(out, p + strlen(mbox));
+	str_lcpy(text, out, len);
 }
 
 void
@@ -340,6 +454,9 @@ deliv_done(struct qdeliv *v)
 		int code = v->rcode[i];
 		r->code = code;
 		str_lcpy(r->text, v->rtext[i], sizeof(r->text));
+		if (v->d->lmtp && m->ld->mbox)
+			text_unalias(r->text, sizeof(r->text),
+			    m->ld->mbox[r->idx], m->ld->env.rcpts[r->idx].addr);
 		r->state = code / 100 == 2   ? R_SENT
 			   : code / 100 == 5 ? R_FAILED
 					     : R_DEFERRED;
@@ -368,6 +485,52 @@ deliv_new(struct qmsg *m, int n)
 	return v;
 }
 
+/*
+ * Recipient i's delivery to its mailbox: RCPT TO the user's own
+ * address, the recipient as written kept in ORCPT (where the server
+ * offers DSN) and in X-Original-To when it differs (an alias, a domain
+ * alias); the message unsigned. Return-Path and Delivered-To are the
+ * LMTP server's to add (Dovecot writes both, from MAIL FROM and from
+ * the one RCPT TO): written here too, they would be there twice.
+ */
+static struct qdeliv *
+deliv_lmtp(struct qmsg *m, int i)
+{
+	struct qload *ld = m->ld;
+	const char *orig = ld->env.rcpts[i].addr;
+	struct qdeliv *v;
+
+	if ((v = deliv_new(m, 1)) == NULL)
+		return NULL;
+	if (strcasecmp(orig, ld->mbox[i]) != 0) {
+		size_t cap = strlen(orig) + 32;
+		if ((v->prefix = malloc(cap)) == NULL) {
+			deliv_free(v);
+			return NULL;
+		}
+		/* the address was accepted by the session: no CR, LF */
+		v->txn.prefixlen = (size_t)snprintf(v->prefix, cap,
+		    "X-Original-To: %s\r\n", orig);
+		v->txn.prefix = v->prefix;
+	}
+	v->idx[0] = i;
+	v->rcpts[0] = ld->mbox[i];
+	v->orcpt[0] = orig;
+	v->n = 1;
+	v->d = ld->r[i].dest;
+	v->txn.from = ld->env.from;
+	v->txn.nrcpt = 1;
+	v->txn.rcpts = v->rcpts;
+	v->txn.orcpts = v->orcpt;
+	v->txn.data = ld->data + ld->siglen;
+	v->txn.len = ld->len - ld->siglen;
+	v->txn.eightbit = strcmp(ld->env.body, "8BITMIME") == 0;
+	v->txn.smtputf8 = ld->env.smtputf8;
+	v->txn.rcpt_code = v->rcode;
+	v->txn.rcpt_text = v->rtext;
+	return v;
+}
+
 /* Group the pending recipients by destination and hand each over. */
 static void
 qmsg_deliver(struct qmsg *m)
@@ -393,6 +556,19 @@ qmsg_deliver(struct qmsg *m)
 		if (ri->dest == NULL) {
 			ri->state = R_DEFERRED;
 			str_lcpy(ri->text, "out of memory", sizeof(ri->text));
+			continue;
+		}
+		if (ri->dest->lmtp) {
+			/* a transaction per mailbox: its copy names it */
+			if ((v = deliv_lmtp(m, i)) == NULL) {
+				ri->state = R_DEFERRED;
+				str_lcpy(ri->text, "out of memory",
+				    sizeof(ri->text));
+				continue;
+			}
+			ri->grouped = 1;
+			m->groups++;
+			dest_submit(v);
 			continue;
 		}
 		for (n = 0, j = i; j < ld->env.nrcpt; j++)
@@ -607,7 +783,14 @@ qmgr_attempt_end(struct qmsg *m)
 			struct bounce_rcpt *b = &cj->failed[cj->nfailed++];
 			b->addr = ld->env.rcpts[i].addr;
 			b->orcpt = ld->env.rcpts[i].orcpt;
-			b->remote = r->host[0] && r->code ? r->host : "";
+			/* a mailbox's server is ours: its socket is nobody's
+			 * business */
+			b->remote =
+			    r->host[0] && r->code &&
+				    !(ld->route &&
+					ld->route[i] == QUEUE_ROUTE_MAILBOX)
+				? r->host
+				: "";
 			b->diag = r->text;
 			b->code = r->code > 0 ? r->code : 0;
 		}

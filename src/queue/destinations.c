@@ -1,6 +1,7 @@
 /*
- * destinations: where the queue's mail goes (a recipient domain, or
- * "smarthost"), each interned once in a hash by key. A destination has
+ * destinations: where the queue's mail goes (a recipient domain,
+ * "smarthost", or "lmtp:SPEC": the mailboxes, Dovecot's LMTP service),
+ * each interned once in a hash by key. A destination has
  * its own waiting deliveries, connections (reused, idle for 5 s) and
  * resolved hosts, so a dead one only delays its own mail. One that
  * fails to resolve or connect (temporarily) is marked down with its last
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #include <sodium.h>
 
@@ -81,6 +85,7 @@ dest_get(const char *key)
 		return NULL;
 	}
 	str_lcpy(d->key, key, sizeof(d->key));
+	d->lmtp = strncmp(key, "lmtp:", 5) == 0;
 	TAILQ_INIT(&d->waiting);
 	TAILQ_INIT(&d->parked);
 	LIST_INIT(&d->conns);
@@ -123,16 +128,15 @@ qmsg_dests_avail(struct qmsg *m, int64_t now, int claim, struct qdest **wait_on)
 {
 	enum qdest_avail a, best = DEST_DOWN;
 	struct qdest *one;
-	int i, n;
+	int i, n, smart;
 
 	*wait_on = NULL;
-	n = conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST
-		? 1
-		: m->ndests;
+	/* the smarthost, until a load told (it may be the mailboxes too) */
+	smart = conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST &&
+		!m->dests_known;
+	n = smart ? 1 : m->ndests;
 	for (i = 0; i < n; i++) {
-		one = conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST
-			  ? dest_smarthost()
-			  : m->dests[i];
+		one = smart ? dest_smarthost() : m->dests[i];
 		if (one == NULL)
 			return DEST_OK; /* out of memory: try the normal way */
 		if ((a = dest_avail(one, now)) == DEST_OK) {
@@ -175,7 +179,8 @@ qmsg_release_tries(struct qmsg *m)
 {
 	int i;
 
-	if (conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST)
+	if (conf_current()->delivery_mode == CONF_DELIVERY_SMARTHOST &&
+	    !m->dests_known)
 		dest_release_try(dest_smarthost());
 	else
 		for (i = 0; m->dests_known && i < m->ndests; i++)
@@ -413,10 +418,13 @@ static int
 conn_open(struct qdest *d)
 {
 	const struct conf *cf = qmgr_conf();
-	int smart = cf->delivery_mode == CONF_DELIVERY_SMARTHOST;
+	int smart = cf->delivery_mode == CONF_DELIVERY_SMARTHOST && !d->lmtp;
+	SSL_CTX *tls;
 	struct qconn *c;
 
-	if (smart) {
+	if (d->lmtp) {
+		d->target = q.lmtp;
+	} else if (smart) {
 		d->target = q.smarthost;
 	} else if (d->target_expires < qmgr_now()) {
 		if (!d->resolving) {
@@ -440,10 +448,16 @@ conn_open(struct qdest *d)
 	LIST_INSERT_HEAD(&d->conns, c, entry);
 	d->nconns++;
 	q.nconns++;
-	c->c =
-	    dclient_new(q.base, d->target.tls_verify ? q.smarthost_tls : q.tls,
-		cf->hostname, &d->target,
-		smart ? q.smarthost_port : (int)cf->remote_port, conn_cb, c);
+	/* no TLS on a UNIX socket; TCP to Dovecot like an MX, if offered */
+	tls = d->target.tls_verify ? q.smarthost_tls : q.tls;
+	if (d->lmtp && d->target.naddrs > 0 &&
+	    d->target.addrs[0].ss_family == AF_UNIX)
+		tls = NULL;
+	c->c = dclient_new(q.base, tls, cf->hostname, &d->target,
+	    d->lmtp ? q.lmtp_port
+	    : smart ? q.smarthost_port
+		    : (int)cf->remote_port,
+	    conn_cb, c);
 	if (c->c == NULL) {
 		conn_free(c);
 		return -1;
@@ -517,7 +531,11 @@ conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 		 * got ready, everything waiting, is deferred (or failed) */
 		c->cur = NULL;
 		{
-			int code = dclient_error_is_temporary(c->c) ? 451 : 550;
+			/* the mailboxes' server refusing (or down) is never
+			 * a reason to bounce: the mail waits for it */
+			int code = dclient_error_is_temporary(c->c) || d->lmtp
+				       ? 451
+				       : 550;
 			char why[REPLY_TEXT_MAX];
 			str_lcpy(why, dclient_error(c->c), sizeof(why));
 			if (v) {
@@ -623,8 +641,10 @@ dest_smarthost_tls(const struct conf *c)
 	return 0;
 }
 
+/* HOST[:PORT] ([v6][:PORT]) into t's addresses (resolved now, at
+ * start) and *port; -1 if it does not resolve. */
 static int
-dest_smarthost_addr(const char *spec)
+dest_hostport(const char *spec, struct dclient_target *t, int *portp)
 {
 	char host[256], *colon;
 	struct addrinfo hints, *res, *ai;
@@ -646,17 +666,69 @@ dest_smarthost_addr(const char *spec)
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, NULL, &hints, &res) != 0)
 		return -1;
-	q.smarthost.naddrs = 0;
-	for (ai = res; ai && q.smarthost.naddrs < DCLIENT_ADDRS_MAX;
-	     ai = ai->ai_next) {
-		int k = q.smarthost.naddrs++;
-		memcpy(&q.smarthost.addrs[k], ai->ai_addr, ai->ai_addrlen);
-		q.smarthost.lens[k] = ai->ai_addrlen;
-		str_lcpy(q.smarthost.hosts[k], host,
-		    sizeof(q.smarthost.hosts[k]));
+	t->naddrs = 0;
+	for (ai = res; ai && t->naddrs < DCLIENT_ADDRS_MAX; ai = ai->ai_next) {
+		int k;
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		k = t->naddrs++;
+		memcpy(&t->addrs[k], ai->ai_addr, ai->ai_addrlen);
+		t->lens[k] = ai->ai_addrlen;
+		str_lcpy(t->hosts[k], host, sizeof(t->hosts[k]));
 	}
 	freeaddrinfo(res);
-	q.smarthost_port = port;
+	*portp = port;
+	return t->naddrs > 0 ? 0 : -1;
+}
+
+static int
+dest_smarthost_addr(const char *spec)
+{
+	return dest_hostport(spec, &q.smarthost, &q.smarthost_port);
+}
+
+/*
+ * [mailbox] lmtp, at start: "unix:/PATH" or HOST:PORT (checked by the
+ * config's parser), the destination "lmtp:SPEC" of every recipient
+ * with a mailbox here. A host name is resolved now, like the
+ * smarthost's; a change of the setting takes a restart.
+ */
+int
+dest_lmtp_setup(const struct conf *c)
+{
+	const char *spec = c->mailbox_lmtp;
+	struct dclient_target *t = &q.lmtp;
+
+	memset(t, 0, sizeof(*t));
+	q.lmtp_key[0] = '\0';
+	if (spec[0] == '\0')
+		return 0;
+	if (strlen(spec) + 5 >= sizeof(q.lmtp_key)) {
+		log_warnx("queue.start lmtp=\"%.200s\" error=\"too long\"",
+		    spec);
+		return -1;
+	}
+	if (strncmp(spec, "unix:", 5) == 0) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&t->addrs[0];
+		if (strlen(spec + 5) >= sizeof(sun->sun_path))
+			return -1;
+		sun->sun_family = AF_UNIX;
+		str_lcpy(sun->sun_path, spec + 5, sizeof(sun->sun_path));
+		t->lens[0] =
+		    (socklen_t)(offsetof(struct sockaddr_un, sun_path) +
+				strlen(sun->sun_path) + 1);
+		str_lcpy(t->hosts[0], spec, sizeof(t->hosts[0]));
+		t->naddrs = 1;
+		q.lmtp_port = 0;
+	} else if (dest_hostport(spec, t, &q.lmtp_port) == -1) {
+		log_warnx("queue.start lmtp=\"%s\" error=\"cannot resolve "
+			  "HOST:PORT\"",
+		    spec);
+		return -1;
+	}
+	t->lmtp = 1;
+	memcpy(q.lmtp_key, "lmtp:", 5);
+	str_lcpy(q.lmtp_key + 5, spec, sizeof(q.lmtp_key) - 5);
 	return 0;
 }
 

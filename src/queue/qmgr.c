@@ -294,7 +294,7 @@ qmgr_start(void)
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
 	SSL_CTX_set_verify(q.tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
-	if (dest_smarthost_setup(cf) == -1)
+	if (dest_smarthost_setup(cf) == -1 || dest_lmtp_setup(cf) == -1)
 		return -1;
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
@@ -307,8 +307,11 @@ qmgr_start(void)
 	if ((n = spool_each_id(qmgr_add_id, &now)) == -1)
 		log_warnx("queue.start error=\"cannot read the spool: %s\"",
 		    strerror(errno));
-	log_info("queue.start messages=%zu mode=%s", q.sched.count,
-	    qmgr_modes[cf->delivery_mode]);
+	log_info("queue.start messages=%zu mode=%s mailboxes=%s", q.sched.count,
+	    qmgr_modes[cf->delivery_mode],
+	    q.lmtp_key[0] && cf->delivery_mode != CONF_DELIVERY_CAPTURE
+		? q.lmtp_key
+		: "-");
 	qmgr_pass();
 	if (pthread_create(&q.thread, NULL, qmgr_main, NULL) != 0)
 		return -1;

@@ -51,8 +51,13 @@ struct qload {
 	struct spool_env env;
 	char *data;
 	size_t len;
+	size_t siglen; /* DKIM-Signature fields prepended to data */
 	unsigned char *done;
 	struct qrcpt *r;
+	/* [mailbox] lmtp set: each recipient's QUEUE_ROUTE_* and mailbox,
+	 * found on the worker that loaded it; else NULL */
+	signed char *route;
+	char (*mbox)[ADDR_MAX + 1];
 };
 
 /* A queued message, resident: about a hundred bytes and its pending
@@ -61,7 +66,9 @@ struct qmsg {
 	struct qsched_node node; /* first: id, next attempt */
 	int64_t time;		 /* arrival: from the id, then the file */
 	int attempts;
-	unsigned busy : 1, dests_known : 1;
+	/* cleared: its start found a destination to try now (the load
+	 * goes straight on to delivery, signed or not) */
+	unsigned busy : 1, dests_known : 1, cleared : 1;
 	int groups;	      /* destinations still working on it */
 	int ndests;	      /* once known: after its first load */
 	struct qdest **dests; /* interned; those of pending recipients */
@@ -80,6 +87,10 @@ struct qdeliv {
 	int *rcode;
 	char (*rtext)[REPLY_TEXT_MAX];
 	struct dclient_txn txn;
+	/* LMTP: one recipient, to its mailbox; the header lines of its
+	 * copy (malloc'd) and its original address */
+	char *prefix;
+	const char *orcpt[1];
 	TAILQ_ENTRY(qdeliv) entry;
 };
 
@@ -95,7 +106,8 @@ struct qconn {
 enum qdest_avail { DEST_OK, DEST_TRYING, DEST_DOWN };
 
 struct qdest {
-	char key[ADDR_DOMAIN_MAX + 1];
+	char key[ADDR_DOMAIN_MAX + 1]; /* domain, "smarthost", "lmtp:SPEC" */
+	int lmtp;		       /* the mailboxes (q.lmtp) */
 	struct qdest *hnext;
 	TAILQ_ENTRY(qdest) entry;
 	TAILQ_HEAD(, qdeliv) waiting;
@@ -136,6 +148,10 @@ struct qmgr {
 	struct dclient_target smarthost;
 	int smarthost_port;
 	char smarthost_pass[SECRET_MAX + 1];
+	/* [mailbox] lmtp, as read at start: "lmtp:SPEC", "" when off */
+	char lmtp_key[ADDR_DOMAIN_MAX + 1];
+	struct dclient_target lmtp;
+	int lmtp_port;
 	void (*refused_fn)(void *, const char *, int);
 };
 
@@ -176,6 +192,7 @@ void qmsg_unpark(struct qmsg *);
 void dest_submit(struct qdeliv *);
 void dest_reset_all(void);
 int dest_smarthost_setup(const struct conf *);
+int dest_lmtp_setup(const struct conf *);
 const char *qmgr_domain_of(const char *addr);
 
 /* capture.c */

@@ -29,6 +29,8 @@ struct conf_key {
 	const char *doc;
 };
 
+static int conf_check_lmtp(const char *, char *, size_t);
+
 #define S(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 #define I(f) offsetof(struct conf, f), 0
 
@@ -128,6 +130,11 @@ static const struct conf_key conf_keys[] = {
 	    "outbound connections at once to one destination (a domain's MX"
 	    " hosts, or the smarthost)" },
 
+	{ "mailbox", "lmtp", T_STR, S(mailbox_lmtp), "", 0, 0, NULL,
+	    "Dovecot's LMTP service: unix:/PATH (a socket) or HOST:PORT; "
+	    "mail for the hosted domains' users goes there (empty: off, "
+	    "hosted domains are delivered like any other, and the smtp "
+	    "listener takes no mail for them)" },
 	{ "mailbox", "auth_socket", T_PATH, S(mailbox_auth_socket), "", 0, 0,
 	    NULL,
 	    "UNIX socket where Dovecot asks who may log in (its checkpassword "
@@ -243,6 +250,43 @@ static const struct conf_key conf_keys[] = {
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
 
+/* unix:/ABSOLUTE/PATH (short enough for a socket address), or
+ * HOST:PORT ([v6]:PORT); "" is off. */
+static int
+conf_check_lmtp(const char *val, char *why, size_t whylen)
+{
+	const char *colon;
+	char *end;
+	long port;
+
+	if (val[0] == '\0')
+		return 0;
+	if (strncmp(val, "unix:", 5) == 0) {
+		if (val[5] != '/' || strlen(val + 5) >= 108) {
+			snprintf(why, whylen,
+			    "unix: needs an absolute socket path (at most 107 "
+			    "bytes)");
+			return -1;
+		}
+		return 0;
+	}
+	if ((colon = strrchr(val, ':')) == NULL || colon == val ||
+	    (val[0] == '[' && colon[-1] != ']')) {
+		snprintf(why, whylen, "not unix:/PATH or HOST:PORT");
+		return -1;
+	}
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end != '\0' || colon[1] == '\0' || port < 1 ||
+	    port > 65535) {
+		snprintf(why, whylen,
+		    "not unix:/PATH or HOST:PORT (a port "
+		    "1..65535)");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 conf_path_join(char *dst, size_t len, const char *dir, const char *val)
 {
@@ -265,6 +309,9 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, char *why,
 			snprintf(why, whylen, "value too long");
 			return -1;
 		}
+		if (k->off == offsetof(struct conf, mailbox_lmtp) &&
+		    conf_check_lmtp(val, why, whylen) == -1)
+			return -1;
 		str_lcpy(dst, val, k->len);
 		return 0;
 	case T_PATH:

@@ -76,6 +76,9 @@ struct conf {
 	char mailbox_auth_socket[CONF_PATH_MAX];
 	char mailbox_auth_group[64];
 
+	/* [mailbox] */
+	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;

@@ -301,4 +301,4 @@ def alice(postern):
     """example.org with alice@example.org; her SMTP password."""
     postern.add_domain("example.org")
     return postern.add_user("alice@example.org")
-pytest_plugins = ["fixtures_smtp", "fixtures_delivery", "fixtures_http"]
+pytest_plugins = ["fixtures_smtp", "fixtures_delivery", "fixtures_http", "fixtures_dovecot"]

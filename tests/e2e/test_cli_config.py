@@ -59,6 +59,10 @@ BAD_VALUES = [
     ("auth", "token_ttl", "10s", "out of range"),
     ("delivery", "mode", "pigeon", "must be one of"),
     ("store", "driver", "mysql", "must be one of"),
+    ("mailbox", "lmtp", "unix:run/lmtp", "absolute socket path"),
+    ("mailbox", "lmtp", "localhost", "not unix:/PATH or HOST:PORT"),
+    ("mailbox", "lmtp", "localhost:lmtp", "a port"),
+    ("mailbox", "lmtp", "127.0.0.1:0", "a port"),
 ]
 
 
