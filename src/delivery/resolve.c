@@ -20,6 +20,7 @@
 #include <event2/event.h>
 
 #include "resolve.h"
+#include "resolve_int.h"
 
 #define RES_TIMEOUT_MS 2000 /* first try; c-ares doubles it each round */
 #define RES_TRIES 2
@@ -67,15 +68,6 @@ struct rquery {
 	struct rsub subs[2 * RESOLVE_MAX_HOSTS]; /* AAAA, A of each host */
 	struct rhost addrs[RESOLVE_MAX_HOSTS];
 	struct resolve_result res;
-};
-
-struct resolver {
-	struct event_base *base;
-	ares_channel ch;
-	struct event *timer;
-	uint64_t next_id;
-	LIST_HEAD(, rsock) socks;
-	TAILQ_HEAD(, rquery) queries;
 };
 
 static pthread_mutex_t res_lib_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -250,8 +242,8 @@ res_strerror(int status)
 	return ares_strerror(status);
 }
 
-static void
-res_timer_update(struct resolver *r)
+void
+resolver_timer_update(struct resolver *r)
 {
 	struct timeval tv, *tvp;
 
@@ -267,7 +259,7 @@ res_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct resolver *r = arg;
 
 	ares_process_fd(r->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
-	res_timer_update(r);
+	resolver_timer_update(r);
 }
 
 static void
@@ -279,7 +271,7 @@ res_sock_cb(evutil_socket_t fd, short what, void *arg)
 	/* s may be freed inside: c-ares closes sockets as it goes. */
 	ares_process_fd(r->ch, (what & EV_READ) ? fd : ARES_SOCKET_BAD,
 	    (what & EV_WRITE) ? fd : ARES_SOCKET_BAD);
-	res_timer_update(r);
+	resolver_timer_update(r);
 }
 
 /* c-ares opens, changes or closes a socket: follow with an event. */
@@ -352,6 +344,7 @@ resolver_new(struct event_base *base, const char *servers, char *err,
 	r->base = base;
 	LIST_INIT(&r->socks);
 	TAILQ_INIT(&r->queries);
+	dnsq_ares_init(r);
 	memset(&o, 0, sizeof(o));
 	/* No ARES_FLAG_NOCHECKRESP: SERVFAIL and REFUSED try the next
 	 * server and end as errors, never as answers. */
@@ -412,6 +405,7 @@ resolver_free(struct resolver *r)
 		event_free(q->done);
 		free(q);
 	}
+	dnsq_ares_free_all(r);
 	event_free(r->timer);
 	free(r);
 	res_lib_unref();
@@ -596,7 +590,7 @@ res_start_addrs(struct rquery *q)
 	if (--q->pending == 0)
 		res_finish(q);
 	else
-		res_timer_update(q->r);
+		resolver_timer_update(q->r);
 }
 
 struct res_mx {
@@ -747,7 +741,7 @@ resolve_mx(struct resolver *r, const char *domain,
 	}
 	q->pending++;
 	ares_query(r->ch, q->domain, ns_c_in, ns_t_mx, res_mx_cb, &q->mx_sub);
-	res_timer_update(r);
+	resolver_timer_update(r);
 	return 0;
 }
 
@@ -842,7 +836,7 @@ resolve_txt_sync(const char *servers, const char *name, char out[][1024],
 	if ((r = resolver_new(base, servers, err, sizeof(err))) == NULL)
 		goto out;
 	ares_query(r->ch, qname, ns_c_in, ns_t_txt, res_txt_cb, &st);
-	res_timer_update(r);
+	resolver_timer_update(r);
 	if (res_sync_run(base, &st) == -1)
 		st.n = -1;
 out:

@@ -73,6 +73,16 @@ int resolve_mx(struct resolver *, const char *domain,
 /* Cancel a pending query: its cb is not called. Unknown handles: no-op. */
 void resolver_cancel(struct resolver *, uint64_t handle);
 
+/*
+ * The DNS questions of the inbound checks (inbound/dnsq.h: TXT, A, AAAA,
+ * MX, PTR) on this resolver's channel and loop, answered from the loop,
+ * never inside ask; cancel makes a question silent. The same struct for
+ * the resolver's life; resolver_free() ends pending questions without
+ * their callbacks. (dnsq_ares.c)
+ */
+struct dnsq;
+struct dnsq *resolver_dnsq(struct resolver *);
+
 /* Text of a status for logs: "ok", "null-mx", "nxdomain", "tempfail". */
 const char *resolve_status_name(enum resolve_status);
 

@@ -21,6 +21,7 @@
 
 #include "unit.h"
 #include "delivery/resolve.h"
+#include "inbound/dnsq.h"
 
 #define DNS_SCRIPT "tests/dns/dnsserver.py"
 #define DNS_ZONE "/tmp/postern-unit-dns.zone"
@@ -76,7 +77,19 @@ static const char dns_zone[] =
     "mx.corrupt2.test. AAAA 2001:db8::12\n"
     "aliased.test. CNAME multi.test.\n"
     "txt.test. TXT \"v=spf1 \" \"-all\"\n"
-    "txt.test. TXT \"second record\"\n";
+    "txt.test. TXT \"second record\"\n"
+    "# the inbound checks' questions (resolver_dnsq)\n"
+    "spf.test. TXT \"v=spf1 \" \"ip4:192.0.2.0/24 \" \"-all\"\n"
+    "spf.test. TXT \"other\"\n"
+    "spf.test. A 192.0.2.1\n"
+    "spf.test. AAAA 2001:db8::1\n"
+    "spf.test. MX 20 MX2.Spf.Test.\n"
+    "spf.test. MX 10 mx1.spf.test.\n"
+    "spf.test. MX 30 mx3.spf.test.\n"
+    "5.2.0.192.in-addr.arpa. PTR Mail.Spf.Test.\n"
+    "5.2.0.192.in-addr.arpa. PTR other.spf.test.\n"
+    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. "
+    "PTR v6.spf.test.\n";
 
 static pid_t dns_pid;
 static char dns_servers[64];
@@ -129,6 +142,13 @@ dns_write_zone(void)
 		fprintf(f, "mx.many.test. AAAA 2001:db8::1:%d\n", i);
 	for (i = 1; i <= 3; i++)
 		fprintf(f, "mx.many.test. A 127.0.2.%d\n", i);
+	/* more records than a dnsq answer keeps, a TXT longer than one */
+	for (i = 1; i <= 40; i++)
+		fprintf(f, "forty.test. A 127.0.3.%d\n", i);
+	fputs("longtxt.test. TXT \"v=spf1", f);
+	for (i = 0; i < 600; i++)
+		fputs(" -all", f);
+	fputs("\"\n", f);
 	return fclose(f);
 }
 
@@ -659,4 +679,242 @@ UNIT_TEST(test_sync_mx_gives_the_same_result)
 	CHECK(res->status == RESOLVE_NULL_MX);
 	CHECK(resolve_mx_sync("bogus", "cname.test", res) == -1);
 	free(res);
+}
+
+/* resolver_dnsq(): the inbound checks' questions on the same channel. */
+
+struct dgot {
+	int calls;
+	enum dnsq_status status;
+	int n;
+	char rr[DNSQ_MAX_RR][DNSQ_RR_LEN];
+};
+
+static void
+dgot_cb(const struct dnsq_answer *a, void *arg)
+{
+	struct dgot *g = arg;
+	int i;
+
+	g->calls++;
+	g->status = a->status;
+	g->n = a->n;
+	CHECK(a->n >= 0 && a->n <= DNSQ_MAX_RR);
+	CHECK(a->status == DNSQ_OK ? a->n > 0 : a->n == 0);
+	for (i = 0; i < a->n && i < DNSQ_MAX_RR; i++) {
+		CHECK(strlen(a->rr[i]) < DNSQ_RR_LEN);
+		snprintf(g->rr[i], sizeof(g->rr[i]), "%s", a->rr[i]);
+	}
+}
+
+static void
+dloop(struct event_base *base, struct dgot *g, int n)
+{
+	struct timeval tv = { 20, 0 };
+	int expired = 0, i, left;
+	struct event *t = evtimer_new(base, expire_cb, &expired);
+
+	evtimer_add(t, &tv);
+	while (!expired) {
+		for (i = 0, left = 0; i < n; i++)
+			left += g[i].calls == 0;
+		if (left == 0)
+			break;
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	event_free(t);
+}
+
+/* One question on a fresh loop and resolver; g->calls says if cb ran. */
+static struct dgot *
+dask(const char *servers, const char *name, enum dnsq_type type, double *secs)
+{
+	struct event_base *base = event_base_new();
+	struct dgot *g = calloc(1, sizeof(*g));
+	struct resolver *r;
+	struct dnsq *d;
+	char err[256];
+	double t0 = now();
+
+	r = resolver_new(base, servers, err, sizeof(err));
+	CHECK(r != NULL);
+	if (r != NULL) {
+		d = resolver_dnsq(r);
+		CHECK(d->ask(d, name, type, dgot_cb, g) != 0);
+		CHECK(g->calls == 0); /* never from inside ask */
+		dloop(base, g, 1);
+	}
+	if (secs)
+		*secs = now() - t0;
+	resolver_free(r);
+	event_base_free(base);
+	CHECK(g->calls == 1);
+	return g;
+}
+
+UNIT_TEST(test_dnsq_txt_joins_each_records_strings)
+{
+	const char *dns = dns_server();
+	struct dgot *g;
+
+	if (dns == NULL)
+		return;
+	g = dask(dns, "SPF.test.", DNSQ_TXT, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 2);
+	CHECK_STR(g->rr[0], "v=spf1 ip4:192.0.2.0/24 -all");
+	CHECK_STR(g->rr[1], "other");
+	free(g);
+	/* 3006 bytes in 12 strings, over TCP */
+	g = dask(dns, "longtxt.test", DNSQ_TXT, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1);
+	CHECK(strlen(g->rr[0]) == 6 + 600 * 5);
+	CHECK(strncmp(g->rr[0], "v=spf1 -all -all", 16) == 0);
+	free(g);
+}
+
+UNIT_TEST(test_dnsq_addresses_mx_and_ptr_come_as_text)
+{
+	const char *dns = dns_server();
+	struct dgot *g;
+
+	if (dns == NULL)
+		return;
+	g = dask(dns, "spf.test", DNSQ_A, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1);
+	CHECK_STR(g->rr[0], "192.0.2.1");
+	free(g);
+	g = dask(dns, "spf.test", DNSQ_AAAA, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1);
+	CHECK_STR(g->rr[0], "2001:db8::1");
+	free(g);
+	/* by preference, lower case, no trailing dot */
+	g = dask(dns, "spf.test", DNSQ_MX, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 3);
+	CHECK_STR(g->rr[0], "mx1.spf.test");
+	CHECK_STR(g->rr[1], "mx2.spf.test");
+	CHECK_STR(g->rr[2], "mx3.spf.test");
+	free(g);
+	g = dask(dns, "5.2.0.192.in-addr.arpa", DNSQ_PTR, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 2);
+	CHECK_STR(g->rr[0], "mail.spf.test");
+	CHECK_STR(g->rr[1], "other.spf.test");
+	free(g);
+	g = dask(dns,
+	    "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2"
+	    ".ip6.arpa",
+	    DNSQ_PTR, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1);
+	CHECK_STR(g->rr[0], "v6.spf.test");
+	free(g);
+	/* 40 A records: the first DNSQ_MAX_RR */
+	g = dask(dns, "forty.test", DNSQ_A, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == DNSQ_MAX_RR);
+	free(g);
+	/* a CNAME is followed */
+	g = dask(dns, "alias.cname.test", DNSQ_A, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1);
+	CHECK_STR(g->rr[0], "127.0.0.8");
+	free(g);
+}
+
+UNIT_TEST(test_dnsq_failures_are_told_apart)
+{
+	static const struct {
+		const char *name;
+		enum dnsq_type type;
+		enum dnsq_status status;
+	} cases[] = {
+		{ "nosuch.test", DNSQ_TXT, DNSQ_NXDOMAIN },
+		{ "nosuch.test", DNSQ_PTR, DNSQ_NXDOMAIN },
+		{ "implicit.test", DNSQ_TXT, DNSQ_NODATA },
+		{ "implicit.test", DNSQ_MX, DNSQ_NODATA },
+		{ "spf.test", DNSQ_PTR, DNSQ_NODATA },
+		{ "multi.test", DNSQ_AAAA, DNSQ_NODATA },
+		{ "servfail.test", DNSQ_TXT, DNSQ_TEMPFAIL },
+		{ "mx.half.test", DNSQ_AAAA, DNSQ_TEMPFAIL },
+		{ "mx.half.test", DNSQ_A, DNSQ_OK },
+		{ "corrupt.test", DNSQ_MX, DNSQ_PERMFAIL },
+		{ "bad..name", DNSQ_A, DNSQ_PERMFAIL },
+		{ "a b.test", DNSQ_TXT, DNSQ_PERMFAIL },
+		{ "", DNSQ_TXT, DNSQ_PERMFAIL },
+		{ "back\\slash.test", DNSQ_TXT, DNSQ_PERMFAIL },
+	};
+	const char *dns = dns_server();
+	struct dgot *g;
+	size_t i;
+
+	if (dns == NULL)
+		return;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		g = dask(dns, cases[i].name, cases[i].type, NULL);
+		if (g->status != cases[i].status) {
+			printf("  %s type %d: status %d\n", cases[i].name,
+			    (int)cases[i].type, (int)g->status);
+			CHECK(g->status == cases[i].status);
+		}
+		free(g);
+	}
+}
+
+UNIT_TEST(test_dnsq_a_silent_server_is_a_temporary_failure)
+{
+	const char *dns = dns_server();
+	struct dgot *g;
+	double secs;
+
+	if (dns == NULL)
+		return;
+	g = dask(dns, "silent.test", DNSQ_TXT, &secs);
+	CHECK(g->status == DNSQ_TEMPFAIL && g->n == 0);
+	CHECK(secs > 5.0 && secs < 8.0);
+	free(g);
+}
+
+UNIT_TEST(test_dnsq_a_cancelled_question_never_calls_back)
+{
+	const char *dns = dns_server();
+	struct event_base *base;
+	struct resolver *r;
+	struct dnsq *d;
+	struct dgot *g;
+	struct got mg = { 0 };
+	uint64_t h[4];
+	char err[256];
+
+	if (dns == NULL)
+		return;
+	base = event_base_new();
+	g = calloc(5, sizeof(*g));
+	r = resolver_new(base, dns, err, sizeof(err));
+	CHECK(r != NULL);
+	if (r == NULL)
+		goto out;
+	d = resolver_dnsq(r);
+	h[0] = d->ask(d, "silent.test", DNSQ_TXT, dgot_cb, &g[0]);
+	h[1] = d->ask(d, "spf.test", DNSQ_TXT, dgot_cb, &g[1]);
+	h[2] = d->ask(d, "bad..name", DNSQ_A, dgot_cb, &g[2]);
+	h[3] = d->ask(d, "spf.test", DNSQ_MX, dgot_cb, &g[3]);
+	CHECK(h[0] != 0 && h[1] != h[0] && h[2] != h[1] && h[3] != h[2]);
+	d->cancel(d, h[0]); /* waiting for an answer */
+	d->cancel(d, h[2]); /* decided, not yet told */
+	d->cancel(d, 12345);
+	dloop(base, &g[1], 1);
+	dloop(base, &g[3], 1);
+	CHECK(g[0].calls == 0 && g[1].calls == 1);
+	CHECK(g[2].calls == 0 && g[3].calls == 1);
+	d->cancel(d, h[1]); /* already told: nothing */
+	/* MX look-ups and questions side by side on one channel */
+	CHECK(resolve_mx(r, "multi.test", got_cb, &mg, NULL) == 0);
+	CHECK(d->ask(d, "spf.test", DNSQ_AAAA, dgot_cb, &g[4]) != 0);
+	run_until(base, &mg, 1);
+	dloop(base, &g[4], 1);
+	CHECK(mg.calls == 1 && mg.res.status == RESOLVE_OK);
+	CHECK(g[4].calls == 1 && g[4].status == DNSQ_OK);
+	/* freed with questions pending: no call, no leak */
+	CHECK(d->ask(d, "spf.test", DNSQ_A, dgot_cb, &g[1]) != 0);
+	resolver_free(r);
+	CHECK(g[0].calls == 0 && g[1].calls == 1);
+out:
+	event_base_free(base);
+	free(g);
 }

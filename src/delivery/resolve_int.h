@@ -1,0 +1,42 @@
+/*
+ * resolve_int: what resolve.c (the channel, its sockets and timer, MX
+ * look-ups) shares with dnsq_ares.c (the inbound checks' questions on the
+ * same channel), and nothing else includes. Everything here is touched on
+ * the resolver's loop only.
+ */
+#ifndef POSTERN_RESOLVE_INT_H
+#define POSTERN_RESOLVE_INT_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <ares.h>
+#include <event2/event.h>
+
+#include "resolve.h"
+#include "../inbound/dnsq.h"
+
+struct rsock;
+struct rquery;
+struct dq_query;
+
+struct resolver {
+	struct event_base *base;
+	ares_channel ch;
+	struct event *timer;
+	uint64_t next_id;
+	LIST_HEAD(, rsock) socks;
+	TAILQ_HEAD(, rquery) queries;
+	struct dnsq dq;			 /* resolver_dnsq() */
+	TAILQ_HEAD(, dq_query) dqueries; /* its questions, until told */
+};
+
+/* Follow ares_timeout() after queries were sent. */
+void resolver_timer_update(struct resolver *);
+
+/* dnsq_ares.c: set up r->dq; free every question (after ares_destroy(),
+ * so c-ares has let go of them), their callbacks not called. */
+void dnsq_ares_init(struct resolver *);
+void dnsq_ares_free_all(struct resolver *);
+
+#endif
