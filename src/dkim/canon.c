@@ -239,6 +239,22 @@ dkim_canon_body_relaxed(const char *body, size_t len,
 }
 
 int
+dkim_canon_body_simple(const char *body, size_t len,
+    int (*sink)(void *, const void *, size_t), void *arg)
+{
+	/* Drop the CRLFs of empty lines at the end, keep the last line's. */
+	while (len >= 4 && memcmp(body + len - 4, "\r\n\r\n", 4) == 0)
+		len -= 2;
+	if (len == 2 && memcmp(body, "\r\n", 2) == 0)
+		len = 0;
+	if (len > 0 && sink(arg, body, len) == -1)
+		return -1;
+	if (len >= 2 && memcmp(body + len - 2, "\r\n", 2) == 0)
+		return 0;
+	return sink(arg, "\r\n", 2);
+}
+
+int
 dkim_sink_buf(void *arg, const void *p, size_t n)
 {
 	/* buf_append() would memcpy to a NULL buffer, even for nothing. */
@@ -291,8 +307,19 @@ canon_is_ftext(unsigned char c)
 
 #define IS_FWS(c) (IS_WSP(c) || (c) == '\r' || (c) == '\n')
 
-int
-dkim_canon_selected(const char *hdr, size_t hlen, const char *h,
+/* A field of the selection, in the form asked for. */
+static int
+canon_put(const char *p, size_t len, int simple, struct buf *out)
+{
+	if (!simple)
+		return dkim_canon_header_relaxed(p, len, out);
+	if (buf_append(out, p, len) == -1 || buf_append(out, "\r\n", 2) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+canon_selected(const char *hdr, size_t hlen, const char *h, int simple,
     struct buf *out)
 {
 	int e[DKIM_H_MAX]; /* h's names, as indices into d */
@@ -367,11 +394,24 @@ dkim_canon_selected(const char *hdr, size_t hlen, const char *h,
 			continue;      /* no instance left: signs its absence */
 		j = d[k].seen - 1 - j; /* the j-th instance from the top */
 		j = d[k].base + j % d[k].want;
-		if (dkim_canon_header_relaxed(ring[j].p, ring[j].len, out) ==
-		    -1) {
+		if (canon_put(ring[j].p, ring[j].len, simple, out) == -1) {
 			out->len = start;
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int
+dkim_canon_selected(const char *hdr, size_t hlen, const char *h,
+    struct buf *out)
+{
+	return canon_selected(hdr, hlen, h, 0, out);
+}
+
+int
+dkim_canon_selected_simple(const char *hdr, size_t hlen, const char *h,
+    struct buf *out)
+{
+	return canon_selected(hdr, hlen, h, 1, out);
 }

@@ -56,6 +56,15 @@ int dkim_canon_header_relaxed(const char *field, size_t len, struct buf *out);
 int dkim_canon_body_relaxed(const char *body, size_t len,
     int (*sink)(void *arg, const void *p, size_t n), void *arg);
 
+/*
+ * Simple body canonicalisation (RFC 6376 3.4.3): the body as it is, with
+ * the empty lines at its end dropped and a CRLF added after a last line
+ * without one; an empty body is one CRLF. To sink in pieces; -1 if sink
+ * fails.
+ */
+int dkim_canon_body_simple(const char *body, size_t len,
+    int (*sink)(void *arg, const void *p, size_t n), void *arg);
+
 /* A sink appending to the struct buf at arg. */
 int dkim_sink_buf(void *arg, const void *p, size_t n);
 
@@ -77,6 +86,10 @@ int dkim_header_list(const char *hdr, size_t hlen, char *out, size_t outlen);
  * malformed or has more than DKIM_H_MAX names, or out is full.
  */
 int dkim_canon_selected(const char *hdr, size_t hlen, const char *h,
+    struct buf *out);
+/* The same in the "simple" form (RFC 6376 3.4.1): each field exactly as
+ * it is, with its CRLF. */
+int dkim_canon_selected_simple(const char *hdr, size_t hlen, const char *h,
     struct buf *out);
 
 #endif

@@ -354,31 +354,51 @@ dkim_sig(const struct dkim_key *k, const char *data, size_t n,
 	return ok ? 0 : -1;
 }
 
+/* Hashes what canonicalisation gives, up to l bytes when l >= 0. */
+struct dkim_md_sink {
+	EVP_MD_CTX *c;
+	long long l;
+	unsigned long long n; /* canonical bytes seen, hashed or not */
+};
+
 static int
 dkim_sink_md(void *arg, const void *p, size_t n)
 {
-	return EVP_DigestUpdate(arg, p, n) == 1 ? 0 : -1;
+	struct dkim_md_sink *s = arg;
+	size_t take = n;
+
+	if (s->l >= 0 && s->n + n > (unsigned long long)s->l)
+		take = s->n >= (unsigned long long)s->l
+			   ? 0
+			   : (size_t)((unsigned long long)s->l - s->n);
+	s->n += n;
+	if (take == 0)
+		return 0;
+	return EVP_DigestUpdate(s->c, p, take) == 1 ? 0 : -1;
 }
 
-/* bh=: SHA-256 of the relaxed body, base64. */
-static int
-dkim_body_hash(const char *body, size_t len, char *bh)
+int
+dkim_body_hash(const char *body, size_t len, int simple, long long l,
+    unsigned char out[32], unsigned long long *clen)
 {
-	EVP_MD_CTX *c;
-	unsigned char d[32];
+	struct dkim_md_sink s;
 	unsigned int n;
 	int ok;
 
-	if ((c = EVP_MD_CTX_new()) == NULL)
+	if ((s.c = EVP_MD_CTX_new()) == NULL)
 		return -1;
-	ok = EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
-	     dkim_canon_body_relaxed(body, len, dkim_sink_md, c) == 0 &&
-	     EVP_DigestFinal_ex(c, d, &n) == 1 && n == sizeof(d);
-	EVP_MD_CTX_free(c);
-	if (!ok)
-		return -1;
-	base64_encode(bh, d, sizeof(d));
-	return 0;
+	s.l = l;
+	s.n = 0;
+	ok = EVP_DigestInit_ex(s.c, EVP_sha256(), NULL) == 1 &&
+	     (simple ? dkim_canon_body_simple(body, len, dkim_sink_md, &s)
+		     : dkim_canon_body_relaxed(body, len, dkim_sink_md, &s)) ==
+		 0 &&
+	     EVP_DigestFinal_ex(s.c, out, &n) == 1 && n == 32;
+	EVP_MD_CTX_free(s.c);
+	ERR_clear_error();
+	if (clen != NULL)
+		*clen = s.n;
+	return ok ? 0 : -1;
 }
 
 /*
@@ -405,7 +425,10 @@ dkim_field(const struct dkim_key *k, struct buf *hd, const char *bh, time_t t,
 	fold_word(&f, 1, "v=1;", 4);
 	fold_tag(&f, "a=%s;",
 	    k->alg == DKIM_RSA ? "rsa-sha256" : "ed25519-sha256");
-	fold_word(&f, 1, "c=relaxed/relaxed;", 18);
+	snprintf(ts, sizeof(ts), "c=%s/%s;",
+	    o->simple_header ? "simple" : "relaxed",
+	    o->simple_body ? "simple" : "relaxed");
+	fold_word(&f, 1, ts, strlen(ts));
 	fold_tag(&f, "d=%s;", k->domain);
 	if (o->i != NULL)
 		fold_tag(&f, "i=%s;", o->i);
@@ -414,6 +437,14 @@ dkim_field(const struct dkim_key *k, struct buf *hd, const char *bh, time_t t,
 	fold_tag(&f, "s=%s;", k->selector);
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
 	fold_tag(&f, "t=%s;", ts);
+	if (o->x != 0) {
+		snprintf(ts, sizeof(ts), "%lld", (long long)o->x);
+		fold_tag(&f, "x=%s;", ts);
+	}
+	if (o->l_set) {
+		snprintf(ts, sizeof(ts), "%lld", o->l);
+		fold_tag(&f, "l=%s;", ts);
+	}
 	fold_h(&f, o->h);
 	fold_tag(&f, "bh=%s;", bh);
 	/* b= keeps a few characters of its value on its line. */
@@ -423,9 +454,14 @@ dkim_field(const struct dkim_key *k, struct buf *hd, const char *bh, time_t t,
 	if (f.err)
 		goto out;
 
-	if (dkim_canon_header_relaxed(fb.data, fb.len, hd) == -1)
-		goto out;
-	hd->len -= 2; /* without its CRLF (RFC 6376 3.7) */
+	if (o->simple_header) {
+		if (buf_append(hd, fb.data, fb.len) == -1)
+			goto out;
+	} else {
+		if (dkim_canon_header_relaxed(fb.data, fb.len, hd) == -1)
+			goto out;
+		hd->len -= 2; /* without its CRLF (RFC 6376 3.7) */
+	}
 	if (dkim_sig(k, hd->data, hd->len, sig, &siglen) == -1)
 		goto out;
 	n = base64_encode(b64, sig, siglen);
@@ -476,21 +512,27 @@ dkim_sign_opts(struct dkim_key *const *keys, int nkeys, const char *msg,
 {
 	struct buf hd;
 	char bh[BASE64_ENCODED_LEN(32)];
+	unsigned char d[32];
 	size_t hlen, boff, out0 = out->len;
 	int i, rc = -1;
 
 	if (nkeys < 1 || nkeys > DKIM_MAX_KEYS || t < 0 || o->h == NULL ||
-	    !dkim_tag_ok(o->h, 1) || (o->i != NULL && !dkim_tag_ok(o->i, 0)))
+	    (o->l_set && o->l < 0) || !dkim_tag_ok(o->h, 1) ||
+	    (o->i != NULL && !dkim_tag_ok(o->i, 0)))
 		return -1;
 	dkim_split(msg, len, &hlen, &boff);
 	if (!dkim_header_clean(msg, hlen))
 		return -1;
-	if (dkim_body_hash(msg + boff, len - boff, bh) == -1)
+	if (dkim_body_hash(msg + boff, len - boff, o->simple_body,
+		o->l_set ? o->l : -1, d, NULL) == -1)
 		return -1;
+	base64_encode(bh, d, sizeof(d));
 	/* Canonical fields are no longer than the section, plus a CRLF
 	 * for a last field without one, plus the signature field. */
 	buf_init(&hd, hlen + 2 + DKIM_FIELD_MAX);
-	if (dkim_canon_selected(msg, hlen, o->h, &hd) == -1)
+	if ((o->simple_header
+		    ? dkim_canon_selected_simple(msg, hlen, o->h, &hd)
+		    : dkim_canon_selected(msg, hlen, o->h, &hd)) == -1)
 		goto out;
 	for (i = 0; i < nkeys; i++)
 		if (dkim_field(keys[i], &hd, bh, t, o, out) == -1)
@@ -507,7 +549,7 @@ int
 dkim_sign(struct dkim_key *const *keys, int nkeys, const char *msg, size_t len,
     time_t now, struct buf *out)
 {
-	struct dkim_sig_opts o = { NULL, NULL, 0 };
+	struct dkim_sig_opts o = { NULL, NULL, 0, 0, 0, 0, 0, 0 };
 	char h[1024];
 	size_t hlen, boff;
 

@@ -57,16 +57,32 @@ int dkim_sign(struct dkim_key *const *keys, int nkeys, const char *msg,
 
 /*
  * The same with the tags spelled out, to reproduce published examples
- * (tests): h is the h= value as written ("from : to"), i an i= value or
- * NULL, q nonzero to write q=dns/txt. Tags go in the order v a c d i q s
- * t h bh b.
+ * and to test the verifier: h is the h= value as written ("from : to"),
+ * i an i= value or NULL, q nonzero to write q=dns/txt; simple_header and
+ * simple_body ask for c=simple in that half; l_set writes l= and hashes
+ * l bytes of the canonical body; x nonzero writes x=. Fields left out of
+ * an initialiser (zero) mean the defaults. Tags go in the order v a c d i q s t
+ * x l h bh b.
  */
 struct dkim_sig_opts {
 	const char *h;
 	const char *i;
 	int q;
+	int simple_header, simple_body;
+	int l_set;
+	long long l;
+	time_t x;
 };
 int dkim_sign_opts(struct dkim_key *const *keys, int nkeys, const char *msg,
     size_t len, time_t t, const struct dkim_sig_opts *, struct buf *out);
+
+/*
+ * The body hash (bh=): SHA-256 of the canonical body (simple or relaxed)
+ * of body[0..len), or of its first l bytes when l >= 0. *clen (if not
+ * NULL) is the length of the whole canonical body. 0, or -1 on a crypto
+ * failure.
+ */
+int dkim_body_hash(const char *body, size_t len, int simple, long long l,
+    unsigned char out[32], unsigned long long *clen);
 
 #endif

@@ -362,8 +362,10 @@ write_ed25519_seed_pem(const char *path, const char *seed_b64)
 UNIT_TEST(test_rfc_8463_example_signatures_are_reproduced_exactly)
 {
 	static const struct dkim_sig_opts rfc = {
-		"from : to : subject : date : message-id : from : subject : date",
-		"@football.example.com", 1
+		.h = "from : to : subject : date : message-id : from : subject "
+		     ": date",
+		.i = "@football.example.com",
+		.q = 1,
 	};
 	struct dkim_key *ed, *rsa, *keys[2];
 	struct buf out;
