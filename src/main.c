@@ -8,6 +8,7 @@
 #include "auth/secret.h"
 #include "cli/cli.h"
 #include "dovecot/checkpw.h"
+#include "dovecot/config.h"
 #include "util/log.h"
 
 int
@@ -52,6 +53,8 @@ main(int argc, char **argv)
 		return cli_init(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "serve") == 0)
 		return cli_serve(&g, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "dovecot-config") == 0)
+		return dovecot_config_main(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "dovecot-auth") == 0)
 		return checkpw_main(&g, argc - i - 1, argv + i + 1);
 	return cli_admin(&g, argc - i, argv + i);

@@ -146,6 +146,10 @@ cli_usage(void)
 	    "usage: postern [-c FILE] [--json] COMMAND ...\n\n"
 	    "  init --dir DIR --hostname HOST [--cert FILE --key FILE]\n"
 	    "  serve [-v]\n"
+	    "  dovecot-config [--base-dir DIR] [--mail-dir DIR] [--mail-user "
+	    "USER] [--listen ADDRS]\n"
+	    "                 [--imap-port N] [--imaps-port N] "
+	    "[--auth-as-root]\n"
 	    "  dovecot-auth PROGRAM  (run by Dovecot: its checkpassword)\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);

@@ -163,6 +163,9 @@ checkpw_main(struct cli_global *g, int argc, char **argv)
 	if (n < 1 || memchr(user, '\0', (size_t)n))
 		return CHECKPW_EXIT_TEMP;
 	user[n] = '\0';
+	/* the mailbox's name, as LMTP names it too (auth_username_format
+	 * = %Lu in dovecot-config): one Maildir whatever the spelling */
+	str_ascii_lower(user);
 	/* Dovecot's checkpassword-reply reads these */
 	if (setenv("USER", user, 1) == -1 || setenv("AUTHORIZED", "2", 1) == -1)
 		return CHECKPW_EXIT_TEMP;

@@ -103,6 +103,10 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 	struct addr o;
 	int n = 0, i, rc;
 
+	/* mail from elsewhere is never ours to sign: its From: may name a
+	 * domain of ours, but nobody here was allowed to use it */
+	if (env->inbound)
+		return 0;
 	header_scan(msg, len, &hi);
 	if (hi.from_count != 1)
 		return 0;

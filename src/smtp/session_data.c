@@ -294,13 +294,18 @@ smtp_data_end(struct smtp_session *s)
 		break;
 	}
 	header_scan(tx->msg.data ? tx->msg.data : "", tx->msg.len, &hi);
-	/* the session let nobody else this far: refuse rather than trust */
-	if (s->ident == NULL && tx->relay_id == NULL) {
+	/* Mail from anyone to mailboxes here: who may write its From: is
+	 * for SPF, DKIM and DMARC to say, not a sender rule. Else the
+	 * session let nobody else this far: refuse rather than trust. */
+	if (tx->inbound) {
+		;
+	} else if (s->ident == NULL && tx->relay_id == NULL) {
 		smtp_reply(s, "554 5.7.1 Relay access denied");
 		goto refuse;
-	}
-	if (smtp_check_from(s, s->ident ? s->ident : tx->relay_id, &hi) == -1)
+	} else if (smtp_check_from(s, s->ident ? s->ident : tx->relay_id,
+		       &hi) == -1) {
 		goto refuse;
+	}
 	if ((sj = calloc(1, sizeof(*sj))) == NULL) {
 		smtp_reply(s, "451 4.3.0 Out of memory");
 		goto refuse;
@@ -325,11 +330,15 @@ smtp_data_end(struct smtp_session *s)
 	str_lcpy(sj->env.from, tx->from, sizeof(sj->env.from));
 	str_lcpy(sj->env.auth, s->ident ? s->ident->login : "",
 	    sizeof(sj->env.auth));
-	/* what DKIM may sign for: the domain's primary name comes first */
+	/* what DKIM may sign for: the domain's primary name comes first
+	 * (nothing for inbound mail: it is not ours to sign) */
 	str_lcpy(sj->env.domain,
-	    s->ident ? s->ident->domains : tx->relay_id->domains,
+	    s->ident	   ? s->ident->domains
+	    : tx->relay_id ? tx->relay_id->domains
+			   : "",
 	    sizeof(sj->env.domain));
 	str_lcpy(sj->env.ip, s->ip, sizeof(sj->env.ip));
+	sj->env.inbound = tx->inbound;
 	str_lcpy(sj->env.body, tx->body, sizeof(sj->env.body));
 	sj->env.smtputf8 = tx->smtputf8;
 	str_lcpy(sj->env.ret, tx->ret, sizeof(sj->env.ret));
@@ -355,10 +364,12 @@ smtp_data_end(struct smtp_session *s)
 	if (sj->env.nrcpt == 1)
 		buf_printf(&sj->head, "\r\n\tfor <%s>", sj->env.rcpts[0].addr);
 	buf_printf(&sj->head, ";\r\n\t%s\r\n", date);
-	if (!hi.has_msgid)
+	/* RFC 6409 8.2/8.3: a submission server completes a message; a
+	 * message from elsewhere is passed on as it came */
+	if (!hi.has_msgid && !tx->inbound)
 		buf_printf(&sj->head, "Message-ID: <%s@%s>\r\n", sj->env.id,
 		    c->hostname);
-	if (!hi.has_date)
+	if (!hi.has_date && !tx->inbound)
 		buf_printf(&sj->head, "Date: %s\r\n", date);
 	smtp_tx_free(s);
 

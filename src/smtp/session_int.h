@@ -36,6 +36,7 @@
 struct smtp_tx {
 	char from[ADDR_MAX + 1];
 	int relay_ok; /* smtp listener: sender's relay network */
+	int inbound;  /* smtp listener: to mailboxes here, from anyone */
 	/* then the names its From: may use: the relay network's domain */
 	struct sender_identity *relay_id;
 	char body[16];

@@ -492,12 +492,87 @@ smtp_rcpt_refused(struct smtp_session *s)
 		    GUARD_REFUSED_REASON);
 }
 
+/* The MX: is the recipient a mailbox here? Asked of the store on a
+ * worker; the recipient waits, filled in, past the last counted one. */
+enum mx_rcpt { MX_MAILBOX, MX_UNKNOWN, MX_NOT_HOSTED, MX_TEMPFAIL };
+
+struct mx_rcpt_job {
+	struct smtp_job job;
+	char to[ADDR_MAX + 1];
+	enum mx_rcpt result;
+};
+
+static void
+mx_rcpt_job_run(struct worker_job *j, void *ctx)
+{
+	struct mx_rcpt_job *m = (struct mx_rcpt_job *)j;
+	struct store *st = store_thread();
+	struct store_domain d;
+	struct store_user u;
+	struct addr a;
+	char why[160];
+	int rc;
+
+	(void)ctx;
+	/* one canonical spelling (IDNA, case, trailing dot) for the
+	 * look-up, whatever the client wrote */
+	if (addr_parse(m->to, &a, why, sizeof(why)) == -1) {
+		m->result = MX_NOT_HOSTED;
+		return;
+	}
+	if ((rc = store_domain_get(st, a.domain, &d)) != 0) {
+		m->result = rc == STORE_NOTFOUND ? MX_NOT_HOSTED : MX_TEMPFAIL;
+		return;
+	}
+	rc = store_mailbox_user(st, &a, &u);
+	m->result = rc == 0		   ? MX_MAILBOX
+		    : rc == STORE_NOTFOUND ? MX_UNKNOWN
+					   : MX_TEMPFAIL;
+}
+
+static void
+mx_rcpt_job_done(struct worker_job *j)
+{
+	struct mx_rcpt_job *m = (struct mx_rcpt_job *)j;
+	struct smtp_session *s = j->owner;
+
+	if (s == NULL) {
+		free(m);
+		return;
+	}
+	s->job = NULL;
+	switch (m->result) {
+	case MX_MAILBOX:
+		s->tx->nrcpt++;
+		s->tx->inbound = 1;
+		smtp_reply(s, "250 2.1.5 Ok");
+		break;
+	case MX_UNKNOWN:
+		smtp_refuse(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: "
+		    "User unknown",
+		    m->to);
+		break;
+	case MX_NOT_HOSTED:
+		/* no address trick changes this: nothing is relayed */
+		smtp_refuse(s, "554 5.7.1 <%s>: Relay access denied", m->to);
+		break;
+	case MX_TEMPFAIL:
+		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
+		    m->to);
+		break;
+	}
+	free(m);
+	smtp_resume(s);
+}
+
 void
 smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 {
 	struct smtp_tx *tx = s->tx;
 	char to[ADDR_MAX + 1], *rest, why[160];
 	struct spool_rcpt *r;
+	int mx = s->ident == NULL && !tx->relay_ok;
 
 	if (smtp_parse_path(arg, "TO:", to, sizeof(to), &rest, tx->smtputf8) ==
 		-1 ||
@@ -505,7 +580,9 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 		smtp_refuse(s, "501 5.5.4 Syntax: RCPT TO:<address>");
 		return;
 	}
-	if (s->ident == NULL && !tx->relay_ok) {
+	/* no mailboxes here ([mailbox] lmtp unset): postern is not the MX
+	 * of its domains, and mail for them from outside would loop */
+	if (mx && conf_current()->mailbox_lmtp[0] == '\0') {
 		/* no address trick changes this: nothing is relayed */
 		smtp_refuse(s, "554 5.7.1 <%s>: Relay access denied", to);
 		return;
@@ -544,6 +621,16 @@ smtp_cmd_rcpt(struct smtp_session *s, char *arg)
 	str_lcpy(r->addr, to, sizeof(r->addr));
 	if (smtp_params(rest, smtp_rcpt_param, s) == -1) /* refused */
 		return;
+	if (mx) { /* anyone may write to a mailbox here, to nothing else */
+		struct mx_rcpt_job *m = calloc(1, sizeof(*m));
+		if (m == NULL) {
+			smtp_reply(s, "452 4.3.0 Out of memory");
+			return;
+		}
+		str_lcpy(m->to, to, sizeof(m->to));
+		smtp_job_start(s, &m->job, mx_rcpt_job_run, mx_rcpt_job_done);
+		return;
+	}
 	tx->nrcpt++;
 	smtp_reply(s, "250 2.1.5 Ok");
 }

@@ -233,6 +233,8 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 	    e->ip, e->body[0] ? e->body : "7BIT", e->smtputf8);
 	if (e->domain[0])
 		ADD("domain %s\n", e->domain);
+	if (e->inbound)
+		ADD("inbound 1\n");
 	if (e->ret[0])
 		ADD("ret %s\n", e->ret);
 	if (e->envid[0])
@@ -461,6 +463,8 @@ spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 			str_lcpy(e->body, sp, sizeof(e->body));
 		else if (strcmp(p, "smtputf8") == 0)
 			e->smtputf8 = atoi(sp);
+		else if (strcmp(p, "inbound") == 0)
+			e->inbound = atoi(sp) == 1;
 		else if (strcmp(p, "ret") == 0)
 			str_lcpy(e->ret, sp, sizeof(e->ret));
 		else if (strcmp(p, "envid") == 0)

@@ -34,6 +34,9 @@ struct spool_env {
 	 * own messages and in files written before it was recorded */
 	char domain[ADDR_DOMAIN_MAX + 1];
 	char ip[64];
+	/* 1: received at the MX from anyone, for mailboxes here; never
+	 * DKIM-signed, whatever its From: says */
+	int inbound;
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
 	char ret[8];	 /* DSN RET=, "" if none */

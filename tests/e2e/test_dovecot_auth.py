@@ -62,7 +62,7 @@ def test_the_login_password_opens_the_mailbox(srv):
     addr, _ = srv.user("imap")
     rc, user, err = checkpassword(srv, addr, LOGIN_PASSWORD)
     assert rc == 0, err
-    assert user == addr
+    assert user == addr.lower()
 
 
 def test_any_spelling_of_the_login_gives_the_users_own_address(srv):
@@ -70,7 +70,7 @@ def test_any_spelling_of_the_login_gives_the_users_own_address(srv):
     local, domain = addr.split("@")
     rc, user, err = checkpassword(srv, "%s@%s." % (local.upper(), domain.upper()), LOGIN_PASSWORD)
     assert rc == 0, err
-    assert user == addr
+    assert user == addr.lower()
 
 
 def test_an_app_password_opens_the_mailbox(srv):
@@ -78,7 +78,7 @@ def test_an_app_password_opens_the_mailbox(srv):
     pw, _ = app_password(srv, addr)
     rc, user, err = checkpassword(srv, addr, pw)
     assert rc == 0, err
-    assert user == addr
+    assert user == addr.lower()
 
 
 def test_the_smtp_password_never_opens_the_mailbox(srv):
@@ -103,14 +103,14 @@ def test_with_two_step_sign_in_only_app_passwords_open_the_mailbox(srv):
     assert api.post("/api/v1/me/totp/confirm", {"code": totp(secret)}).status == 200
     assert checkpassword(srv, addr, LOGIN_PASSWORD)[0] == 1
     rc, user, err = checkpassword(srv, addr, pw)
-    assert rc == 0 and user == addr, err
+    assert rc == 0 and user == addr.lower(), err
 
 
 def test_an_outbound_block_leaves_the_mailbox_open(srv):
     addr, _ = srv.user("imap")
     srv.api().ok("POST", "/api/v1/users/%s/block" % addr, {"reason": "spam run"})
     rc, user, err = checkpassword(srv, addr, LOGIN_PASSWORD)
-    assert rc == 0 and user == addr, err
+    assert rc == 0 and user == addr.lower(), err
 
 
 def test_a_removed_user_is_refused_at_once(srv):
@@ -140,7 +140,7 @@ def test_failures_from_one_address_are_refused_but_not_the_owner(srv):
     assert checkpassword(srv, addr, LOGIN_PASSWORD, ip="203.0.113.66")[0] == 1
     # ... the owner, from another address, is not
     rc, user, err = checkpassword(srv, addr, LOGIN_PASSWORD, ip="192.0.2.200")
-    assert rc == 0 and user == addr, err
+    assert rc == 0 and user == addr.lower(), err
 
 
 def test_postern_down_is_a_temporary_failure(tmp_path):

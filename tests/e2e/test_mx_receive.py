@@ -1,0 +1,118 @@
+"""postern as the MX of its hosted domains (issue 13, "Receiving"): on the
+port-25 listener anyone may write to a mailbox here (a user or alias, at
+any name of the domain), an unknown mailbox is refused at RCPT with 550
+5.1.1, and nothing is relayed anywhere else. Without a mailbox store
+(`[mailbox] lmtp` unset) hosted addresses are refused like any other, so a
+postern that is not the MX never loops mail back to itself.
+"""
+import pytest
+
+from fixtures_smtp import make_message, queue_id
+
+# Dovecot is not needed to receive: the mail waits in the queue.
+MAILBOX = {"mailbox__lmtp": "unix:/nonexistent/postern-test-lmtp"}
+
+
+@pytest.fixture(scope="module")
+def mx(tmp_path_factory):
+    from fixtures_smtp import Server, provision_documentation_example
+    srv = Server(tmp_path_factory.mktemp("mx") / "postern", **MAILBOX)
+    provision_documentation_example(srv)
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def outsider(srv):
+    c = srv.client("smtp")
+    c.ehlo("mail.sender.test")
+    return c
+
+
+@pytest.mark.parametrize("rcpt", [
+    "alice@example.org",
+    "ALICE@Example.ORG",
+    "alice@example.org.",             # a trailing dot: the same mailbox
+    "alice_lastname@example.org",     # the user's alias
+    "alice_lastname@example.net",     # ... at the domain alias
+    "alice@EXAMPLE.NET.",
+])
+def test_anyone_may_write_to_a_mailbox_here(mx, rcpt):
+    c = outsider(mx)
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    r = c.cmd("RCPT TO:<%s>" % rcpt)
+    assert r.code == 250, "RCPT TO:<%s>: %s" % (rcpt, r)
+
+
+@pytest.mark.parametrize("rcpt", [
+    "bob@example.org", "bob@example.net", "user%host@example.org",
+    "a!b@example.org",
+])
+def test_an_unknown_mailbox_is_refused_at_rcpt(mx, rcpt):
+    c = outsider(mx)
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    r = c.cmd("RCPT TO:<%s>" % rcpt)
+    assert r.code == 550 and r.enh == "5.1.1", "RCPT TO:<%s>: %s" % (rcpt, r)
+    assert "User unknown" in r.text
+    assert c.cmd("DATA").code == 554
+
+
+@pytest.mark.parametrize("rcpt", ["bob@remote.test", "alice@example.org.remote.test",
+                                  "@route.test:bob@remote.test",
+                                  '"alice@remote.test"@example.org'])
+def test_nothing_is_relayed_elsewhere(mx, rcpt):
+    c = outsider(mx)
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    r = c.cmd("RCPT TO:<%s>" % rcpt)
+    assert r.code in (501, 553, 554), "RCPT TO:<%s>: %s" % (rcpt, r)
+    assert r.code != 554 or r.enh == "5.7.1", r
+
+
+def test_a_refused_recipient_leaves_the_others_of_the_message(mx):
+    c = outsider(mx)
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    assert c.cmd("RCPT TO:<nobody@example.org>").code == 550
+    assert c.cmd("RCPT TO:<elsewhere@remote.test>").code == 554
+    assert c.cmd("RCPT TO:<alice@example.net>").code == 250
+    msg = make_message(frm="someone@sender.test", to="alice@example.org",
+                       subject="for the inbox")
+    r = c.data(msg)
+    assert r.code == 250, r
+    sp = mx.spool(queue_id(r))
+    assert sp.env["rcpt"] == ["<alice@example.net> notify=- orcpt=-"]
+    assert sp.env.get("inbound") == "1"
+    assert sp.env.get("auth") == "-"
+    assert sp.env.get("from") == "<someone@sender.test>"
+
+
+def test_inbound_mail_is_passed_on_as_it_came(mx):
+    """A message from elsewhere is not completed like a submission (no
+    Message-ID or Date added), and is never signed as ours, even when its
+    From: claims a hosted domain."""
+    c = outsider(mx)
+    msg = (b"From: Alice <alice@example.org>\r\nTo: alice@example.org\r\n"
+           b"Subject: spoofed\r\n\r\nhello\r\n")
+    r = c.mail("forger@sender.test", "alice@example.org", msg)
+    assert r.code == 250, r
+    sp = mx.spool(queue_id(r))
+    assert sp.env.get("inbound") == "1"
+    assert "domain" not in sp.env
+    head = sp.message.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(b"Received: from mail.sender.test"), head[:200]
+    assert b"\r\nMessage-ID:" not in head and b"\r\nDate:" not in head
+    assert sp.message.endswith(msg)
+
+
+def test_the_null_sender_may_write_to_a_mailbox(mx):
+    c = outsider(mx)
+    r = c.mail("", "alice@example.org", make_message(frm="MAILER-DAEMON@sender.test",
+                                                    to="alice@example.org"))
+    assert r.code == 250, r
+
+
+def test_without_a_mailbox_store_hosted_addresses_are_not_received(smtp_server):
+    """The shared server has no [mailbox] lmtp: postern is not the MX."""
+    c = outsider(smtp_server)
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    r = c.cmd("RCPT TO:<alice@example.org>")
+    assert r.code == 554 and r.enh == "5.7.1", r
