@@ -172,6 +172,51 @@ spf_macro_value(const struct spf_macro_env *env, int letter, char *tmp,
 }
 
 /*
+ * One "%{" letter *DIGIT ["r"] *delimiter "}" at p (past the "%{"): put
+ * its value (env NULL: check only). Returns the byte after the "}", or
+ * NULL on bad syntax.
+ */
+static const char *
+spf_macro_one(const char *q, const struct spf_macro_env *env, int crt,
+    struct mout *o)
+{
+	char delims[8], tmp[32];
+	int letter, upper, n = 0, rev = 0, nd = 0;
+
+	letter = tolower((unsigned char)*q);
+	upper = isupper((unsigned char)*q);
+	if (*q == '\0' || strchr("slodiphcrtv", letter) == NULL)
+		return NULL;
+	if (!crt && strchr("crt", letter) != NULL)
+		return NULL;
+	q++;
+	if (isdigit((unsigned char)*q)) {
+		/* More parts than any value has means all of them. */
+		for (; isdigit((unsigned char)*q); q++)
+			if (n < 1000)
+				n = n * 10 + (*q - '0');
+		if (n == 0)
+			return NULL; /* RFC 7208 7.3: nonzero */
+	}
+	if (*q == 'r' || *q == 'R') {
+		rev = 1;
+		q++;
+	}
+	for (; spf_is_delim(*q); q++)
+		if (memchr(delims, *q, (size_t)nd) == NULL)
+			delims[nd++] = *q; /* 7 kinds at most */
+	if (*q != '}')
+		return NULL;
+	if (nd == 0)
+		delims[nd++] = '.';
+	delims[nd] = '\0';
+	if (env != NULL)
+		spf_put_value(o, spf_macro_value(env, letter, tmp, sizeof(tmp)),
+		    n, rev, delims, upper);
+	return q + 1;
+}
+
+/*
  * Walk a macro-string: check it (env NULL) or expand it into o. crt: are
  * c, r and t allowed (explanations only); space: is SP a literal
  * (explanations only). *tail is set to where the literal text after the
@@ -181,9 +226,7 @@ static int
 spf_macro_walk(const char *s, const struct spf_macro_env *env, int crt,
     int space, struct mout *o, size_t *tail)
 {
-	const char *p = s, *q;
-	char delims[8], tmp[32];
-	int letter, upper, n, rev, nd;
+	const char *p = s;
 
 	*tail = 0;
 	while (*p != '\0') {
@@ -201,61 +244,24 @@ spf_macro_walk(const char *s, const struct spf_macro_env *env, int crt,
 		case '%':
 			mput(o, '%');
 			p += 2;
-			*tail = (size_t)(p - s);
-			continue;
+			break;
 		case '_':
 			mput(o, ' ');
 			p += 2;
-			*tail = (size_t)(p - s);
-			continue;
+			break;
 		case '-':
 			mput(o, '%');
 			mput(o, '2');
 			mput(o, '0');
 			p += 2;
-			*tail = (size_t)(p - s);
-			continue;
+			break;
 		case '{':
+			if ((p = spf_macro_one(p + 2, env, crt, o)) == NULL)
+				return -1;
 			break;
 		default:
 			return -1;
 		}
-		q = p + 2;
-		letter = tolower((unsigned char)*q);
-		upper = isupper((unsigned char)*q);
-		if (*q == '\0' || strchr("slodiphcrtv", letter) == NULL)
-			return -1;
-		if (!crt && strchr("crt", letter) != NULL)
-			return -1;
-		q++;
-		n = 0;
-		if (isdigit((unsigned char)*q)) {
-			/* More parts than any value has means all of them. */
-			for (; isdigit((unsigned char)*q); q++)
-				if (n < 1000)
-					n = n * 10 + (*q - '0');
-			if (n == 0)
-				return -1; /* RFC 7208 7.3: nonzero */
-		}
-		rev = 0;
-		if (*q == 'r' || *q == 'R') {
-			rev = 1;
-			q++;
-		}
-		nd = 0;
-		for (; spf_is_delim(*q); q++)
-			if (memchr(delims, *q, (size_t)nd) == NULL)
-				delims[nd++] = *q; /* 7 kinds at most */
-		if (*q != '}')
-			return -1;
-		if (nd == 0)
-			delims[nd++] = '.';
-		delims[nd] = '\0';
-		if (env != NULL)
-			spf_put_value(o,
-			    spf_macro_value(env, letter, tmp, sizeof(tmp)), n,
-			    rev, delims, upper);
-		p = q + 1;
 		*tail = (size_t)(p - s);
 	}
 	return 0;
