@@ -166,8 +166,9 @@ checkpw_main(struct cli_global *g, int argc, char **argv)
 	/* the mailbox's name, as LMTP names it too (auth_username_format
 	 * = %Lu in dovecot-config): one Maildir whatever the spelling */
 	str_ascii_lower(user);
-	/* Dovecot's checkpassword-reply reads these */
-	if (setenv("USER", user, 1) == -1 || setenv("AUTHORIZED", "2", 1) == -1)
+	/* Dovecot's checkpassword-reply reads USER (AUTHORIZED=2 is for
+	 * look-ups without a password: Dovecot fails a login that sets it) */
+	if (setenv("USER", user, 1) == -1)
 		return CHECKPW_EXIT_TEMP;
 	execv(argv[argc - 1], &argv[argc - 1]);
 	fprintf(stderr, "postern dovecot-auth: cannot run %s: %s\n",

@@ -1,0 +1,113 @@
+"""The whole inbound path through a real Dovecot (issue 13): postern is
+Dovecot's passdb (`postern dovecot-auth`, its checkpassword program), so
+an IMAP login works with the login password or an app password and never
+with the SMTP password; mail from outside reaches the INBOX through
+postern's MX and LMTP.
+"""
+import imaplib
+import os
+import socket
+
+import pytest
+
+from fixtures_dovecot import MAIL_USER, Dovecot
+from fixtures_http import LOGIN_PASSWORD, HttpServer, _check_binary
+from fixtures_smtp import make_message, queue_id
+
+
+class PosternDovecot(Dovecot):
+    """Dovecot asking postern who may log in; mailboxes for every user
+    postern delivers to (a static userdb, as `postern dovecot-config`)."""
+
+    postern_conf = None
+
+    def passdb_conf(self):
+        # pytest's folders are 0700: the checkpassword program runs as
+        # root here (Dovecot runs it as its internal user by default)
+        # (and without an address-space limit: the test build has ASan)
+        return ("service auth {\n  user = root\n  vsz_limit = 0\n}\n"
+                "passdb {\n  driver = checkpassword\n  args = %s -c %s dovecot-auth\n}\n"
+                % (os.environ["POSTERN_BIN"], self.postern_conf))
+
+    def userdb_conf(self):
+        return ("userdb {\n  driver = static\n"
+                "  args = uid=%s gid=%s home=%s/%%d/%%n allow_all_users=yes\n}\n"
+                % (MAIL_USER, MAIL_USER, self.mail))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    _check_binary()
+    dv = PosternDovecot()
+    root = tmp_path_factory.mktemp("imap")
+    srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
+                     mailbox__auth_socket=str(root / "auth.sock"))
+    dv.postern_conf = str(srv.conf)
+    srv.start()
+    srv.add_domain("example.org")
+    dv.start()
+    yield srv, dv
+    dv.close()
+    srv.stop()
+
+
+class IMAP4From(imaplib.IMAP4):
+    """imaplib from a source address of our choice: Dovecot slows an
+    address after failed logins (its auth penalty), so the failures here
+    come from another loopback address than the fixture's own logins."""
+
+    def __init__(self, host, port, source, timeout):
+        self.source = source
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout,
+                                        source_address=(self.source, 0))
+
+
+def imap_login(dv, login, password, source="127.0.0.1"):
+    im = IMAP4From("127.0.0.1", dv.imap_port, source, timeout=15)
+    try:
+        im.login(login, password)
+    except imaplib.IMAP4.error:
+        im.logout()
+        return None
+    return im
+
+
+def test_imap_opens_with_the_login_password_and_app_passwords_only(world):
+    srv, dv = world
+    addr, smtp_pw = srv.user("imap")
+    im = imap_login(dv, addr, LOGIN_PASSWORD)
+    assert im is not None, dv.log()[-2000:]
+    assert im.select("INBOX")[0] == "OK"
+    im.logout()
+    api = srv.api(key=None)
+    assert api.login(addr).status == 200
+    app = api.post("/api/v1/me/app-passwords", {"label": "phone"}).json["password"]
+    im = imap_login(dv, addr, app)
+    assert im is not None
+    im.logout()
+    assert imap_login(dv, addr, smtp_pw, "127.0.0.5") is None
+    assert imap_login(dv, addr, "wrong", "127.0.0.5") is None
+    assert imap_login(dv, "nobody@example.org", LOGIN_PASSWORD, "127.0.0.5") is None
+    events = [e for e in srv.cli("log", "auth", addr)["events"] if e["mech"] == "imap"]
+    assert sorted(e["outcome"] for e in events) == ["failed", "failed", "ok", "ok"], events
+
+
+def test_mail_from_outside_reaches_the_inbox_read_with_the_login_password(world):
+    srv, dv = world
+    addr, _ = srv.user("inbox")
+    c = srv.client("smtp")
+    c.ehlo("mail.sender.test")
+    msg = make_message(frm="friend@sender.test", to=addr, subject="hello from outside")
+    r = c.mail("friend@sender.test", addr, msg)
+    assert r.code == 250, r
+    qid = queue_id(r)
+    dv.users[addr.lower()] = (LOGIN_PASSWORD, None)  # how wait_inbox logs in
+    got = dv.wait_inbox(addr, 1)
+    assert got[0]["Subject"] == "hello from outside"
+    assert got[0]["Return-Path"] == "<friend@sender.test>"
+    assert got[0]["Delivered-To"] == addr
+    assert "DKIM-Signature" not in got[0]
+    assert qid not in " ".join(p.name for p in srv.queue_dir.iterdir())
