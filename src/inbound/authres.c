@@ -92,17 +92,19 @@ authres_strip(char *msg, size_t *len, const char *authserv_id)
 static int
 authres_value(struct buf *out, const char *v)
 {
-	const char *p;
+	const char *p, *at = strchr(v, '@');
 	int token = *v != '\0';
 
+	/* RFC 8601 2.3: a pvalue may be [local-part] "@" domain as it is */
+	if (at == NULL || strchr(at + 1, '@') != NULL || at[1] == '\0')
+		at = NULL;
 	for (p = v; *p; p++)
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
-		    strchr("()<>@,;:\\\"/[]?=", *p))
+		    (strchr("()<>@,;:\\\"/[]?=", *p) && p != at))
 			token = 0;
 	if (token)
 		return buf_append(out, v, strlen(v));
-	/* an address's local part and @ are what RFC 8601 2.3 allows in a
-	 * pvalue; quoting the whole is always right */
+	/* else quoted: always right */
 	if (buf_append(out, "\"", 1) == -1)
 		return -1;
 	for (p = v; *p; p++) {

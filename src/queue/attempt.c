@@ -79,6 +79,11 @@ load_routes(struct qload *ld)
 			ld->route[i] = (signed char)queue_route(store_thread(),
 			    ld->env.rcpts[i].addr, ld->mbox[i],
 			    sizeof(ld->mbox[i]));
+	if (ld->env.junk)
+		for (i = 0; i < n; i++)
+			if (ld->route[i] == QUEUE_ROUTE_MAILBOX)
+				queue_route_folder(ld->mbox[i],
+				    sizeof(ld->mbox[i]), QUEUE_JUNK_FOLDER);
 	return 0;
 }
 

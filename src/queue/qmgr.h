@@ -36,6 +36,10 @@ void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
 #define QUEUE_ROUTE_MAILBOX 1  /* a user's mailbox: LMTP */
 #define QUEUE_ROUTE_NOUSER 2   /* hosted domain, no such user: 5.1.1 */
 int queue_route(struct store *, const char *rcpt, char *mailbox, size_t len);
+/* Quarantined mail: "user+FOLDER@domain", which Dovecot's LMTP saves in
+ * that folder (recipient_delimiter = +, lmtp_save_to_detail_mailbox). */
+#define QUEUE_JUNK_FOLDER "Junk"
+int queue_route_folder(char *mailbox, size_t len, const char *folder);
 
 /* sign.c: DKIM-sign a message for the domain of its From: (on a
  * worker), if the envelope allowed its sender that domain (hostname:

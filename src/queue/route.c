@@ -16,6 +16,20 @@
 #include "../util/str.h"
 
 int
+queue_route_folder(char *mailbox, size_t len, const char *folder)
+{
+	char *at = strrchr(mailbox, '@');
+	size_t n = strlen(mailbox), f = strlen(folder);
+
+	if (at == NULL || n + f + 2 > len)
+		return -1;
+	memmove(at + f + 1, at, strlen(at) + 1);
+	at[0] = '+';
+	memcpy(at + 1, folder, f);
+	return 0;
+}
+
+int
 queue_route(struct store *st, const char *rcpt, char *mailbox, size_t len)
 {
 	struct store_domain d;

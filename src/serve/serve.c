@@ -35,6 +35,7 @@
 #include "../util/pidfile.h"
 #include "../util/service.h"
 #include "../dovecot/authsock.h"
+#include "../inbound/psl.h"
 #include "../util/tls.h"
 #include "../util/workers.h"
 
@@ -288,6 +289,9 @@ serve_prepare(struct conf *conf)
 	tls_server_publish(tls);
 	quota_init();
 	bf_init();
+	/* DMARC's organizational domains, before any thread asks */
+	if (conf->mailbox_lmtp[0] != '\0')
+		(void)psl_load(PSL_PATH);
 	return 0;
 }
 

@@ -31,6 +31,7 @@
 #include "../util/str.h"
 #include "../util/tls.h"
 #include "../util/workers.h"
+#include "../delivery/resolve.h"
 
 #define SERVER_STOP_GRACE 30 /* seconds for sessions to finish */
 #define IPTAB_SIZE 4096
@@ -150,6 +151,7 @@ smtp_session_new(struct server_loop *l, int fd, const char *ip,
 {
 	const struct smtp_runtime rt = {
 		.base = l->base,
+		.dnsq = l->res ? resolver_dnsq(l->res) : NULL,
 		.wl = l->wl,
 		.tls = ss_tls,
 		.next_id = ss_next_id,
@@ -366,6 +368,7 @@ static int
 smtp_svc_bind(void)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	char err[256];
 	int i;
 
 	memset(&smtp_srv, 0, sizeof(smtp_srv));
@@ -390,6 +393,13 @@ smtp_svc_bind(void)
 			 server_ctl_cb, l)) == NULL ||
 		    event_add(l->ctl, NULL) == -1)
 			fatal("server.start error=\"cannot make event loop\"");
+		/* the inbound checks' DNS, on the loop's own c-ares channel */
+		if (conf_current()->mailbox_lmtp[0] != '\0' &&
+		    (l->res = resolver_new(l->base, conf_current()->dns_servers,
+			 err, sizeof(err))) == NULL) {
+			log_warnx("server.start error=\"%s\"", err);
+			return -1;
+		}
 		if (server_listen_all(&smtp_srv, l) == -1) {
 			log_warnx("server.start error=\"cannot listen\"");
 			return -1;
@@ -475,6 +485,7 @@ smtp_svc_free(void)
 		if (l->ctlfd != -1)
 			close(l->ctlfd);
 		workers_loop_free(l->wl);
+		resolver_free(l->res);
 		event_base_free(l->base);
 	}
 	free(smtp_srv.loops);

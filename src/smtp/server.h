@@ -32,6 +32,7 @@ struct server_loop {
 	pthread_t thread;
 	struct event_base *base;
 	struct workers_loop *wl;
+	struct resolver *res;		     /* the MX's checks ask DNS here */
 	struct event *ls[SERVER_LISTEN_MAX]; /* accept, first in the loop */
 	int nls;
 	int ctlfd; /* eventfd: the main thread says "stop" */

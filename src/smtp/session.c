@@ -214,6 +214,7 @@ smtp_session_free(struct smtp_session *s)
 	if (s->deadline)
 		event_free(s->deadline);
 	smtp_auth_free(s);
+	smtp_data_free_pending(s);
 	smtp_tx_free(s);
 	free(s->helo);
 	free(s->ident);

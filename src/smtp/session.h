@@ -19,8 +19,11 @@
 #include "../auth/sasl.h"
 #include "../util/workers.h"
 
+struct dnsq;
+struct inbound_check;
 struct smtp_session;
 struct smtp_tx;
+struct spool_job;
 struct store;
 struct secret_keys;
 
@@ -30,7 +33,8 @@ struct secret_keys;
  */
 struct smtp_runtime {
 	struct event_base *base;
-	struct workers_loop *wl;	/* the session's jobs go here */
+	struct workers_loop *wl; /* the session's jobs go here */
+	struct dnsq *dnsq;	 /* the MX's checks (NULL: no mailboxes here) */
 	SSL_CTX *(*tls)(void *arg);	/* the current context; NULL: none */
 	uint64_t (*next_id)(void *arg); /* a session id for the logs */
 	int (*stopping)(void *arg);	/* the loop is shutting down */
@@ -72,7 +76,10 @@ struct smtp_session {
 	int blocked, tos_ok;
 	char *block_reason;
 	struct smtp_tx *tx;
-	struct worker_job *job;	 /* pending, if any */
+	struct worker_job *job; /* pending, if any */
+	/* the MX's checks of a message, and the message that waits for them */
+	struct inbound_check *check;
+	struct spool_job *checked;
 	struct event *timer;	 /* AUTH failure delay */
 	struct event *greet;	 /* greet_wait, smtp listener */
 	struct event *deadline;	 /* TLS handshake, then the session */

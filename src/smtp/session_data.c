@@ -20,6 +20,8 @@
 
 #include "parse.h"
 #include "session_int.h"
+#include "../inbound/authres.h"
+#include "../inbound/check.h"
 #include "../mail/header.h"
 #include "../spool/spool.h"
 #include "../util/log.h"
@@ -165,6 +167,93 @@ spool_job_done(struct worker_job *j)
 	}
 	spool_job_free(sj);
 	smtp_resume(s);
+}
+
+/* The MX's checks are in: the verdict, then the spool. */
+static void
+smtp_inbound_done(struct inbound_check *ic, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct spool_job *sj = s->checked;
+	enum inbound_action act = inbound_check_action(ic);
+	const char *ar;
+	struct buf head;
+	size_t alen;
+	char why[401];
+
+	s->check = NULL;
+	s->checked = NULL;
+	if (act == INBOUND_REJECT) {
+		str_printable(why, sizeof(why), inbound_check_why(ic));
+		log_info("smtp.reject session=%016llx ip=%s reason=dmarc "
+			 "why=\"%s\"",
+		    (unsigned long long)s->id, s->ip, why);
+		smtp_reply(s, "550 5.7.1 Rejected: %s", why);
+		inbound_check_free(ic);
+		spool_job_free(sj);
+		smtp_set_state(s, S_CMD);
+		smtp_resume(s);
+		return;
+	}
+	/* Authentication-Results on top, above our Received: (RFC 8601 5) */
+	ar = inbound_check_authres(ic, &alen);
+	buf_init(&head, (size_t)alen + sj->head.len + 1);
+	if (buf_append(&head, ar, alen) == 0 &&
+	    buf_append(&head, sj->head.data, sj->head.len) == 0) {
+		buf_free(&sj->head);
+		sj->head = head;
+	} else {
+		buf_free(&head);
+	}
+	sj->env.junk = act == INBOUND_JUNK;
+	inbound_check_free(ic);
+	smtp_job_start(s, &sj->job, spool_job_run, spool_job_done);
+}
+
+/* Mail from anyone to mailboxes here: forged Authentication-Results
+ * claiming our name out, then SPF, DKIM and DMARC; the session waits. */
+static void
+smtp_inbound_check(struct smtp_session *s, struct spool_job *sj)
+{
+	const struct conf *c = conf_current();
+	struct inbound_input in;
+
+	authres_strip(sj->msg.data ? sj->msg.data : "", &sj->msg.len,
+	    c->hostname);
+	memset(&in, 0, sizeof(in));
+	in.base = s->rt.base;
+	in.authserv_id = c->hostname;
+	in.client_ip = s->ip;
+	in.helo = s->helo ? s->helo : "";
+	in.mail_from = sj->env.from;
+	in.msg = sj->msg.data ? sj->msg.data : "";
+	in.len = sj->msg.len;
+	in.reject_mode = strcmp(c->mailbox_dmarc_reject, "junk") == 0
+			     ? INBOUND_REJECT_JUNK
+			 : strcmp(c->mailbox_dmarc_reject, "none") == 0
+			     ? INBOUND_REJECT_NONE
+			     : INBOUND_REJECT_REJECT;
+	s->checked = sj;
+	smtp_set_state(s, S_WAIT);
+	if ((s->check = inbound_check_start(s->rt.dnsq, &in, smtp_inbound_done,
+		 s)) == NULL) {
+		s->checked = NULL;
+		spool_job_free(sj);
+		smtp_set_state(s, S_CMD);
+		smtp_reply(s, "451 4.3.0 Cannot check the message now, try "
+			      "again later");
+		smtp_resume(s);
+	}
+}
+
+void
+smtp_data_free_pending(struct smtp_session *s)
+{
+	inbound_check_free(s->check);
+	s->check = NULL;
+	if (s->checked)
+		spool_job_free(s->checked);
+	s->checked = NULL;
 }
 
 static const char *
@@ -372,7 +461,10 @@ smtp_data_end(struct smtp_session *s)
 	if (!hi.has_date && !tx->inbound)
 		buf_printf(&sj->head, "Date: %s\r\n", date);
 	smtp_tx_free(s);
-
+	if (sj->env.inbound && s->rt.dnsq != NULL) {
+		smtp_inbound_check(s, sj);
+		return;
+	}
 	smtp_job_start(s, &sj->job, spool_job_run, spool_job_done);
 	return;
 refuse:

@@ -114,5 +114,7 @@ int smtp_data_read(struct smtp_session *);
 void smtp_data_begin(struct smtp_session *);
 /* The message is whole: check it and hand it to the spool. */
 void smtp_data_end(struct smtp_session *);
+/* A session that ends while its message waits for the MX's checks. */
+void smtp_data_free_pending(struct smtp_session *);
 
 #endif

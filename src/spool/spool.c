@@ -235,6 +235,8 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 		ADD("domain %s\n", e->domain);
 	if (e->inbound)
 		ADD("inbound 1\n");
+	if (e->junk)
+		ADD("junk 1\n");
 	if (e->ret[0])
 		ADD("ret %s\n", e->ret);
 	if (e->envid[0])
@@ -465,6 +467,8 @@ spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 			e->smtputf8 = atoi(sp);
 		else if (strcmp(p, "inbound") == 0)
 			e->inbound = atoi(sp) == 1;
+		else if (strcmp(p, "junk") == 0)
+			e->junk = atoi(sp) == 1;
 		else if (strcmp(p, "ret") == 0)
 			str_lcpy(e->ret, sp, sizeof(e->ret));
 		else if (strcmp(p, "envid") == 0)

@@ -37,6 +37,8 @@ struct spool_env {
 	/* 1: received at the MX from anyone, for mailboxes here; never
 	 * DKIM-signed, whatever its From: says */
 	int inbound;
+	/* 1: DMARC quarantine; its mailbox copies go to the Junk folder */
+	int junk;
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
 	char ret[8];	 /* DSN RET=, "" if none */

@@ -135,6 +135,11 @@ static const struct conf_key conf_keys[] = {
 	    "mail for the hosted domains' users goes there (empty: off, "
 	    "hosted domains are delivered like any other, and the smtp "
 	    "listener takes no mail for them)" },
+	{ "mailbox", "dmarc_reject", T_ENUM, S(mailbox_dmarc_reject), "reject",
+	    0, 0, "reject|junk|none",
+	    "mail that fails DMARC under its sender's p=reject: refused at the "
+	    "end of DATA (550 5.7.1), put in the Junk folder, or delivered "
+	    "(p=quarantine always goes to Junk)" },
 	{ "mailbox", "auth_socket", T_PATH, S(mailbox_auth_socket), "", 0, 0,
 	    NULL,
 	    "UNIX socket where Dovecot asks who may log in (its checkpassword "

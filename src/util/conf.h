@@ -74,6 +74,7 @@ struct conf {
 	int64_t delivery_conns_per_dest;
 	/* [mailbox] */
 	char mailbox_auth_socket[CONF_PATH_MAX];
+	char mailbox_dmarc_reject[16]; /* reject, junk, none */
 	char mailbox_auth_group[64];
 
 	/* [mailbox] */

@@ -130,6 +130,9 @@ mail_gid = {MAIL_USER}
 mail_location = maildir:{self.mail}/%d/%n
 mail_plugins = quota
 lmtp_rcpt_check_quota = yes
+recipient_delimiter = +
+lmtp_save_to_detail_mailbox = yes
+lda_mailbox_autocreate = yes
 {self.passdb_conf()}{self.userdb_conf()}
 service imap-login {{
   inet_listener imap {{

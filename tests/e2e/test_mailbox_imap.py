@@ -7,9 +7,11 @@ postern's MX and LMTP.
 import imaplib
 import os
 import socket
+import time
 
 import pytest
 
+from fixtures_delivery import DnsServer
 from fixtures_dovecot import MAIL_USER, Dovecot
 from fixtures_http import LOGIN_PASSWORD, HttpServer, _check_binary
 from fixtures_smtp import make_message, queue_id
@@ -40,8 +42,11 @@ def world(tmp_path_factory):
     _check_binary()
     dv = PosternDovecot()
     root = tmp_path_factory.mktemp("imap")
+    dns = DnsServer(root / "dns").start()  # the MX's checks ask it
+    dns.set('quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"')
     srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
-                     mailbox__auth_socket=str(root / "auth.sock"))
+                     mailbox__auth_socket=str(root / "auth.sock"),
+                     delivery__dns_servers=dns.address)
     dv.postern_conf = str(srv.conf)
     srv.start()
     srv.add_domain("example.org")
@@ -49,6 +54,7 @@ def world(tmp_path_factory):
     yield srv, dv
     dv.close()
     srv.stop()
+    dns.stop()
 
 
 class IMAP4From(imaplib.IMAP4):
@@ -111,3 +117,26 @@ def test_mail_from_outside_reaches_the_inbox_read_with_the_login_password(world)
     assert got[0]["Delivered-To"] == addr
     assert "DKIM-Signature" not in got[0]
     assert qid not in " ".join(p.name for p in srv.queue_dir.iterdir())
+
+
+def test_dmarc_quarantine_lands_in_the_junk_folder(world):
+    srv, dv = world
+    addr, _ = srv.user("junk")
+    c = srv.client("smtp")
+    c.ehlo("mail.quar.test")
+    msg = make_message(frm="someone@quar.test", to=addr, subject="quarantined")
+    r = c.mail("someone@quar.test", addr, msg)
+    assert r.code == 250, r
+    junk = dv.maildir(addr) / ".Junk" / "new"
+    deadline = time.monotonic() + 15
+    while not (junk.exists() and os.listdir(junk)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    im = imap_login(dv, addr, LOGIN_PASSWORD)
+    assert im is not None
+    typ, data = im.select("Junk", readonly=True)
+    assert typ == "OK" and data[0] == b"1", (typ, data, dv.log()[-2000:])
+    typ, msgs = im.fetch(b"1", "(BODY.PEEK[HEADER])")
+    head = msgs[0][1]
+    assert b"dmarc=fail" in head and b"header.from=quar.test" in head, head
+    assert im.select("INBOX", readonly=True)[1][0] == b"0"
+    im.logout()

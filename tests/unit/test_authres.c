@@ -70,7 +70,7 @@ UNIT_TEST(test_authres_format_quotes_and_cleans_values)
 	CHECK(buf_append(&b, "", 1) == 0);
 	CHECK_STR(b.data, "Authentication-Results: mx.example.org;\r\n"
 			  "\tspf=pass (sender IP is 192.0.2.1  in  range ) "
-			  "smtp.mailfrom=\"user@example.com\";\r\n"
+			  "smtp.mailfrom=user@example.com;\r\n"
 			  "\tdkim=fail header.d=example.com "
 			  "header.b=\"ab\\\"c\\\\d\"\r\n");
 	buf_reset(&b);
