@@ -100,6 +100,35 @@ admin_record(json_t *list, const char *name, const char *type,
 		why));
 }
 
+/* Is this server among name's MX hosts? Each host found into seen. */
+static const char *
+admin_mx_status(struct admin_ctx *ctx, const char *name, json_t *seen)
+{
+	struct resolve_result *res = calloc(1, sizeof(*res));
+	const char *status = "missing";
+	char line[300];
+	int i;
+
+	if (res == NULL)
+		return "dns error";
+	if (resolve_mx_sync(ctx->conf->dns_servers, name, res) == -1 ||
+	    res->status == RESOLVE_TEMPFAIL) {
+		free(res);
+		return "dns error";
+	}
+	for (i = 0; res->status == RESOLVE_OK && i < res->nhosts; i++) {
+		snprintf(line, sizeof(line), "%d %s.", res->hosts[i].pref,
+		    res->hosts[i].name);
+		json_array_append_new(seen, json_string(line));
+		if (strcasecmp(res->hosts[i].name, ctx->conf->hostname) == 0)
+			status = "ok";
+		else if (strcmp(status, "ok") != 0)
+			status = "different";
+	}
+	free(res);
+	return status;
+}
+
 /* Every record a domain needs; shared by `dns` and `check`. */
 static json_t *
 admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
@@ -151,6 +180,13 @@ admin_dns_records(struct admin_ctx *ctx, const struct store_domain *d,
 		    name);
 		admin_record(recs, fqdn, "TXT", val,
 		    "DMARC: receivers check SPF and DKIM alignment");
+		/* with mailboxes here, this server is the domain's MX */
+		if (ctx->conf->mailbox_lmtp[0] != '\0') {
+			snprintf(val, sizeof(val), "10 %s.",
+			    ctx->conf->hostname);
+			admin_record(recs, name, "MX", val,
+			    "MX: this server receives the domain's mail");
+		}
 	}
 	store_dkim_rows_free(&keys);
 	store_name_rows_free(&names);
@@ -245,9 +281,23 @@ admin_domain_check(struct admin_ctx *ctx, json_t *args, json_t **out,
 		const char *rn = json_string_value(json_object_get(r, "name"));
 		const char *want =
 		    json_string_value(json_object_get(r, "value"));
+		const char *type =
+		    json_string_value(json_object_get(r, "type"));
 		const char *status = "missing", *kind;
 		json_t *seen = json_array();
 		int n, j;
+
+		if (type != NULL && strcmp(type, "MX") == 0) {
+			status = admin_mx_status(ctx, rn, seen);
+			if (strcmp(status, "ok") != 0)
+				bad++;
+			json_array_append_new(res,
+			    json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", rn,
+				"status", status, "want", want, "why",
+				json_string_value(json_object_get(r, "why")),
+				"found", seen));
+			continue;
+		}
 		/* the kind of record: the part of the value that must match */
 		kind = strncmp(want, "v=spf1", 6) == 0	   ? "v=spf1"
 		       : strncmp(want, "v=DMARC1", 8) == 0 ? "v=DMARC1"

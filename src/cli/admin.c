@@ -500,9 +500,15 @@ cli_print_zone(json_t *out)
 		printf("\n%s.\tIN\t%s\t",
 		    json_string_value(json_object_get(r, "name")),
 		    json_string_value(json_object_get(r, "type")));
-		json_array_foreach (json_object_get(r, "strings"), j, str)
-			printf("%s\"%s\"", j ? " " : "",
-			    json_string_value(str));
+		if (strcmp(json_string_value(json_object_get(r, "type")),
+			"TXT") != 0)
+			printf("%s",
+			    json_string_value(json_object_get(r, "value")));
+		else
+			json_array_foreach (json_object_get(r, "strings"), j,
+			    str)
+				printf("%s\"%s\"", j ? " " : "",
+				    json_string_value(str));
 		printf("\n");
 	}
 }

@@ -163,7 +163,9 @@ check_next(struct inbound_check *c)
 		for (i = 0; i < nd && n < 8; i++) {
 			const struct dkim_verify_sig *r =
 			    dkim_verify_result(c->dkim, i);
-			if (r->res == DKIM_RES_PASS && r->d[0])
+			/* a key in testing (t=y) counts as no signature
+			 * (RFC 6376 3.6.1) */
+			if (r->res == DKIM_RES_PASS && r->d[0] && !r->testing)
 				passes[n++] = r->d;
 		}
 		memset(&in, 0, sizeof(in));

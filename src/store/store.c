@@ -246,20 +246,15 @@ store_user_row(struct db_stmt *st, int col, struct store_user *u)
 	    sizeof(u->blocked_reason));
 }
 
-int
-store_user_get(struct store *s, const struct addr *a, struct store_user *u)
+/* The user a query of (name, local key) finds, into u. */
+static int
+store_user_by(struct store *s, const char *sql, const struct addr *a,
+    struct store_user *u)
 {
 	struct db_stmt *st;
 	int rc;
 
-	/* by any name of the domain (alias domains too), by primary local */
-	st = db_query(s->db,
-	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
-	    " FROM domain_name n JOIN account a ON a.domain_id = n.domain_id"
-	    " JOIN domain d ON d.id = a.domain_id"
-	    " WHERE n.name = ? AND a.local_key = ?",
-	    "ss", a->domain, a->local_key);
-	if (st == NULL)
+	if ((st = db_query(s->db, sql, "ss", a->domain, a->local_key)) == NULL)
 		return STORE_FAIL;
 	if ((rc = db_step(st)) == DB_ROW)
 		store_user_row(st, 0, u);
@@ -268,24 +263,28 @@ store_user_get(struct store *s, const struct addr *a, struct store_user *u)
 }
 
 int
+store_user_get(struct store *s, const struct addr *a, struct store_user *u)
+{
+	/* by any name of the domain (alias domains too), by primary local */
+	return store_user_by(s,
+	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
+	    " FROM domain_name n JOIN account a ON a.domain_id = n.domain_id"
+	    " JOIN domain d ON d.id = a.domain_id"
+	    " WHERE n.name = ? AND a.local_key = ?",
+	    a, u);
+}
+
+int
 store_mailbox_user(struct store *s, const struct addr *a, struct store_user *u)
 {
-	struct db_stmt *st;
-	int rc;
-
-	st = db_query(s->db,
+	/* by any name of the domain, by the user's local part or an alias */
+	return store_user_by(s,
 	    "SELECT a.id, a.domain_id, a.local, d.name, a.blocked_reason"
 	    " FROM domain_name n JOIN user_name u ON u.domain_id = n.domain_id"
 	    " JOIN account a ON a.id = u.user_id"
 	    " JOIN domain d ON d.id = a.domain_id"
 	    " WHERE n.name = ? AND u.local_key = ?",
-	    "ss", a->domain, a->local_key);
-	if (st == NULL)
-		return STORE_FAIL;
-	if ((rc = db_step(st)) == DB_ROW)
-		store_user_row(st, 0, u);
-	db_done(st);
-	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
+	    a, u);
 }
 
 int

@@ -23,6 +23,7 @@ def mx(tmp_path_factory):
     srv = Server(root / "postern", delivery__dns_servers=dns.address, **MAILBOX)
     provision_documentation_example(srv)
     srv.start()
+    srv.dns = dns
     yield srv
     srv.stop()
     dns.stop()
@@ -122,3 +123,20 @@ def test_without_a_mailbox_store_hosted_addresses_are_not_received(smtp_server):
     assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
     r = c.cmd("RCPT TO:<alice@example.org>")
     assert r.code == 554 and r.enh == "5.7.1", r
+
+
+def test_domain_dns_names_this_server_as_the_mx_and_check_finds_it(mx):
+    from fixtures_smtp import HOSTNAME
+    recs = mx.cli("domain", "dns", "example.org")["records"]
+    mxs = [r for r in recs if r["type"] == "MX"]
+    assert {(r["name"], r["value"]) for r in mxs} == {
+        ("example.org", "10 %s." % HOSTNAME), ("example.net", "10 %s." % HOSTNAME)}, mxs
+    text = mx.cli("domain", "dns", "example.org", json=False)
+    assert "example.org.\tIN\tMX\t10 %s.\n" % HOSTNAME in text, text
+    mx.dns.set("example.org. MX 20 elsewhere.test.", "elsewhere.test. A 192.0.2.9")
+    checks = {(c["name"], c["want"]): c for c in mx.cli("domain", "check", "example.org")["checks"]}
+    assert checks[("example.org", "10 %s." % HOSTNAME)]["status"] == "different"
+    mx.dns.set("example.org. MX 10 %s." % HOSTNAME, "%s. A 127.0.0.1" % HOSTNAME)
+    checks = {(c["name"], c["want"]): c for c in mx.cli("domain", "check", "example.org")["checks"]}
+    assert checks[("example.org", "10 %s." % HOSTNAME)]["status"] == "ok"
+    assert checks[("example.net", "10 %s." % HOSTNAME)]["status"] == "missing"
