@@ -140,3 +140,45 @@ def test_domain_dns_names_this_server_as_the_mx_and_check_finds_it(mx):
     checks = {(c["name"], c["want"]): c for c in mx.cli("domain", "check", "example.org")["checks"]}
     assert checks[("example.org", "10 %s." % HOSTNAME)]["status"] == "ok"
     assert checks[("example.net", "10 %s." % HOSTNAME)]["status"] == "missing"
+
+
+SMUGGLED = (b"MAIL FROM:<ceo@example.org>\r\nRCPT TO:<alice@example.org>\r\nDATA\r\n"
+            b"From: <ceo@example.org>\r\nSubject: smuggled\r\n\r\npay now\r\n")
+
+
+@pytest.mark.parametrize("seq", [b"\n.\n", b"\r\n.\n", b"\n.\r\n"],
+                         ids=lambda s: s.decode("latin-1").encode("unicode_escape").decode())
+def test_smuggling_to_a_mailbox_is_refused_as_one_message(mx, seq):
+    """The MX's mail is read by the same rules as submission: a second
+    message hidden behind a bare-LF end of data never reaches a mailbox."""
+    c = outsider(mx)
+    before = mx.queue_ids()
+    assert c.cmd("MAIL FROM:<someone@sender.test>").code == 250
+    assert c.cmd("RCPT TO:<alice@example.org>").code == 250
+    assert c.cmd("DATA").code == 354
+    c.send(b"Subject: carrier\r\n\r\nbody" + seq + SMUGGLED + b"\r\n.\r\n")
+    r = c.reply()
+    assert r.code == 554 and r.enh == "5.6.0", r
+    assert c.cmd("NOOP").code == 250
+    assert mx.queue_ids() == before
+
+
+def test_a_client_that_talks_before_the_greeting_is_not_obeyed(mx):
+    """A bot's whole transaction to a mailbox, sent before the greeting
+    (the server stopped while it connects and talks): 554, nothing queued."""
+    import signal
+    import socket
+    from test_smtp_hostile import everything_until_closed
+    before = mx.queue_ids()
+    mx.proc.send_signal(signal.SIGSTOP)
+    try:
+        sock = socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10)
+        sock.sendall(b"EHLO bot.test\r\nMAIL FROM:<x@sender.test>\r\n"
+                     b"RCPT TO:<alice@example.org>\r\nDATA\r\nSubject: early\r\n\r\nhi\r\n.\r\n")
+    finally:
+        mx.proc.send_signal(signal.SIGCONT)
+    got = everything_until_closed(sock)
+    sock.close()
+    assert got.startswith(b"554 5.5.1 "), got
+    assert b"250" not in got, got
+    assert mx.queue_ids() == before
