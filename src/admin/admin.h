@@ -130,6 +130,10 @@ int admin_user_list(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_user_show(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
+/* mailbox.c: end the open IMAP sessions of a user ("user@domain") or of
+ * a whole domain ("*@domain") with `[mailbox] doveadm` kick, if set. */
+#define ADMIN_KICK_MASK_MAX 330
+void admin_mailbox_kick(struct admin_ctx *, const char *mask);
 int admin_user_remove(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_user_alias_add(struct admin_ctx *, json_t *, json_t **,

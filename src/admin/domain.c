@@ -100,6 +100,11 @@ admin_domain_remove(struct admin_ctx *ctx, json_t *args, json_t **out,
 		    ctx->ip ? "force=true (?force=true)" : "--force");
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
+	{
+		char who[ADMIN_KICK_MASK_MAX];
+		snprintf(who, sizeof(who), "*@%s", d.name);
+		admin_mailbox_kick(ctx, who);
+	}
 	*out = json_pack("{s:s,s:I}", "removed", d.name, "users_removed",
 	    (json_int_t)users);
 	return 0;

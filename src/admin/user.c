@@ -158,6 +158,11 @@ admin_user_remove(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return -1;
 	if (store_user_remove(ctx->store, u.id) != 0)
 		return admin_store_fail(ctx, err);
+	{
+		char who[ADMIN_KICK_MASK_MAX];
+		snprintf(who, sizeof(who), "%s@%s", u.local, u.domain);
+		admin_mailbox_kick(ctx, who);
+	}
 	*out = json_pack("{s:s++}", "removed", u.local, "@", u.domain);
 	return 0;
 }

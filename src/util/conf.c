@@ -140,6 +140,11 @@ static const struct conf_key conf_keys[] = {
 	    "mail that fails DMARC under its sender's p=reject: refused at the "
 	    "end of DATA (550 5.7.1), put in the Junk folder, or delivered "
 	    "(p=quarantine always goes to Junk)" },
+	{ "mailbox", "doveadm", T_STR, S(mailbox_doveadm), "", 0, 0, NULL,
+	    "how to run doveadm (e.g. /usr/bin/doveadm -c "
+	    "/etc/dovecot/dovecot.conf): a removed user's or domain's open "
+	    "IMAP sessions are kicked with it (empty: they end at their next "
+	    "login)" },
 	{ "mailbox", "auth_socket", T_PATH, S(mailbox_auth_socket), "", 0, 0,
 	    NULL,
 	    "UNIX socket where Dovecot asks who may log in (its checkpassword "

@@ -75,6 +75,7 @@ struct conf {
 	/* [mailbox] */
 	char mailbox_auth_socket[CONF_PATH_MAX];
 	char mailbox_dmarc_reject[16]; /* reject, junk, none */
+	char mailbox_doveadm[CONF_STR_MAX];
 	char mailbox_auth_group[64];
 
 	/* [mailbox] */

@@ -46,6 +46,7 @@ def world(tmp_path_factory):
     dns.set('quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"')
     srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
                      mailbox__auth_socket=str(root / "auth.sock"),
+                     mailbox__doveadm="doveadm -c %s" % dv.conf,
                      delivery__dns_servers=dns.address)
     dv.postern_conf = str(srv.conf)
     srv.start()
@@ -140,3 +141,18 @@ def test_dmarc_quarantine_lands_in_the_junk_folder(world):
     assert b"dmarc=fail" in head and b"header.from=quar.test" in head, head
     assert im.select("INBOX", readonly=True)[1][0] == b"0"
     im.logout()
+
+
+def test_removing_a_user_ends_their_open_imap_sessions(world):
+    srv, dv = world
+    addr, _ = srv.user("kicked")
+    im = imap_login(dv, addr, LOGIN_PASSWORD)
+    assert im is not None
+    assert im.select("INBOX")[0] == "OK"
+    srv.api().ok("DELETE", "/api/v1/users/%s" % addr)
+    # the session open before is ended by Dovecot, not at its next login
+    with pytest.raises((imaplib.IMAP4.abort, OSError)):
+        for _ in range(50):
+            im.noop()
+            time.sleep(0.1)
+    assert imap_login(dv, addr, LOGIN_PASSWORD) is None
