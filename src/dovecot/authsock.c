@@ -49,10 +49,7 @@ struct as_conn;
 
 struct as_job {
 	struct worker_job job;
-	char service[16];
-	char ip[NET_IP_MAX], ipkey[NET_IPKEY_MAX];
-	char login[ADDR_MAX + 1];
-	char password[MAILBOX_PASSWORD_MAX + 1];
+	struct authsock_question q;
 	struct mailbox_login res;
 };
 
@@ -107,9 +104,9 @@ as_job_run(struct worker_job *j, void *ctx)
 	struct as_job *a = (struct as_job *)j;
 
 	(void)ctx;
-	mailbox_login_verify(store_thread(), secret_keys_current(), a->login,
-	    a->password, a->ip, a->service, (int64_t)time(NULL), &a->res);
-	sodium_memzero(a->password, sizeof(a->password));
+	mailbox_login_verify(store_thread(), secret_keys_current(), a->q.login,
+	    a->q.password, a->q.ip, a->q.service, (int64_t)time(NULL), &a->res);
+	sodium_memzero(a->q.password, sizeof(a->q.password));
 }
 
 static void
@@ -123,7 +120,8 @@ as_job_done(struct worker_job *j)
 
 	bf_login_conf(conf_current(), &bc);
 	if (!a->res.ok) {
-		bf_fail(bf_login, &bc, a->ipkey, a->login, a->res.account, now);
+		bf_fail(bf_login, &bc, a->q.ipkey, a->q.login, a->res.account,
+		    now);
 		delay = conf_current()->auth_fail_delay_ms;
 	}
 	if (c == NULL) {
@@ -142,8 +140,8 @@ as_job_done(struct worker_job *j)
 			? "TEMP"
 			: "FAIL");
 	}
-	log_info("dovecot.auth service=%s ip=%s result=%s", a->service, a->ip,
-	    a->res.ok ? "ok" : "failed");
+	log_info("dovecot.auth service=%s ip=%s result=%s", a->q.service,
+	    a->q.ip, a->res.ok ? "ok" : "failed");
 	free(a);
 	if (delay > 0) {
 		struct timeval tv = { delay / 1000, (delay % 1000) * 1000 };
@@ -152,44 +150,6 @@ as_job_done(struct worker_job *j)
 			return;
 	}
 	as_reply(c, c->reply);
-}
-
-/* "AUTH service ip login64 password64": the job's fields, 0 or -1. */
-static int
-as_parse(char *line, struct as_job *a)
-{
-	char *f[5], *save = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	long n;
-	int i;
-
-	for (i = 0; i < 5; i++)
-		if ((f[i] = strtok_r(i ? NULL : line, " ", &save)) == NULL)
-			return -1;
-	if (strtok_r(NULL, " ", &save) != NULL || strcmp(f[0], "AUTH") != 0 ||
-	    strlen(f[1]) >= sizeof(a->service) || f[1][0] == '\0' ||
-	    strspn(f[1], "abcdefghijklmnopqrstuvwxyz0123456789-") !=
-		strlen(f[1]))
-		return -1;
-	str_lcpy(a->service, f[1], sizeof(a->service));
-	/* the client's address as Dovecot saw it: the counters' key */
-	if (net_ip_parse(f[2], &ss, &sl) == -1 ||
-	    net_client_addr((struct sockaddr *)&ss,
-		(int)conf_current()->ipv6_prefix, a->ip, sizeof(a->ip),
-		a->ipkey, sizeof(a->ipkey)) == -1)
-		return -1;
-	if ((n = base64_decode((unsigned char *)a->login, sizeof(a->login) - 1,
-		 f[3], strlen(f[3]))) < 1 ||
-	    memchr(a->login, '\0', (size_t)n) != NULL)
-		return -1;
-	a->login[n] = '\0';
-	n = base64_decode((unsigned char *)a->password, sizeof(a->password) - 1,
-	    f[4], strlen(f[4]));
-	if (n < 1 || memchr(a->password, '\0', (size_t)n) != NULL)
-		return -1;
-	a->password[n] = '\0';
-	return 0;
 }
 
 static void
@@ -215,7 +175,9 @@ as_read_cb(struct bufferevent *bev, void *arg)
 		as_reply(c, "TEMP\n");
 		return;
 	}
-	if (len > AUTHSOCK_LINE_MAX || as_parse(line, a) == -1) {
+	if (len > AUTHSOCK_LINE_MAX ||
+	    authsock_question_parse(line, (int)conf_current()->ipv6_prefix,
+		&a->q) == -1) {
 		sodium_memzero(line, len);
 		free(line);
 		sodium_memzero(a, sizeof(*a));
@@ -227,11 +189,11 @@ as_read_cb(struct bufferevent *bev, void *arg)
 	sodium_memzero(line, len);
 	free(line);
 	bf_login_conf(conf_current(), &bc);
-	if (bf_verdict(bf_login, &bc, a->ipkey, a->login,
+	if (bf_verdict(bf_login, &bc, a->q.ipkey, a->q.login,
 		(int64_t)time(NULL)) == -1) {
 		log_info("dovecot.auth service=%s ip=%s result=refused "
 			 "reason=too_many_failures",
-		    a->service, a->ip);
+		    a->q.service, a->q.ip);
 		sodium_memzero(a, sizeof(*a));
 		free(a);
 		as_reply(c, "FAIL\n");
