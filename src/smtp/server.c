@@ -31,6 +31,7 @@
 #include "../util/str.h"
 #include "../util/tls.h"
 #include "../util/workers.h"
+#include "../policy/rate.h"
 #include "../delivery/resolve.h"
 
 #define SERVER_STOP_GRACE 30 /* seconds for sessions to finish */
@@ -183,6 +184,22 @@ server_accept_one(struct listen_arg *la, int fd, struct sockaddr *sa)
 	/* once, here: every per-address counter uses this key */
 	net_client_addr(sa, (int)conf_current()->ipv6_prefix, ip, sizeof(ip),
 	    key, sizeof(key));
+	/* the MX: how often one address connects (its concurrent sessions
+	 * are server_conn_enter's) */
+	if (la->kind == LISTEN_SMTP &&
+	    conf_current()->mailbox_lmtp[0] != '\0' &&
+	    rate_hit(RATE_CONN, key, conf_current()->mx_connections_per_minute,
+		(int64_t)time(NULL))) {
+		static const char fast[] = "421 4.7.0 Too many connections "
+					   "from your address, try again "
+					   "later\r\n";
+		if (write(fd, fast, sizeof(fast) - 1) < 0)
+			(void)0;
+		log_info("smtp.refused ip=%s key=%s reason=connection_rate", ip,
+		    key);
+		evutil_closesocket(fd);
+		return;
+	}
 	if (la->loop->stopping || server_conn_enter(la->loop->srv, key) == -1) {
 		static const char busy[] =
 		    "421 4.7.0 Too many connections, try again later\r\n";

@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "session_int.h"
 #include "../auth/cred.h"
+#include "../policy/rate.h"
 #include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/cidr.h"
@@ -328,6 +329,25 @@ relay_job_run(struct worker_job *j, void *ctx)
 	}
 }
 
+/* The MX: past mx_messages_per_minute from this address, 450 (the
+ * transaction ends here). 1 if the message may go on. */
+static int
+smtp_mx_rate_ok(struct smtp_session *s)
+{
+	const struct conf *c = conf_current();
+
+	if (c->mailbox_lmtp[0] == '\0' ||
+	    !rate_hit(RATE_MSG, s->ipkey, c->mx_messages_per_minute,
+		(int64_t)time(NULL)))
+		return 1;
+	log_info("smtp.refused session=%016llx ip=%s reason=message_rate",
+	    (unsigned long long)s->id, s->ip);
+	smtp_reply(s, "450 4.7.1 Too many messages from your address, try "
+		      "again later");
+	smtp_tx_free(s);
+	return 0;
+}
+
 static void
 relay_job_done(struct worker_job *j)
 {
@@ -349,7 +369,7 @@ relay_job_done(struct worker_job *j)
 		snprintf(s->tx->qwho, sizeof(s->tx->qwho),
 		    "the relay networks of %s", r->domain);
 		smtp_mail_quota(s, 0);
-	} else {
+	} else if (s->tx == NULL || smtp_mx_rate_ok(s)) {
 		smtp_reply(s, "250 2.1.0 Ok");
 	}
 	free(r->id);
@@ -436,7 +456,8 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 		smtp_job_start(s, &r->job, relay_job_run, relay_job_done);
 		return;
 	}
-	smtp_reply(s, "250 2.1.0 Ok");
+	if (smtp_mx_rate_ok(s))
+		smtp_reply(s, "250 2.1.0 Ok");
 }
 
 static int

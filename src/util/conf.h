@@ -84,6 +84,7 @@ struct conf {
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;
+	int64_t mx_connections_per_minute, mx_messages_per_minute;
 	int64_t line_length;
 	int64_t command_timeout;
 	int64_t data_timeout;

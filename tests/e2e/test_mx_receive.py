@@ -5,6 +5,8 @@ any name of the domain), an unknown mailbox is refused at RCPT with 550
 (`[mailbox] lmtp` unset) hosted addresses are refused like any other, so a
 postern that is not the MX never loops mail back to itself.
 """
+import time
+
 import pytest
 
 from fixtures_smtp import make_message, queue_id
@@ -171,6 +173,11 @@ def test_a_client_that_talks_before_the_greeting_is_not_obeyed(mx):
     from test_smtp_hostile import everything_until_closed
     before = mx.queue_ids()
     mx.proc.send_signal(signal.SIGSTOP)
+    for _ in range(200):  # stopped for sure before we connect
+        with open("/proc/%d/stat" % mx.proc.pid) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                break
+        time.sleep(0.01)
     try:
         sock = socket.create_connection(("127.0.0.1", mx.ports["smtp"]), timeout=10)
         sock.sendall(b"EHLO bot.test\r\nMAIL FROM:<x@sender.test>\r\n"
@@ -182,3 +189,39 @@ def test_a_client_that_talks_before_the_greeting_is_not_obeyed(mx):
     assert got.startswith(b"554 5.5.1 "), got
     assert b"250" not in got, got
     assert mx.queue_ids() == before
+
+
+def test_one_address_may_send_only_so_many_messages_and_connections_a_minute(tmp_path):
+    from fixtures_delivery import DnsServer
+    from fixtures_smtp import Server, SmtpClient, provision_documentation_example
+    dns = DnsServer(tmp_path / "dns").start()
+    srv = Server(tmp_path / "postern", delivery__dns_servers=dns.address,
+                 limits__mx_messages_per_minute="3", limits__mx_connections_per_minute="6",
+                 **MAILBOX)
+    provision_documentation_example(srv)
+    srv.start()
+    try:
+        c = outsider(srv)
+        for i in range(3):
+            r = c.mail("someone@sender.test", "alice@example.org",
+                       make_message(frm="someone@sender.test", to="alice@example.org",
+                                    subject="rate %d" % i))
+            assert r.code == 250, r
+        r = c.cmd("MAIL FROM:<someone@sender.test>")
+        assert r.code == 450 and r.enh == "4.7.1", r
+        assert c.cmd("RCPT TO:<alice@example.org>").code == 503  # no transaction
+        # a bounce (null sender) counts too
+        assert c.cmd("MAIL FROM:<>").code == 450
+        c.close()
+        # one connection was used above; five more are let in, then 421
+        for _ in range(5):
+            SmtpClient(srv.ports["smtp"]).close()
+        late = SmtpClient(srv.ports["smtp"], read_greeting=False)
+        r = late.reply()
+        assert r.code == 421 and r.enh == "4.7.0", r
+        # submission is not the MX: not counted
+        s = srv.session("alice@example.org", srv.alice_pw)
+        assert s.cmd("NOOP").code == 250
+    finally:
+        srv.stop()
+        dns.stop()
