@@ -1,5 +1,5 @@
 /*
- * dnsq_ares: the inbound checks' DNS questions (inbound/dnsq.h) asked with
+ * dnsq_ares: the inbound checks' DNS questions (util/dnsq.h) asked with
  * c-ares on the resolver's channel. Every answer is hostile: at most
  * DNSQ_MAX_RR records are kept, a TXT record's strings are joined and cut
  * at DNSQ_RR_LEN - 1 bytes, names are lowered. A question hands its answer

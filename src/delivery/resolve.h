@@ -74,7 +74,7 @@ int resolve_mx(struct resolver *, const char *domain,
 void resolver_cancel(struct resolver *, uint64_t handle);
 
 /*
- * The DNS questions of the inbound checks (inbound/dnsq.h: TXT, A, AAAA,
+ * The DNS questions of the inbound checks (util/dnsq.h: TXT, A, AAAA,
  * MX, PTR) on this resolver's channel and loop, answered from the loop,
  * never inside ask; cancel makes a question silent. The same struct for
  * the resolver's life; resolver_free() ends pending questions without

@@ -14,7 +14,7 @@
 #include <event2/event.h>
 
 #include "resolve.h"
-#include "../inbound/dnsq.h"
+#include "../util/dnsq.h"
 
 struct rsock;
 struct rquery;

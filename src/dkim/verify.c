@@ -21,7 +21,7 @@
 #include "canon.h"
 #include "dkim.h"
 #include "verify.h"
-#include "../inbound/dnsq.h"
+#include "../util/dnsq.h"
 #include "../util/base64.h"
 #include "../util/buf.h"
 

@@ -2,7 +2,7 @@
  * verify: DKIM verification of a received message (RFC 6376), RSA-SHA256
  * and Ed25519-SHA256 (RFC 8463); RSA-SHA1 is refused (RFC 8301). Every
  * DKIM-Signature field, up to DKIM_VERIFY_MAX, gets a result in RFC 8601
- * words; its key is asked of DNS through dnsq (inbound/dnsq.h), so the
+ * words; its key is asked of DNS through dnsq (util/dnsq.h), so the
  * check never blocks a loop. Canonicalisation is canon.h's, the body hash
  * dkim.h's: the signer and the verifier read a message the same way.
  */

@@ -13,7 +13,7 @@
 #include "authres.h"
 #include "check.h"
 #include "dmarc.h"
-#include "dnsq.h"
+#include "../util/dnsq.h"
 #include "spf.h"
 #include "../dkim/verify.h"
 #include "../util/str.h"

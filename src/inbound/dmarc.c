@@ -12,7 +12,7 @@
 #include <strings.h>
 
 #include "dmarc.h"
-#include "dnsq.h"
+#include "../util/dnsq.h"
 #include "psl.h"
 #include "../mail/addr.h"
 #include "../mail/header.h"

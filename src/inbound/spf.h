@@ -1,7 +1,7 @@
 /*
  * spf: Sender Policy Framework (RFC 7208) for the inbound MX. A record
  * parser, the macro language, and check_host() as a state machine that
- * asks DNS through struct dnsq (inbound/dnsq.h), with the lookup limits
+ * asks DNS through struct dnsq (util/dnsq.h), with the lookup limits
  * of RFC 7208 4.6.4. Nothing here blocks.
  */
 #ifndef POSTERN_SPF_H
@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "dnsq.h"
+#include "../util/dnsq.h"
 
 enum spf_result {
 	SPF_NONE,

@@ -2,7 +2,7 @@
 #ifndef POSTERN_DNSQ_FAKE_H
 #define POSTERN_DNSQ_FAKE_H
 
-#include "inbound/dnsq.h"
+#include "util/dnsq.h"
 
 struct dnsq_fake;
 

@@ -21,7 +21,7 @@
 
 #include "unit.h"
 #include "delivery/resolve.h"
-#include "inbound/dnsq.h"
+#include "util/dnsq.h"
 
 #define DNS_SCRIPT "tests/dns/dnsserver.py"
 #define DNS_ZONE "/tmp/postern-unit-dns.zone"

@@ -2,8 +2,9 @@
  * dnsq: the DNS questions of the inbound checks (SPF, DKIM keys, DMARC
  * policies) behind one small interface, so each check is a state machine
  * that asks and is called back: c-ares on the session's loop in the server
- * (delivery/resolve.c), a table in the unit tests (tests/unit/dnsq_fake.c).
- * Nothing here blocks a loop.
+ * (delivery/dnsq_ares.c), a table in the unit tests (tests/unit/dnsq_fake.c).
+ * Nothing here blocks a loop. It lives in util/, the floor below them
+ * all, because dkim/, delivery/ and inbound/ each use it.
  */
 #ifndef POSTERN_DNSQ_H
 #define POSTERN_DNSQ_H
