@@ -39,6 +39,10 @@
 #                         aiosmtpd sink (scripts/bench_sink.py) opens on that
 #                         port, `postern queue flush`, and the drain rate.
 #                         BENCH_PARTS=queue BENCH_QUEUE_N=50000 sh scripts/bench.sh
+#   BENCH_PARTS=inbound   (not by default) postern as the MX of a hosted
+#                         domain delivering over LMTP into Dovecot, against
+#                         Postfix delivering to the same Dovecot, in one run:
+#                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000)
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
@@ -76,9 +80,13 @@ BGPIDS=
 say() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { say "error: $*"; exit 1; }
 
+# the inbound part (functions only; inbound_part runs it)
+. "$ROOT/scripts/bench_inbound.sh"
+
 cleanup() {
 	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
 	server_stop
+	inbound_cleanup
 	[ -z "$SINKPID" ] || kill "$SINKPID" 2>/dev/null || true
 	[ -z "${QSINKPID:-}" ] || kill "$QSINKPID" 2>/dev/null || true
 }
@@ -490,6 +498,10 @@ case " $PARTS " in *" storm "*)
 	run_storm "$STORM_N" 20 ;;
 esac
 
+case " $PARTS " in *" inbound "*)
+	inbound_part ;;
+esac
+
 # --- the queue at scale ----------------------------------------------------------
 
 # seconds since $1 (a now) until PATTERN appears in the log after byte $2,
@@ -651,7 +663,7 @@ $1 == "I" {
 	    (kv($4, "pss1_kib") - kv($4, "pss0_kib")) / n)
 }
 END {
-	printf "\n%-40s %7s %7s %7s %7s %6s %6s %6s %5s %5s %4s\n",
+	if (nk) printf "\n%-40s %7s %7s %7s %7s %6s %6s %6s %5s %5s %4s\n",
 	    "load (1 rcpt; median run)", "msgs/s", "e2e/s", "p50 ms", "p99 ms",
 	    "CPU ms", "e2e ms", "mach", "cli s", "oth s", "fail"
 	for (o = 1; o <= nk; o++) {
@@ -664,7 +676,7 @@ END {
 			}
 		print row[key, idx[int((m + 1) / 2)]]
 	}
-	printf "\n%-40s %13s %7s %8s %8s %8s %8s\n", "idle sessions", "open/asked",
+	if (ni) printf "\n%-40s %13s %7s %8s %8s %8s %8s\n", "idle sessions", "open/asked",
 	    "fail/ref", "RSS0 KiB", "RSS1 KiB", "KiB/sess", "Pss/sess"
 	for (o = 1; o <= ni; o++) print idle[o]
 	if (ns) printf "\n%-40s %13s %6s %7s %7s %7s %7s %6s\n", "login storm",
@@ -680,12 +692,15 @@ END {
 		print "of waiting; oth/10s: other CPU meanwhile; B/msg: RSS growth per queued message;"
 		print "drain/s, CPUms/m: after the smarthost opens and `queue flush`, to an empty spool."
 	}
-	print "\nmsgs/s: accepted (250 after the dot) per second of the run; e2e/s: until the queue"
-	print "manager had delivered (captured) them all. CPU ms: postern process utime+stime per"
-	print "message during the run; e2e ms: until delivered; mach: busy CPU of the whole machine"
-	print "minus smtpload, per message, until delivered (as postfix-baseline.sh counts Postfix);"
-	print "cli s: smtpload CPU; oth s: CPU used by other work meanwhile (should be ~0)."
-	print "KiB/sess = (VmRSS with the sessions open - before) / sessions; Pss/sess likewise."
+	if (nk) {
+		print "\nmsgs/s: accepted (250 after the dot) per second of the run; e2e/s: until the queue"
+		print "manager had delivered (captured) them all. CPU ms: postern process utime+stime per"
+		print "message during the run; e2e ms: until delivered; mach: busy CPU of the whole machine"
+		print "minus smtpload, per message, until delivered (as postfix-baseline.sh counts Postfix);"
+		print "cli s: smtpload CPU; oth s: CPU used by other work meanwhile (should be ~0)."
+	}
+	if (ni) print "KiB/sess = (VmRSS with the sessions open - before) / sessions; Pss/sess likewise."
 }' "$RES" >"$SUM"
+inbound_table
 cat "$SUM"
 say "raw results: $RES; server log: $LOG"
