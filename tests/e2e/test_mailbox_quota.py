@@ -5,6 +5,7 @@ usage back to postern's dict, so the API shows it without asking Dovecot.
 Dovecot's configuration is the one `postern dovecot-config` writes
 (test_mailbox_imap.PosternDovecot).
 """
+import socket
 import time
 
 import pytest
@@ -133,3 +134,40 @@ def test_a_mailbox_quota_that_is_not_a_size_is_refused(world):
     assert r.status == 400
     out = srv.cli("user", "quota", a, "--mailbox", "inherit")
     assert out["quota"]["mailbox"] == "inherit"
+
+
+def dict_client(dv):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(10)
+    s.connect(dv.dict_socket)
+    s.sendall(b"H3\t2\t0\t\tuserdb\n")
+    return s
+
+
+def test_the_dict_socket_answers_dovecot_and_drops_what_is_not_its_protocol(world):
+    srv, dv = world
+    addr, _ = srv.user("raw")
+    srv.cli("user", "quota", addr, "--mailbox", "35M")
+    with dict_client(dv) as s:
+        # pipelined: answered in order
+        s.sendall(("Lshared/userdb/%s\t%s\nLshared/userdb/nobody@example.org\t\n"
+                   "Lshared/other\t\n" % (addr.upper(), addr)).encode())
+        got = b""
+        while got.count(b"\n") < 3:
+            got += s.recv(4096)
+        assert got == (b'O{"quota_rule":"*:storage=36700160B"}\nN\nN\n'), got
+        s.sendall(b"B1\t" + addr.encode() + b"\nA1\tpriv/quota/storage\t5\nC1\n")
+        assert s.recv(64) == b"N1\n"  # never counted: Dovecot counts
+    for bad in (b"Lshared/userdb/x\x00y\n", b"C1\n", b"Z\n", b"L" + b"a" * 5000 + b"\n"):
+        with dict_client(dv) as s:
+            s.sendall(bad)
+            try:
+                got = s.recv(64)
+            except ConnectionResetError:  # closed with bytes unread
+                got = b""
+            assert got == b"", bad  # closed, no answer
+    srv.wait_log(r"dovecot\.dict error=", count=4)
+    # and the server still answers
+    with dict_client(dv) as s:
+        s.sendall(("Lshared/userdb/%s\t\n" % addr).encode())
+        assert s.recv(64).startswith(b"O{")
