@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -36,7 +37,10 @@
 #define DICT_DIFF_MAX ((int64_t)1 << 50)
 #define DICT_OUT_MAX (64 * 1024) /* replies the client has not read */
 
+struct dc_conn;
+
 static struct {
+	TAILQ_HEAD(, dc_conn) conns_list; /* Dovecot keeps them open */
 	struct event_base *base;
 	struct evconnlistener *lev;
 	struct workers_loop *wl;
@@ -44,7 +48,9 @@ static struct {
 	int ctlfd, fd, running, conns;
 	pthread_t thread;
 	char path[CONF_PATH_MAX];
-} ds = { .ctlfd = -1, .fd = -1 };
+} ds = { .conns_list = TAILQ_HEAD_INITIALIZER(ds.conns_list),
+	.ctlfd = -1,
+	.fd = -1 };
 
 struct dc_trans {
 	unsigned int id;
@@ -67,6 +73,7 @@ struct dc_job {
 };
 
 struct dc_conn {
+	TAILQ_ENTRY(dc_conn) entry;
 	struct bufferevent *bev;
 	struct dc_job *job; /* in flight; its owner is this */
 	int hello;
@@ -80,6 +87,7 @@ dc_free(struct dc_conn *c)
 {
 	if (c->job)
 		c->job->job.owner = NULL; /* it frees itself when done */
+	TAILQ_REMOVE(&ds.conns_list, c, entry);
 	bufferevent_free(c->bev);
 	free(c);
 	ds.conns--;
@@ -422,6 +430,7 @@ dc_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	ds.conns++;
+	TAILQ_INSERT_TAIL(&ds.conns_list, c, entry);
 	bufferevent_setcb(c->bev, dc_read_cb, NULL, dc_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	/* reading pauses past one line's worth, whatever is pipelined */
@@ -532,6 +541,8 @@ dc_join(void)
 static void
 dc_svc_free(void)
 {
+	while (!TAILQ_EMPTY(&ds.conns_list))
+		dc_free(TAILQ_FIRST(&ds.conns_list));
 	if (ds.lev)
 		evconnlistener_free(ds.lev);
 	if (ds.fd != -1)
@@ -546,6 +557,7 @@ dc_svc_free(void)
 	if (ds.base)
 		event_base_free(ds.base);
 	memset(&ds, 0, sizeof(ds));
+	TAILQ_INIT(&ds.conns_list);
 	ds.ctlfd = ds.fd = -1;
 }
 
