@@ -6,10 +6,10 @@
  * queue over LMTP on the socket `[mailbox] lmtp` names, a Maildir per user
  * under one folder, each user's home and mailbox quota from postern
  * (a dict userdb and the quota plugin's dict, both on `[mailbox]
- * dict_socket`: see dict.h). `--userdb` prints the dict userdb's own
- * file instead (Dovecot reads it from the path --userdb-file names).
- * Options move what a test or the demo must move (a folder of its own,
- * other ports); the output is meant to be read.
+ * dict_socket`: see dict.h; without it, a static userdb, no quotas). `--userdb`
+ * prints the dict userdb's own file instead (Dovecot reads it from the path
+ * --userdb-file names). Options move what a test or the demo must move (a
+ * folder of its own, other ports); the output is meant to be read.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -78,7 +78,7 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	char self[PATH_MAX], cfg[PATH_MAX];
 	const char *lmtp;
 	ssize_t n;
-	int i;
+	int i, dict;
 
 	for (i = 0; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -118,12 +118,17 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	lmtp = strncmp(conf.mailbox_lmtp, "unix:", 5) == 0
 		   ? conf.mailbox_lmtp + 5
 		   : NULL;
+	dict = conf.mailbox_dict_socket[0] != '\0';
 	if (conf.mailbox_auth_socket[0] == '\0' ||
-	    conf.mailbox_lmtp[0] == '\0' ||
-	    conf.mailbox_dict_socket[0] == '\0') {
+	    conf.mailbox_lmtp[0] == '\0') {
 		fprintf(stderr,
-		    "postern dovecot-config: set [mailbox] lmtp (unix:/PATH), "
-		    "auth_socket and dict_socket in postern's config first\n");
+		    "postern dovecot-config: set [mailbox] lmtp (unix:/PATH) "
+		    "and auth_socket in postern's config first\n");
+		return 1;
+	}
+	if (o.userdb && !dict) {
+		fprintf(stderr, "postern dovecot-config: --userdb: set "
+				"[mailbox] dict_socket first\n");
 		return 1;
 	}
 	/* the dict client splits its URI at the first ':' */
@@ -175,19 +180,26 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	    "passdb {\n"
 	    "  driver = checkpassword\n"
 	    "  args = %s -c %s dovecot-auth\n"
-	    "}\n"
-	    "# each user's home and mailbox quota, from postern (its dict\n"
-	    "# socket); write the file with `postern dovecot-config "
-	    "--userdb`\n"
-	    "userdb {\n"
-	    "  driver = dict\n"
-	    "  args = %s\n"
 	    "}\n",
 	    o.listen, conf.tls_cert, conf.tls_key, o.mail_user, o.mail_user,
-	    o.mail_dir, self, cfg, o.userdb_file);
+	    o.mail_dir, self, cfg);
+	if (dict)
+		printf(
+		    "# each user's home and mailbox quota, from postern (its "
+		    "dict\n# socket); write the file with `postern "
+		    "dovecot-config --userdb`\n"
+		    "userdb {\n  driver = dict\n  args = %s\n}\n",
+		    o.userdb_file);
+	else
+		printf("# no mailbox quotas: set [mailbox] dict_socket in "
+		       "postern\n"
+		       "userdb {\n  driver = static\n"
+		       "  args = uid=%s gid=%s home=%s/%%d/%%n "
+		       "allow_all_users=yes\n}\n",
+		    o.mail_user, o.mail_user, o.mail_dir);
 	/* the mail processes (LMTP, IMAP) report usage on the dict socket,
 	 * which only this group may use */
-	if (conf.mailbox_auth_group[0])
+	if (dict && conf.mailbox_auth_group[0])
 		printf("mail_access_groups = %s\n", conf.mailbox_auth_group);
 	if (o.auth_as_root)
 		printf("service auth {\n  user = root\n}\n");
@@ -204,7 +216,11 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 		       "}\n",
 		    lmtp, conf.user[0] ? conf.user : "root");
 	/* usage kept by postern, so its panel and API show it */
-	printf("plugin {\n  quota = dict:User quota::proxy:%s:quota\n}\n",
-	    conf.mailbox_dict_socket);
+	if (dict)
+		printf("plugin {\n  quota = dict:User quota::proxy:%s:quota\n"
+		       "}\n",
+		    conf.mailbox_dict_socket);
+	else
+		printf("plugin {\n  quota = maildir:User quota\n}\n");
 	return 0;
 }
