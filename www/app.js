@@ -299,6 +299,27 @@
     text('relay-host', sv.hostname);
     text('relay-ports', portsText(sv));
     text('relay-login', me.address);
+    showMailbox(me.quota && me.quota.mailbox);
+  }
+
+  // bytes as people read them: 1024-based, as quotas are given (2G)
+  function size(n) {
+    var u = ['bytes', 'KB', 'MB', 'GB', 'TB'], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i === 0 || n >= 10 || n % 1 === 0 ? Math.round(n) : n.toFixed(1)) + ' ' + u[i];
+  }
+
+  // the mailbox quota and what Dovecot last counted (null: not yet)
+  function showMailbox(m) {
+    show('mailbox-card', !!m);
+    if (!m) return;
+    var used = m.used || 0, msgs = m.messages || 0;
+    var s = size(used) + ' in ' + msgs + (msgs === 1 ? ' message' : ' messages');
+    text('mailbox-used', m.limit > 0 ? s + ', of ' + size(m.limit) : s + ' (no quota)');
+    show('mailbox-bar', m.limit > 0);
+    $('mailbox-bar').max = m.limit > 0 ? m.limit : 1;
+    $('mailbox-bar').value = Math.min(used, m.limit > 0 ? m.limit : 0);
+    show('mailbox-full', m.limit > 0 && used >= m.limit);
   }
 
   $('terms-accept').addEventListener('click', async function () {

@@ -13,7 +13,7 @@
 
 #define ADMIN_QUOTA_PARAMS                                                     \
 	"messages_per_hour:n messages_per_day:n recipients_per_day:n "         \
-	"recipients_per_message:n clear:b"
+	"recipients_per_message:n mailbox:n clear:b"
 
 const struct admin_op admin_ops[] = {
 	{ "domain.add", admin_domain_add, "domain dkim" },

@@ -154,6 +154,8 @@ int admin_log_auth(struct admin_ctx *, json_t *, json_t **, struct admin_err *);
 /* admin/quota.c: an owner's quotas, with usage; NULL on a store error */
 json_t *admin_quota_usage(struct admin_ctx *, int64_t user_id,
     int64_t domain_id);
+/* A user's mailbox quota and usage ({limit, from, used, messages}). */
+json_t *admin_mailbox_usage(struct admin_ctx *, int64_t user_id);
 int admin_smtp_show(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_smtp_generate(struct admin_ctx *, json_t *, json_t **,

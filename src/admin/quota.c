@@ -47,6 +47,37 @@ admin_quota_args(json_t *args, int64_t q[STORE_QUOTA_N], struct admin_err *err)
 	return given ? 0 : 1;
 }
 
+#define ADMIN_MAILBOX_MAX ((int64_t)1 << 50) /* a pebibyte */
+
+/* The mailbox quota given ("mailbox": a size as 512k, 35M, 2G; "none" or
+ * 0; for a user also "inherit", the domain's default) into *bytes (-1:
+ * inherit); 0 if given, 1 if not, -1 if bad. */
+static int
+admin_mailbox_arg(json_t *args, int user, int64_t *bytes, struct admin_err *err)
+{
+	const char *v = admin_arg(args, "mailbox");
+	int64_t n;
+
+	if (admin_flag(args, "clear") && user)
+		*bytes = -1;
+	if (v == NULL)
+		return admin_flag(args, "clear") ? 0 : 1;
+	if (strcmp(v, "none") == 0 || strcmp(v, "0") == 0) {
+		*bytes = user ? 0 : -1;
+		return 0;
+	}
+	if (user && strcmp(v, "inherit") == 0) {
+		*bytes = -1;
+		return 0;
+	}
+	if ((n = str_size(v)) < 1 || n > ADMIN_MAILBOX_MAX)
+		return admin_fail(err, 400,
+		    "mailbox: \"%s\" is not a size (512k, 35M, 2G), \"none\"%s",
+		    v, user ? " or \"inherit\" (the domain's default)" : "");
+	*bytes = n;
+	return 0;
+}
+
 /* The CLI and an API GET show the quota when given nothing to change; a
  * GET never changes it; a PUT (ctx->ip set) that changes nothing is
  * refused rather than answered 200. rc: what admin_quota_args said. */
@@ -61,7 +92,8 @@ admin_quota_nothing(struct admin_ctx *ctx, int rc, struct admin_err *err)
 	return admin_fail(err, 400,
 	    "nothing to change: give messages_per_hour, messages_per_day, "
 	    "recipients_per_day or recipients_per_message (a number, 0 for "
-	    "unlimited, or \"inherit\"), or clear");
+	    "unlimited, or \"inherit\"), mailbox (a size: 512k, 35M, 2G, "
+	    "or \"none\"), or clear");
 }
 
 static json_t *
@@ -85,17 +117,34 @@ admin_user_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 	struct store_user u;
 	int rc;
 
+	int64_t mb;
+	json_t *o;
+	int mrc;
+
 	if (address == NULL || admin_find_user(ctx, address, &u, err) == -1)
 		return -1;
-	if (store_quota_get(ctx->store, u.id, 0, q) != 0)
+	if (store_quota_get(ctx->store, u.id, 0, q) != 0 ||
+	    store_mailbox_quota_get(ctx->store, u.id, 0, &mb) != 0)
 		return admin_store_fail(ctx, err);
 	if ((rc = admin_quota_args(args, q, err)) == -1 ||
-	    admin_quota_nothing(ctx, rc, err) == -1)
+	    (mrc = admin_mailbox_arg(args, 1, &mb, err)) == -1 ||
+	    admin_quota_nothing(ctx, rc && mrc, err) == -1)
 		return -1;
-	if (rc == 0 && store_quota_set(ctx->store, u.id, 0, q) != 0)
+	/* both, or neither: one transaction */
+	if ((rc == 0 || mrc == 0) && store_begin(ctx->store) != 0)
 		return admin_store_fail(ctx, err);
+	if ((rc == 0 && store_quota_set(ctx->store, u.id, 0, q) != 0) ||
+	    (mrc == 0 &&
+		store_mailbox_quota_set(ctx->store, u.id, 0, mb) != 0) ||
+	    ((rc == 0 || mrc == 0) && store_commit(ctx->store) != 0)) {
+		store_rollback(ctx->store);
+		return admin_store_fail(ctx, err);
+	}
+	o = admin_quota_json(q);
+	json_object_set_new(o, "mailbox",
+	    mb < 0 ? json_string("inherit") : json_integer(mb));
 	*out = json_pack("{s:s++,s:o}", "address", u.local, "@", u.domain,
-	    "quota", admin_quota_json(q));
+	    "quota", o);
 	return 0;
 }
 
@@ -109,22 +158,46 @@ admin_domain_quota(struct admin_ctx *ctx, json_t *args, json_t **out,
 	struct store_domain d;
 	int rc;
 
+	int64_t mb = -1;
+	json_t *o;
+	int mrc = 1;
+
 	if (name == NULL || admin_find_domain(ctx, name, &d, err) == -1)
 		return -1;
 	rc = self ? store_quota_self_get(ctx->store, d.id, q)
 		  : store_quota_get(ctx->store, 0, d.id, q);
+	if (rc == 0 && !self)
+		rc = store_mailbox_quota_get(ctx->store, 0, d.id, &mb);
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
+	if (self && admin_arg(args, "mailbox"))
+		return admin_fail(err, 400,
+		    "mailbox: a domain's default for its users, not with self");
 	if ((rc = admin_quota_args(args, q, err)) == -1 ||
-	    admin_quota_nothing(ctx, rc, err) == -1)
+	    (!self && (mrc = admin_mailbox_arg(args, 0, &mb, err)) == -1) ||
+	    admin_quota_nothing(ctx, rc && mrc, err) == -1)
 		return -1;
-	if (rc == 0 && (self ? store_quota_self_set(ctx->store, d.id, q)
-			     : store_quota_set(ctx->store, 0, d.id, q)) != 0)
+	if (admin_flag(args, "clear"))
+		mb = -1, mrc = self;
+	if ((rc == 0 || mrc == 0) && store_begin(ctx->store) != 0)
 		return admin_store_fail(ctx, err);
+	if ((rc == 0 &&
+		(self ? store_quota_self_set(ctx->store, d.id, q)
+		      : store_quota_set(ctx->store, 0, d.id, q)) != 0) ||
+	    (mrc == 0 &&
+		store_mailbox_quota_set(ctx->store, 0, d.id, mb) != 0) ||
+	    ((rc == 0 || mrc == 0) && store_commit(ctx->store) != 0)) {
+		store_rollback(ctx->store);
+		return admin_store_fail(ctx, err);
+	}
+	o = admin_quota_json(q);
+	if (!self)
+		json_object_set_new(o, "mailbox",
+		    json_integer(mb > 0 ? mb : 0));
 	*out = json_pack("{s:s,s:s,s:o}", "domain", d.name, "applies_to",
 	    self ? "the domain login and relay networks"
 		 : "users without their own quota",
-	    "quota", admin_quota_json(q));
+	    "quota", o);
 	return 0;
 }
 
@@ -184,6 +257,31 @@ admin_quota_usage(struct admin_ctx *ctx, int64_t user_id, int64_t domain_id)
 		json_object_set_new(o, quota_names[i], q);
 	}
 	store_usage_rows_free(&rows);
+	if (user_id)
+		json_object_set_new(o, "mailbox",
+		    admin_mailbox_usage(ctx, user_id));
+	return o;
+}
+
+/* A user's mailbox quota: the limit in bytes (0: none), where it comes
+ * from, and what Dovecot last reported (null before it counted). */
+json_t *
+admin_mailbox_usage(struct admin_ctx *ctx, int64_t user_id)
+{
+	int64_t own = -1, lim = 0, used, msgs;
+	json_t *o;
+	int rc;
+
+	if (store_mailbox_quota_get(ctx->store, user_id, 0, &own) != 0 ||
+	    store_mailbox_quota_resolve(ctx->store, user_id, &lim) != 0)
+		return json_null();
+	o = json_pack("{s:I,s:s}", "limit", (json_int_t)lim, "from",
+	    own >= 0 ? "user" : "domain");
+	rc = store_mailbox_usage_get(ctx->store, user_id, &used, &msgs);
+	json_object_set_new(o, "used",
+	    rc == 0 ? json_integer(used) : json_null());
+	json_object_set_new(o, "messages",
+	    rc == 0 ? json_integer(msgs) : json_null());
 	return o;
 }
 

@@ -63,7 +63,8 @@ static const struct {
 	"--messages-per-hour=messages_per_hour "                               \
 	"--messages-per-day=messages_per_day "                                 \
 	"--recipients-per-day=recipients_per_day "                             \
-	"--recipients-per-message=recipients_per_message --clear"
+	"--recipients-per-message=recipients_per_message --mailbox=mailbox "   \
+	"--clear"
 
 static const struct cli_cmd cli_cmds[] = {
 	{ "domain add", "domain.add", "domain", "--dkim=dkim",
@@ -95,12 +96,13 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "user unblock", "user.unblock", "address", "", "ADDRESS" },
 	{ "user quota", "user.quota", "address", QUOTA_OPTS,
 	    "ADDRESS [--messages-per-hour N] [--messages-per-day N] "
-	    "[--recipients-per-day N] [--recipients-per-message N] [--clear]  "
-	    "(N: 0 unlimited, or inherit)" },
+	    "[--recipients-per-day N] [--recipients-per-message N] "
+	    "[--mailbox SIZE] [--clear]  (N: 0 unlimited, or inherit; SIZE: "
+	    "512k, 35M, 2G, none, or inherit)" },
 	{ "domain quota", "domain.quota", "domain", QUOTA_OPTS " --self",
-	    "DOMAIN [--self] [--messages-per-hour N] ... [--clear]  "
-	    "(defaults for its users; --self: its domain login and relay "
-	    "networks)" },
+	    "DOMAIN [--self] [--messages-per-hour N] ... [--mailbox SIZE] "
+	    "[--clear]  (defaults for its users; --self: its domain login "
+	    "and relay networks)" },
 	{ "log auth", "log.auth", "login?",
 	    "--since=since --failed --limit=limit",
 	    "[ADDRESS|DOMAIN] [--since 1h|2024-10-01] [--failed] [--limit N]" },
@@ -149,7 +151,7 @@ cli_usage(void)
 	    "  dovecot-config [--base-dir DIR] [--mail-dir DIR] [--mail-user "
 	    "USER] [--listen ADDRS]\n"
 	    "                 [--imap-port N] [--imaps-port N] "
-	    "[--auth-as-root]\n"
+	    "[--auth-as-root] [--userdb-file /PATH] [--userdb]\n"
 	    "  dovecot-auth PROGRAM  (run by Dovecot: its checkpassword)\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);

@@ -4,7 +4,11 @@
  * on postern's certificate, logins checked by postern (checkpassword:
  * `postern dovecot-auth`, see authsock.c), mail delivered by postern's
  * queue over LMTP on the socket `[mailbox] lmtp` names, a Maildir per user
- * under one folder. Options move what a test or the demo must move (a
+ * under one folder, each user's home and mailbox quota from postern
+ * (a dict userdb and the quota plugin's dict, both on `[mailbox]
+ * dict_socket`: see dict.h; without it, a static userdb, no quotas). `--userdb`
+ * prints the dict userdb's own file instead (Dovecot reads it from the path
+ * --userdb-file names). Options move what a test or the demo must move (a
  * folder of its own, other ports); the output is meant to be read.
  */
 #include <limits.h>
@@ -24,7 +28,34 @@ struct dc_opts {
 	const char *listen;	   /* IMAP's addresses */
 	int imap_port, imaps_port; /* 0: that listener off */
 	int auth_as_root;	   /* the checkpassword program runs as root */
+	const char *userdb_file;   /* the dict userdb's settings */
+	int userdb;		   /* print that file, not dovecot.conf */
 };
+
+/* The dict userdb's file: each user's fields from postern (a quota_rule
+ * when they have a mailbox quota; no such user: not found), the home
+ * under the Maildirs' folder. */
+static void
+dc_print_userdb(const struct dc_opts *o, const struct conf *conf)
+{
+	printf("# Dovecot's userdb for postern: written by `postern "
+	       "dovecot-config --userdb`.\n"
+	       "# postern answers userdb/USER over its dict socket with the\n"
+	       "# user's fields (their mailbox quota as a quota_rule).\n"
+	       "uri = proxy:%s:userdb\n"
+	       "iterate_disable = yes\n"
+	       "key userdb {\n"
+	       "  key = userdb/%%u\n"
+	       "  format = json\n"
+	       "}\n"
+	       "userdb_objects = userdb\n"
+	       "userdb_fields {\n"
+	       "  uid = %s\n"
+	       "  gid = %s\n"
+	       "  home = %s/%%d/%%n\n"
+	       "}\n",
+	    conf->mailbox_dict_socket, o->mail_user, o->mail_user, o->mail_dir);
+}
 
 static int
 dc_port(const char *v, int *out)
@@ -42,12 +73,12 @@ int
 dovecot_config_main(struct cli_global *g, int argc, char **argv)
 {
 	static struct conf conf;
-	struct dc_opts o = { "", "/var/mail/vhosts", "vmail", "*", 143, 993,
-		0 };
+	struct dc_opts o = { "", "/var/mail/vhosts", "vmail", "*", 143, 993, 0,
+		"/etc/dovecot/postern-userdb.conf.ext", 0 };
 	char self[PATH_MAX], cfg[PATH_MAX];
 	const char *lmtp;
 	ssize_t n;
-	int i;
+	int i, dict;
 
 	for (i = 0; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -67,12 +98,18 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 			i++;
 		else if (strcmp(argv[i], "--auth-as-root") == 0)
 			o.auth_as_root = 1;
+		else if (strcmp(argv[i], "--userdb-file") == 0 && v &&
+			 v[0] == '/')
+			o.userdb_file = argv[++i];
+		else if (strcmp(argv[i], "--userdb") == 0)
+			o.userdb = 1;
 		else {
 			fprintf(stderr,
 			    "usage: postern dovecot-config [--base-dir DIR] "
 			    "[--mail-dir DIR] [--mail-user USER] [--listen "
 			    "ADDRS] [--imap-port N] [--imaps-port N] "
-			    "[--auth-as-root]\n");
+			    "[--auth-as-root] [--userdb-file /PATH] "
+			    "[--userdb]\n");
 			return 2;
 		}
 	}
@@ -81,12 +118,28 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	lmtp = strncmp(conf.mailbox_lmtp, "unix:", 5) == 0
 		   ? conf.mailbox_lmtp + 5
 		   : NULL;
+	dict = conf.mailbox_dict_socket[0] != '\0';
 	if (conf.mailbox_auth_socket[0] == '\0' ||
 	    conf.mailbox_lmtp[0] == '\0') {
 		fprintf(stderr,
 		    "postern dovecot-config: set [mailbox] lmtp (unix:/PATH) "
 		    "and auth_socket in postern's config first\n");
 		return 1;
+	}
+	if (o.userdb && !dict) {
+		fprintf(stderr, "postern dovecot-config: --userdb: set "
+				"[mailbox] dict_socket first\n");
+		return 1;
+	}
+	/* the dict client splits its URI at the first ':' */
+	if (strchr(conf.mailbox_dict_socket, ':') != NULL) {
+		fprintf(stderr, "postern dovecot-config: [mailbox] dict_socket "
+				"may not contain ':' (Dovecot's dict URI)\n");
+		return 1;
+	}
+	if (o.userdb) {
+		dc_print_userdb(&o, &conf);
+		return 0;
 	}
 	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 1)
 		return 1;
@@ -127,13 +180,27 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	    "passdb {\n"
 	    "  driver = checkpassword\n"
 	    "  args = %s -c %s dovecot-auth\n"
-	    "}\n"
-	    "userdb {\n"
-	    "  driver = static\n"
-	    "  args = uid=%s gid=%s home=%s/%%d/%%n allow_all_users=yes\n"
 	    "}\n",
 	    o.listen, conf.tls_cert, conf.tls_key, o.mail_user, o.mail_user,
-	    o.mail_dir, self, cfg, o.mail_user, o.mail_user, o.mail_dir);
+	    o.mail_dir, self, cfg);
+	if (dict)
+		printf(
+		    "# each user's home and mailbox quota, from postern (its "
+		    "dict\n# socket); write the file with `postern "
+		    "dovecot-config --userdb`\n"
+		    "userdb {\n  driver = dict\n  args = %s\n}\n",
+		    o.userdb_file);
+	else
+		printf("# no mailbox quotas: set [mailbox] dict_socket in "
+		       "postern\n"
+		       "userdb {\n  driver = static\n"
+		       "  args = uid=%s gid=%s home=%s/%%d/%%n "
+		       "allow_all_users=yes\n}\n",
+		    o.mail_user, o.mail_user, o.mail_dir);
+	/* the mail processes (LMTP, IMAP) report usage on the dict socket,
+	 * which only this group may use */
+	if (dict && conf.mailbox_auth_group[0])
+		printf("mail_access_groups = %s\n", conf.mailbox_auth_group);
 	if (o.auth_as_root)
 		printf("service auth {\n  user = root\n}\n");
 	printf("service imap-login {\n"
@@ -148,6 +215,12 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 		       "    user = %s\n  }\n"
 		       "}\n",
 		    lmtp, conf.user[0] ? conf.user : "root");
-	printf("plugin {\n  quota = maildir:User quota\n}\n");
+	/* usage kept by postern, so its panel and API show it */
+	if (dict)
+		printf("plugin {\n  quota = dict:User quota::proxy:%s:quota\n"
+		       "}\n",
+		    conf.mailbox_dict_socket);
+	else
+		printf("plugin {\n  quota = maildir:User quota\n}\n");
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include "../util/pidfile.h"
 #include "../util/service.h"
 #include "../dovecot/authsock.h"
+#include "../dovecot/dict.h"
 #include "../inbound/psl.h"
 #include "../util/tls.h"
 #include "../util/workers.h"
@@ -67,6 +68,7 @@ static const struct service *const services[] = {
 	&queue_service,
 	&http_service,
 	&authsock_service,
+	&dict_service,
 	&smtp_service,
 };
 #define NSERVICES ((int)(sizeof(services) / sizeof(services[0])))

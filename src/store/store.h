@@ -381,6 +381,30 @@ int store_usage_reset(struct store *, int64_t user_id, int64_t domain_id);
 int store_user_autoblock(struct store *, int64_t user_id, const char *reason,
     int64_t now);
 
+/* mailbox quotas (store_mailbox.c): bytes; for a user -1 is "the
+ * domain's default" (NULL), 0 none; for a domain -1 or 0: no default */
+int store_mailbox_quota_set(struct store *, int64_t user_id, int64_t domain_id,
+    int64_t bytes);
+int store_mailbox_quota_get(struct store *, int64_t user_id, int64_t domain_id,
+    int64_t *bytes);
+/* The limit that applies to a user: their own, else the domain's; 0 none. */
+int store_mailbox_quota_resolve(struct store *, int64_t user_id,
+    int64_t *bytes);
+/* The usage Dovecot last reported; STORE_NOTFOUND: never counted. */
+int store_mailbox_usage_get(struct store *, int64_t user_id, int64_t *bytes,
+    int64_t *messages);
+/* One transaction of Dovecot's quota plugin: a recount sets (and may
+ * unset first), a delivery or an expunge adds. Adding to a mailbox never
+ * counted is STORE_NOTFOUND (Dovecot then counts it); unsetting alone
+ * forgets the count. */
+struct store_mailbox_change {
+	int set_bytes, set_messages, unset;
+	int64_t bytes, messages;	 /* when set */
+	int64_t add_bytes, add_messages; /* may be negative */
+};
+int store_mailbox_usage_write(struct store *, int64_t user_id,
+    const struct store_mailbox_change *, int64_t now);
+
 /* authentication events */
 /* The event into the authentication log: queued for the batch writer
  * in the server (authlog.h), else written at once (store_auth_insert). */

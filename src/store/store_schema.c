@@ -190,6 +190,18 @@ static const char *const store_migrations[] = {
 	" time INTEGER NOT NULL);"
 	"CREATE INDEX password_ask_ip ON password_ask(ip, time);"
 	"CREATE INDEX password_ask_user ON password_ask(user_id, time);",
+	/* 6: mailbox quotas, enforced by Dovecot's quota plugin, which asks
+	 * postern (dovecot/dict.c). account.mailbox_quota: bytes, 0 none,
+	 * NULL the domain's default; domain.mailbox_quota: that default
+	 * (NULL or 0: none). mailbox_usage: what Dovecot counted, kept here
+	 * so the panel and the API show it without asking Dovecot */
+	"ALTER TABLE account ADD COLUMN mailbox_quota INTEGER;"
+	"ALTER TABLE domain ADD COLUMN mailbox_quota INTEGER;"
+	"CREATE TABLE mailbox_usage ("
+	" user_id INTEGER PRIMARY KEY REFERENCES account(id) ON DELETE CASCADE,"
+	" bytes INTEGER NOT NULL,"
+	" messages INTEGER NOT NULL,"
+	" updated INTEGER NOT NULL);",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -150,7 +150,13 @@ static const struct conf_key conf_keys[] = {
 	    "UNIX socket where Dovecot asks who may log in (its checkpassword "
 	    "program: postern dovecot-auth); empty: off" },
 	{ "mailbox", "auth_group", T_STR, S(mailbox_auth_group), "dovecot", 0,
-	    0, NULL, "the group that may use auth_socket (Dovecot's)" },
+	    0, NULL,
+	    "the group that may use auth_socket and dict_socket (Dovecot's)" },
+	{ "mailbox", "dict_socket", T_PATH, S(mailbox_dict_socket), "", 0, 0,
+	    NULL,
+	    "UNIX socket where Dovecot's userdb and quota plugin learn each "
+	    "mailbox's quota and report its usage (its proxy dict); empty: "
+	    "off" },
 
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },

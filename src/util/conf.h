@@ -77,6 +77,7 @@ struct conf {
 	char mailbox_dmarc_reject[16]; /* reject, junk, none */
 	char mailbox_doveadm[CONF_STR_MAX];
 	char mailbox_auth_group[64];
+	char mailbox_dict_socket[CONF_PATH_MAX];
 
 	/* [mailbox] */
 	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */

@@ -24,7 +24,8 @@ Dovecot's processes run as the users dovecot (mail, auth) and dovenull
 (login), which must reach their files, and pytest's folders are 0700.
 Users and passwords come from a passwd-file the fixture writes
 (passdb_conf()/userdb_conf()); when postern answers Dovecot's passdb
-itself, those two methods are what changes.
+itself, those two methods are what changes (and plugin_conf(), the
+quota plugin's backend, when postern keeps the usage).
 """
 import contextlib
 import email
@@ -107,6 +108,9 @@ class Dovecot:
                 "  default_fields = uid=%s gid=%s home=%s/%%d/%%n\n}\n"
                 % (self.users_file, MAIL_USER, MAIL_USER, self.mail))
 
+    def plugin_conf(self):
+        return "plugin {\n  quota = maildir:User quota\n}\n"
+
     # the config
 
     def _write_conf(self):
@@ -152,10 +156,7 @@ service lmtp {{
     port = {self.lmtp_port}
   }}
 }}
-plugin {{
-  quota = maildir:User quota
-}}
-""")
+{self.plugin_conf()}""")
 
     # the process
 

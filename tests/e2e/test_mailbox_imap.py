@@ -6,7 +6,9 @@ postern's MX and LMTP.
 """
 import imaplib
 import os
+import re
 import socket
+import subprocess
 import time
 
 import pytest
@@ -14,14 +16,36 @@ import pytest
 from fixtures_delivery import DnsServer
 from fixtures_dovecot import MAIL_USER, Dovecot
 from fixtures_http import LOGIN_PASSWORD, HttpServer, _check_binary
-from fixtures_smtp import make_message, queue_id
+from fixtures_smtp import env_for_postern, make_message, queue_id
 
 
 class PosternDovecot(Dovecot):
-    """Dovecot asking postern who may log in; mailboxes for every user
-    postern delivers to (a static userdb, as `postern dovecot-config`)."""
+    """Dovecot asking postern who may log in, and each user's home and
+    mailbox quota (the dict userdb), keeping its quota usage in postern:
+    the userdb and quota parts are what `postern dovecot-config` writes
+    for operators. postern's [mailbox] dict_socket is .dict_socket."""
 
     postern_conf = None
+
+    @property
+    def dict_socket(self):
+        # in the fixture's own folder: Dovecot's users must reach it
+        return str(self.dir / "postern-dict")
+
+    def postern_config(self, *args):
+        """`postern dovecot-config` for this Dovecot's folders."""
+        r = subprocess.run([os.environ["POSTERN_BIN"], "-c", self.postern_conf,
+                            "dovecot-config", "--mail-dir", str(self.mail),
+                            "--mail-user", MAIL_USER,
+                            "--userdb-file", str(self.dir / "userdb.conf.ext"), *args],
+                           capture_output=True, text=True, env=env_for_postern())
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def _section(self, name):
+        m = re.search(r"(?ms)^%s \{\n.*?^\}\n" % name, self.postern_config())
+        assert m, name
+        return m.group(0)
 
     def passdb_conf(self):
         # pytest's folders are 0700: the checkpassword program runs as
@@ -32,9 +56,14 @@ class PosternDovecot(Dovecot):
                 % (os.environ["POSTERN_BIN"], self.postern_conf))
 
     def userdb_conf(self):
-        return ("userdb {\n  driver = static\n"
-                "  args = uid=%s gid=%s home=%s/%%d/%%n allow_all_users=yes\n}\n"
-                % (MAIL_USER, MAIL_USER, self.mail))
+        userdb = self.dir / "userdb.conf.ext"
+        userdb.write_text(self.postern_config("--userdb"))
+        os.chmod(userdb, 0o644)
+        groups = re.search(r"(?m)^mail_access_groups = .*\n", self.postern_config())
+        return self._section("userdb") + (groups.group(0) if groups else "")
+
+    def plugin_conf(self):
+        return self._section("plugin")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +76,7 @@ def world(tmp_path_factory):
     srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
                      mailbox__auth_socket=str(root / "auth.sock"),
                      mailbox__doveadm="doveadm -c %s" % dv.conf,
+                     mailbox__dict_socket=dv.dict_socket,
                      delivery__dns_servers=dns.address)
     dv.postern_conf = str(srv.conf)
     srv.start()

@@ -12,6 +12,7 @@ import hmac
 import plistlib
 import re
 import smtplib
+import socket
 import struct
 import time
 
@@ -44,8 +45,10 @@ def srv(tmp_path_factory):
     _check_binary()
     root = tmp_path_factory.mktemp("panel-browser")
     s = HttpServer(root / "postern", delivery__mode="capture", auth__fail_delay="10",
-                   http__login_failures="1000", panel__name="Example Mail")
+                   http__login_failures="1000", panel__name="Example Mail",
+                   mailbox__dict_socket=str(root / "dict.sock"))
     s.conf_set("panel", "url", "http://127.0.0.1:%d/" % s.ports["http"])
+    s.dict_socket = str(root / "dict.sock")
     s.cli("domain", "add", "example.org", "--dkim", "ed25519")
     (root / "tos.txt").write_text(TERMS + "\n")
     s.cli("tos", "set", str(root / "tos.txt"))
@@ -350,3 +353,25 @@ def test_two_step_sign_in_enrolment_and_login(srv, page):
     page.visible("totp-on")
     assert page.el("totp-left").text == "10"
     page.shot("security")
+
+
+def test_the_mailbox_quota_and_its_usage_are_shown(srv, page):
+    addr, _ = srv.user("mailbox")
+    srv.cli("tos", "accept", addr)
+    srv.cli("user", "quota", addr, "--mailbox", "2G")
+    page.sign_in(addr)
+    page.visible("mailbox-card")
+    # nothing counted by Dovecot yet: an empty mailbox of 2 GB
+    assert page.el("mailbox-used").text == "0 bytes in 0 messages, of 2 GB"
+    # Dovecot's quota plugin reports a recount, as its dict client would
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(10)
+        s.connect(srv.dict_socket)
+        s.sendall(("H3\t2\t0\t\tquota\nB1\t%s\nU1\tpriv/quota/storage\n"
+                   "S1\tpriv/quota/storage\t1572864\nS1\tpriv/quota/messages\t3\n"
+                   "C1\n" % addr.lower()).encode())
+        assert s.recv(64) == b"O1\n"
+    page.d.refresh()
+    page.visible("mailbox-card")
+    assert page.el("mailbox-used").text == "1.5 MB in 3 messages, of 2 GB"
+    page.shot("mailbox")

@@ -24,10 +24,10 @@ UNIT_TEST(test_schema_is_migrated_once_and_reopens)
 	char err[256];
 
 	CHECK(s != NULL);
-	CHECK(store_schema_version(s) == 5);
+	CHECK(store_schema_version(s) == 6);
 	store_close(s);
 	s = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
-	CHECK(s != NULL && store_schema_version(s) == 5);
+	CHECK(s != NULL && store_schema_version(s) == 6);
 	store_close(s);
 }
 
@@ -542,5 +542,64 @@ UNIT_TEST(test_auth_events_are_written_in_batches_and_none_is_lost)
 	CHECK(store_auth_list(s, "late@example.org", 0, 0, 10, &l) == 0 &&
 	      l.n == 2);
 	store_auth_rows_free(&l);
+	store_close(s);
+}
+
+UNIT_TEST(test_a_mailbox_quota_is_the_users_own_else_the_domains_default)
+{
+	struct store *s = test_store();
+	struct store_domain d;
+	int64_t id, b = 7;
+
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_user_add(s, d.id, "bob", "bob", &id) == 0);
+	CHECK(store_mailbox_quota_resolve(s, id, &b) == 0 && b == 0);
+	CHECK(store_mailbox_quota_set(s, 0, d.id, 1024) == 0);
+	CHECK(store_mailbox_quota_resolve(s, id, &b) == 0 && b == 1024);
+	CHECK(store_mailbox_quota_get(s, id, 0, &b) == 0 && b == -1);
+	CHECK(store_mailbox_quota_set(s, id, 0, 0) == 0); /* none: own */
+	CHECK(store_mailbox_quota_resolve(s, id, &b) == 0 && b == 0);
+	CHECK(store_mailbox_quota_set(s, id, 0, 2048) == 0);
+	CHECK(store_mailbox_quota_resolve(s, id, &b) == 0 && b == 2048);
+	CHECK(store_mailbox_quota_set(s, id + 1, 0, 1) == STORE_NOTFOUND);
+	CHECK(store_mailbox_quota_resolve(s, id + 1, &b) == STORE_NOTFOUND);
+	store_close(s);
+}
+
+UNIT_TEST(test_mailbox_usage_is_counted_by_dovecot_then_added_to)
+{
+	struct store *s = test_store();
+	struct store_domain d;
+	struct store_mailbox_change inc = { .add_bytes = 100,
+		.add_messages = 1 };
+	struct store_mailbox_change set = { .set_bytes = 1,
+		.set_messages = 1,
+		.unset = 1,
+		.bytes = 500,
+		.messages = 3 };
+	struct store_mailbox_change unset = { .unset = 1 };
+	struct store_mailbox_change down = { .add_bytes = -10000,
+		.add_messages = -1 };
+	int64_t id, b, m;
+
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_user_add(s, d.id, "bob", "bob", &id) == 0);
+	/* never counted: adding asks Dovecot to count */
+	CHECK(store_mailbox_usage_get(s, id, &b, &m) == STORE_NOTFOUND);
+	CHECK(store_mailbox_usage_write(s, id, &inc, 1) == STORE_NOTFOUND);
+	CHECK(store_mailbox_usage_write(s, id, &set, 1) == 0);
+	CHECK(store_mailbox_usage_write(s, id, &inc, 2) == 0);
+	CHECK(
+	    store_mailbox_usage_get(s, id, &b, &m) == 0 && b == 600 && m == 4);
+	/* never below zero */
+	CHECK(store_mailbox_usage_write(s, id, &down, 3) == 0);
+	CHECK(store_mailbox_usage_get(s, id, &b, &m) == 0 && b == 0 && m == 3);
+	CHECK(store_mailbox_usage_write(s, id, &unset, 4) == 0);
+	CHECK(store_mailbox_usage_get(s, id, &b, &m) == STORE_NOTFOUND);
+	/* a user who is gone */
+	CHECK(store_mailbox_usage_write(s, id + 1, &set, 1) == STORE_NOTFOUND);
+	CHECK(store_user_remove(s, id) == 0);
 	store_close(s);
 }
