@@ -134,8 +134,10 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	    "}\n",
 	    o.listen, conf.tls_cert, conf.tls_key, o.mail_user, o.mail_user,
 	    o.mail_dir, self, cfg, o.mail_user, o.mail_user, o.mail_dir);
+	/* (no address-space limit either: the program may be a sanitizer
+	 * build, as in the tests) */
 	if (o.auth_as_root)
-		printf("service auth {\n  user = root\n}\n");
+		printf("service auth {\n  user = root\n  vsz_limit = 0\n}\n");
 	printf("service imap-login {\n"
 	       "  inet_listener imap {\n    port = %d\n  }\n"
 	       "  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n"
