@@ -144,6 +144,7 @@ stop() {
 		wait "$pid" 2>/dev/null || true
 	fi
 	if [ -n "$imap" ]; then
+		echo "Stopping Dovecot ..."
 		dovecot -c "$dconf" stop >/dev/null 2>&1 || true
 		echo "Dovecot stopped."
 	fi
@@ -165,7 +166,10 @@ pid=$!
 
 # the demo user writes to themselves (submission, AUTH); the message
 # must be in their INBOX, as Dovecot sees it
-if [ -n "$imap" ] && command -v swaks >/dev/null 2>&1; then
+if [ -n "$imap" ] && ! command -v swaks >/dev/null 2>&1; then
+	echo "No swaks (scripts/deps.sh run installs it): the demo's message" \
+	    "to itself is not sent."
+elif [ -n "$imap" ]; then
 	token="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
 	inbox="$dc/mail/example.test/demo"
 	ok=""
