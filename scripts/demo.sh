@@ -78,6 +78,8 @@ else
 	# STARTTLS and 2993 with TLS unless the config names others)
 	set_key mailbox lmtp "unix:$dc/lmtp"
 	set_key mailbox auth_socket data/auth.sock
+	# removing a user ends their open IMAP sessions
+	set_key mailbox doveadm "$(command -v doveadm) -c $dc/dovecot.conf"
 	case $(get imap_port) in "" | 993) set_key panel imap_port 2993 ;; esac
 	case $(get imap_starttls_port) in
 	"" | 143) set_key panel imap_starttls_port 2143 ;;

@@ -161,6 +161,7 @@ def test_make_run_starts_dovecot_prints_imap_and_the_message_to_itself_is_in_the
     assert "dovecot-auth" in (dc / "dovecot.conf").read_text()
     conf = (demo.dir / "postern.conf").read_text()
     assert "lmtp = unix:%s/lmtp" % dc in conf and "auth_socket = data/auth.sock" in conf
+    assert re.search(r"(?m)^doveadm = \S*doveadm -c %s/dovecot.conf$" % re.escape(str(dc)), conf)
 
     # IMAP with TLS and with STARTTLS, the login password
     with imaplib.IMAP4_SSL("127.0.0.1", imaps, ssl_context=tls_context(), timeout=15) as im:
