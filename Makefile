@@ -99,8 +99,10 @@ test:
 	    ASAN_OPTIONS=detect_leaks=1 \
 	    /usr/bin/python3 -m pytest -q -p no:cacheprovider .
 
-# A demo in ./demo: a domain, a user and their credentials.
+# A demo in ./demo: a domain, a user and their credentials, postern and
+# a Dovecot of its own for the user's INBOX (IMAP on loopback).
 run: all
+	$(Q)sh scripts/deps.sh run
 	$(Q)sh scripts/demo.sh ./postern demo
 
 # libFuzzer harnesses (clang): a short run of each in `make test`,

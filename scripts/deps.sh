@@ -1,18 +1,21 @@
 #!/bin/sh
-# Install the Debian packages postern's build and tests need, only those
-# missing. Called by `make`, `make run` and `make test`; safe to run again.
+# Install the Debian packages postern's build, demo and tests need, only
+# those missing. Called by `make`, `make run` (deps.sh run) and `make test`
+# (deps.sh test); safe to run again.
 set -e
 build="make gcc clang pkg-config libevent-dev libssl-dev libsodium-dev
 libsqlite3-dev libpq-dev libc-ares-dev libjansson-dev libidn2-dev
 libqrencode-dev publicsuffix"
 test="libclang-rt-14-dev clang-format python3 python3-pytest python3-dkim python3-dnslib
 python3-aiosmtpd swaks libnet-ssleay-perl openssl sqlite3
-chromium chromium-driver python3-selenium
-dovecot-imapd dovecot-lmtpd"
-# dovecot-*: the mailbox tests start their own Dovecot (own config,
-# folder and ports), never the system's that Debian's postinst may start
+chromium chromium-driver python3-selenium"
+# dovecot-*: the demo and the mailbox tests start their own Dovecot (own
+# config, folder and ports), never the system's that Debian's postinst
+# may start; swaks: the demo's message to itself
+run="dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl"
 want="$build"
-[ "${1:-}" = "test" ] && want="$build $test"
+[ "${1:-}" = "run" ] && want="$build $run"
+[ "${1:-}" = "test" ] && want="$build $run $test"
 missing=""
 for p in $want; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

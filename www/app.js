@@ -458,6 +458,11 @@
     document.querySelectorAll('.host-code').forEach(function (e) { e.textContent = me.hostname; });
     document.querySelectorAll('.address-code').forEach(function (e) { e.textContent = me.address; });
     text('setup-ports', portsText(me));
+    text('setup-imap-host', me.imap_host);
+    var ip = [];
+    if (me.imap_port) ip.push(me.imap_port + ' (SSL/TLS)');
+    if (me.imap_starttls_port) ip.push(me.imap_starttls_port + ' (STARTTLS)');
+    text('setup-imap-ports', ip.join(' or '));
     text('autoconfig-url', '/.well-known/autoconfig/mail/config-v1.1.xml');
     show('profile-error', false);
   }

@@ -201,8 +201,10 @@ dovecot_config_main(struct cli_global *g, int argc, char **argv)
 	 * which only this group may use */
 	if (dict && conf.mailbox_auth_group[0])
 		printf("mail_access_groups = %s\n", conf.mailbox_auth_group);
+	/* (no address-space limit either: the program may be a sanitizer
+	 * build, as in the tests) */
 	if (o.auth_as_root)
-		printf("service auth {\n  user = root\n}\n");
+		printf("service auth {\n  user = root\n  vsz_limit = 0\n}\n");
 	printf("service imap-login {\n"
 	       "  inet_listener imap {\n    port = %d\n  }\n"
 	       "  inet_listener imaps {\n    port = %d\n    ssl = yes\n  }\n"

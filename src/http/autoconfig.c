@@ -25,6 +25,21 @@ autoconfig_smtp_tb(struct buf *b, const struct mail_settings *m, int port,
 	return 0;
 }
 
+static int
+autoconfig_imap_tb(struct buf *b, const struct mail_settings *m, int port,
+    const char *socket)
+{
+	if (buf_printf(b, "\t\t<incomingServer type=\"imap\">\n") == -1 ||
+	    xml_elem(b, 3, "hostname", m->imap_host) == -1 ||
+	    xml_elem_int(b, 3, "port", port) == -1 ||
+	    xml_elem(b, 3, "socketType", socket) == -1 ||
+	    xml_elem(b, 3, "authentication", "password-cleartext") == -1 ||
+	    xml_elem(b, 3, "username", "%EMAILADDRESS%") == -1 ||
+	    buf_printf(b, "\t\t</incomingServer>\n") == -1)
+		return -1;
+	return 0;
+}
+
 int
 autoconfig_thunderbird(struct buf *b, const struct mail_settings *m)
 {
@@ -36,14 +51,12 @@ autoconfig_thunderbird(struct buf *b, const struct mail_settings *m)
 	    xml_elem(b, 2, "displayName", m->display_name) == -1 ||
 	    xml_elem(b, 2, "displayShortName", m->display_name) == -1)
 		return -1;
+	/* the first incomingServer is the one Thunderbird picks */
 	if (m->imap_port > 0 &&
-	    (buf_printf(b, "\t\t<incomingServer type=\"imap\">\n") == -1 ||
-		xml_elem(b, 3, "hostname", m->host) == -1 ||
-		xml_elem_int(b, 3, "port", m->imap_port) == -1 ||
-		xml_elem(b, 3, "socketType", "SSL") == -1 ||
-		xml_elem(b, 3, "authentication", "password-cleartext") == -1 ||
-		xml_elem(b, 3, "username", "%EMAILADDRESS%") == -1 ||
-		buf_printf(b, "\t\t</incomingServer>\n") == -1))
+	    autoconfig_imap_tb(b, m, m->imap_port, "SSL") == -1)
+		return -1;
+	if (m->imap_starttls_port > 0 &&
+	    autoconfig_imap_tb(b, m, m->imap_starttls_port, "STARTTLS") == -1)
 		return -1;
 	/* The first outgoingServer is the one Thunderbird picks. */
 	if (m->submissions_port > 0 &&
@@ -57,11 +70,11 @@ autoconfig_thunderbird(struct buf *b, const struct mail_settings *m)
 
 static int
 autoconfig_proto(struct buf *b, const struct mail_settings *m, const char *type,
-    int port, const char *encryption)
+    const char *host, int port, const char *encryption)
 {
 	if (buf_printf(b, "\t\t\t<Protocol>\n") == -1 ||
 	    xml_elem(b, 4, "Type", type) == -1 ||
-	    xml_elem(b, 4, "Server", m->host) == -1 ||
+	    xml_elem(b, 4, "Server", host) == -1 ||
 	    xml_elem_int(b, 4, "Port", port) == -1 ||
 	    xml_elem(b, 4, "LoginName", m->address) == -1 ||
 	    xml_elem(b, 4, "DomainRequired", "off") == -1 ||
@@ -88,17 +101,17 @@ autoconfig_autodiscover(struct buf *b, const struct mail_settings *m)
 	    xml_elem(b, 3, "AccountType", "email") == -1 ||
 	    xml_elem(b, 3, "Action", "settings") == -1)
 		return -1;
-	if (m->imap_port > 0 &&
-	    autoconfig_proto(b, m, "IMAP", m->imap_port, "SSL") == -1)
+	if (m->imap_port > 0 && autoconfig_proto(b, m, "IMAP", m->imap_host,
+				    m->imap_port, "SSL") == -1)
 		return -1;
 	/* Encryption overrides SSL: "SSL" is implicit TLS, "TLS" STARTTLS */
 	if (m->submissions_port > 0) {
-		if (autoconfig_proto(b, m, "SMTP", m->submissions_port,
+		if (autoconfig_proto(b, m, "SMTP", m->host, m->submissions_port,
 			"SSL") == -1)
 			return -1;
 	} else if (m->submission_port > 0 &&
-		   autoconfig_proto(b, m, "SMTP", m->submission_port, "TLS") ==
-		       -1)
+		   autoconfig_proto(b, m, "SMTP", m->host, m->submission_port,
+		       "TLS") == -1)
 		return -1;
 	return buf_printf(b,
 	    "\t\t</Account>\n\t</Response>\n</Autodiscover>\n");

@@ -23,7 +23,9 @@ struct mail_settings {
 	const char *display_name; /* what the programs show ("Example Mail") */
 	int submissions_port;	  /* implicit TLS (465), 0 if not offered */
 	int submission_port;	  /* STARTTLS (587), 0 if not offered */
+	const char *imap_host;	  /* the IMAP server's name */
 	int imap_port;		  /* IMAP over TLS (993) */
+	int imap_starttls_port;	  /* IMAP with STARTTLS (143), 0 if not */
 };
 
 /* Thunderbird: clientConfig version 1.1 for domain. */

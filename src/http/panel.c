@@ -58,7 +58,9 @@ panel_settings(const struct conf *conf, struct mail_settings *m,
 	    conf->panel_name[0] ? conf->panel_name : conf->hostname;
 	m->submissions_port = panel_port(conf->listen_submissions);
 	m->submission_port = panel_port(conf->listen_submission);
+	m->imap_host = conf->imap_host[0] ? conf->imap_host : conf->hostname;
 	m->imap_port = (int)conf->imap_port;
+	m->imap_starttls_port = (int)conf->imap_starttls_port;
 }
 
 /* GET /api/v1/me/servers: what the SMTP Auth Relay page shows. */
@@ -78,10 +80,12 @@ panel_servers(struct http_call *c, json_t *args, json_t **out,
 	else
 		snprintf(contact, sizeof(contact), "postmaster@%s",
 		    conf->hostname);
-	*out = json_pack("{s:s,s:s,s:s,s:i,s:i,s:s}", "address", c->address,
-	    "hostname", conf->hostname, "name", m.display_name,
+	*out = json_pack("{s:s,s:s,s:s,s:i,s:i,s:s,s:i,s:i,s:s}", "address",
+	    c->address, "hostname", conf->hostname, "name", m.display_name,
 	    "submissions_port", m.submissions_port, "submission_port",
-	    m.submission_port, "contact", contact);
+	    m.submission_port, "imap_host", m.imap_host, "imap_port",
+	    m.imap_port, "imap_starttls_port", m.imap_starttls_port, "contact",
+	    contact);
 	return 0;
 }
 

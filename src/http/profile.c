@@ -93,7 +93,8 @@ profile_mobileconfig(struct buf *b, const struct mail_settings *m,
 	    profile_key(b, 3, "EmailAddress", m->address) == -1 ||
 	    profile_key(b, 3, "IncomingMailServerAuthentication",
 		"EmailAuthPassword") == -1 ||
-	    profile_key(b, 3, "IncomingMailServerHostName", m->host) == -1 ||
+	    profile_key(b, 3, "IncomingMailServerHostName", m->imap_host) ==
+		-1 ||
 	    profile_int(b, 3, "IncomingMailServerPortNumber", m->imap_port) ==
 		-1 ||
 	    profile_bool(b, 3, "IncomingMailServerUseSSL", 1) == -1 ||

@@ -174,8 +174,7 @@ qmsg_submit(struct qmsg *m, int load, int sign)
 	l->ld = m->ld;
 	l->load = load;
 	l->sign = sign;
-	l->route = load && q.lmtp_key[0] &&
-		   qmgr_conf()->delivery_mode != CONF_DELIVERY_CAPTURE;
+	l->route = load && q.lmtp_key[0];
 	str_lcpy(l->id, m->node.id, sizeof(l->id));
 	str_lcpy(l->hostname, qmgr_conf()->hostname, sizeof(l->hostname));
 	l->base.run = load_job_run;
@@ -351,13 +350,14 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		char key[ADDR_DOMAIN_MAX + 1];
 		r->idx = i;
 		r->state = ld->done[i] ? R_SENT : R_PENDING;
-		if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
-			continue;
 		if (r->state == R_PENDING && ld->route &&
 		    ld->route[i] != QUEUE_ROUTE_REMOTE) {
 			qmsg_route_local(m, r);
 			continue;
 		}
+		/* capture: what would leave goes to the folder instead */
+		if (cf->delivery_mode == CONF_DELIVERY_CAPTURE)
+			continue;
 		str_lcpy(key,
 		    cf->delivery_mode == CONF_DELIVERY_SMARTHOST
 			? "smarthost"
@@ -541,23 +541,27 @@ static void
 qmsg_deliver(struct qmsg *m)
 {
 	struct qload *ld = m->ld;
-	int i, j, n;
+	int capture = qmgr_conf()->delivery_mode == CONF_DELIVERY_CAPTURE;
+	int i, j, n, ncapture = 0;
 
 	for (i = 0; i < ld->env.nrcpt; i++)
 		if (ld->r[i].state == R_PENDING) {
 			ld->r[i].state = R_INFLIGHT;
 			ld->r[i].grouped = 0;
 		}
-	if (qmgr_conf()->delivery_mode == CONF_DELIVERY_CAPTURE) {
-		capture_submit(m);
-		return;
-	}
 	m->groups = 1; /* held until every group is handed over */
 	for (i = 0; i < ld->env.nrcpt; i++) {
 		struct qrcpt *ri = &ld->r[i];
 		struct qdeliv *v;
 		if (ri->state != R_INFLIGHT || ri->grouped)
 			continue;
+		/* capture mode: all but the mailboxes' recipients */
+		if (capture &&
+		    !(ld->route && ld->route[i] != QUEUE_ROUTE_REMOTE)) {
+			ri->grouped = ri->captured = 1;
+			ncapture++;
+			continue;
+		}
 		if (ri->dest == NULL) {
 			ri->state = R_DEFERRED;
 			str_lcpy(ri->text, "out of memory", sizeof(ri->text));
@@ -606,6 +610,10 @@ qmsg_deliver(struct qmsg *m)
 		v->txn.rcpt_text = v->rtext;
 		m->groups++;
 		dest_submit(v);
+	}
+	if (ncapture > 0) {
+		m->groups++;
+		capture_submit(m);
 	}
 	if (--m->groups == 0)
 		qmgr_attempt_end(m);

@@ -1,7 +1,9 @@
 /*
  * capture: delivery_mode = capture writes each message, signed, with
  * its envelope as X-Postern-Envelope-* headers, to capture_dir/ID.eml
- * (on a worker) instead of sending it: for tests and staging.
+ * (on a worker) instead of sending it: for tests and staging. Only what
+ * would leave: the hosted mailboxes' recipients still get theirs over
+ * LMTP when [mailbox] lmtp is set (the demo's INBOX).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,7 +41,7 @@ capture_job_run(struct worker_job *j, void *ctx)
 	    -1)
 		goto nomem;
 	for (i = 0; i < ld->env.nrcpt; i++)
-		if (ld->r[i].state == R_INFLIGHT &&
+		if (ld->r[i].captured &&
 		    buf_printf(&b, "X-Postern-Envelope-To: <%s>\r\n",
 			ld->env.rcpts[i].addr) == -1)
 			goto nomem;
@@ -73,8 +75,9 @@ capture_job_done(struct worker_job *j)
 	}
 	for (i = 0; i < ld->env.nrcpt; i++) {
 		struct qrcpt *r = &ld->r[i];
-		if (r->state != R_INFLIGHT)
+		if (!r->captured)
 			continue;
+		r->captured = 0;
 		r->state = cj->rc == 0 ? R_SENT : R_DEFERRED;
 		r->code = cj->rc == 0 ? 250 : 451;
 		snprintf(r->text, sizeof(r->text), "%s",
@@ -83,10 +86,12 @@ capture_job_done(struct worker_job *j)
 		str_lcpy(r->tls, "none", sizeof(r->tls));
 	}
 	free(cj);
-	qmgr_attempt_end(m);
+	if (--m->groups == 0)
+		qmgr_attempt_end(m);
 }
 
-/* m's in-flight recipients into the capture folder. */
+/* m's recipients marked captured into the capture folder (one of its
+ * groups: its end ends the attempt when it is the last). */
 void
 capture_submit(struct qmsg *m)
 {
@@ -96,13 +101,15 @@ capture_submit(struct qmsg *m)
 
 	if (cj == NULL) {
 		for (i = 0; i < ld->env.nrcpt; i++)
-			if (ld->r[i].state == R_INFLIGHT) {
+			if (ld->r[i].captured) {
+				ld->r[i].captured = 0;
 				ld->r[i].state = R_DEFERRED;
 				ld->r[i].code = 451;
 				str_lcpy(ld->r[i].text, "out of memory",
 				    sizeof(ld->r[i].text));
 			}
-		qmgr_attempt_end(m);
+		if (--m->groups == 0)
+			qmgr_attempt_end(m);
 		return;
 	}
 	cj->m = m;

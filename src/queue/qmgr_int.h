@@ -40,6 +40,7 @@ struct qrcpt {
 	enum qrcpt_state state;
 	int code;
 	int grouped;
+	int captured; /* in this attempt's capture job (capture mode) */
 	struct qdest *dest;
 	char text[REPLY_TEXT_MAX];
 	char host[256];

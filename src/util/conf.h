@@ -129,8 +129,10 @@ struct conf {
 	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
 	char panel_name[CONF_STR_MAX];	  /* "" = HOSTNAME */
 	char panel_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
-	int64_t imap_port;
-	int64_t link_ttl; /* seconds */
+	char imap_host[CONF_STR_MAX];	  /* "" = HOSTNAME */
+	int64_t imap_port;		  /* implicit TLS */
+	int64_t imap_starttls_port;	  /* 0: not named */
+	int64_t link_ttl;		  /* seconds */
 	int64_t link_window;
 	int64_t links_per_account;
 	int64_t links_per_client;

@@ -180,3 +180,36 @@ def test_lmtp_over_tcp_and_in_smarthost_mode(delivery, dovecot):
 def test_init_writes_the_mailbox_section_off(postern):
     text = postern.conf.read_text()
     assert re.search(r"(?m)^\[mailbox\]\n# .*LMTP.*\nlmtp = $", text), text
+
+
+def test_capture_mode_captures_what_would_leave_and_fills_the_mailboxes(delivery, dovecot):
+    # the demo's setting: nothing leaves the machine, its users' INBOX works
+    dovecot.add_user("bob@example.org")
+    dovecot.start()
+    srv = mailbox_server(delivery, dovecot, delivery__mode="capture")
+    qid = delivery.submit(srv, ["robert@example.net", "carol@remote.test"],
+                          make_message(to="robert@example.net", subject="captured and kept"))
+    srv.wait_log(r"queue\.done queue=%s" % qid, timeout=20)
+    (m,) = dovecot.wait_inbox("bob@example.org", 1)
+    assert m["Subject"] == "captured and kept"
+    assert m["DKIM-Signature"] is None
+    assert m["X-Original-To"] == "robert@example.net"
+    # the capture folder holds the copy for the world only, signed
+    cap = srv.data / "capture" / ("%s.eml" % qid)
+    got = parse_message(cap.read_bytes())
+    assert got.get_all("X-Postern-Envelope-To") == ["<carol@remote.test>"]
+    assert got["DKIM-Signature"] is not None
+    hosts = {a["to"]: (a["host"], a["result"]) for a in attempts(srv.log(), qid)}
+    assert hosts == {"robert@example.net": ("unix:%s" % dovecot.socket, "sent"),
+                     "carol@remote.test": ("capture", "sent")}, hosts
+
+
+def test_capture_mode_only_mailboxes_writes_no_capture_file(delivery, dovecot):
+    dovecot.add_user("bob@example.org")
+    dovecot.start()
+    srv = mailbox_server(delivery, dovecot, delivery__mode="capture")
+    qid = delivery.submit(srv, "bob@example.org",
+                          make_message(to="bob@example.org", subject="to self"))
+    srv.wait_log(r"queue\.done queue=%s" % qid, timeout=20)
+    assert dovecot.wait_inbox("bob@example.org", 1)[0]["Subject"] == "to self"
+    assert not (srv.data / "capture" / ("%s.eml" % qid)).exists()

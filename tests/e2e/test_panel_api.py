@@ -149,6 +149,46 @@ def test_apple_profile_is_a_plist_whose_password_sends_mail(panel):
     assert panel.api(key=None).post("/api/v1/me/profile", {"device": "X"}).status == 401
 
 
+def test_the_set_up_files_name_the_configured_imap_server(http_server_factory):
+    # [panel] imap_host and ports: the demo's Dovecot, say, on high ports
+    srv = http_server_factory(panel__imap_host="imap.example.org", panel__imap_port="2993",
+                              panel__imap_starttls_port="2143")
+    addr, _, api = signed_in(srv, "imap")
+    prov = ET.fromstring(api.get("/mail/config-v1.1.xml?emailaddress=" + addr).body).find(
+        "emailProvider")
+    assert [(i.get("type"), i.findtext("hostname"), i.findtext("port"), i.findtext("socketType"),
+             i.findtext("username")) for i in prov.findall("incomingServer")] == [
+        ("imap", "imap.example.org", "2993", "SSL", "%EMAILADDRESS%"),
+        ("imap", "imap.example.org", "2143", "STARTTLS", "%EMAILADDRESS%")]
+    assert {o.findtext("hostname") for o in prov.findall("outgoingServer")} == {HOSTNAME}
+    r = api.call("POST", "/autodiscover/autodiscover.xml", raw=(AD_REQUEST % addr).encode())
+    protos = {p.findtext(AD_RESP + "Type"): p for p in ET.fromstring(r.body).iter(AD_RESP + "Protocol")}
+    assert protos["IMAP"].findtext(AD_RESP + "Server") == "imap.example.org"
+    assert protos["IMAP"].findtext(AD_RESP + "Port") == "2993"
+    assert protos["IMAP"].findtext(AD_RESP + "SSL") == "on"
+    assert protos["SMTP"].findtext(AD_RESP + "Server") == HOSTNAME
+    r = api.post("/api/v1/me/profile", {"device": "Phone"})
+    (mail,) = plistlib.loads(r.body)["PayloadContent"]
+    assert mail["IncomingMailServerHostName"] == "imap.example.org"
+    assert mail["IncomingMailServerPortNumber"] == 2993
+    assert mail["IncomingMailServerUseSSL"] is True
+    assert mail["OutgoingMailServerHostName"] == HOSTNAME
+    sv = api.get("/api/v1/me/servers").json
+    assert (sv["imap_host"], sv["imap_port"], sv["imap_starttls_port"]) == (
+        "imap.example.org", 2993, 2143)
+
+
+def test_the_set_up_files_default_to_the_hostname_and_993_and_143(panel):
+    addr, _, api = signed_in(panel, "imapdef")
+    sv = api.get("/api/v1/me/servers").json
+    assert (sv["imap_host"], sv["imap_port"], sv["imap_starttls_port"]) == (HOSTNAME, 993, 143)
+    prov = ET.fromstring(api.get("/mail/config-v1.1.xml?emailaddress=" + addr).body).find(
+        "emailProvider")
+    assert [(i.findtext("hostname"), i.findtext("port"), i.findtext("socketType"))
+            for i in prov.findall("incomingServer")] == [
+        (HOSTNAME, "993", "SSL"), (HOSTNAME, "143", "STARTTLS")]
+
+
 def test_two_step_sign_in_needs_a_fresh_code_after_the_password(panel):
     addr, _, api = signed_in(panel, "totp")
     assert api.get("/api/v1/me/totp").json == {"enabled": False, "since": 0, "recovery_left": 0}

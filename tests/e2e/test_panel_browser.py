@@ -240,6 +240,8 @@ def test_set_up_page_downloads_a_profile_that_sends(srv, page):
     page.open("/#setup")
     page.visible("v-setup")
     assert page.el("autoconfig-url").text == "/.well-known/autoconfig/mail/config-v1.1.xml"
+    assert page.el("setup-imap-host").text == HOSTNAME
+    assert page.el("setup-imap-ports").text == "993 (SSL/TLS) or 143 (STARTTLS)"
     page.type("profile-device", "iPad")
     page.click("profile-download")
     page.visible("profile-done")

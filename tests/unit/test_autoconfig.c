@@ -14,7 +14,9 @@ static const struct mail_settings settings = {
 	.display_name = "Example Mail",
 	.submissions_port = 465,
 	.submission_port = 587,
+	.imap_host = "smtp.example.org",
 	.imap_port = 993,
+	.imap_starttls_port = 143,
 };
 
 static char *
@@ -64,6 +66,48 @@ UNIT_TEST(test_thunderbird_config_has_the_documented_elements)
 	    strstr(s, "<authentication>password-cleartext</authentication>") !=
 	    NULL);
 	CHECK(strstr(s, "<username>%EMAILADDRESS%</username>") != NULL);
+	buf_free(&b);
+}
+
+UNIT_TEST(test_the_imap_server_is_its_own_host_and_ports)
+{
+	struct mail_settings m = settings;
+	struct buf b;
+	const char *s;
+
+	m.imap_host = "imap.example.org";
+	m.imap_port = 2993;
+	m.imap_starttls_port = 2143;
+	buf_init(&b, AUTOCONFIG_OUT_MAX);
+	CHECK(autoconfig_thunderbird(&b, &m) == 0);
+	s = str_of(&b);
+	/* implicit TLS first: the one Thunderbird picks */
+	CHECK(strstr(s, "<incomingServer type=\"imap\">\n\t\t\t<hostname>"
+			"imap.example.org</hostname>\n\t\t\t<port>2993</port>"
+			"\n\t\t\t<socketType>SSL</socketType>") != NULL);
+	CHECK(strstr(s, "<port>2143</port>\n\t\t\t<socketType>STARTTLS"
+			"</socketType>") != NULL);
+	CHECK(strstr(s, "<port>2993</port>") < strstr(s, "<port>2143</port>"));
+	CHECK(strstr(s, "<outgoingServer type=\"smtp\">\n\t\t\t<hostname>"
+			"smtp.example.org</hostname>") != NULL);
+	buf_reset(&b);
+	CHECK(autoconfig_autodiscover(&b, &m) == 0);
+	CHECK(strstr(str_of(&b), "<Type>IMAP</Type>\n\t\t\t\t<Server>"
+				 "imap.example.org</Server>\n\t\t\t\t<Port>"
+				 "2993</Port>") != NULL);
+	buf_reset(&b);
+	CHECK(profile_mobileconfig(&b, &m, "pw") == 0);
+	s = str_of(&b);
+	CHECK(strstr(s, "<key>IncomingMailServerHostName</key>\n\t\t\t<string>"
+			"imap.example.org</string>") != NULL);
+	CHECK(strstr(s, "<key>IncomingMailServerPortNumber</key>\n\t\t\t"
+			"<integer>2993</integer>") != NULL);
+	/* no STARTTLS port: one incomingServer */
+	m.imap_starttls_port = 0;
+	buf_reset(&b);
+	CHECK(autoconfig_thunderbird(&b, &m) == 0);
+	s = str_of(&b);
+	CHECK(strstr(s, "STARTTLS") == NULL || strstr(s, "<port>2143") == NULL);
 	buf_free(&b);
 }
 
