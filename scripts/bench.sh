@@ -434,6 +434,9 @@ set_conf submissions "127.0.0.1:$P_SUBS"
 set_conf http "127.0.0.1:$P_HTTP"
 set_conf connections 20000 limits
 set_conf connections_per_ip 20000 limits
+# one address (the load generator's) is the whole load here
+set_conf mx_connections_per_minute 0 limits
+set_conf mx_messages_per_minute 0 limits
 if [ "$DELIVERY" = sink ]; then
 	free_port P_SINK
 	# bounded like every server here: it ends with the bench at the latest

@@ -161,11 +161,11 @@ static const struct conf_key conf_keys[] = {
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
 	{ "limits", "mx_connections_per_minute", T_INT,
-	    I(mx_connections_per_minute), "600", 0, 1000000, NULL,
+	    I(mx_connections_per_minute), "3000", 0, 1000000, NULL,
 	    "smtp listener: new connections from one client address (an IPv6 "
 	    "client's network) in a minute, then 421 (0: no limit)" },
 	{ "limits", "mx_messages_per_minute", T_INT, I(mx_messages_per_minute),
-	    "600", 0, 1000000, NULL,
+	    "3000", 0, 1000000, NULL,
 	    "smtp listener: messages from one client address in a minute, "
 	    "then 450 at MAIL (0: no limit; relay networks and logins are "
 	    "not counted)" },
