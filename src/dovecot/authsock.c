@@ -1,15 +1,11 @@
 /* authsock: see authsock.h. Its own thread and loop, like the HTTP server. */
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +16,7 @@
 #include <sodium.h>
 
 #include "authsock.h"
+#include "usock.h"
 #include "../auth/mailbox_login.h"
 #include "../auth/pwlane.h"
 #include "../auth/secret.h"
@@ -35,15 +32,8 @@
 #define AUTHSOCK_TIMEOUT 10 /* seconds for a whole question */
 #define AUTHSOCK_CONNS_MAX 256
 
-static struct {
-	struct event_base *base;
-	struct evconnlistener *lev;
-	struct workers_loop *wl;
-	struct event *ctl;
-	int ctlfd, fd, running, conns;
-	pthread_t thread;
-	char path[CONF_PATH_MAX];
-} as = { .ctlfd = -1, .fd = -1 };
+static struct usock as_sock;
+static int as_conns; /* open connections */
 
 struct as_conn;
 
@@ -69,7 +59,7 @@ as_conn_free(struct as_conn *c)
 		event_free(c->delay);
 	bufferevent_free(c->bev);
 	free(c);
-	as.conns--;
+	as_conns--;
 }
 
 static void
@@ -145,7 +135,8 @@ as_job_done(struct worker_job *j)
 	free(a);
 	if (delay > 0) {
 		struct timeval tv = { delay / 1000, (delay % 1000) * 1000 };
-		if ((c->delay = evtimer_new(as.base, as_delay_cb, c)) != NULL &&
+		if ((c->delay = evtimer_new(as_sock.base, as_delay_cb, c)) !=
+			NULL &&
 		    evtimer_add(c->delay, &tv) == 0)
 			return;
 	}
@@ -202,7 +193,7 @@ as_read_cb(struct bufferevent *bev, void *arg)
 	a->job.run = as_job_run;
 	a->job.done = as_job_done;
 	a->job.owner = c;
-	if (pwlane_submit(as.wl, &a->job) == -1) {
+	if (pwlane_submit(as_sock.wl, &a->job) == -1) {
 		sodium_memzero(a, sizeof(*a));
 		free(a);
 		as_reply(c, "TEMP\n");
@@ -230,142 +221,57 @@ as_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	(void)sa;
 	(void)salen;
 	(void)arg;
-	if (as.conns >= AUTHSOCK_CONNS_MAX ||
+	if (as_conns >= AUTHSOCK_CONNS_MAX ||
 	    (c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return;
 	}
-	if ((c->bev = bufferevent_socket_new(as.base, fd,
+	if ((c->bev = bufferevent_socket_new(as_sock.base, fd,
 		 BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
 		free(c);
 		return;
 	}
-	as.conns++;
+	as_conns++;
 	bufferevent_setcb(c->bev, as_read_cb, NULL, as_event_cb, c);
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, AUTHSOCK_LINE_MAX + 2);
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-static void
-as_ctl_cb(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t v;
-
-	(void)what;
-	(void)arg;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warnx("dovecot.auth error=\"%s\"", strerror(errno));
-	event_base_loopbreak(as.base);
-}
-
-/* As root: the socket, readable by Dovecot's group only. */
 static int
 as_bind(void)
 {
 	const struct conf *conf = conf_current();
-	struct sockaddr_un sun;
-	struct group *g;
 
-	if (conf->mailbox_auth_socket[0] == '\0')
-		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(conf->mailbox_auth_socket) >= sizeof(sun.sun_path)) {
-		log_warnx("dovecot.auth error=\"auth_socket path too long\"");
-		return -1;
-	}
-	str_lcpy(sun.sun_path, conf->mailbox_auth_socket, sizeof(sun.sun_path));
-	str_lcpy(as.path, conf->mailbox_auth_socket, sizeof(as.path));
-	(void)unlink(as.path); /* a socket left by a crash */
-	if ((as.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		 0)) == -1 ||
-	    bind(as.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(as.path, 0660) == -1 || listen(as.fd, 128) == -1) {
-		log_warnx("dovecot.auth path=%s error=\"%s\"", as.path,
-		    strerror(errno));
-		return -1;
-	}
-	/* Dovecot runs checkpassword as its internal user */
-	if (conf->mailbox_auth_group[0] &&
-	    ((g = getgrnam(conf->mailbox_auth_group)) == NULL ||
-		chown(as.path, (uid_t)-1, g->gr_gid) == -1))
-		log_warnx("dovecot.auth path=%s error=\"cannot give the socket "
-			  "to group %s\"",
-		    as.path, conf->mailbox_auth_group);
-	return 0;
-}
-
-static void *
-as_main(void *arg)
-{
-	(void)arg;
-	event_base_dispatch(as.base);
-	return NULL;
+	usock_init(&as_sock, "dovecot-auth");
+	return usock_bind(&as_sock, conf->mailbox_auth_socket,
+	    conf->mailbox_auth_group);
 }
 
 static int
 as_start(void)
 {
-	if (as.fd == -1)
-		return 0;
-	if ((as.base = event_base_new()) == NULL ||
-	    (as.wl = workers_loop_new(as.base)) == NULL ||
-	    (as.ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (as.ctl = event_new(as.base, as.ctlfd, EV_READ | EV_PERSIST,
-		 as_ctl_cb, NULL)) == NULL ||
-	    event_add(as.ctl, NULL) == -1 ||
-	    (as.lev = evconnlistener_new(as.base, as_accept_cb, NULL,
-		 LEV_OPT_CLOSE_ON_FREE, -1, as.fd)) == NULL) {
-		log_warnx("dovecot.auth error=\"cannot make the event loop\"");
-		return -1;
-	}
-	as.fd = -1; /* the listener's now */
-	if (pthread_create(&as.thread, NULL, as_main, NULL) != 0)
-		return -1;
-	(void)pthread_setname_np(as.thread, "dovecot-auth");
-	as.running = 1;
-	log_info("dovecot.auth socket=%s", as.path);
-	return 0;
+	return usock_start(&as_sock, as_accept_cb, NULL);
 }
 
 static void
 as_stop(void)
 {
-	uint64_t one = 1;
-
-	if (as.ctlfd != -1 && write(as.ctlfd, &one, sizeof(one)) < 0)
-		log_warnx("dovecot.auth error=\"%s\"", strerror(errno));
+	usock_stop(&as_sock);
 }
 
 static void
 as_join(void)
 {
-	if (as.running)
-		pthread_join(as.thread, NULL);
-	as.running = 0;
+	usock_join(&as_sock);
 }
 
 /* After the workers stopped: no job comes back to this loop. */
 static void
 as_free(void)
 {
-	if (as.lev)
-		evconnlistener_free(as.lev);
-	if (as.fd != -1)
-		close(as.fd);
-	if (as.path[0])
-		(void)unlink(as.path);
-	if (as.ctl)
-		event_free(as.ctl);
-	if (as.ctlfd != -1)
-		close(as.ctlfd);
-	workers_loop_free(as.wl);
-	if (as.base)
-		event_base_free(as.base);
-	memset(&as, 0, sizeof(as));
-	as.ctlfd = as.fd = -1;
+	usock_free(&as_sock);
 }
 
 const struct service authsock_service = {

@@ -1,17 +1,13 @@
 /* dict: see dict.h. Its own thread and loop, like dovecot/authsock.c. */
 #include <errno.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +18,7 @@
 
 #include "dict.h"
 #include "dictproto.h"
+#include "usock.h"
 #include "../mail/addr.h"
 #include "../store/store.h"
 #include "../store/thread.h"
@@ -39,18 +36,11 @@
 
 struct dc_conn;
 
+static struct usock ds_sock;
 static struct {
 	TAILQ_HEAD(, dc_conn) conns_list; /* Dovecot keeps them open */
-	struct event_base *base;
-	struct evconnlistener *lev;
-	struct workers_loop *wl;
-	struct event *ctl;
-	int ctlfd, fd, running, conns;
-	pthread_t thread;
-	char path[CONF_PATH_MAX];
-} ds = { .conns_list = TAILQ_HEAD_INITIALIZER(ds.conns_list),
-	.ctlfd = -1,
-	.fd = -1 };
+	int conns;
+} ds = { .conns_list = TAILQ_HEAD_INITIALIZER(ds.conns_list) };
 
 struct dc_trans {
 	unsigned int id;
@@ -228,7 +218,7 @@ dc_submit(struct dc_conn *c, enum dc_what what, const char *user,
 	d->job.done = dc_job_done;
 	d->job.owner = c;
 	c->job = d;
-	workers_submit(ds.wl, &d->job);
+	workers_submit(ds_sock.wl, &d->job);
 	return 1;
 }
 
@@ -423,7 +413,7 @@ dc_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		close(fd);
 		return;
 	}
-	if ((c->bev = bufferevent_socket_new(ds.base, fd,
+	if ((c->bev = bufferevent_socket_new(ds_sock.base, fd,
 		 BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		close(fd);
 		free(c);
@@ -438,103 +428,34 @@ dc_accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 	bufferevent_enable(c->bev, EV_READ);
 }
 
-static void
-dc_ctl_cb(evutil_socket_t fd, short what, void *arg)
-{
-	uint64_t v;
-
-	(void)what;
-	(void)arg;
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_warnx("dovecot.dict error=\"%s\"", strerror(errno));
-	event_base_loopbreak(ds.base);
-}
-
 /* As root: the socket, for Dovecot's group only (its auth process and,
  * through mail_access_groups, its mail processes). */
 static int
 dc_bind(void)
 {
 	const struct conf *conf = conf_current();
-	struct sockaddr_un sun;
-	struct group *g;
 
-	if (conf->mailbox_dict_socket[0] == '\0')
-		return 0;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(conf->mailbox_dict_socket) >= sizeof(sun.sun_path)) {
-		log_warnx("dovecot.dict error=\"dict_socket path too long\"");
-		return -1;
-	}
-	str_lcpy(sun.sun_path, conf->mailbox_dict_socket, sizeof(sun.sun_path));
-	str_lcpy(ds.path, conf->mailbox_dict_socket, sizeof(ds.path));
-	(void)unlink(ds.path); /* a socket left by a crash */
-	if ((ds.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-		 0)) == -1 ||
-	    bind(ds.fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(ds.path, 0660) == -1 || listen(ds.fd, 128) == -1) {
-		log_warnx("dovecot.dict path=%s error=\"%s\"", ds.path,
-		    strerror(errno));
-		return -1;
-	}
-	if (conf->mailbox_auth_group[0] &&
-	    ((g = getgrnam(conf->mailbox_auth_group)) == NULL ||
-		chown(ds.path, (uid_t)-1, g->gr_gid) == -1))
-		log_warnx("dovecot.dict path=%s error=\"cannot give the socket "
-			  "to group %s\"",
-		    ds.path, conf->mailbox_auth_group);
-	return 0;
-}
-
-static void *
-dc_main(void *arg)
-{
-	(void)arg;
-	event_base_dispatch(ds.base);
-	return NULL;
+	usock_init(&ds_sock, "dovecot-dict");
+	return usock_bind(&ds_sock, conf->mailbox_dict_socket,
+	    conf->mailbox_auth_group);
 }
 
 static int
 dc_start(void)
 {
-	if (ds.fd == -1)
-		return 0;
-	if ((ds.base = event_base_new()) == NULL ||
-	    (ds.wl = workers_loop_new(ds.base)) == NULL ||
-	    (ds.ctlfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1 ||
-	    (ds.ctl = event_new(ds.base, ds.ctlfd, EV_READ | EV_PERSIST,
-		 dc_ctl_cb, NULL)) == NULL ||
-	    event_add(ds.ctl, NULL) == -1 ||
-	    (ds.lev = evconnlistener_new(ds.base, dc_accept_cb, NULL,
-		 LEV_OPT_CLOSE_ON_FREE, -1, ds.fd)) == NULL) {
-		log_warnx("dovecot.dict error=\"cannot make the event loop\"");
-		return -1;
-	}
-	ds.fd = -1; /* the listener's now */
-	if (pthread_create(&ds.thread, NULL, dc_main, NULL) != 0)
-		return -1;
-	(void)pthread_setname_np(ds.thread, "dovecot-dict");
-	ds.running = 1;
-	log_info("dovecot.dict socket=%s", ds.path);
-	return 0;
+	return usock_start(&ds_sock, dc_accept_cb, NULL);
 }
 
 static void
 dc_stop(void)
 {
-	uint64_t one = 1;
-
-	if (ds.ctlfd != -1 && write(ds.ctlfd, &one, sizeof(one)) < 0)
-		log_warnx("dovecot.dict error=\"%s\"", strerror(errno));
+	usock_stop(&ds_sock);
 }
 
 static void
 dc_join(void)
 {
-	if (ds.running)
-		pthread_join(ds.thread, NULL);
-	ds.running = 0;
+	usock_join(&ds_sock);
 }
 
 /* After the workers stopped: no job comes back to this loop. */
@@ -543,22 +464,8 @@ dc_svc_free(void)
 {
 	while (!TAILQ_EMPTY(&ds.conns_list))
 		dc_free(TAILQ_FIRST(&ds.conns_list));
-	if (ds.lev)
-		evconnlistener_free(ds.lev);
-	if (ds.fd != -1)
-		close(ds.fd);
-	if (ds.path[0])
-		(void)unlink(ds.path);
-	if (ds.ctl)
-		event_free(ds.ctl);
-	if (ds.ctlfd != -1)
-		close(ds.ctlfd);
-	workers_loop_free(ds.wl);
-	if (ds.base)
-		event_base_free(ds.base);
-	memset(&ds, 0, sizeof(ds));
-	TAILQ_INIT(&ds.conns_list);
-	ds.ctlfd = ds.fd = -1;
+	usock_free(&ds_sock);
+	ds.conns = 0;
 }
 
 const struct service dict_service = {

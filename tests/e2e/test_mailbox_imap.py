@@ -66,13 +66,14 @@ class PosternDovecot(Dovecot):
         return self._section("plugin")
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def postern_and_dovecot(root, *dns_lines):
+    """postern (the MX, Dovecot's passdb, userdb and quota dict) and its
+    Dovecot, with a DNS server for the MX's checks; yields (srv, dv)."""
     _check_binary()
     dv = PosternDovecot()
-    root = tmp_path_factory.mktemp("imap")
-    dns = DnsServer(root / "dns").start()  # the MX's checks ask it
-    dns.set('quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"')
+    dns = DnsServer(root / "dns").start()
+    if dns_lines:
+        dns.set(*dns_lines)
     srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
                      mailbox__auth_socket=str(root / "auth.sock"),
                      mailbox__doveadm="doveadm -c %s" % dv.conf,
@@ -86,6 +87,13 @@ def world(tmp_path_factory):
     dv.close()
     srv.stop()
     dns.stop()
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    yield from postern_and_dovecot(
+        tmp_path_factory.mktemp("imap"),
+        'quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"')
 
 
 class IMAP4From(imaplib.IMAP4):

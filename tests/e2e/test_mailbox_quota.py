@@ -10,30 +10,13 @@ import time
 
 import pytest
 
-from fixtures_delivery import DnsServer
-from fixtures_http import HttpServer, _check_binary
 from fixtures_smtp import make_message, queue_id
-from test_mailbox_imap import PosternDovecot
+from test_mailbox_imap import postern_and_dovecot
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    _check_binary()
-    dv = PosternDovecot()
-    root = tmp_path_factory.mktemp("quota")
-    dns = DnsServer(root / "dns").start()
-    srv = HttpServer(root / "postern", mailbox__lmtp=dv.lmtp,
-                     mailbox__auth_socket=str(root / "auth.sock"),
-                     mailbox__dict_socket=dv.dict_socket,
-                     delivery__dns_servers=dns.address)
-    dv.postern_conf = str(srv.conf)
-    srv.start()
-    srv.add_domain("example.org")
-    dv.start()
-    yield srv, dv
-    dv.close()
-    srv.stop()
-    dns.stop()
+    yield from postern_and_dovecot(tmp_path_factory.mktemp("quota"))
 
 
 def submit(srv, frm, to, subject, body):
