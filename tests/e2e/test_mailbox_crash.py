@@ -7,8 +7,6 @@ import os
 import threading
 import time
 
-import pytest
-
 from fixtures_delivery import DnsServer
 from fixtures_dovecot import Dovecot
 from fixtures_smtp import Server, SmtpClient, _check_binary, make_message, \
