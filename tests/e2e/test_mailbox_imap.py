@@ -17,6 +17,8 @@ from fixtures_delivery import DnsServer
 from fixtures_dovecot import MAIL_USER, Dovecot
 from fixtures_http import LOGIN_PASSWORD, HttpServer, _check_binary
 from fixtures_smtp import env_for_postern, make_message, queue_id
+from test_inbound_checks import message, rsa_key, sign
+from test_panel_api import totp
 
 
 class PosternDovecot(Dovecot):
@@ -89,11 +91,18 @@ def postern_and_dovecot(root, *dns_lines):
     dns.stop()
 
 
+SENDER_KEY = rsa_key()  # (PEM, p=) of sel._domainkey.sender.test
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     yield from postern_and_dovecot(
         tmp_path_factory.mktemp("imap"),
-        'quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"')
+        'quar.test. TXT "v=spf1 -all"', '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"',
+        'sender.test. TXT "v=spf1 ip4:127.0.0.1 -all"',
+        'sel._domainkey.sender.test. TXT "v=DKIM1; k=rsa; p=%s"' % SENDER_KEY[1],
+        '_dmarc.sender.test. TXT "v=DMARC1; p=none"',
+        'bad.test. TXT "v=spf1 -all"', '_dmarc.bad.test. TXT "v=DMARC1; p=none"')
 
 
 class IMAP4From(imaplib.IMAP4):
@@ -194,3 +203,53 @@ def test_removing_a_user_ends_their_open_imap_sessions(world):
             im.noop()
             time.sleep(0.1)
     assert imap_login(dv, addr, LOGIN_PASSWORD) is None
+
+
+def inbox_authres(dv, addr, subject):
+    """The Authentication-Results of the INBOX message with subject."""
+    for m in dv.wait_inbox(addr, 1):
+        if m["Subject"] == subject:
+            return " ".join(str(m["Authentication-Results"]).split())
+    return None
+
+
+def test_the_inbox_shows_what_the_checks_found(world):
+    srv, dv = world
+    addr, _ = srv.user("checked")
+    dv.users[addr.lower()] = (LOGIN_PASSWORD, None)
+    c = srv.client("smtp")
+    c.ehlo("mail.sender.test")
+    good = sign(message("friend@sender.test", "all good").replace(
+        b"<alice@example.org>", b"<%s>" % addr.encode()), SENDER_KEY[0])
+    assert c.mail("friend@sender.test", addr, good).code == 250
+    ar = None
+    deadline = time.monotonic() + 15
+    while ar is None and time.monotonic() < deadline:
+        ar = inbox_authres(dv, addr, "all good")
+    assert "spf=pass" in ar and "dkim=pass" in ar and "dmarc=pass" in ar, ar
+    # SPF fails (-all), the signature is broken (body changed), DMARC
+    # fails; p=none: delivered, and the mailbox can tell
+    bad = sign(message("someone@bad.test", "all bad").replace(
+        b"<alice@example.org>", b"<%s>" % addr.encode()), SENDER_KEY[0])
+    bad = bad.replace(b"Hello, world.", b"Hello, w0rld.")
+    assert c.mail("someone@bad.test", addr, bad).code == 250
+    ar = None
+    deadline = time.monotonic() + 15
+    while ar is None and time.monotonic() < deadline:
+        ar = inbox_authres(dv, addr, "all bad")
+        time.sleep(0.05)
+    assert "spf=fail" in ar and "dkim=fail" in ar and "dmarc=fail" in ar, ar
+
+
+def test_with_two_step_sign_in_imap_takes_only_app_passwords(world):
+    srv, dv = world
+    addr, _ = srv.user("twostep")
+    api = srv.api(key=None)
+    assert api.login(addr).status == 200
+    app = api.post("/api/v1/me/app-passwords", {"label": "laptop"}).json["password"]
+    secret = api.post("/api/v1/me/totp").json["secret"]
+    assert api.post("/api/v1/me/totp/confirm", {"code": totp(secret)}).status == 200
+    assert imap_login(dv, addr, LOGIN_PASSWORD, "127.0.0.6") is None
+    im = imap_login(dv, addr, app)
+    assert im is not None
+    im.logout()
