@@ -67,8 +67,10 @@ int dane_tlsa_name(const char *mx_host, int port, char *out, size_t outlen);
  * and peer verification required, so a mismatch fails the handshake.
  *
  * Returns how many records were added (OpenSSL may also refuse one, say a
- * digest it lacks); -1 on error. 0: nothing was changed on ssl, and the
- * caller must not count this host as DANE-authenticated; if the TLSA RRset
+ * digest it lacks); -1 on error. 0: no record usable (ssl is left as it
+ * was) or none OpenSSL took (no verification is required of the peer
+ * then), and the caller must not count this host as DANE-authenticated
+ * nor deliver as if it were; if the TLSA RRset
  * was secure and non-empty, RFC 7672 2.2 asks for TLS still, but without
  * authentication ("mandatory unauthenticated TLS": no STARTTLS, no
  * delivery to this MX), which is the caller's to enforce.

@@ -328,6 +328,28 @@ UNIT_TEST(dane_handshake)
 		  &added, &verified, why, sizeof(why)) == 1);
 	CHECK(added == 1 && verified == 1);
 
+	/* 3 0 0: the server's whole certificate */
+	{
+		unsigned char *der = NULL, *rd;
+		int len = i2d_X509(p.leaf, &der);
+
+		CHECK(len > 0 && len <= DANE_TLSA_MAX_DATA);
+		rd = malloc((size_t)len + 3);
+		CHECK(rd != NULL);
+		if (rd != NULL && der != NULL) {
+			rd[0] = 3, rd[1] = 0, rd[2] = 0;
+			memcpy(rd + 3, der, (size_t)len);
+			CHECK(dane_tlsa_parse(rd, (size_t)len + 3, &recs[0]) ==
+			      0);
+			CHECK(t_handshake(&p, "x.test", "x.test", recs, 1,
+				  &added, &verified, why, sizeof(why)) == 1);
+			CHECK(added == 1 && verified == 1);
+			CHECK_STR(why, "DANE-EE 3 0 0 matched at depth 0");
+		}
+		free(rd);
+		OPENSSL_free(der);
+	}
+
 	/* only unusable records (PKIX-EE): nothing set up, the handshake
 	 * completes unauthenticated, and dane_result says so */
 	t_tlsa(&recs[0], 1, 1, p.leaf);
