@@ -57,13 +57,13 @@ admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, char *mailbox,
 	if (c->delivery_mode == CONF_DELIVERY_CAPTURE)
 		return "capture";
 	if (c->mailbox_lmtp[0] && ctx->store) {
-		switch (queue_route(ctx->store, rcpt, mailbox, mlen)) {
-		case QUEUE_ROUTE_MAILBOX:
+		switch (route_rcpt(ctx->store, rcpt, mailbox, mlen)) {
+		case ROUTE_MAILBOX:
 			snprintf(buf, blen, "lmtp:%s", c->mailbox_lmtp);
 			return buf;
-		case QUEUE_ROUTE_NOUSER:
+		case ROUTE_NOUSER:
 			return "none: no such mailbox (5.1.1)";
-		case QUEUE_ROUTE_ERROR:
+		case ROUTE_ERROR:
 			return "?";
 		}
 	}

@@ -1,5 +1,4 @@
 /* mailbox_login: see mailbox_login.h. */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,24 +9,6 @@
 #include "secret.h"
 #include "../store/store.h"
 #include "../util/str.h"
-
-/* An argon2id string of a random password: an unknown login costs what a
- * known one does. */
-static char dummy_hash[crypto_pwhash_STRBYTES];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void
-mailbox_dummy_init(void)
-{
-	unsigned char r[16];
-	char pw[sizeof(r) * 2 + 1];
-
-	randombytes_buf(r, sizeof(r));
-	sodium_bin2hex(pw, sizeof(pw), r, sizeof(r));
-	if (secret_pwhash(pw, dummy_hash, sizeof(dummy_hash)) == -1)
-		dummy_hash[0] = '\0';
-	sodium_memzero(pw, sizeof(pw));
-}
 
 void
 mailbox_login_verify(struct store *st, const struct secret_keys *keys,
@@ -42,7 +23,6 @@ mailbox_login_verify(struct store *st, const struct secret_keys *keys,
 	int found = 0, rc;
 
 	memset(out, 0, sizeof(*out));
-	pthread_once(&dummy_once, mailbox_dummy_init);
 	canon[0] = '\0';
 	if (strlen(password) <= MAILBOX_PASSWORD_MAX && password[0] &&
 	    addr_login_canon(login, canon, sizeof(canon), why, sizeof(why)) ==
@@ -69,9 +49,7 @@ mailbox_login_verify(struct store *st, const struct secret_keys *keys,
 			out->kind = STORE_CRED_APP;
 			out->reason = "two-step sign-in: app passwords only";
 			/* the same cost as a wrong password */
-			if (dummy_hash[0])
-				(void)secret_pwhash_verify(dummy_hash,
-				    password);
+			secret_pwhash_dummy(password);
 		} else if (store_login_password_get(st, u.id, hash,
 			       sizeof(hash)) == 0) {
 			out->kind = "login_password";
@@ -81,14 +59,11 @@ mailbox_login_verify(struct store *st, const struct secret_keys *keys,
 		} else {
 			out->kind = "login_password";
 			out->reason = "no login password";
-			if (dummy_hash[0])
-				(void)secret_pwhash_verify(dummy_hash,
-				    password);
+			secret_pwhash_dummy(password);
 		}
 	} else {
 		out->reason = "unknown login";
-		if (dummy_hash[0])
-			(void)secret_pwhash_verify(dummy_hash, password);
+		secret_pwhash_dummy(password);
 	}
 	sodium_memzero(hash, sizeof(hash));
 	if (!out->ok)

@@ -45,6 +45,10 @@ int secret_open(const struct secret_keys *, const char *sealed, char *out,
 int secret_pwhash(const char *password, char *out, size_t outlen);
 /* 1 if password matches the argon2id string, else 0. */
 int secret_pwhash_verify(const char *stored, const char *password);
+/* What a check of password costs, with nothing to check it against (an
+ * unknown login, a login without that kind of password): a wrong login
+ * and a wrong password then cost the same. */
+void secret_pwhash_dummy(const char *password);
 /* A login password good enough to keep: NULL, or why it is refused. */
 const char *secret_password_weakness(const char *password);
 /* Constant-time string equality (lengths may differ). */

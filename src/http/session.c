@@ -135,21 +135,6 @@ http_cookie_set(struct http_call *c, const char *sid)
 	    sid ? sid : "", sid ? "" : "Max-Age=0; ", c->tls ? "; Secure" : "");
 }
 
-/* An argon2id string to verify against when the login has none, so an
- * unknown address costs the same time as a wrong password. */
-static char dummy_hash[crypto_pwhash_STRBYTES];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
-
-static void
-http_dummy_init(void)
-{
-	char pw[SECRET_PW_LEN + 1];
-
-	secret_generate(pw, SECRET_PW_LEN);
-	if (secret_pwhash(pw, dummy_hash, sizeof(dummy_hash)) == -1)
-		dummy_hash[0] = '\0';
-}
-
 static json_t *
 http_session_body(struct http_call *c, const char *sid)
 {
@@ -181,7 +166,6 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		return admin_fail(err, 400,
 		    "send {\"address\": ..., \"password\": ...}");
 	c->login_result = -1;
-	pthread_once(&dummy_once, http_dummy_init);
 	if (strlen(password) <= LOGIN_PASSWORD_MAX &&
 	    addr_login_canon(address, canon, sizeof(canon), why, sizeof(why)) ==
 		0 &&
@@ -199,8 +183,8 @@ http_session_login(struct http_call *c, json_t *args, json_t **out,
 		else
 			found = 2; /* no login password yet */
 	}
-	if (found != 1 && dummy_hash[0])
-		(void)secret_pwhash_verify(dummy_hash, password);
+	if (found != 1)
+		secret_pwhash_dummy(password);
 	memset(&ev, 0, sizeof(ev));
 	ev.time = now;
 	ev.login = found ? c->address : c->login;

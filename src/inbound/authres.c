@@ -54,6 +54,9 @@ authres_claims(const char *v, const char *end, const char *id)
 		p++;
 		q--;
 	}
+	/* nor is a trailing dot another name */
+	if (q > p && q[-1] == '.')
+		q--;
 	return (size_t)(q - p) == idlen && strncasecmp(p, id, idlen) == 0;
 }
 

@@ -76,14 +76,14 @@ load_routes(struct qload *ld)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (!ld->done[i])
-			ld->route[i] = (signed char)queue_route(store_thread(),
+			ld->route[i] = (signed char)route_rcpt(store_thread(),
 			    ld->env.rcpts[i].addr, ld->mbox[i],
 			    sizeof(ld->mbox[i]));
 	if (ld->env.junk)
 		for (i = 0; i < n; i++)
-			if (ld->route[i] == QUEUE_ROUTE_MAILBOX)
-				queue_route_folder(ld->mbox[i],
-				    sizeof(ld->mbox[i]), QUEUE_JUNK_FOLDER);
+			if (ld->route[i] == ROUTE_MAILBOX)
+				route_folder(ld->mbox[i], sizeof(ld->mbox[i]),
+				    ROUTE_JUNK_FOLDER);
 	return 0;
 }
 
@@ -310,11 +310,11 @@ qmsg_route_local(struct qmsg *m, struct qrcpt *r)
 	struct qload *ld = m->ld;
 
 	switch (ld->route[r->idx]) {
-	case QUEUE_ROUTE_MAILBOX:
+	case ROUTE_MAILBOX:
 		/* NULL (out of memory): deferred */
 		r->dest = dest_get(q.lmtp_key);
 		return;
-	case QUEUE_ROUTE_NOUSER:
+	case ROUTE_NOUSER:
 		r->state = R_FAILED;
 		r->code = 550;
 		str_lcpy(r->text, "550 5.1.1 no mailbox here by this name",
@@ -351,7 +351,7 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		r->idx = i;
 		r->state = ld->done[i] ? R_SENT : R_PENDING;
 		if (r->state == R_PENDING && ld->route &&
-		    ld->route[i] != QUEUE_ROUTE_REMOTE) {
+		    ld->route[i] != ROUTE_REMOTE) {
 			qmsg_route_local(m, r);
 			continue;
 		}
@@ -556,8 +556,7 @@ qmsg_deliver(struct qmsg *m)
 		if (ri->state != R_INFLIGHT || ri->grouped)
 			continue;
 		/* capture mode: all but the mailboxes' recipients */
-		if (capture &&
-		    !(ld->route && ld->route[i] != QUEUE_ROUTE_REMOTE)) {
+		if (capture && !(ld->route && ld->route[i] != ROUTE_REMOTE)) {
 			ri->grouped = ri->captured = 1;
 			ncapture++;
 			continue;
@@ -798,12 +797,11 @@ qmgr_attempt_end(struct qmsg *m)
 			b->orcpt = ld->env.rcpts[i].orcpt;
 			/* a mailbox's server is ours: its socket is nobody's
 			 * business */
-			b->remote =
-			    r->host[0] && r->code &&
-				    !(ld->route &&
-					ld->route[i] == QUEUE_ROUTE_MAILBOX)
-				? r->host
-				: "";
+			b->remote = r->host[0] && r->code &&
+					    !(ld->route &&
+						ld->route[i] == ROUTE_MAILBOX)
+					? r->host
+					: "";
 			b->diag = r->text;
 			b->code = r->code > 0 ? r->code : 0;
 		}

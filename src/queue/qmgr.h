@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "../policy/route.h"
+
 struct spool_env;
 struct store;
 
@@ -27,19 +29,6 @@ void qmgr_flush(void);
 /* Tell fn (on a worker, with its thread context) how many recipients of
  * a message a login submitted were refused by their servers (5xx). */
 void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
-
-/* route.c: where a recipient goes when [mailbox] lmtp is set (on a
- * worker, or in the CLI). QUEUE_ROUTE_MAILBOX fills mailbox with the
- * user's own address (folded local part, primary domain name). */
-#define QUEUE_ROUTE_ERROR (-1) /* the store failed: try again later */
-#define QUEUE_ROUTE_REMOTE 0   /* not hosted: MX or smarthost */
-#define QUEUE_ROUTE_MAILBOX 1  /* a user's mailbox: LMTP */
-#define QUEUE_ROUTE_NOUSER 2   /* hosted domain, no such user: 5.1.1 */
-int queue_route(struct store *, const char *rcpt, char *mailbox, size_t len);
-/* Quarantined mail: "user+FOLDER@domain", which Dovecot's LMTP saves in
- * that folder (recipient_delimiter = +, lmtp_save_to_detail_mailbox). */
-#define QUEUE_JUNK_FOLDER "Junk"
-int queue_route_folder(char *mailbox, size_t len, const char *folder);
 
 /* sign.c: DKIM-sign a message for the domain of its From: (on a
  * worker), if the envelope allowed its sender that domain (hostname:

@@ -55,7 +55,7 @@ struct qload {
 	size_t siglen; /* DKIM-Signature fields prepended to data */
 	unsigned char *done;
 	struct qrcpt *r;
-	/* [mailbox] lmtp set: each recipient's QUEUE_ROUTE_* and mailbox,
+	/* [mailbox] lmtp set: each recipient's ROUTE_* and mailbox,
 	 * found on the worker that loaded it; else NULL */
 	signed char *route;
 	char (*mbox)[ADDR_MAX + 1];

@@ -16,6 +16,7 @@
 #include "session_int.h"
 #include "../auth/cred.h"
 #include "../policy/rate.h"
+#include "../policy/route.h"
 #include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/cidr.h"
@@ -514,41 +515,23 @@ smtp_rcpt_refused(struct smtp_session *s)
 }
 
 /* The MX: is the recipient a mailbox here? Asked of the store on a
- * worker; the recipient waits, filled in, past the last counted one. */
-enum mx_rcpt { MX_MAILBOX, MX_UNKNOWN, MX_NOT_HOSTED, MX_TEMPFAIL };
-
+ * worker (policy/route.c, as the queue routes it: one canonical
+ * spelling, whatever the client wrote); the recipient waits, filled in,
+ * past the last counted one. */
 struct mx_rcpt_job {
 	struct smtp_job job;
 	char to[ADDR_MAX + 1];
-	enum mx_rcpt result;
+	int route; /* ROUTE_* */
 };
 
 static void
 mx_rcpt_job_run(struct worker_job *j, void *ctx)
 {
 	struct mx_rcpt_job *m = (struct mx_rcpt_job *)j;
-	struct store *st = store_thread();
-	struct store_domain d;
-	struct store_user u;
-	struct addr a;
-	char why[160];
-	int rc;
+	char mailbox[ADDR_MAX + 1];
 
 	(void)ctx;
-	/* one canonical spelling (IDNA, case, trailing dot) for the
-	 * look-up, whatever the client wrote */
-	if (addr_parse(m->to, &a, why, sizeof(why)) == -1) {
-		m->result = MX_NOT_HOSTED;
-		return;
-	}
-	if ((rc = store_domain_get(st, a.domain, &d)) != 0) {
-		m->result = rc == STORE_NOTFOUND ? MX_NOT_HOSTED : MX_TEMPFAIL;
-		return;
-	}
-	rc = store_mailbox_user(st, &a, &u);
-	m->result = rc == 0		   ? MX_MAILBOX
-		    : rc == STORE_NOTFOUND ? MX_UNKNOWN
-					   : MX_TEMPFAIL;
+	m->route = route_rcpt(store_thread(), m->to, mailbox, sizeof(mailbox));
 }
 
 static void
@@ -562,23 +545,23 @@ mx_rcpt_job_done(struct worker_job *j)
 		return;
 	}
 	s->job = NULL;
-	switch (m->result) {
-	case MX_MAILBOX:
+	switch (m->route) {
+	case ROUTE_MAILBOX:
 		s->tx->nrcpt++;
 		s->tx->inbound = 1;
 		smtp_reply(s, "250 2.1.5 Ok");
 		break;
-	case MX_UNKNOWN:
+	case ROUTE_NOUSER:
 		smtp_refuse(s,
 		    "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown",
 		    m->to);
 		break;
-	case MX_NOT_HOSTED:
+	case ROUTE_REMOTE:
 		/* no address trick changes this: nothing is relayed */
 		smtp_refuse(s, "554 5.7.1 <%s>: Relay access denied", m->to);
 		break;
-	case MX_TEMPFAIL:
+	default: /* ROUTE_ERROR */
 		smtp_reply(s, "451 4.3.0 <%s>: Temporary lookup failure",
 		    m->to);
 		break;

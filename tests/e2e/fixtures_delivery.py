@@ -49,7 +49,7 @@ from typing import List, NamedTuple
 
 import pytest
 
-from fixtures_smtp import Server, tls_client_context, _open_clients
+from fixtures_smtp import Server, _open_clients, terminate, tls_client_context
 
 HERE = Path(__file__).resolve().parent
 DNS_SCRIPT = HERE.parent / "dns" / "dnsserver.py"
@@ -194,13 +194,7 @@ class DnsServer:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc, 5)
         proc.stdout.close()
         self._log.close()
 

@@ -34,7 +34,6 @@ import imaplib
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -43,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures_smtp import free_port
+from fixtures_smtp import free_port, terminate
 
 DOVECOT = "/usr/sbin/dovecot"
 MAIL_USER = "dovecot"  # mail_uid/mail_gid: exists once dovecot-core is installed
@@ -200,13 +199,7 @@ service lmtp {{
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        terminate(proc, 10)
         self._out.close()
         deadline = time.monotonic() + 10
         while self._listens_lmtp() and time.monotonic() < deadline:

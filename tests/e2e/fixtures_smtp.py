@@ -59,6 +59,17 @@ QUEUED_RE = re.compile(r"queued as ([0-9a-f]{20})\b")
 _open_clients = []
 
 
+def terminate(proc, grace):
+    """SIGTERM to a helper server, SIGKILL after grace seconds; waits."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def free_port():
     """A port on 127.0.0.1 that nobody listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

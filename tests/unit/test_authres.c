@@ -22,6 +22,7 @@ UNIT_TEST(test_authres_strip_removes_only_fields_claiming_our_id)
 		   " dkim=pass header.d=example.org\r\n"
 		   "Authentication-Results: other.example; spf=fail\r\n"
 		   "Authentication-Results: \"mx.example.org\"; dmarc=pass\r\n"
+		   "Authentication-Results: mx.example.org.; dkim=pass\r\n"
 		   "Authentication-Results: mx.example.org.evil; dmarc=pass\r\n"
 		   "Subject: Authentication-Results: mx.example.org;\r\n"
 		   "\r\n"
