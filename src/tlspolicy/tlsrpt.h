@@ -25,17 +25,17 @@ enum tlsrpt_policy_type {
 /* RFC 8460 4.3 result-type; TLSRPT_SUCCESS counts as successful */
 enum tlsrpt_result {
 	TLSRPT_SUCCESS,
-	TLSRPT_STARTTLS_NOT_SUPPORTED,	 /* "starttls-not-supported" */
-	TLSRPT_CERT_HOST_MISMATCH,	 /* "certificate-host-mismatch" */
-	TLSRPT_CERT_EXPIRED,		 /* "certificate-expired" */
-	TLSRPT_CERT_NOT_TRUSTED,	 /* "certificate-not-trusted" */
-	TLSRPT_VALIDATION_FAILURE,	 /* "validation-failure" */
-	TLSRPT_TLSA_INVALID,		 /* "tlsa-invalid" */
-	TLSRPT_DNSSEC_INVALID,		 /* "dnssec-invalid" */
-	TLSRPT_DANE_REQUIRED,		 /* "dane-required" */
-	TLSRPT_STS_POLICY_FETCH_ERROR,	 /* "sts-policy-fetch-error" */
-	TLSRPT_STS_POLICY_INVALID,	 /* "sts-policy-invalid" */
-	TLSRPT_STS_WEBPKI_INVALID,	 /* "sts-webpki-invalid" */
+	TLSRPT_STARTTLS_NOT_SUPPORTED, /* "starttls-not-supported" */
+	TLSRPT_CERT_HOST_MISMATCH,     /* "certificate-host-mismatch" */
+	TLSRPT_CERT_EXPIRED,	       /* "certificate-expired" */
+	TLSRPT_CERT_NOT_TRUSTED,       /* "certificate-not-trusted" */
+	TLSRPT_VALIDATION_FAILURE,     /* "validation-failure" */
+	TLSRPT_TLSA_INVALID,	       /* "tlsa-invalid" */
+	TLSRPT_DNSSEC_INVALID,	       /* "dnssec-invalid" */
+	TLSRPT_DANE_REQUIRED,	       /* "dane-required" */
+	TLSRPT_STS_POLICY_FETCH_ERROR, /* "sts-policy-fetch-error" */
+	TLSRPT_STS_POLICY_INVALID,     /* "sts-policy-invalid" */
+	TLSRPT_STS_WEBPKI_INVALID,     /* "sts-webpki-invalid" */
 };
 
 #define TLSRPT_STRINGS_MAX 64 /* policy-string lines kept */
@@ -58,11 +58,11 @@ struct tlsrpt_policy {
 };
 
 struct tlsrpt_session {
-	const char *mx_host;	    /* receiving-mx-hostname, or NULL */
-	const char *receiving_ip;   /* "192.0.2.1", or NULL */
-	const char *sending_ip;	    /* our source address, or NULL */
+	const char *mx_host;	  /* receiving-mx-hostname, or NULL */
+	const char *receiving_ip; /* "192.0.2.1", or NULL */
+	const char *sending_ip;	  /* our source address, or NULL */
 	enum tlsrpt_result result;
-	const char *detail;	    /* additional-information, or NULL */
+	const char *detail; /* additional-information, or NULL */
 };
 
 /*
@@ -71,7 +71,7 @@ struct tlsrpt_session {
  * counts reach the disk in batches. Never fails in a way the caller
  * must handle (out of memory: the session is not counted).
  */
-void tlsrpt_record(const struct tlsrpt_policy *,
-    const struct tlsrpt_session *, int64_t now);
+void tlsrpt_record(const struct tlsrpt_policy *, const struct tlsrpt_session *,
+    int64_t now);
 
 #endif

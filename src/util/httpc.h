@@ -39,12 +39,12 @@ struct httpc_req {
 };
 
 struct httpc_resp {
-	int status;	       /* 0 when the request failed */
-	const char *error;     /* why it failed, for logs; NULL if it did not */
-	int tls_failed;	       /* 1: the TLS handshake or verification failed */
-	long verify_result;    /* X509_V_OK or OpenSSL's verification error */
+	int status;	    /* 0 when the request failed */
+	const char *error;  /* why it failed, for logs; NULL if it did not */
+	int tls_failed;	    /* 1: the TLS handshake or verification failed */
+	long verify_result; /* X509_V_OK or OpenSSL's verification error */
 	const char *content_type; /* the value, or "" */
-	const char *body;      /* status != 0: the body, NUL-terminated */
+	const char *body;	  /* status != 0: the body, NUL-terminated */
 	size_t len;
 };
 
