@@ -90,7 +90,9 @@ admin_queue_json(struct admin_ctx *ctx, const struct spool_info *m,
 		 "smtputf8", e->smtputf8, "size", (json_int_t)m->size, "held",
 		 m->held, "rcpts_done", m->rcpts_done)) == NULL)
 		return NULL;
-	if ((e->domain[0] &&
+	if ((e->requiretls &&
+		json_object_set_new(o, "requiretls", json_true())) ||
+	    (e->domain[0] &&
 		json_object_set_new(o, "domain", json_string(e->domain))) ||
 	    (e->ret[0] && json_object_set_new(o, "ret", json_string(e->ret))) ||
 	    (e->envid[0] &&

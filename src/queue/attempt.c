@@ -605,6 +605,8 @@ qmsg_deliver(struct qmsg *m)
 		v->txn.len = ld->len;
 		v->txn.eightbit = strcmp(ld->env.body, "8BITMIME") == 0;
 		v->txn.smtputf8 = ld->env.smtputf8;
+		/* the mailboxes are here: the message goes no further */
+		v->txn.requiretls = ld->env.requiretls && !v->d->lmtp;
 		v->txn.rcpt_code = v->rcode;
 		v->txn.rcpt_text = v->rtext;
 		m->groups++;
@@ -779,9 +781,12 @@ qmgr_attempt_end(struct qmsg *m)
 		if (ld->done[i] || result == NULL)
 			continue;
 		log_info("delivery.attempt queue=%s to=<%s> host=%s tls=%s "
+			 "tls_policy=%s verified=%s "
 			 "reply=\"%s\" delay=%llds result=%s",
 		    m->node.id, log_addr(la, sizeof(la), ld->env.rcpts[i].addr),
 		    r->host[0] ? r->host : "-", r->tls[0] ? r->tls : "none",
+		    r->tls_policy[0] ? r->tls_policy : "none",
+		    r->tls_verified ? "yes" : "no",
 		    log_quote(quoted, sizeof(quoted), r->text, strlen(r->text)),
 		    (long long)(now - ld->env.time), result);
 		if (r->state == R_SENT || r->state == R_FAILED)

@@ -294,7 +294,8 @@ qmgr_start(void)
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
 	SSL_CTX_set_verify(q.tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
-	if (dest_smarthost_setup(cf) == -1 || dest_lmtp_setup(cf) == -1)
+	if (dest_smarthost_setup(cf) == -1 || dest_lmtp_setup(cf) == -1 ||
+	    dest_tlspol_setup(cf) == -1)
 		return -1;
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
@@ -357,6 +358,8 @@ qmgr_free(void)
 	}
 	qsched_free(&q.sched);
 	dest_free_all();
+	tlspol_ctx_free(q.tlspol);
+	q.tlspol = NULL;
 	resolver_free(q.res);
 	event_free(q.wake);
 	event_free(q.timer);
@@ -366,6 +369,8 @@ qmgr_free(void)
 	SSL_CTX_free(q.tls);
 	SSL_CTX_free(q.smarthost_tls);
 	q.smarthost_tls = NULL;
+	SSL_CTX_free(q.verify_tls);
+	q.verify_tls = NULL;
 	free(q.incoming);
 	q.incoming = NULL;
 	q.base = NULL;

@@ -237,6 +237,8 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 		ADD("inbound 1\n");
 	if (e->junk)
 		ADD("junk 1\n");
+	if (e->requiretls)
+		ADD("requiretls 1\n");
 	if (e->ret[0])
 		ADD("ret %s\n", e->ret);
 	if (e->envid[0])
@@ -469,6 +471,8 @@ spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 			e->inbound = atoi(sp) == 1;
 		else if (strcmp(p, "junk") == 0)
 			e->junk = atoi(sp) == 1;
+		else if (strcmp(p, "requiretls") == 0)
+			e->requiretls = atoi(sp) == 1;
 		else if (strcmp(p, "ret") == 0)
 			str_lcpy(e->ret, sp, sizeof(e->ret));
 		else if (strcmp(p, "envid") == 0)

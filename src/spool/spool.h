@@ -41,6 +41,8 @@ struct spool_env {
 	int junk;
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
+	/* RFC 8689: delivered only over verified TLS, else bounced */
+	int requiretls;
 	char ret[8];	 /* DSN RET=, "" if none */
 	char envid[128]; /* DSN ENVID=, "" if none */
 	int nrcpt;

@@ -64,8 +64,12 @@ struct conf {
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];
 	char smarthost_password_file[CONF_PATH_MAX];
-	char smarthost_tls[16];		  /* verify, none */
-	char smarthost_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
+	char smarthost_tls[16];		     /* verify, none */
+	char smarthost_ca[CONF_PATH_MAX];    /* "" = the system's CAs */
+	char delivery_dane[8];		     /* auto, on, off */
+	char delivery_mta_sts[8];	     /* on, off */
+	char delivery_tls_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
+	int64_t mta_sts_port;
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
