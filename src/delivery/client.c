@@ -147,6 +147,21 @@ dc_tls_required(const struct dclient *c)
 	       m == DCLIENT_TLS_DANE_NOAUTH || m == DCLIENT_TLS_STS;
 }
 
+/* what made TLS required, for the error */
+static const char *
+dc_required_by(const struct dclient *c)
+{
+	switch (dc_mode(c)) {
+	case DCLIENT_TLS_STS:
+		return " (MTA-STS policy enforce)";
+	case DCLIENT_TLS_DANE:
+	case DCLIENT_TLS_DANE_NOAUTH:
+		return " (DANE TLSA records)";
+	default:
+		return c->t.tls_verify ? " (smarthost_tls = verify)" : "";
+	}
+}
+
 /* Tell the owner how this address's TLS went (DC_SESSION). */
 static void
 dc_session(struct dclient *c, enum tlsrpt_result result, const char *detail)
@@ -1000,11 +1015,12 @@ dc_event(struct dclient *c, short what)
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		char why[256];
 		const char *r = e ? ERR_reason_error_string(e) : NULL;
-		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s%s",
+		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s%s%s",
 		    r ? r : "connection closed", v != X509_V_OK ? " (" : "",
 		    v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
 		    v != X509_V_OK ? ")" : "",
-		    dc_tls_required(c) ? ": nothing sent" : "");
+		    dc_tls_required(c) ? ": nothing sent" : "",
+		    dc_tls_required(c) ? dc_required_by(c) : "");
 		dc_session(c,
 		    v != X509_V_OK ? dc_verify_result(c, v)
 				   : TLSRPT_VALIDATION_FAILURE,

@@ -626,6 +626,50 @@ spool_mark_done(const char *id, const int *idx, int n)
 }
 
 int
+spool_note(const char *id, const char *lines, size_t len)
+{
+	char path[PATH_MAX + 64];
+	ssize_t w;
+	int fd;
+
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		 0600)) == -1)
+		return -1;
+	w = write(fd, lines, len);
+	close(fd);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+int
+spool_notes(const char *id, char (*notes)[SPOOL_NOTE_MAX], int nrcpt)
+{
+	char path[PATH_MAX + 64], *st, *q, *e2, *sp;
+	int i;
+
+	for (i = 0; i < nrcpt; i++)
+		notes[i][0] = '\0';
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((st = str_read_file(path, 1 << 24, NULL)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (q = st; (e2 = strchr(q, '\n')) != NULL; q = e2 + 1) {
+		*e2 = '\0';
+		if (strncmp(q, "note ", 5) != 0 ||
+		    (sp = strchr(q + 5, ' ')) == NULL)
+			continue;
+		i = atoi(q + 5);
+		if (i >= 0 && i < nrcpt)
+			str_lcpy(notes[i], sp + 1, SPOOL_NOTE_MAX);
+	}
+	free(st);
+	return 0;
+}
+
+int
 spool_each_id(int (*fn)(const char *id, void *arg), void *arg)
 {
 	struct dirent *de;

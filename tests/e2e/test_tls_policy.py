@@ -460,3 +460,29 @@ def test_requiretls_is_kept_in_the_queue(world):
     qid = submit_requiretls(world, srv, "bob@slow.test", msg("bob@slow.test"))
     shown = srv.cli("queue", "show", qid)
     assert shown.get("requiretls") is True, shown
+
+
+def test_queue_show_tells_each_recipients_last_attempt_with_its_tls(world):
+    """One recipient delivered under DANE, one waiting on an MTA-STS
+    policy its MX fails: `queue show` says which and why."""
+    ctx, crt = world.ca.context("mx.dane.test")
+    world.mx("127.0.0.3", tls_context=ctx)
+    bad, _ = world.ca.context("wrong.sts.test")
+    world.mx("127.0.0.2", tls_context=bad)
+    world.dns.set(*(dane_zone("dane.test", "mx.dane.test", "127.0.0.3",
+                              "3 1 1 " + world.ca.spki_sha256(crt)) +
+                    sts_zone("sts.test", "mx.sts.test", "127.0.0.2")))
+    world.sts.policies["mta-sts.sts.test"] = (200,) + policy("enforce", "mx.sts.test")
+    srv = server(world)
+    qid = world.submit(srv, ["bob@dane.test", "carol@sts.test"], msg("bob@dane.test"))
+    wait_attempt(srv, qid, "sent")
+    wait_attempt(srv, qid, "deferred")
+
+    def shown():
+        s = srv.cli("queue", "show", qid)
+        return s if all(s.get("last_attempt") or [None]) else None
+    wait_until(shown, 10, "both recipients' notes in queue show")
+    sent, waiting = shown()["last_attempt"]
+    assert sent.startswith("sent host=mx.dane.test tls=TLSv1.") and \
+        "tls_policy=dane verified=yes" in sent, sent
+    assert waiting.startswith("deferred ") and "MTA-STS" in waiting, waiting
