@@ -79,5 +79,9 @@ int dclient_error_is_temporary(const struct dclient *);
 /* The host and TLS of the current connection, for the log. */
 const char *dclient_host(const struct dclient *);
 const char *dclient_tls(const struct dclient *);
+/* The current connection's remote and local addresses as text (TLS
+ * reports): 0, or -1 when there is none or it is a UNIX socket. */
+int dclient_addrs(const struct dclient *, char *peer, size_t peerlen,
+    char *local, size_t locallen);
 
 #endif

@@ -22,6 +22,7 @@
 #include <sodium.h>
 
 #include "qmgr_int.h"
+#include "../tlspolicy/tlsrpt.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -501,6 +502,40 @@ dest_pump(struct qdest *d)
 	}
 }
 
+/*
+ * TLS reports (issue 16): count this session to a remote MX (not the
+ * smarthost, not the mailboxes) for its domain: ready over TLS is a
+ * success, ready without it "starttls-not-supported", failed in the
+ * handshake a "validation-failure". For now every domain counts under
+ * "no-policy-found"; MTA-STS and DANE bring their policies here.
+ */
+static void
+conn_tlsrpt(struct qconn *c, enum dclient_event ev)
+{
+	char peer[64], local[64];
+	const char *err = dclient_error(c->c);
+	struct tlsrpt_policy pol = { TLSRPT_POLICY_NONE, c->d->key, 0, NULL, 0,
+		NULL };
+	struct tlsrpt_session s = { dclient_host(c->c), NULL, NULL,
+		TLSRPT_SUCCESS, NULL };
+
+	if (c->d->lmtp || strcmp(c->d->key, "smarthost") == 0)
+		return;
+	if (ev == DC_READY && strcmp(dclient_tls(c->c), "none") == 0)
+		s.result = TLSRPT_STARTTLS_NOT_SUPPORTED;
+	else if (ev == DC_FAILED && strstr(err, "TLS handshake failed")) {
+		s.result = TLSRPT_VALIDATION_FAILURE;
+		s.detail = err;
+	} else if (ev != DC_READY)
+		return;
+	if (dclient_addrs(c->c, peer, sizeof(peer), local, sizeof(local)) ==
+	    0) {
+		s.receiving_ip = peer;
+		s.sending_ip = local;
+	}
+	tlsrpt_record(&pol, &s, qmgr_now());
+}
+
 static void
 conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 {
@@ -510,6 +545,8 @@ conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 	int i;
 
 	(void)dc;
+	if (ev == DC_READY || (ev == DC_FAILED && !c->ready))
+		conn_tlsrpt(c, ev); /* TLS reports */
 	switch (ev) {
 	case DC_READY:
 		c->ready = 1;

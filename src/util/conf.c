@@ -115,6 +115,9 @@ static const struct conf_key conf_keys[] = {
 	    "unchecked, and no smarthost_user" },
 	{ "delivery", "smarthost_ca", T_PATH, S(smarthost_ca), "", 0, 0, NULL,
 	    "CA certificates (PEM) for the smarthost's (empty: the system's)" },
+	{ "delivery", "tls_ca", T_PATH, S(delivery_tls_ca), "", 0, 0, NULL,
+	    "CA certificates (PEM) for MX certificates under MTA-STS and for "
+	    "HTTPS fetches (empty: the system's)" },
 	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,
 	    0, NULL, "where mode = capture writes messages" },
 	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1, 86400,
@@ -253,6 +256,17 @@ static const struct conf_key conf_keys[] = {
 	    1, 1000000, NULL, "... once at least this many were refused" },
 	{ "abuse", "notify", T_STR, S(abuse_notify), "", 0, 0, NULL,
 	    "the operator's address for block notices (empty: the user only)" },
+
+	{ "tlsrpt", "enabled", T_ENUM, S(tlsrpt_enabled), "on", 0, 0, "on|off",
+	    "send daily TLS reports (RFC 8460) to the domains that ask for them "
+	    "in a _smtp._tls TXT record (off: counted, not sent)" },
+	{ "tlsrpt", "organization", T_STR, S(tlsrpt_org), "", 0, 0, NULL,
+	    "organization-name in the reports (empty: HOSTNAME)" },
+	{ "tlsrpt", "contact", T_STR, S(tlsrpt_contact), "", 0, 0, NULL,
+	    "contact-info in the reports (empty: postmaster@HOSTNAME)" },
+	{ "tlsrpt", "from", T_STR, S(tlsrpt_from), "", 0, 0, NULL,
+	    "sender of the reports by mail (empty: "
+	    "noreply-smtp-tls-reporting@HOSTNAME)" },
 
 	{ "panel", "url", T_STR, S(panel_url), "", 0, 0, NULL,
 	    "the panel's address in e-mailed links (empty: https://HOSTNAME/)" },

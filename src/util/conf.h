@@ -64,8 +64,9 @@ struct conf {
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];
 	char smarthost_password_file[CONF_PATH_MAX];
-	char smarthost_tls[16];		  /* verify, none */
-	char smarthost_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
+	char smarthost_tls[16];		     /* verify, none */
+	char smarthost_ca[CONF_PATH_MAX];    /* "" = the system's CAs */
+	char delivery_tls_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
@@ -124,6 +125,12 @@ struct conf {
 	int64_t abuse_rejected_share; /* percent */
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
+
+	/* [tlsrpt] */
+	char tlsrpt_enabled[8];		   /* on, off */
+	char tlsrpt_org[CONF_STR_MAX];	   /* "" = HOSTNAME */
+	char tlsrpt_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
+	char tlsrpt_from[CONF_STR_MAX];	   /* "" = noreply-smtp-tls-...@ */
 
 	/* [panel] */
 	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
