@@ -511,8 +511,7 @@ dc_after_ehlo(struct dclient *c)
 	}
 	if (!c->tls_on && !c->t.lmtp) {
 		/* told once per address: a STARTTLS refused comes here too */
-		dc_session(c, TLSRPT_STARTTLS_NOT_SUPPORTED,
-		    "STARTTLS not offered or refused");
+		dc_session(c, TLSRPT_STARTTLS_NOT_SUPPORTED, NULL);
 		if (c->state == DC_DEAD || c->bev == NULL)
 			return;
 	}
@@ -1046,4 +1045,38 @@ dc_event_cb(struct bufferevent *bev, short what, void *arg)
 	c->busy++;
 	dc_event(c, what);
 	dc_leave(c);
+}
+
+static int
+dc_ntop(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		return -1;
+	return inet_ntop(ss->ss_family, a, out, (socklen_t)len) ? 0 : -1;
+}
+
+int
+dclient_addrs(const struct dclient *c, char *peer, size_t peerlen, char *local,
+    size_t locallen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd;
+
+	if (c->bev == NULL || (fd = (int)bufferevent_getfd(c->bev)) == -1)
+		return -1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    dc_ntop(&ss, peer, peerlen) == -1)
+		return -1;
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    dc_ntop(&ss, local, locallen) == -1)
+		return -1;
+	return 0;
 }

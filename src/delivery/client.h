@@ -121,5 +121,9 @@ const char *dclient_tls_policy(const struct dclient *);
 int dclient_tls_verified(const struct dclient *);
 /* The last DC_SESSION's, valid during that callback. */
 const struct dclient_session *dclient_session(const struct dclient *);
+/* The current connection's remote and local addresses as text (TLS
+ * reports): 0, or -1 when there is none or it is a UNIX socket. */
+int dclient_addrs(const struct dclient *, char *peer, size_t peerlen,
+    char *local, size_t locallen);
 
 #endif

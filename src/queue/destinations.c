@@ -23,6 +23,7 @@
 
 #include "qmgr_int.h"
 #include "../tlspolicy/dane.h"
+#include "../tlspolicy/tlsrpt.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -359,6 +360,14 @@ dest_policy_cb(struct tlspol *pol, void *arg)
 	}
 	tlspol_unref(d->pol);
 	d->pol = pol;
+	if (pol->sts_failure != TLSRPT_SUCCESS) {
+		/* the domain published a policy that could not be had */
+		struct tlsrpt_policy rp = { TLSRPT_POLICY_STS, d->key, 0, NULL,
+			0, NULL };
+		struct tlsrpt_session rs = { NULL, NULL, NULL,
+			pol->sts_failure, pol->sts_why };
+		tlsrpt_record(&rp, &rs, qmgr_now());
+	}
 	for (k = 0; k < d->target.naddrs; k++) {
 		const struct tlspol_host *h =
 		    tlspol_host(pol, d->target.hosts[k]);
@@ -583,6 +592,37 @@ dest_pump(struct qdest *d)
 	}
 }
 
+/*
+ * TLS reports (RFC 8460): each TLS session to a remote MX (not the
+ * smarthost, not the mailboxes), as the client judged it (DC_SESSION:
+ * TLS up and the policy met, no STARTTLS, or the policy's failure), is
+ * counted under the policy its host ran under: DANE's TLSA records,
+ * the MTA-STS policy, or none found.
+ */
+static void
+conn_tlsrpt(struct qconn *c)
+{
+	const struct dclient_session *ds = dclient_session(c->c);
+	const char *mx[MTASTS_MX_MAX];
+	char peer[64], local[64];
+	struct tlsrpt_policy pol = { TLSRPT_POLICY_NONE, c->d->key, 0, NULL, 0,
+		NULL };
+	struct tlsrpt_session s = { ds->host, ds->ip, NULL, ds->result,
+		ds->detail && ds->detail[0] ? ds->detail : NULL };
+
+	if (c->d->lmtp || strcmp(c->d->key, "smarthost") == 0)
+		return;
+	if (c->d->pol)
+		tlspol_report_policy(c->d->pol, ds->host, &pol, mx,
+		    MTASTS_MX_MAX);
+	if (dclient_addrs(c->c, peer, sizeof(peer), local, sizeof(local)) ==
+	    0) {
+		s.receiving_ip = peer;
+		s.sending_ip = local;
+	}
+	tlsrpt_record(&pol, &s, qmgr_now());
+}
+
 static void
 conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 {
@@ -600,6 +640,7 @@ conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 			dest_up(d);
 		break;
 	case DC_SESSION:
+		conn_tlsrpt(c);
 		return; /* the connection goes on by itself */
 	case DC_TXN_DONE:
 		c->cur = NULL;

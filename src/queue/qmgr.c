@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qmgr_int.h"
+#include "../tlspolicy/tlsrpt.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -289,6 +290,9 @@ qmgr_start(void)
 		    cf->dns_servers, err);
 		return -1;
 	}
+	/* TLS reports: without them, mail still goes */
+	if (tlsrpt_start(q.base, resolver_dnsq(q.res), q.wl) == -1)
+		log_warnx("queue.start error=\"TLS reports off\"");
 	if ((q.tls = SSL_CTX_new(TLS_client_method())) == NULL)
 		return -1;
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
@@ -360,6 +364,7 @@ qmgr_free(void)
 	dest_free_all();
 	tlspol_ctx_free(q.tlspol);
 	q.tlspol = NULL;
+	tlsrpt_stop(); /* the last counts to disk */
 	resolver_free(q.res);
 	event_free(q.wake);
 	event_free(q.timer);

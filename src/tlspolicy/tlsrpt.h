@@ -74,4 +74,32 @@ struct tlsrpt_session {
 void tlsrpt_record(const struct tlsrpt_policy *, const struct tlsrpt_session *,
     int64_t now);
 
+struct dnsq;
+struct event_base;
+struct json_t;
+struct workers_loop;
+
+/*
+ * Start on the queue's loop, after its resolver (dns asks for the
+ * _smtp._tls records): read back the counts under DATA_DIR/tlsrpt/,
+ * write them every few seconds, report finished days once a day (and
+ * soon after a start). [tlsrpt] enabled = off: counted, not sent.
+ * 0 or -1.
+ */
+int tlsrpt_start(struct event_base *, struct dnsq *, struct workers_loop *);
+/* After the queue and the workers stopped: write what is not on disk
+ * yet, cancel what is being sent, free everything. */
+void tlsrpt_stop(void);
+/*
+ * `postern tlsrpt send`: ask the running server to report now, through
+ * DATA_DIR/tlsrpt/send (looked for every few seconds): day is
+ * "YYYY-MM-DD", "today" (the day so far; its counts start afresh), or
+ * NULL (the finished days). 0, or -1 with a reason in err.
+ */
+int tlsrpt_request(const char *data_dir, const char *day, char *err,
+    size_t errlen);
+/* `postern tlsrpt show`: the counts on disk (a few seconds behind the
+ * server): {"domains": [each <domain>.json]}. NULL: out of memory. */
+struct json_t *tlsrpt_show(const char *data_dir);
+
 #endif

@@ -269,6 +269,17 @@ static const struct conf_key conf_keys[] = {
 	{ "abuse", "notify", T_STR, S(abuse_notify), "", 0, 0, NULL,
 	    "the operator's address for block notices (empty: the user only)" },
 
+	{ "tlsrpt", "enabled", T_ENUM, S(tlsrpt_enabled), "on", 0, 0, "on|off",
+	    "send daily TLS reports (RFC 8460) to the domains that ask for them "
+	    "in a _smtp._tls TXT record (off: counted, not sent)" },
+	{ "tlsrpt", "organization", T_STR, S(tlsrpt_org), "", 0, 0, NULL,
+	    "organization-name in the reports (empty: HOSTNAME)" },
+	{ "tlsrpt", "contact", T_STR, S(tlsrpt_contact), "", 0, 0, NULL,
+	    "contact-info in the reports (empty: postmaster@HOSTNAME)" },
+	{ "tlsrpt", "from", T_STR, S(tlsrpt_from), "", 0, 0, NULL,
+	    "sender of the reports by mail (empty: "
+	    "noreply-smtp-tls-reporting@HOSTNAME)" },
+
 	{ "panel", "url", T_STR, S(panel_url), "", 0, 0, NULL,
 	    "the panel's address in e-mailed links (empty: https://HOSTNAME/)" },
 	{ "panel", "name", T_STR, S(panel_name), "", 0, 0, NULL,

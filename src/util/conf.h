@@ -129,6 +129,12 @@ struct conf {
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
 
+	/* [tlsrpt] */
+	char tlsrpt_enabled[8];		   /* on, off */
+	char tlsrpt_org[CONF_STR_MAX];	   /* "" = HOSTNAME */
+	char tlsrpt_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
+	char tlsrpt_from[CONF_STR_MAX];	   /* "" = noreply-smtp-tls-...@ */
+
 	/* [panel] */
 	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
 	char panel_name[CONF_STR_MAX];	  /* "" = HOSTNAME */

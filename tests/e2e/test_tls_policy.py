@@ -7,6 +7,8 @@ over HTTPS on loopback by a certificate of the same CA, trusted through
 [delivery] tls_ca.
 """
 import contextlib
+import gzip
+import json
 import hashlib
 import http.server
 import re
@@ -82,7 +84,7 @@ class StsServer:
     policies[host] = (status, content type, body); every request seen."""
 
     def __init__(self, ctx):
-        self.policies, self.requests = {}, []
+        self.policies, self.requests, self.posts = {}, [], []
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -98,6 +100,14 @@ class StsServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                outer.posts.append((self.path, dict(self.headers.items()),
+                                    self.rfile.read(n)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def log_message(self, *a):
                 pass
@@ -486,3 +496,57 @@ def test_queue_show_tells_each_recipients_last_attempt_with_its_tls(world):
     assert sent.startswith("sent host=mx.dane.test tls=TLSv1.") and \
         "tls_policy=dane verified=yes" in sent, sent
     assert waiting.startswith("deferred ") and "MTA-STS" in waiting, waiting
+
+
+def test_tls_reports_name_the_policy_each_session_ran_under(world):
+    """The TLS report (RFC 8460) of a day: an MTA-STS domain delivered
+    to, a DANE domain whose TLSA records do not match, a domain whose
+    policy could not be fetched."""
+    good, _ = world.ca.context("mx.sts.test")
+    world.mx("127.0.0.2", tls_context=good)
+    danectx, _ = world.ca.context("mx.dane.test")
+    world.mx("127.0.0.3", tls_context=danectx)
+    world.mx("127.0.0.4")
+    rua = '"v=TLSRPTv1; rua=https://mta-sts.sts.test:%d/tlsrpt"' % world.sts.port
+    world.dns.set(*(sts_zone("sts.test", "mx.sts.test", "127.0.0.2") +
+                    dane_zone("dane.test", "mx.dane.test", "127.0.0.3", "3 1 1 " + "ab" * 32) +
+                    sts_zone("bad.test", "mx.bad.test", "127.0.0.4") +
+                    ["_smtp._tls.%s. TXT %s" % (d, rua) for d in ("sts.test", "dane.test",
+                                                                 "bad.test")]))
+    world.sts.policies["mta-sts.sts.test"] = (200,) + policy("enforce", "mx.sts.test")
+    srv = server(world)
+    qid = world.submit(srv, ["bob@sts.test", "bob@dane.test", "bob@bad.test"],
+                       msg("bob@sts.test"))
+    wait_until(lambda: len([a for a in attempts(srv.log(), qid) if a["result"] == "sent"]) == 2,
+               15, "sts.test and bad.test delivered")
+    wait_attempt(srv, qid, "deferred")
+    srv.cli("tlsrpt", "send", "--today")
+    wait_until(lambda: len(world.sts.posts) == 3, 20, "three reports posted")
+    reports = {}
+    for path, headers, body in world.sts.posts:
+        assert path == "/tlsrpt"
+        assert headers["Content-Type"] == "application/tlsrpt+gzip"
+        r = json.loads(gzip.decompress(body))
+        reports[r["policies"][0]["policy"]["policy-domain"]] = r
+
+    [p] = reports["sts.test"]["policies"]
+    assert p["policy"]["policy-type"] == "sts"
+    assert "mode: enforce" in p["policy"]["policy-string"]
+    assert p["policy"]["mx-host"] == ["mx.sts.test"]
+    assert p["summary"] == {"total-successful-session-count": 1,
+                            "total-failure-session-count": 0}
+
+    [p] = reports["dane.test"]["policies"]
+    assert p["policy"]["policy-type"] == "tlsa"
+    assert p["policy"]["policy-string"] == ["3 1 1 " + "AB" * 32]
+    assert p["summary"]["total-successful-session-count"] == 0
+    assert p["summary"]["total-failure-session-count"] >= 1
+    assert {d["result-type"] for d in p["failure-details"]} == {"tlsa-invalid"}
+    assert p["failure-details"][0]["receiving-mx-hostname"] == "mx.dane.test"
+    assert p["failure-details"][0]["receiving-ip"] == "127.0.0.3"
+
+    by_type = {p["policy"]["policy-type"]: p for p in reports["bad.test"]["policies"]}
+    assert {d["result-type"] for d in by_type["sts"]["failure-details"]} == \
+        {"sts-policy-fetch-error"}
+    assert {d["result-type"] for d in by_type["no-policy-found"]["failure-details"]} == \
+        {"starttls-not-supported"}
