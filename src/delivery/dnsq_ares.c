@@ -238,27 +238,31 @@ dq_status(int rc)
 }
 
 /* TLSA (RFC 6698): c-ares 1.18 has no parser, so the answer section is
- * walked here: each TLSA record of class IN kept as hex. */
-static int
-dq_tlsa(struct dq_query *q, const unsigned char *abuf, int alen)
+ * walked here; see resolve_int.h. */
+int
+dnsq_tlsa_walk(const unsigned char *abuf, int alen,
+    int (*keep)(void *, const unsigned char *, size_t), void *arg)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = abuf + 12, *end = abuf + alen;
-	char *name, out[DNSQ_RR_LEN];
+	const unsigned char *p, *end;
+	char *name;
 	long enclen;
 	int qd, an, i;
-	size_t rdlen, k;
+	size_t rdlen;
 
-	if (alen < 12)
+	if (abuf == NULL || alen < 12)
 		return ARES_EBADRESP;
+	p = abuf + 12;
+	end = abuf + alen;
 	qd = abuf[4] << 8 | abuf[5];
 	an = abuf[6] << 8 | abuf[7];
 	for (i = 0; i < qd + an; i++) {
 		unsigned type, class;
-		if (ares_expand_name(p, abuf, alen, &name, &enclen) !=
-		    ARES_SUCCESS)
+		if (p >= end || ares_expand_name(p, abuf, alen, &name,
+				    &enclen) != ARES_SUCCESS)
 			return ARES_EBADRESP;
 		ares_free_string(name);
+		if (enclen <= 0 || enclen > end - p)
+			return ARES_EBADRESP;
 		p += enclen;
 		if (i < qd) {
 			if (end - p < 4)
@@ -274,18 +278,34 @@ dq_tlsa(struct dq_query *q, const unsigned char *abuf, int alen)
 		p += 10;
 		if ((size_t)(end - p) < rdlen)
 			return ARES_EBADRESP;
-		if (type == 52 && class == ns_c_in && 2 * rdlen < sizeof(out)) {
-			for (k = 0; k < rdlen; k++) {
-				out[2 * k] = hex[p[k] >> 4];
-				out[2 * k + 1] = hex[p[k] & 15];
-			}
-			if (dq_keep(q, (const unsigned char *)out, 2 * rdlen,
-				0) == -1)
-				return ARES_ENOMEM;
-		}
+		if (type == 52 && class == ns_c_in && keep(arg, p, rdlen) == -1)
+			return ARES_ENOMEM;
 		p += rdlen;
 	}
 	return ARES_SUCCESS;
+}
+
+/* Keep one TLSA record as hex; one too long for DNSQ_RR_LEN is dropped. */
+static int
+dq_tlsa_keep(void *arg, const unsigned char *rd, size_t rdlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[DNSQ_RR_LEN];
+	size_t k;
+
+	if (2 * rdlen >= sizeof(out))
+		return 0;
+	for (k = 0; k < rdlen; k++) {
+		out[2 * k] = hex[rd[k] >> 4];
+		out[2 * k + 1] = hex[rd[k] & 15];
+	}
+	return dq_keep(arg, (const unsigned char *)out, 2 * rdlen, 0);
+}
+
+static int
+dq_tlsa(struct dq_query *q, const unsigned char *abuf, int alen)
+{
+	return dnsq_tlsa_walk(abuf, alen, dq_tlsa_keep, q);
 }
 
 static void

@@ -40,6 +40,12 @@ void resolver_send(struct resolver *, const char *name, int type,
 /* The AD bit of an answer. */
 int resolver_answer_ad(const unsigned char *abuf, int alen);
 
+/* Walk a DNS answer (hostile bytes): keep(arg, rdata, len) for each
+ * TLSA record of class IN in it; ARES_SUCCESS, ARES_EBADRESP when it is
+ * malformed, ARES_ENOMEM when keep said -1. (dnsq_ares.c) */
+int dnsq_tlsa_walk(const unsigned char *abuf, int alen,
+    int (*keep)(void *, const unsigned char *, size_t), void *arg);
+
 /* Follow ares_timeout() after queries were sent. */
 void resolver_timer_update(struct resolver *);
 

@@ -364,8 +364,8 @@ dest_policy_cb(struct tlspol *pol, void *arg)
 		/* the domain published a policy that could not be had */
 		struct tlsrpt_policy rp = { TLSRPT_POLICY_STS, d->key, 0, NULL,
 			0, NULL };
-		struct tlsrpt_session rs = { NULL, NULL, NULL,
-			pol->sts_failure, pol->sts_why };
+		struct tlsrpt_session rs = { NULL, NULL, NULL, pol->sts_failure,
+			pol->sts_why };
 		tlsrpt_record(&rp, &rs, qmgr_now());
 	}
 	for (k = 0; k < d->target.naddrs; k++) {
