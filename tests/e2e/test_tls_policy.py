@@ -507,21 +507,25 @@ def test_tls_reports_name_the_policy_each_session_ran_under(world):
     danectx, _ = world.ca.context("mx.dane.test")
     world.mx("127.0.0.3", tls_context=danectx)
     world.mx("127.0.0.4")
+    wrong, _ = world.ca.context("wrong.testing.test")
+    world.mx("127.0.0.5", tls_context=wrong)
     rua = '"v=TLSRPTv1; rua=https://mta-sts.sts.test:%d/tlsrpt"' % world.sts.port
     world.dns.set(*(sts_zone("sts.test", "mx.sts.test", "127.0.0.2") +
                     dane_zone("dane.test", "mx.dane.test", "127.0.0.3", "3 1 1 " + "ab" * 32) +
                     sts_zone("bad.test", "mx.bad.test", "127.0.0.4") +
+                    sts_zone("testing.test", "mx.testing.test", "127.0.0.5") +
                     ["_smtp._tls.%s. TXT %s" % (d, rua) for d in ("sts.test", "dane.test",
-                                                                 "bad.test")]))
+                                                                 "bad.test", "testing.test")]))
     world.sts.policies["mta-sts.sts.test"] = (200,) + policy("enforce", "mx.sts.test")
+    world.sts.policies["mta-sts.testing.test"] = (200,) + policy("testing", "mx.testing.test")
     srv = server(world)
-    qid = world.submit(srv, ["bob@sts.test", "bob@dane.test", "bob@bad.test"],
-                       msg("bob@sts.test"))
-    wait_until(lambda: len([a for a in attempts(srv.log(), qid) if a["result"] == "sent"]) == 2,
-               15, "sts.test and bad.test delivered")
+    qid = world.submit(srv, ["bob@sts.test", "bob@dane.test", "bob@bad.test",
+                             "bob@testing.test"], msg("bob@sts.test"))
+    wait_until(lambda: len([a for a in attempts(srv.log(), qid) if a["result"] == "sent"]) == 3,
+               15, "sts.test, bad.test and testing.test delivered")
     wait_attempt(srv, qid, "deferred")
     srv.cli("tlsrpt", "send", "--today")
-    wait_until(lambda: len(world.sts.posts) == 3, 20, "three reports posted")
+    wait_until(lambda: len(world.sts.posts) == 4, 20, "four reports posted")
     reports = {}
     for path, headers, body in world.sts.posts:
         assert path == "/tlsrpt"
@@ -544,6 +548,14 @@ def test_tls_reports_name_the_policy_each_session_ran_under(world):
     assert {d["result-type"] for d in p["failure-details"]} == {"tlsa-invalid"}
     assert p["failure-details"][0]["receiving-mx-hostname"] == "mx.dane.test"
     assert p["failure-details"][0]["receiving-ip"] == "127.0.0.3"
+
+    # testing mode: delivered, and the failure reported
+    [p] = reports["testing.test"]["policies"]
+    assert p["policy"]["policy-type"] == "sts"
+    assert "mode: testing" in p["policy"]["policy-string"]
+    assert p["summary"] == {"total-successful-session-count": 0,
+                            "total-failure-session-count": 1}
+    assert [d["result-type"] for d in p["failure-details"]] == ["certificate-host-mismatch"]
 
     by_type = {p["policy"]["policy-type"]: p for p in reports["bad.test"]["policies"]}
     assert {d["result-type"] for d in by_type["sts"]["failure-details"]} == \
