@@ -29,16 +29,23 @@ struct db {
 struct db *
 db_open(const char *driver, const char *target, char *err, size_t errlen)
 {
+	static const struct db_backend *const backends[] = { &db_backend_sqlite,
+		&db_backend_pg };
+	const struct db_backend *be = NULL;
 	struct db *db;
+	size_t i;
 
-	if (strcmp(driver, "sqlite") != 0) {
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(driver, backends[i]->name) == 0)
+			be = backends[i];
+	if (be == NULL) {
 		snprintf(err, errlen, "store driver '%s' is not built in",
 		    driver);
 		return NULL;
 	}
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
-	db->be = &db_backend_sqlite;
+	db->be = be;
 	if ((db->conn = db->be->open(target, err, errlen)) == NULL) {
 		free(db);
 		return NULL;
@@ -222,6 +229,12 @@ db_scalar(struct db *db, const char *sql, const char *fmt, ...)
 	return v;
 }
 
+const struct db_backend *
+db_backend(struct db *db)
+{
+	return db->be;
+}
+
 int64_t
 db_changes(struct db *db)
 {
@@ -241,11 +254,11 @@ db_begin(struct db *db)
 }
 
 /* A read-only transaction: one snapshot (and, in SQLite, one read lock)
- * for several queries; ended by db_commit. Plain SQL: every backend. */
+ * for several queries; ended by db_commit. */
 int
 db_begin_read(struct db *db)
 {
-	return db_exec(db, "BEGIN", NULL) == DB_DONE ? 0 : -1;
+	return db_exec(db, db->be->begin_read_sql, NULL) == DB_DONE ? 0 : -1;
 }
 
 int

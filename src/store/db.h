@@ -37,10 +37,18 @@ struct db_backend {
 	const char *(*column_text)(void *st, int col);
 	int64_t (*changes)(void *conn);
 	const char *(*errmsg)(void *conn);
-	const char *begin_sql; /* a transaction that writes */
+	const char *begin_sql;	      /* a transaction that writes */
+	const char *begin_read_sql;   /* one snapshot for several reads */
+	const char *migrate_lock_sql; /* in the migrations' transaction:
+					 one node at a time; NULL none */
+	/* DDL where it differs from the migrations' text, NULL: as written
+	 * (store_schema.c) */
+	const char *ddl_integer; /* for INTEGER */
+	const char *ddl_id;	 /* for "id INTEGER PRIMARY KEY" */
 };
 
 extern const struct db_backend db_backend_sqlite;
+extern const struct db_backend db_backend_pg;
 
 struct db *db_open(const char *driver, const char *target, char *err,
     size_t errlen);
@@ -66,6 +74,7 @@ int db_exec(struct db *, const char *sql, const char *fmt, ...);
 /* The first column of the first row as an integer; -1 if none. */
 int64_t db_scalar(struct db *, const char *sql, const char *fmt, ...);
 int64_t db_changes(struct db *);
+const struct db_backend *db_backend(struct db *);
 const char *db_errmsg(struct db *);
 int db_begin(struct db *);
 int db_begin_read(struct db *);

@@ -450,5 +450,7 @@ int store_login_password_replace(struct store *, int64_t user_id,
 
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);
+/* The version this postern's migrations bring a store to. */
+int store_schema_latest(void);
 
 #endif

@@ -383,7 +383,7 @@ store_usage_list(struct store *s, int64_t user_id, int64_t domain_id,
 	/* user_id, domain_id NULL read as 0 */
 	return STORE_FETCH(l, usage_cols,
 	    db_query(s->db,
-		"SELECT user_id, domain_id, counter, window, n"
+		"SELECT user_id, domain_id, counter, \"window\", n"
 		" FROM quota_usage WHERE (? = 0 AND ? = 0)"
 		" OR (? <> 0 AND user_id = ?) OR (? <> 0 AND domain_id = ?)",
 		"iiiiii", user_id, domain_id, user_id, user_id, domain_id,
@@ -414,7 +414,8 @@ store_auth_list(struct store *s, const char *login, int64_t since,
 	return STORE_FETCH(l, auth_cols,
 	    db_query(s->db,
 		"SELECT time, login, ip, mech, kind, outcome, reason"
-		" FROM auth_event WHERE (? IS NULL OR lower(login) = lower(?))"
+		" FROM auth_event WHERE (CAST(? AS TEXT) IS NULL"
+		" OR lower(login) = lower(?))"
 		" AND time >= ?"
 		" AND (? = 0 OR outcome <> 'ok') ORDER BY time DESC, id DESC"
 		" LIMIT ?",

@@ -87,8 +87,8 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "key", T_PATH, S(tls_key), "data/tls/key.pem", 0, 0, NULL,
 	    "private key, PEM" },
 
-	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0, "sqlite",
-	    "sqlite (embedded)" },
+	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0,
+	    "sqlite|postgresql", "sqlite (embedded)" },
 	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0, NULL,
 	    "the SQLite database file" },
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
