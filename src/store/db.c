@@ -179,6 +179,72 @@ db_is_null(struct db_stmt *s, int col)
 	return s->db->be->column_is_null(s->st, col);
 }
 
+struct db_stmt *
+db_prepare_once(struct db *db, const char *sql)
+{
+	struct db_stmt *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->st = db->be->prepare(db->conn, sql)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->db = db;
+	s->sql = sql;
+	s->busy = 1;
+	return s;
+}
+
+/* After db_done, binding starts the statement's next run. */
+int
+db_bind_text(struct db_stmt *s, int idx, const char *v)
+{
+	s->busy = 1;
+	return s->db->be->bind_text(s->st, idx, v);
+}
+
+int
+db_bind_int(struct db_stmt *s, int idx, int64_t v)
+{
+	s->busy = 1;
+	return s->db->be->bind_int(s->st, idx, v);
+}
+
+int
+db_bind_null(struct db_stmt *s, int idx)
+{
+	s->busy = 1;
+	return s->db->be->bind_null(s->st, idx);
+}
+
+void
+db_finalize(struct db_stmt *s)
+{
+	if (s == NULL)
+		return;
+	s->db->be->finalize(s->st);
+	free(s);
+}
+
+int
+db_column_count(struct db_stmt *s)
+{
+	return s->db->be->column_count(s->st);
+}
+
+const char *
+db_column_name(struct db_stmt *s, int col)
+{
+	return s->db->be->column_name(s->st, col);
+}
+
+int
+db_is_int(struct db_stmt *s, int col)
+{
+	return s->db->be->column_is_int(s->st, col);
+}
+
 int
 db_exec_once(struct db *db, const char *sql)
 {

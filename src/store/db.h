@@ -67,6 +67,17 @@ int64_t db_int(struct db_stmt *, int col);
 const char *db_text(struct db_stmt *, int col); /* "" for NULL */
 int db_is_null(struct db_stmt *, int col);
 
+/* A statement whose text is made at run time (store copy): not cached,
+ * bound one argument at a time, finalized by the caller. */
+struct db_stmt *db_prepare_once(struct db *, const char *sql);
+int db_bind_text(struct db_stmt *, int idx, const char *v);
+int db_bind_int(struct db_stmt *, int idx, int64_t v);
+int db_bind_null(struct db_stmt *, int idx);
+void db_finalize(struct db_stmt *);
+int db_column_count(struct db_stmt *);
+const char *db_column_name(struct db_stmt *, int col);
+int db_is_int(struct db_stmt *, int col);
+
 /* Run SQL text once, uncached, without arguments (migrations). */
 int db_exec_once(struct db *, const char *sql);
 /* Run to completion: DB_DONE (0), DB_ERROR or DB_CONSTRAINT. */
