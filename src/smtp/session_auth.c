@@ -197,6 +197,20 @@ auth_job_done(struct worker_job *j)
 		smtp_resume(s);
 		return;
 	}
+	if (a->r.tempfail && !a->refused) {
+		/* the store did not answer: not a wrong password, not
+		 * counted against the client; it may try again */
+		log_info("smtp.auth session=%016llx ip=%s mech=%s "
+			 "result=tempfail reason=store",
+		    (unsigned long long)s->id, s->ip, a->mech);
+		free(a);
+		s->sasl_step = 0;
+		smtp_set_state(s, S_CMD);
+		smtp_reply(s, "451 4.3.0 Temporary authentication failure: "
+			      "try again later");
+		smtp_resume(s);
+		return;
+	}
 	log_info("smtp.auth session=%016llx ip=%s mech=%s result=%s",
 	    (unsigned long long)s->id, s->ip, a->mech,
 	    a->refused ? "refused reason=too_many_failures" : "failed");

@@ -21,6 +21,7 @@ started on first use; `pg_database` (fixture): a fresh empty database in
 it per test, its conninfo returned.
 """
 import itertools
+import json
 import os
 import pwd
 import shutil
@@ -31,6 +32,9 @@ import tempfile
 import time
 
 PG_BIN = os.environ.get("POSTERN_PG_BIN", "/usr/lib/postgresql/15/bin")
+# the cluster of the module being run on PostgreSQL (conftest's
+# store_backend), else None: Server and Setup then use a database of it
+CURRENT = None
 PG_USER = "postern"  # the cluster's superuser, named at initdb
 
 
@@ -183,6 +187,42 @@ try:
 
 except ImportError:  # as a script, without pytest
     pass
+
+
+def configure(conf_set):
+    """In a module run on PostgreSQL: a new database of the current
+    cluster for one setup, put in its config through conf_set(section,
+    key, value); its conninfo. None on SQLite."""
+    if CURRENT is None:
+        return None
+    conninfo = CURRENT.createdb()
+    conf_set("store", "driver", "postgresql")
+    conf_set("store", "conninfo", conninfo)
+    return conninfo
+
+
+def psql_json(conninfo, query):
+    """Rows of a query as a list of dicts, as `sqlite3 -json` gives them."""
+    r = subprocess.run(
+        [os.path.join(PG_BIN, "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo,
+         "-c", "SELECT coalesce(json_agg(q), '[]') FROM (%s) q" % query],
+        check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    return json.loads(r.stdout)
+
+
+def psql(conninfo, sql):
+    subprocess.run([os.path.join(PG_BIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql],
+                   check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+
+
+def dump(conninfo):
+    """Every row, as sorted lines: what a refused command must not change
+    (identity sequences left out: a refused insert may use a number)."""
+    r = subprocess.run([os.path.join(PG_BIN, "pg_dump"), "--data-only", "--no-owner", "-d", conninfo],
+                       check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    return "\n".join(sorted(l for l in r.stdout.splitlines()
+                            if l and not l.startswith(("--", "SELECT pg_catalog.setval", "\\restrict",
+                                                       "\\unrestrict"))))
 
 
 def main(argv):
