@@ -264,7 +264,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			}
 		}
 	} else if (have && !c->bearer &&
-	    (drc = store_domain_get(st, canon, &d)) == STORE_FAIL) {
+		   (drc = store_domain_get(st, canon, &d)) == STORE_FAIL) {
 		cred_store_failed(r);
 	} else if (have && !c->bearer && drc == 0) {
 		r->kind = STORE_CRED_DOMAIN;
@@ -274,9 +274,8 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		    0, NULL);
 		if (rc == STORE_FAIL)
 			cred_store_failed(r);
-		else if (rc == 0 &&
-		    secret_hash_verify(keys, c->secret, strlen(c->secret),
-			hash)) {
+		else if (rc == 0 && secret_hash_verify(keys, c->secret,
+					strlen(c->secret), hash)) {
 			r->ok = 1;
 			domain_id = d.id;
 			cred_ref_set(r, STORE_CRED_DOMAIN, d.id, hash);
