@@ -79,8 +79,9 @@ copy_rows(struct db *src, struct db *dst, const char *t, int64_t *rows,
 	size_t o;
 
 	*rows = 0;
-	snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", t);
-	if ((in = db_prepare_once(src, sql)) == NULL)
+	if ((size_t)snprintf(sql, sizeof(sql), "SELECT * FROM \"%s\"", t) >=
+		sizeof(sql) ||
+	    (in = db_prepare_once(src, sql)) == NULL)
 		goto fail_src;
 	while ((rc = db_step(in)) == DB_ROW) {
 		if (out == NULL) {
@@ -141,7 +142,7 @@ static int
 copy_sequences(struct db *dst)
 {
 	struct db_stmt *st;
-	char names[COPY_TABLES][2][64], sql[512];
+	char names[COPY_TABLES][2][64], sql[1024];
 	int n = 0, i, rc;
 
 	st = db_query(dst,
@@ -159,11 +160,12 @@ copy_sequences(struct db *dst)
 	if (rc != DB_DONE && rc != DB_ROW)
 		return -1;
 	for (i = 0; i < n; i++) {
-		snprintf(sql, sizeof(sql),
-		    "SELECT setval(pg_get_serial_sequence('\"%s\"', '%s'),"
-		    " coalesce(max(\"%s\"), 0) + 1, false) FROM \"%s\"",
-		    names[i][0], names[i][1], names[i][1], names[i][0]);
-		if (db_exec_once(dst, sql) != DB_DONE)
+		if ((size_t)snprintf(sql, sizeof(sql),
+			"SELECT setval(pg_get_serial_sequence('\"%s\"', '%s'),"
+			" coalesce(max(\"%s\"), 0) + 1, false) FROM \"%s\"",
+			names[i][0], names[i][1], names[i][1],
+			names[i][0]) >= sizeof(sql) ||
+		    db_exec_once(dst, sql) != DB_DONE)
 			return -1;
 	}
 	return 0;
@@ -194,9 +196,11 @@ store_copy(struct store *from, struct store *to,
 	}
 	/* an empty target only: a copy never merges into live data */
 	for (i = 0; i < n; i++) {
-		snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" LIMIT 1",
-		    t[i].name);
-		struct db_stmt *st = db_prepare_once(to->db, sql);
+		struct db_stmt *st = NULL;
+		if ((size_t)snprintf(sql, sizeof(sql),
+			"SELECT 1 FROM \"%s\" LIMIT 1",
+			t[i].name) < sizeof(sql))
+			st = db_prepare_once(to->db, sql);
 		int rc = st ? db_step(st) : DB_ERROR;
 		db_finalize(st);
 		if (rc != DB_DONE) {

@@ -88,11 +88,13 @@ static const struct conf_key conf_keys[] = {
 	    "private key, PEM" },
 
 	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0,
-	    "sqlite|postgresql", "sqlite (embedded)" },
+	    "sqlite|postgresql",
+	    "sqlite (embedded, one machine) or postgresql (several nodes)" },
 	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0, NULL,
 	    "the SQLite database file" },
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
-	    "PostgreSQL connection string (driver = postgresql)" },
+	    "PostgreSQL connection string (driver = postgresql); a password "
+	    "goes in a passfile (~/.pgpass), not here" },
 
 	{ "delivery", "mode", T_CHOICE, S(delivery_mode), "mx", 0, 0,
 	    "mx|smarthost|capture",
