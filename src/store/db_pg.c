@@ -460,8 +460,10 @@ const struct db_backend db_backend_pg = {
 	.changes = pg_changes,
 	.errmsg = pg_errmsg,
 	.begin_sql = "BEGIN",
-	/* one snapshot for several reads, as SQLite's read transaction */
-	.begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ",
+	/* none: SQLite wants one to take its read lock once, not per
+	 * query; here it would only add two round trips to a login, whose
+	 * reads need no common snapshot (each was true when read) */
+	.begin_read_sql = NULL,
 	/* migrations one node at a time: a lock held to the transaction's
 	 * end; the number is "postern" in ASCII */
 	.migrate_lock_sql = "SELECT pg_advisory_xact_lock(31647739056321134)",
