@@ -33,7 +33,7 @@
 
 #define PG_MAXARG 32
 
-enum pg_kind { K_OTHER, K_BEGIN, K_COMMIT, K_ROLLBACK };
+enum pg_kind { K_OTHER, K_BEGIN, K_COMMIT, K_ROLLBACK, K_SELECT };
 
 struct pg_conn {
 	PGconn *pg;
@@ -172,6 +172,8 @@ pg_prepare(void *conn, const char *sql)
 		st->kind = K_COMMIT;
 	else if (strncasecmp(w, "ROLLBACK", 8) == 0)
 		st->kind = K_ROLLBACK;
+	else if (strncasecmp(w, "SELECT", 6) == 0)
+		st->kind = K_SELECT;
 	return st;
 fail:
 	free(st->sql);
@@ -324,10 +326,22 @@ static int
 pg_step(void *stp)
 {
 	struct pg_stmt *st = stp;
-	int rc;
+	int rc, was_up;
 
-	if (st->res == NULL && (rc = pg_run(st)) != DB_DONE)
-		return rc;
+	if (st->res == NULL) {
+		was_up = PQstatus(st->c->pg) == CONNECTION_OK;
+		rc = pg_run(st);
+		/* A read that found the connection dead (the server
+		 * restarted since the last query) runs once more on a new
+		 * one: it changed nothing, and the database may well be
+		 * back. Not a write (it may have been applied before the
+		 * connection died), not in a transaction (it is lost). */
+		if (rc == DB_ERROR && was_up && st->kind == K_SELECT &&
+		    PQstatus(st->c->pg) != CONNECTION_OK && !st->c->tx_lost)
+			rc = pg_run(st);
+		if (rc != DB_DONE)
+			return rc;
+	}
 	if (++st->row < st->nrows)
 		return DB_ROW;
 	return DB_DONE;
