@@ -43,6 +43,7 @@ struct pg_conn {
 	int tx_lost;	 /* a reset lost it: fail until its ROLLBACK */
 	int64_t changes; /* rows the last command touched */
 	time_t retry_at; /* no reset before: a down server fails fast */
+	char *password;	 /* the conninfo's, to keep out of messages */
 	char err[256];
 };
 
@@ -66,9 +67,26 @@ pg_notice(void *arg, const char *msg)
 	(void)msg; /* "relation exists, skipping" and such: not for a log */
 }
 
-/* The server's message, first line, without the "ERROR:  " prefix. */
+/* Every copy of pw in s (NUL-terminated, cap bytes) becomes "***". */
 static void
-pg_seterr(struct pg_conn *c, const char *msg)
+pg_redact(char *s, size_t cap, const char *pw)
+{
+	size_t n = pw ? strlen(pw) : 0;
+	char *p;
+
+	while (n > 0 && (p = strstr(s, pw)) != NULL) {
+		size_t tail = strlen(p + n) + 1;
+		if (n < 3 && (size_t)(p - s) + 3 + tail > cap)
+			break;
+		memmove(p + 3, p + n, tail);
+		memcpy(p, "***", 3);
+	}
+}
+
+/* A message's first line, without the "ERROR:  " prefix, and never the
+ * password (libpq may quote a conninfo it cannot use). */
+static void
+pg_message(char *out, size_t cap, const char *msg, const char *pw)
 {
 	size_t n;
 
@@ -77,41 +95,37 @@ pg_seterr(struct pg_conn *c, const char *msg)
 	if (strncmp(msg, "ERROR:  ", 8) == 0)
 		msg += 8;
 	n = strcspn(msg, "\n");
-	if (n >= sizeof(c->err))
-		n = sizeof(c->err) - 1;
-	memcpy(c->err, msg, n);
-	c->err[n] = '\0';
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+	pg_redact(out, cap, pw);
 }
 
-static void *
-pg_open(const char *target, char *err, size_t errlen)
+static void
+pg_seterr(struct pg_conn *c, const char *msg)
 {
-	struct pg_conn *c;
+	pg_message(c->err, sizeof(c->err), msg, c->password);
+}
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	/* a connection attempt is bounded unless the operator's conninfo
-	 * (expanded from dbname, after it) says otherwise */
-	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
-	const char *vals[] = { "5", target, NULL };
+/* The conninfo's password (NULL if none), for pg_redact; -1 if the
+ * conninfo cannot be parsed. */
+static int
+pg_password(const char *target, char **pw)
+{
+	PQconninfoOption *o, *opts;
+	char *perr = NULL;
 
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-		char m[256] = "out of memory";
-		if (c->pg) {
-			/* libpq's message names host and port, not the
-			 * password */
-			snprintf(m, sizeof(m), "%s", PQerrorMessage(c->pg));
-			m[strcspn(m, "\n")] = '\0';
-		}
-		snprintf(err, errlen, "store postgresql: %s", m);
-		PQfinish(c->pg);
-		free(c);
-		return NULL;
+	*pw = NULL;
+	if ((opts = PQconninfoParse(target, &perr)) == NULL) {
+		PQfreemem(perr); /* it may quote the password: not shown */
+		return -1;
 	}
-	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
-	c->gen = 1;
-	return c;
+	for (o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			*pw = strdup(o->val);
+	PQconninfoFree(opts);
+	return 0;
 }
 
 static void
@@ -120,7 +134,43 @@ pg_close(void *conn)
 	struct pg_conn *c = conn;
 
 	PQfinish(c->pg);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
 	free(c);
+}
+
+static void *
+pg_open(const char *target, char *err, size_t errlen)
+{
+	/* a connection attempt is bounded unless the operator's conninfo
+	 * (expanded from dbname, after it) says otherwise */
+	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *vals[] = { "5", target, NULL };
+	struct pg_conn *c;
+	char m[256] = "out of memory";
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pg_password(target, &c->password) == -1) {
+		snprintf(err, errlen,
+		    "store postgresql: the conninfo cannot be parsed: check "
+		    "[store] conninfo (libpq keywords or a postgresql:// URI)");
+		free(c);
+		return NULL;
+	}
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		if (c->pg)
+			pg_message(m, sizeof(m), PQerrorMessage(c->pg),
+			    c->password);
+		snprintf(err, errlen, "store postgresql: %s", m);
+		pg_close(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	c->gen = 1;
+	return c;
 }
 
 /*

@@ -192,3 +192,24 @@ UNIT_TEST(test_nodes_starting_at_once_migrate_the_store_once)
 	CHECK(s != NULL && store_schema_version(s) == store_schema_latest());
 	store_close(s);
 }
+
+UNIT_TEST(test_a_conninfo_password_never_shows_in_an_error)
+{
+	static const char *const bad[] = {
+		/* refused: libpq's message names host and port */
+		"host=127.0.0.1 port=1 dbname=postern user=postern "
+		"password=s3cretPW1 connect_timeout=2",
+		/* cannot be parsed: libpq's message would quote it */
+		"host=127.0.0.1 password=s3cretPW1 oops",
+		"postgresql://postern:s3cretPW1@127.0.0.1:1/postern?bogus=1",
+	};
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		CHECK(db_open("postgresql", bad[i], err, sizeof(err)) == NULL);
+		CHECK(err[0] != '\0');
+		CHECK(strstr(err, "s3cretPW1") == NULL);
+	}
+}
