@@ -15,15 +15,19 @@
 static struct workers_lane *lane;
 static pthread_once_t lane_once = PTHREAD_ONCE_INIT;
 
-static void
-pwlane_start(void)
+int
+pwlane_threads(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (n < 1)
-		n = 1;
-	if (n > 64)
-		n = 64;
+	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+static void
+pwlane_start(void)
+{
+	long n = pwlane_threads();
+
 	lane = workers_lane_start((int)n, (int)n * PWLANE_QUEUE_PER_THREAD,
 	    PWLANE_NICE);
 	if (lane == NULL)

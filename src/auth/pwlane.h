@@ -16,5 +16,8 @@
 /* Loop thread: run j on the lane (started at first use, after the pool).
  * -1 when the lane is full or cannot start: answer "try again" (503). */
 int pwlane_submit(struct workers_loop *, struct worker_job *);
+/* How many threads the lane has once started (each with its own store
+ * handle, as the pool's workers). */
+int pwlane_threads(void);
 
 #endif

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "serve.h"
+#include "../auth/pwlane.h"
 #include "../auth/secret.h"
 #include "../http/server.h"
 #include "../policy/bruteforce.h"
@@ -362,14 +363,16 @@ serve_run(struct conf *conf)
 	event_add(tick, &one_s);
 	if (rc == 0) {
 		serve_tick_cb(-1, 0, NULL);
-		/* a connection per worker, the auth log's writer and this
-		 * thread: the node's whole pool (ARCHITECTURE.md) */
+		/* a connection per worker, per password-lane thread (once
+		 * the first login password is checked), the auth log's
+		 * writer's and this thread's: the node's whole pool, at
+		 * most (ARCHITECTURE.md) */
 		log_info("server.start hostname=%s smtp=%s submission=%s "
 			 "submissions=%s workers=%d store=%s "
-			 "store_connections=%d",
+			 "store_connections_max=%d",
 		    conf->hostname, conf->listen_smtp, conf->listen_submission,
 		    conf->listen_submissions, nworkers, conf->store_driver,
-		    nworkers + 2);
+		    nworkers + pwlane_threads() + 2);
 	} else {
 		for (i = started - 1; i >= 0; i--)
 			if (services[i]->stop)
