@@ -58,9 +58,7 @@ arc_kind(const struct dkim_field *f)
 		if (f->name_len == arc_names[k].len &&
 		    arc_ascii_eq(f->name, arc_names[k].name, f->name_len))
 			return k;
-	if (f->name_len >= 4 && arc_ascii_eq(f->name, "ARC-", 4))
-		return -2; /* an ARC-* field of no known kind */
-	return -1;
+	return -1; /* not ARC's (another ARC-* field is no part of it) */
 }
 
 /*
@@ -130,7 +128,7 @@ arc_chain_add(struct arc_chain *c, const struct dkim_field *f, int kind)
 	size_t cvlen;
 	int i;
 
-	if (kind < 0 || f->len > ARC_FIELD_MAX) {
+	if (f->len > ARC_FIELD_MAX) {
 		c->broken = 1;
 		return;
 	}
@@ -261,7 +259,7 @@ arc_ams(struct dkim_key *k, const char *msg, size_t len, size_t hlen,
 	struct buf hd, fb;
 	struct dkim_fold f;
 	unsigned char d[32];
-	char bh[BASE64_ENCODED_LEN(32)], h[1200], ts[32];
+	char bh[BASE64_ENCODED_LEN(32)], h[3072], ts[32];
 	int rc = -1;
 
 	if (arc_h(msg, hlen, h, sizeof(h)) == -1 ||

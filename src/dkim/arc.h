@@ -37,9 +37,10 @@ enum arc_cv { ARC_CV_NONE, ARC_CV_PASS, ARC_CV_FAIL };
  * is first checked here for structure (every instance 1..n present with
  * exactly one field of each kind, i= in range, the first seal cv=none,
  * the others cv=pass); cv= is "pass" only when that holds and cv is
- * ARC_CV_PASS (the caller verified the seals' and the latest
- * ARC-Message-Signature's signatures against DNS), else "fail", and a
- * failed seal covers only its own set (RFC 8617 5.1.2, as dkimpy seals).
+ * ARC_CV_PASS (the chain's signatures verified against DNS: the MX did
+ * that at arrival, and arc_cv_of(authres) reads its arc= result back),
+ * else "fail", and a failed seal covers only its own set (as dkimpy
+ * seals).
  *
  * The ARC-Message-Signature signs what the DKIM signer signs (From
  * oversigned, To, Cc, Subject, Date, Message-ID, ...), and the

@@ -72,9 +72,9 @@ struct arc_chain {
 /*
  * Find the ARC fields of hdr[0..hlen) by their i= (each at most
  * ARC_FIELD_MAX bytes): broken when one has no instance of 1 to 50, an
- * instance has a field twice or lacks one of its three, a field is an
- * ARC-* of no known kind, or a seal's cv= is not none for instance 1
- * and pass above (fail: failed).
+ * instance has a field twice or lacks one of its three, or a seal's cv=
+ * is not none for instance 1 and pass above (fail: failed). Other
+ * ARC-* fields are not the chain's, and ignored.
  */
 void arc_chain_read(const char *hdr, size_t hlen, struct arc_chain *);
 
