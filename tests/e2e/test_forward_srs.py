@@ -162,3 +162,32 @@ def test_queue_list_names_where_an_srs_bounce_goes(delivery):
     assert m[0]["rcpts"] == [addr]
     assert m[0]["dests"] == ["sender.test"]
     assert m[0]["mailboxes"] == ["gina@sender.test"]
+
+
+def test_an_older_setup_gets_its_srs_secret_at_first_start(delivery):
+    """A setup made before the SRS secret existed: serve makes it, 0600,
+    and the bounces it decodes are made with it."""
+    mx1 = delivery.mx("127.0.0.2")
+    srv = delivery.server(start=False, **MAILBOX)
+    delivery.dns.set(*ZONE)
+    (srv.data / "srs.key").unlink()
+    srv.start()
+    addr = srs_ref.srs0(secret(srv), "hal@sender.test", "example.org", time.time())
+    r = outsider(srv).mail("", addr, bounce(addr))
+    assert r.code == 250, r
+    assert mx1.wait(1, timeout=30)[0].rcpt_tos == ["hal@sender.test"]
+
+
+def test_an_srs_secret_readable_by_others_stops_the_start(delivery):
+    import os
+    import subprocess
+    from fixtures_smtp import POSTERN_BIN, env_for_postern
+    srv = delivery.server(start=False, **MAILBOX)
+    key = srv.data / "srs.key"
+    os.chmod(key, 0o644)
+    p = subprocess.run([POSTERN_BIN, "-c", str(srv.conf), "serve"], capture_output=True,
+                       timeout=20, env=env_for_postern(), stdin=subprocess.DEVNULL)
+    out = (p.stdout + p.stderr).decode()
+    assert p.returncode != 0, out
+    assert "SRS secret" in out and "chmod 600" in out, out
+    assert key.read_text().strip() not in out
