@@ -544,6 +544,7 @@ static void
 cli_print_queue(json_t *out)
 {
 	json_t *q = json_object_get(out, "queue"), *m, *r, *mb;
+	const char *d;
 	size_t i, j;
 
 	json_array_foreach (q, i, m) {
@@ -554,13 +555,17 @@ cli_print_queue(json_t *out)
 		    json_string_value(json_object_get(m, "from")));
 		json_array_foreach (json_object_get(m, "rcpts"), j, r) {
 			printf(" %s", json_string_value(r));
-			/* a user's mailbox: which one, and where it goes */
+			/* a user's mailbox: which one, and where it goes; or
+			 * where a bounce to an SRS address is relayed */
 			mb = json_array_get(json_object_get(m, "mailboxes"), j);
+			d = json_string_value(
+			    json_array_get(json_object_get(m, "dests"), j));
 			if (json_is_string(mb))
-				printf(" (mailbox %s via %s)",
-				    json_string_value(mb),
-				    json_string_value(json_array_get(
-					json_object_get(m, "dests"), j)));
+				printf(" (%s %s via %s)",
+				    d != NULL && strncmp(d, "lmtp:", 5) == 0
+					? "mailbox"
+					: "bounce to",
+				    json_string_value(mb), d ? d : "?");
 		}
 		printf("\n");
 	}

@@ -162,6 +162,8 @@ def test_queue_list_names_where_an_srs_bounce_goes(delivery):
     assert m[0]["rcpts"] == [addr]
     assert m[0]["dests"] == ["sender.test"]
     assert m[0]["mailboxes"] == ["gina@sender.test"]
+    text = srv.cli("queue", "list", json=False)
+    assert "%s (bounce to gina@sender.test via sender.test)" % addr in text, text
 
 
 def test_an_older_setup_gets_its_srs_secret_at_first_start(delivery):
