@@ -2,7 +2,7 @@
  * fuzz_arc: ARC on hostile messages: the chain validation (structure,
  * the ARC-Message-Signature and ARC-Seal parsers, the hashes; keys asked
  * of a DNS that never answers, then cancelled), the parsers of both ARC
- * signature fields on their own, arc_cv_of() on a results value, and,
+ * signature fields on their own, arc_cv_of() and arc_authres_of(), and,
  * for one input in sixteen, sealing the message (the chain read as a
  * sealer reads it).
  */
@@ -100,6 +100,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(s);
 	}
 	(void)arc_cv_of(m);
+	{
+		char ar[512];
+		if (arc_authres_of(m, size, "fuzz.example", ar, sizeof(ar)) ==
+			0 &&
+		    strlen(ar) >= sizeof(ar))
+			abort();
+	}
 	if (size > 0 && data[0] % 16 == 0 && fuzz_key() != NULL) {
 		buf_init(&out, 1 << 20);
 		if (arc_sign(fuzz_key(), m, size, "fuzz.example; none",

@@ -17,6 +17,7 @@
 #include "dkim_int.h"
 #include "../util/base64.h"
 
+#define IS_FWS(c) ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 #define IS_WORD(c)                                                             \
 	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') ||           \
 	    ((c) >= '0' && (c) <= '9') || (c) == '-' || (c) == '_')
@@ -406,4 +407,39 @@ arc_cv_of(const char *a)
 		return ARC_CV_NONE;
 	}
 	return ARC_CV_NONE;
+}
+
+int
+arc_authres_of(const char *msg, size_t len, const char *authserv_id, char *out,
+    size_t outlen)
+{
+	struct dkim_field f;
+	const char *colon;
+	size_t hlen, boff, pos = 0, idl = strlen(authserv_id), a, z, e;
+
+	dkim_split(msg, len, &hlen, &boff);
+	while (dkim_field_next(msg, hlen, &pos, &f)) {
+		if (f.name_len != 22 ||
+		    !arc_ascii_eq(f.name, "Authentication-Results", 22) ||
+		    (colon = memchr(f.p, ':', f.len)) == NULL)
+			continue;
+		a = (size_t)(colon - f.p) + 1;
+		while (a < f.len && IS_FWS(f.p[a]))
+			a++;
+		/* the authserv-id: up to ';' or a blank */
+		for (e = a; e < f.len && f.p[e] != ';' && !IS_FWS(f.p[e]); e++)
+			;
+		if (e > a && f.p[e - 1] == '.')
+			e--;
+		if (e - a != idl || !arc_ascii_eq(f.p + a, authserv_id, idl))
+			continue;
+		for (z = f.len; z > a && IS_FWS(f.p[z - 1]); z--)
+			;
+		if (z - a + 1 > outlen)
+			return -1;
+		memcpy(out, f.p + a, z - a);
+		out[z - a] = '\0';
+		return 0;
+	}
+	return -1;
 }

@@ -60,6 +60,17 @@ int arc_sign(struct dkim_key *key, const char *msg, size_t len,
     const char *authres, int cv, time_t now, struct buf *out);
 
 /*
+ * The value of msg's first Authentication-Results field whose
+ * authserv-id is authserv_id (any case, a trailing dot allowed): at the
+ * MX, postern's own, written on top after any field claiming its name
+ * was removed. Into out, NUL-terminated, folds kept, blanks around it
+ * dropped: what arc_sign() takes as authres. 0, or -1 when there is
+ * none or it does not fit outlen.
+ */
+int arc_authres_of(const char *msg, size_t len, const char *authserv_id,
+    char *out, size_t outlen);
+
+/*
  * cv for arc_sign() from postern's own Authentication-Results value
  * (authres as arc_sign takes it): its arc= result, pass or fail; none
  * when it has none.

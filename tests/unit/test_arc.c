@@ -599,3 +599,30 @@ UNIT_TEST(arc_cv_is_read_from_our_authentication_results)
 			unit_failed_now = 1;
 		}
 }
+
+UNIT_TEST(arc_authres_of_finds_our_own_results)
+{
+	static const char msg[] =
+	    "Authentication-Results: mx.example.org;\r\n"
+	    "\tspf=pass smtp.mailfrom=a@b.example;\r\n"
+	    "\tarc=pass (1 ARC sets verified)\r\n"
+	    "Received: from x by mx.example.org\r\n"
+	    "Authentication-Results: mx.example.org.evil; arc=fail\r\n"
+	    "From: a@b.example\r\n"
+	    "\r\n"
+	    "Authentication-Results: mx.example.org; in the body\r\n";
+	char out[256];
+
+	CHECK(arc_authres_of(msg, strlen(msg), "MX.example.org", out,
+		  sizeof(out)) == 0);
+	CHECK_STR(out, "mx.example.org;\r\n\tspf=pass smtp.mailfrom=a@b."
+		       "example;\r\n\tarc=pass (1 ARC sets verified)");
+	CHECK(arc_cv_of(out) == ARC_CV_PASS);
+	CHECK(arc_authres_of(msg, strlen(msg), "mx.example.org.evil", out,
+		  sizeof(out)) == 0);
+	CHECK_STR(out, "mx.example.org.evil; arc=fail");
+	CHECK(arc_authres_of(msg, strlen(msg), "example.org", out,
+		  sizeof(out)) == -1);
+	CHECK(
+	    arc_authres_of(msg, strlen(msg), "mx.example.org", out, 20) == -1);
+}
