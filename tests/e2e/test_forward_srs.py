@@ -62,6 +62,7 @@ def test_a_bounce_to_an_srs0_address_reaches_the_original_sender(delivery):
     # relayed as mail from outside: never signed as ours
     assert b"DKIM-Signature:" not in got.content.split(b"\r\n\r\n")[0]
     assert "queue=%s" % qid in srv.log()
+    assert "result=ok bounce_to=<Orig.Sender@sender.test>" in srv.log()
 
 
 def test_an_srs_address_changed_in_case_or_separator_still_decodes(delivery):
@@ -132,8 +133,11 @@ def test_forged_and_expired_srs_addresses_are_refused_at_rcpt(delivery):
     c.close()
     time.sleep(0.5)
     assert mx1.received == []
+    log = srv.log()
+    assert log.count("smtp.srs ") == 5 and log.count("result=forged") == 4, log
+    assert "to=<%s> result=expired" % expired in log, log
     # the secret is nobody's business: never in the log
-    assert key not in srv.log()
+    assert key not in log
 
 
 def test_an_srs_address_at_a_domain_not_hosted_here_is_not_relayed(delivery):
