@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "../admin/admin.h"
 #include "../auth/secret.h"
+#include "../forward/srs.h"
 #include "../store/store.h"
 #include "../util/conf.h"
 #include "../util/str.h"
@@ -551,6 +552,7 @@ static void
 cli_print_queue(json_t *out)
 {
 	json_t *q = json_object_get(out, "queue"), *m, *r, *mb;
+	const char *d;
 	size_t i, j;
 
 	json_array_foreach (q, i, m) {
@@ -561,13 +563,17 @@ cli_print_queue(json_t *out)
 		    json_string_value(json_object_get(m, "from")));
 		json_array_foreach (json_object_get(m, "rcpts"), j, r) {
 			printf(" %s", json_string_value(r));
-			/* a user's mailbox: which one, and where it goes */
+			/* a user's mailbox: which one, and where it goes; or
+			 * where a bounce to an SRS address is relayed */
 			mb = json_array_get(json_object_get(m, "mailboxes"), j);
+			d = json_string_value(
+			    json_array_get(json_object_get(m, "dests"), j));
 			if (json_is_string(mb))
-				printf(" (mailbox %s via %s)",
-				    json_string_value(mb),
-				    json_string_value(json_array_get(
-					json_object_get(m, "dests"), j)));
+				printf(" (%s %s via %s)",
+				    d != NULL && strncmp(d, "lmtp:", 5) == 0
+					? "mailbox"
+					: "bounce to",
+				    json_string_value(mb), d ? d : "?");
 		}
 		printf("\n");
 	}
@@ -672,6 +678,7 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 	const struct admin_op *op;
 	struct conf conf;
 	struct secret_keys keys;
+	static struct srs_key srs; /* set as the process's: static */
 	struct admin_ctx ctx;
 	struct admin_err err = { 0, "" };
 	json_t *args, *out = NULL;
@@ -701,6 +708,10 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 		json_decref(args);
 		return 1;
 	}
+	/* `queue list` decodes SRS recipients as the server does; an SRS
+	 * secret not made yet (no start since) leaves them undecoded */
+	if (srs_key_load(conf.srs_secret, &srs, msg, sizeof(msg)) == 0)
+		srs_key_set(&srs);
 	ctx.store = store_open(conf.store_driver,
 	    strcmp(conf.store_driver, "sqlite") == 0 ? conf.store_path
 						     : conf.store_conninfo,
