@@ -157,7 +157,7 @@ tr_rua_done(struct tr_job *s, int i, int ok, const char *what)
 /* mailto: the message is written to the spool on a worker */
 struct tr_spool_job {
 	struct worker_job base;
-	struct tr_job *s; /* NULL: the stop let it go */
+	struct tr_job *s;
 	int rua;
 	struct buf msg;
 	char from[ADDR_MAX + 1], to[ADDR_MAX + 1];
@@ -202,11 +202,9 @@ tr_spool_done(struct worker_job *j)
 	struct tr_spool_job *sj = (struct tr_spool_job *)j;
 	char what[64];
 
-	if (sj->s != NULL) {
-		snprintf(what, sizeof(what), "queue=%s", sj->id);
-		tr_rua_done(sj->s, sj->rua, sj->rc == 0,
-		    sj->rc == 0 ? what : "cannot write to the spool");
-	}
+	snprintf(what, sizeof(what), "queue=%s", sj->id);
+	tr_rua_done(sj->s, sj->rua, sj->rc == 0,
+	    sj->rc == 0 ? what : "cannot write to the spool");
 	buf_free(&sj->msg);
 	free(sj);
 }
@@ -227,6 +225,8 @@ tr_mailto(const char *uri, char *out, size_t outlen, char *domain, size_t dlen)
 	return 0;
 }
 
+/* Each rua's start: 0 under way, -1 the rua is no usable address (it is
+ * skipped from now on), -2 it failed for now (tried again later). */
 static int
 tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
     const char *submitter, const char *from, int64_t now)
@@ -238,10 +238,15 @@ tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
 	char err[160];
 
 	if (sj == NULL)
-		return -1;
+		return -2;
+	if (addr_parse(from, &a, err, sizeof(err)) == -1) {
+		log_warnx("tlsrpt.send from=\"%s\" error=\"[tlsrpt] from: %s\"",
+		    from, err);
+		free(sj);
+		return -2;
+	}
 	if (tr_mailto(s->txt.rua[i], sj->to, sizeof(sj->to), fromdom,
-		sizeof(fromdom)) == -1 ||
-	    addr_parse(from, &a, err, sizeof(err)) == -1) {
+		sizeof(fromdom)) == -1) {
 		free(sj);
 		return -1;
 	}
@@ -263,7 +268,7 @@ tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
 	if (tr_mail_build(&m, &sj->msg) == -1) {
 		buf_free(&sj->msg);
 		free(sj);
-		return -1;
+		return -2;
 	}
 	sj->s = s;
 	sj->rua = i;
@@ -348,9 +353,11 @@ tr_send_post(struct tr_job *s, int i)
 	struct httpc_req rq;
 	int port;
 
-	if (rt.https == NULL || tr_https(s->txt.rua[i], host, sizeof(host),
-				    &port, path, sizeof(path)) == -1)
+	if (tr_https(s->txt.rua[i], host, sizeof(host), &port, path,
+		sizeof(path)) == -1)
 		return -1;
+	if (rt.https == NULL) /* no CA certificates: logged at the start */
+		return -2;
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "POST";
 	rq.host = host;
@@ -367,7 +374,7 @@ tr_send_post(struct tr_job *s, int i)
 	s->post[i].i = i;
 	if ((s->http[i] = httpc_start(rt.base, &rq, tr_post_cb, &s->post[i])) ==
 	    NULL)
-		return -1;
+		return -2;
 	s->waiting++;
 	return 0;
 }
@@ -383,7 +390,7 @@ tr_send_report(struct tr_job *s)
 	struct tr_meta meta;
 	char *text;
 	json_t *r;
-	int i, bad = 0;
+	int i;
 	int64_t now = tr_now();
 
 	randombytes_buf(rnd, sizeof(rnd));
@@ -430,15 +437,14 @@ tr_send_report(struct tr_job *s)
 		else
 			rc = tr_send_post(s, i);
 		if (rc == -1) {
-			/* a rua we cannot use now will not do better later */
+			/* a rua we cannot use will not do better later */
 			log_warnx("tlsrpt.send domain=%s rua=%s "
-				  "error=\"unusable\"",
+				  "error=\"not a usable address\"",
 			    s->d->name, log_value(v, sizeof(v), s->txt.rua[i]));
 			s->d->rua_done |= 1u << i;
-			bad++;
-		}
+		} else if (rc == -2)
+			s->failed++; /* tried again later */
 	}
-	(void)bad;
 	if (--s->waiting == 0)
 		tr_send_end(s, s->failed > 0, "a rua failed");
 }
