@@ -20,6 +20,7 @@
 #include "../util/str.h"
 
 struct tr_period *tr_periods;
+int tr_counting;
 
 static const char *const tr_policy_names[] = { "no-policy-found", "sts",
 	"tlsa" };
@@ -373,7 +374,7 @@ tlsrpt_record(const struct tlsrpt_policy *pol, const struct tlsrpt_session *s,
 	char name[TLSRPT_DOMAIN_MAX + 2];
 	struct tr_period *p;
 
-	if (pol == NULL || s == NULL || (int)s->result < 0 ||
+	if (!tr_counting || pol == NULL || s == NULL || (int)s->result < 0 ||
 	    (int)s->result >= TR_NRESULTS || (int)pol->type < 0 ||
 	    (int)pol->type > TLSRPT_POLICY_TLSA ||
 	    tr_domain_name(pol->domain, name, sizeof(name)) == -1)

@@ -73,8 +73,17 @@ tr_write_file(const char *root, const struct tr_file *f)
 	int fd, rc = -1;
 
 	snprintf(dir, sizeof(dir), "%s/%s", root, f->dir);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
-	snprintf(path, sizeof(path), "%s/%s.json", dir, f->name);
+	/* a file name has 255 bytes: a longer domain is named by its hash
+	 * (the domain is in the file) */
+	if (strlen(f->name) > 240) {
+		snprintf(tmp, sizeof(tmp), "%s/.h-%016llx.tmp", dir,
+		    (unsigned long long)str_hash(f->name));
+		snprintf(path, sizeof(path), "%s/h-%016llx.json", dir,
+		    (unsigned long long)str_hash(f->name));
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
+		snprintf(path, sizeof(path), "%s/%s.json", dir, f->name);
+	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return -1;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==

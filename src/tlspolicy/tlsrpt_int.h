@@ -75,6 +75,9 @@ struct tr_meta {
 
 /* tlsrpt.c */
 extern struct tr_period *tr_periods;
+/* 1 while the reports run (tlsrpt_start; the unit tests): without
+ * them nothing would ever free the counts, so none are kept */
+extern int tr_counting;
 int64_t tr_day_start(int64_t t);
 /* The open period for now, made if there is none (NULL: no memory). */
 struct tr_period *tr_period_open(int64_t now);

@@ -620,18 +620,21 @@ tlsrpt_start(struct event_base *base, struct dnsq *dns, struct workers_loop *wl)
 	rt.base = base;
 	rt.dns = dns;
 	rt.wl = wl;
-	if (tr_file_start(cf->data_dir, wl) == -1)
+	if (tr_file_start(cf->data_dir, wl) == -1) {
+		tr_reset();
 		return -1;
+	}
 	/* without a CA to check with, https reports wait for a restart;
 	 * mailto ones still go */
 	rt.https = tr_https_ctx(cf);
 	rt.next_report =
 	    now + TR_START_DELAY + (int64_t)randombytes_uniform(TR_START_DELAY);
+	rt.started = 1; /* tlsrpt_stop() frees what is made */
+	tr_counting = 1;
 	if ((rt.tick = event_new(base, -1, EV_PERSIST, tr_tick, NULL)) ==
 		NULL ||
 	    event_add(rt.tick, &tv) == -1)
 		return -1;
-	rt.started = 1;
 	return 0;
 }
 
@@ -644,7 +647,9 @@ tlsrpt_stop(void)
 		tr_send_free(rt.sends);
 	tr_file_stop();
 	tr_reset();
-	event_free(rt.tick);
+	tr_counting = 0;
+	if (rt.tick)
+		event_free(rt.tick);
 	SSL_CTX_free(rt.https);
 	memset(&rt, 0, sizeof(rt));
 }

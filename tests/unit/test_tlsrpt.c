@@ -22,6 +22,7 @@ static void
 rec(const struct tlsrpt_policy *p, enum tlsrpt_result r, const char *mx,
     const char *ip, int64_t when)
 {
+	tr_counting = 1;
 	struct tlsrpt_session s = { mx, ip, "192.0.2.1", r,
 		r == TLSRPT_SUCCESS ? NULL : "no STARTTLS in EHLO" };
 
@@ -410,4 +411,35 @@ UNIT_TEST(test_the_report_mail_carries_the_gzip_as_rfc_8460_says)
 	}
 	buf_free(&b);
 	free(gz);
+}
+
+UNIT_TEST(test_the_counts_written_at_the_stop_are_read_back_at_the_start)
+{
+	char dir[] = "/tmp/postern-tlsrpt-XXXXXX", longname[256], cmd[128];
+	struct tlsrpt_policy p = none;
+	int i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	tr_reset();
+	CHECK(tr_file_start(dir, NULL) == 0);
+	/* a name too long for a file name of its own (the 255 bytes) */
+	for (i = 0; i < TLSRPT_DOMAIN_MAX; i++)
+		longname[i] = (i % 50 == 40) ? '.' : 'a';
+	longname[TLSRPT_DOMAIN_MAX] = '\0';
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 1);
+	rec(&none, TLSRPT_STARTTLS_NOT_SUPPORTED, "mx.example.org",
+	    "198.51.100.1", DAY + 2);
+	p.domain = longname;
+	rec(&p, TLSRPT_SUCCESS, NULL, NULL, DAY + 3);
+	tr_file_stop();
+	tr_reset();
+	CHECK(tr_file_start(dir, NULL) == 0);
+	CHECK(nperiods() == 1);
+	CHECK(dom("example.org") != NULL &&
+	      dom("example.org")->pol[0].ok == 1 &&
+	      dom("example.org")->pol[0].failed == 1);
+	CHECK(dom(longname) != NULL && dom(longname)->pol[0].ok == 1);
+	tr_reset();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
 }
