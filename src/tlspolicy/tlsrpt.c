@@ -94,14 +94,17 @@ tr_period_open(int64_t now)
 	struct tr_period *p, *last = NULL;
 	int64_t day = tr_day_start(now);
 
+	/* today's, not cut (one at most; it may begin a second after now,
+	 * after a cut of an empty one) */
 	for (p = tr_periods; p; p = p->next)
-		if (!p->gone && p->begin <= now && now < p->end)
+		if (!p->gone && !p->cut && p->end == day + 86400)
 			last = p;
 	if (last)
 		return last;
-	/* after a cut today, the fresh period began at the cut */
+	/* after a cut today, the fresh period begins at the cut: never
+	 * two periods of one begin (one folder) */
 	for (p = tr_periods; p; p = p->next)
-		if (!p->gone && p->end > day && p->end <= now)
+		if (p->cut && p->end > day && p->end < day + 86400)
 			day = p->end;
 	return tr_period_new(day, tr_day_start(now) + 86400, 0);
 }
@@ -175,6 +178,8 @@ tr_period_cut(int64_t now)
 	/* their files learn the end */
 	for (d = p->domains; d; d = d->next)
 		d->dirty = 1;
+	/* the fresh one at once: what comes next is counted from here */
+	(void)tr_period_open(now);
 }
 
 static struct tr_domain *

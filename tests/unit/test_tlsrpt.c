@@ -136,6 +136,28 @@ UNIT_TEST(test_a_cut_ends_the_day_so_far_and_counts_start_afresh)
 	tr_reset();
 }
 
+UNIT_TEST(test_two_cuts_in_one_second_never_make_two_periods_of_one_begin)
+{
+	struct tr_period *p, *q;
+
+	tr_reset();
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 100);
+	tr_period_cut(DAY + 200);
+	tr_period_cut(DAY + 200);
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 200);
+	tr_period_cut(DAY + 200);
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 300);
+	for (p = tr_periods; p; p = p->next)
+		for (q = p->next; q; q = q->next) {
+			CHECK(p->begin != q->begin);
+			CHECK(strcmp(p->dir, q->dir) != 0);
+			CHECK(p->end <= q->begin);
+		}
+	/* every session counted once, in the order of the periods */
+	CHECK(tr_periods->domains->pol[0].ok == 1);
+	tr_reset();
+}
+
 UNIT_TEST(test_failure_details_past_the_cap_count_in_the_summary_only)
 {
 	char mx[64];
