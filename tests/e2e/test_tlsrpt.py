@@ -291,3 +291,24 @@ def test_a_failed_https_report_is_tried_again_and_an_untrusted_one_never_sent(
     finally:
         web.stop()
         rogue.stop()
+
+
+def test_with_reports_off_a_finished_day_is_dropped_and_nothing_sent(delivery):
+    srv = delivery.server(tlsrpt__enabled="off")
+    sink = delivery.mx("127.0.0.4")
+    delivery.mx("127.0.0.3")
+    delivery.dns.set(
+        "beta.test. MX 10 mx1.beta.test.", "mx1.beta.test. A 127.0.0.3",
+        "reports.test. MX 10 mx1.reports.test.", "mx1.reports.test. A 127.0.0.4",
+        '_smtp._tls.beta.test. TXT "v=TLSRPTv1; rua=mailto:reports@reports.test"')
+    qid = delivery.submit(srv, "b@beta.test", make_message(to="b@beta.test"))
+    srv.wait_log(r"queue\.done queue=%s" % qid, timeout=20)
+    wait_until(lambda: srv.cli("tlsrpt", "show")["domains"], 10, "the counts on disk")
+    srv.cli("tlsrpt", "send", "--today")
+    srv.wait_log(r"tlsrpt\.discard period=\d{4}-\d\d-\d\d domains=1 ")
+    wait_until(lambda: srv.cli("tlsrpt", "show")["domains"] == [], 10,
+               "the dropped counts to leave the disk")
+    time.sleep(2.5)
+    assert sink.received == []
+    assert "tlsrpt.sent" not in srv.log() and "_smtp._tls" not in \
+        delivery.dns.logfile.read_text()
