@@ -561,13 +561,20 @@ tr_discard(int64_t now)
 {
 	struct tr_period *p;
 
-	for (p = tr_periods; p; p = p->next)
-		if (!p->gone && p->end <= now) {
+	for (p = tr_periods; p; p = p->next) {
+		struct tr_domain *d;
+
+		for (d = p->domains; d; d = d->next)
+			if (d->send == TR_BUSY)
+				break;
+		/* one being sent (turned off by a reload) ends first */
+		if (!p->gone && p->end <= now && d == NULL) {
 			log_info("tlsrpt.discard period=%s domains=%d "
 				 "reason=\"[tlsrpt] enabled = off\"",
 			    p->dir, p->ndomains);
 			p->gone = 1;
 		}
+	}
 }
 
 static void
