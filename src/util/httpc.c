@@ -139,22 +139,22 @@ hc_addr_failed(struct httpc *h, const char *why, int tls_failed)
 	hc_try_next(h);
 }
 
+/* e: the OpenSSL error the bufferevent reported, or 0 */
 static void
-hc_tls_failed(struct httpc *h)
+hc_tls_failed(struct httpc *h, unsigned long e)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(h->bev);
-	unsigned long e = bufferevent_get_openssl_error(h->bev);
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
 	char why[200];
 
 	h->verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-	snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s",
-	    r ? r : "connection closed",
-	    h->verify_result != X509_V_OK ? " (" : "",
-	    h->verify_result != X509_V_OK
-		? X509_verify_cert_error_string(h->verify_result)
-		: "",
-	    h->verify_result != X509_V_OK ? ")" : "");
+	if (h->verify_result != X509_V_OK)
+		snprintf(why, sizeof(why),
+		    "TLS handshake failed: certificate not verified (%s)",
+		    X509_verify_cert_error_string(h->verify_result));
+	else
+		snprintf(why, sizeof(why), "TLS handshake failed: %s",
+		    r ? r : "connection closed");
 	hc_addr_failed(h, why, 1);
 }
 
@@ -186,6 +186,7 @@ static void
 hc_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct httpc *h = arg;
+	unsigned long e = 0;
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
@@ -212,8 +213,8 @@ hc_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* with TLS, CONNECTED comes after the handshake: an OpenSSL error
 	 * or a close before it is the handshake's failure */
 	if (h->tls && ((what & BEV_EVENT_EOF) ||
-			  bufferevent_get_openssl_error(h->bev) != 0)) {
-		hc_tls_failed(h);
+			  (e = bufferevent_get_openssl_error(h->bev)) != 0)) {
+		hc_tls_failed(h, e);
 		return;
 	}
 	hc_addr_failed(h,

@@ -452,5 +452,6 @@ UNIT_TEST(test_httpc_https_to_a_certificate_for_another_name_fails)
 	CHECK(res.calls == 1 && res.status == 0);
 	CHECK(res.tls_failed == 1);
 	CHECK(res.verify == X509_V_ERR_HOSTNAME_MISMATCH);
-	CHECK(strstr(res.error, "TLS handshake failed") != NULL);
+	CHECK_STR(res.error, "TLS handshake failed: certificate not verified "
+			     "(hostname mismatch)");
 }
