@@ -86,6 +86,11 @@ struct conf {
 	/* [mailbox] */
 	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */
 
+	/* [filter] */
+	char filter_rspamd[CONF_STR_MAX]; /* "": off; IP:PORT, localhost:PORT */
+	int64_t filter_rspamd_timeout;	  /* seconds for the whole round trip */
+	char filter_rspamd_fail[16];	  /* tempfail, open */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;
