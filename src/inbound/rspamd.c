@@ -495,6 +495,8 @@ rspamd_parse(struct rspamd_check *c, int eof)
 	char why[128];
 	int rc;
 
+	if (c->over) /* the verdict stands; nothing after it is read */
+		return;
 	rc = rspamd_reply_parse(c->reply.data ? c->reply.data : "",
 	    c->reply.len, eof, &c->v, why, sizeof(why));
 	if (rc == 1)

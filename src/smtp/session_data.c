@@ -6,7 +6,9 @@
  * can end one message and begin another, here or at the next hop. BDAT
  * chunks are read by count and held to the same rule. Then the sender
  * rule is applied to From:, the trace headers are added and the message
- * goes to the spool; the client hears 250 only when it is on disk.
+ * goes to the spool; the client hears 250 only when it is on disk. Mail
+ * to the mailboxes here from anyone is checked first (SPF, DKIM, DMARC,
+ * then rspamd when [filter] asks), the session waiting on its loop.
  */
 #include <errno.h>
 #include <stdio.h>
