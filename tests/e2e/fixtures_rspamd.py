@@ -18,6 +18,8 @@ and its variants, `enable_test_patterns`) give each action on demand:
                     [filter] rspamd), .log()
   SlowRspamd        a loopback HTTP server that reads a request and then
                     says nothing until it is stopped; .address, .requests
+  FakeRspamd(reply) answers each request with reply (http_reply(body)
+                    makes one); .address, .requests ((header, body) each)
   rspamd (fixture)  one Rspamd for the module
 
 The folder is made in /tmp with mode 0755 (pytest's are 0700) and given
@@ -197,6 +199,62 @@ class SlowRspamd:
                 with contextlib.suppress(OSError):
                     c.shutdown(socket.SHUT_RDWR)
                 c.close()
+
+
+class FakeRspamd:
+    """Answers every request with the same bytes, as an rspamd that says
+    whatever a test needs (an action no GTUBE variant gives, a broken
+    reply); .requests holds each request's (header, body) as it came."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.requests = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            with c, contextlib.suppress(OSError):
+                c.settimeout(10)
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                size = 0
+                for h in head.split(b"\r\n")[1:]:
+                    k, _, v = h.partition(b":")
+                    if k.strip().lower() == b"content-length":
+                        size = int(v)
+                while len(body) < size:
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    body += chunk
+                self.requests.append((head, body))
+                c.sendall(self.reply)
+
+    def stop(self):
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+
+
+def http_reply(body, status=b"200 OK"):
+    """body as rspamd sends it: HTTP/1.1, Content-Length, then close."""
+    return (b"HTTP/1.1 %s\r\nConnection: close\r\nServer: rspamd/3.4\r\n"
+            b"Content-Length: %d\r\nContent-Type: application/json\r\n\r\n"
+            % (status, len(body))) + body
 
 
 @pytest.fixture(scope="module")

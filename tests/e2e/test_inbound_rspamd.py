@@ -11,7 +11,6 @@ that waits for it, never its loop, and only for `rspamd_timeout`.
 """
 import imaplib
 import re
-import socket
 import threading
 import time
 
@@ -19,7 +18,8 @@ import pytest
 
 from fixtures_delivery import DnsServer
 from fixtures_dovecot import Dovecot
-from fixtures_rspamd import GTUBE, GTUBE_ADD, GTUBE_REWRITE, SlowRspamd, rspamd  # noqa: F401
+from fixtures_rspamd import (GTUBE, GTUBE_ADD, GTUBE_REWRITE, FakeRspamd, SlowRspamd,  # noqa: F401
+                             http_reply, rspamd)
 from fixtures_smtp import (Server, SmtpClient, _check_binary, dot_stuff, free_port,
                            provision_documentation_example, queue_id)
 
@@ -240,59 +240,87 @@ def test_a_hung_rspamd_holds_no_loop_and_only_for_its_timeout(tmp_path):
         slow.stop()
 
 
-def test_a_soft_reject_from_rspamd_is_a_451(tmp_path):
-    """rspamd's "soft reject" (and "greylist") defer the message: 451
-    4.7.1 with rspamd's text. A loopback server answers as rspamd would."""
+def fake_server(tmp_path, fake, **conf):
+    """An MX (no Dovecot: accepted mail waits in the queue) asking fake."""
     _check_binary()
-    body = (b'{"is_skipped":false,"score":9.5,"required_score":15.0,'
-            b'"action":"soft reject","symbols":{},'
-            b'"messages":{"smtp_message":"Try again \\r\\nlater"}}')
-    reply = (b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n"
-             b"Content-Type: application/json\r\n\r\n" % len(body)) + body
-    lst = socket.socket()
-    lst.bind(("127.0.0.1", 0))
-    lst.listen(8)
-
-    def serve():
-        with lst:
-            c, _ = lst.accept()
-            with c:
-                data = b""
-                while b"\r\n\r\n" not in data:
-                    data += c.recv(65536)
-                head, _, rest = data.partition(b"\r\n\r\n")
-                size = int([v for k, _, v in (h.partition(b": ") for h in head.split(b"\r\n"))
-                            if k.lower() == b"content-length"][0])
-                while len(rest) < size:
-                    rest += c.recv(65536)
-                served.append((head, rest))
-                c.sendall(reply)
-
-    served = []
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
     srv = Server(tmp_path / "postern", mailbox__lmtp="unix:/nonexistent/postern-test-lmtp",
                  delivery__dns_servers="127.0.0.1:%d" % free_port(),
-                 filter__rspamd="127.0.0.1:%d" % lst.getsockname()[1])
+                 filter__rspamd=fake.address, **conf)
     provision_documentation_example(srv)
-    srv.start()
+    return srv.start()
+
+
+@pytest.mark.parametrize("action,text", [
+    ("soft reject", "Deferred by the spam filter, try again later"),
+    ("greylist", "Greylisted, try again later"),
+])
+def test_soft_reject_and_greylist_defer_the_message(tmp_path, action, text):
+    """With rspamd's text in the reply, its control bytes blanked; and
+    what rspamd was asked, header by header."""
+    fake = FakeRspamd(http_reply(
+        b'{"is_skipped":false,"score":9.5,"required_score":15.0,"action":"%s",'
+        b'"symbols":{},"messages":{"smtp_message":"Try again \\r\\nlater"}}'
+        % action.encode()))
+    srv = fake_server(tmp_path, fake)
     try:
         r = send(srv, message("soft"))
         assert r.code == 451 and r.enh == "4.7.1", r
-        # rspamd's text, its control bytes blanked
-        assert r.text.endswith("try again later (Try again   later)"), r
-        t.join(5)
-        (head, body_sent), = served
+        assert r.text == "4.7.1 %s (Try again   later)" % text, r
+        assert srv.queue_ids() == set()
+        (head, body), = fake.requests
         lines = head.split(b"\r\n")
         assert lines[0] == b"POST /checkv2 HTTP/1.0"
         assert b"IP: 127.0.0.1" in lines
         assert b"Helo: mail.sender.test" in lines
         assert b"From: <friend@sender.test>" in lines
         assert b"Rcpt: <alice@example.org>" in lines
-        assert any(h.startswith(b"Queue-Id: ") for h in lines)
+        assert b"MTA-Name: mail.example.test" in lines
+        qids = [h for h in lines if h.startswith(b"Queue-Id: ")]
+        assert len(qids) == 1
+        srv.wait_log(r"inbound\.rspamd queue=%s .*action=\"%s\" score=9\.50 "
+                     r"required=15\.00 result=tempfail" % (qids[0][10:].decode(), action))
         # rspamd sees the message as it would be kept: our fields on top
-        assert body_sent.startswith(b"Authentication-Results: mail.example.test;")
-        assert body_sent.endswith(message("soft"))
-        assert srv.queue_ids() == set()
+        assert body.startswith(b"Authentication-Results: mail.example.test;")
+        assert body.endswith(message("soft"))
     finally:
         srv.stop()
+        fake.stop()
+
+
+@pytest.mark.parametrize("fail", ["tempfail", "open"])
+def test_an_answer_that_is_no_verdict_is_treated_as_rspamd_down(tmp_path, fail):
+    fake = FakeRspamd(http_reply(b'{"error":"bad request"}', b"400 Bad Request"))
+    srv = fake_server(tmp_path, fake, filter__rspamd_fail=fail)
+    try:
+        r = send(srv, message("no verdict"))
+        if fail == "tempfail":
+            assert r.code == 451 and r.enh == "4.7.1", r
+            assert srv.queue_ids() == set()
+        else:
+            assert r.code == 250, r
+            sp = srv.spool(queue_id(r))
+            assert sp.message.startswith(
+                b"X-Spam-Status: skipped (rspamd's answer unusable)\r\n"
+                b"Authentication-Results: mail.example.test;"), sp.message[:200]
+            assert sp.env.get("junk") is None
+        srv.wait_log(r'inbound\.rspamd queue=\S+ .*action=- error="HTTP status 400" '
+                     r"result=%s" % ("tempfail" if fail == "tempfail" else "skipped"))
+    finally:
+        srv.stop()
+        fake.stop()
+
+
+def test_an_unknown_action_is_kept_as_spam_never_lost(tmp_path):
+    fake = FakeRspamd(http_reply(b'{"score":12,"required_score":15,"action":"quarantine"}'))
+    srv = fake_server(tmp_path, fake)
+    try:
+        r = send(srv, message("odd action"))
+        assert r.code == 250, r
+        sp = srv.spool(queue_id(r))
+        assert sp.env.get("junk") == "1"
+        assert sp.message.startswith(
+            b'X-Spam: Yes\r\nX-Spam-Status: Yes, score=12.00 required=15.00 '
+            b'action="quarantine"\r\n'), sp.message[:200]
+    finally:
+        srv.stop()
+        fake.stop()
