@@ -75,15 +75,58 @@ rspamd_hdr_is(const char *line, size_t len, const char *name, const char **val,
 	return 1;
 }
 
+/* The header's lines after the status line (hlen bytes, each line with
+ * its CRLF, checked): Content-Length into *clen; no encoded body. */
+static int
+rspamd_http_fields(const char *buf, size_t hlen, long *clen, char *why,
+    size_t whylen)
+{
+	const char *p, *nl, *v;
+	size_t vlen, i;
+	long n;
+
+	for (p = memchr(buf, '\n', hlen) + 1; p < buf + hlen; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(buf + hlen - p));
+		if (*p == ' ' || *p == '\t') {
+			snprintf(why, whylen,
+			    "folded line in the reply header");
+			return -1;
+		}
+		if (rspamd_hdr_is(p, (size_t)(nl - 1 - p), "Content-Length", &v,
+			&vlen)) {
+			for (n = 0, i = 0; i < vlen && n >= 0; i++)
+				n = v[i] < '0' || v[i] > '9' ||
+					    n > RSPAMD_REPLY_MAX
+					? -1
+					: n * 10 + (v[i] - '0');
+			if (vlen == 0 || n < 0 || n > RSPAMD_REPLY_MAX ||
+			    (*clen != -1 && *clen != n)) {
+				snprintf(why, whylen, "bad Content-Length");
+				return -1;
+			}
+			*clen = n;
+		} else if (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
+			       "Transfer-Encoding", &v, &vlen) ||
+			   (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
+				"Content-Encoding", &v, &vlen) &&
+			       !(vlen == 8 &&
+				   strncasecmp(v, "identity", 8) == 0))) {
+			/* asked for neither: HTTP/1.0, no Accept-Encoding */
+			snprintf(why, whylen, "encoded reply body");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The status line and header: the body's offset and length (-1: to the
  * end of the connection); 0 when the header is not whole yet. */
 static int
 rspamd_http_head(const char *buf, size_t len, size_t *body, long *clen,
     char *why, size_t whylen)
 {
-	const char *end, *p, *nl, *v;
-	size_t hlen, vlen, i;
-	long n;
+	const char *end;
+	size_t hlen, i;
 	int status;
 
 	end = rspamd_memmem(buf, len < RSPAMD_HEAD_MAX ? len : RSPAMD_HEAD_MAX,
@@ -111,47 +154,15 @@ rspamd_http_head(const char *buf, size_t len, size_t *body, long *clen,
 		snprintf(why, whylen, "HTTP status %d", status);
 		return -1;
 	}
+	/* CRLF ends every line, and nothing else does */
 	for (i = 0; i < hlen; i++)
 		if (buf[i] == '\0' || (buf[i] == '\r' && buf[i + 1] != '\n') ||
 		    (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))) {
 			snprintf(why, whylen, "bad line in the reply header");
 			return -1;
 		}
-	p = memchr(buf, '\n', hlen) + 1;
-	for (; p < buf + hlen; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(buf + hlen - p));
-		if (*p == ' ' || *p == '\t') {
-			snprintf(why, whylen,
-			    "folded line in the reply header");
-			return -1;
-		}
-		if (rspamd_hdr_is(p, (size_t)(nl - 1 - p), "Content-Length", &v,
-			&vlen)) {
-			for (n = 0, i = 0; i < vlen; i++) {
-				if (v[i] < '0' || v[i] > '9' ||
-				    n > RSPAMD_REPLY_MAX) {
-					n = -1;
-					break;
-				}
-				n = n * 10 + (v[i] - '0');
-			}
-			if (vlen == 0 || n < 0 || n > RSPAMD_REPLY_MAX ||
-			    (*clen != -1 && *clen != n)) {
-				snprintf(why, whylen, "bad Content-Length");
-				return -1;
-			}
-			*clen = n;
-		} else if (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
-			       "Transfer-Encoding", &v, &vlen) ||
-			   (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
-				"Content-Encoding", &v, &vlen) &&
-			       !(vlen == 8 &&
-				   strncasecmp(v, "identity", 8) == 0))) {
-			/* asked for neither: HTTP/1.0, no Accept-Encoding */
-			snprintf(why, whylen, "encoded reply body");
-			return -1;
-		}
-	}
+	if (rspamd_http_fields(buf, hlen, clen, why, whylen) == -1)
+		return -1;
 	return 1;
 }
 
@@ -282,6 +293,16 @@ rspamd_action_is_spam(enum rspamd_action a)
 
 #define RSPAMD_OLD_SUBJECT_MAX 16384 /* bytes of an old Subject: kept */
 
+/* "Subject: " and the value as it is (buf_printf stops at 2 KiB) */
+static int
+rspamd_subject_raw(struct buf *out, const char *s)
+{
+	if (buf_append(out, "Subject: ", 9) == -1 ||
+	    buf_append(out, s, strlen(s)) == -1)
+		return -1;
+	return buf_append(out, "\r\n", 2);
+}
+
 /* "Subject: " and the value, ASCII as it is, else RFC 2047 encoded-words
  * of at most 45 bytes of UTF-8 each (75 characters), one a line. */
 static int
@@ -295,7 +316,7 @@ rspamd_subject_field(struct buf *out, const char *s)
 		if ((unsigned char)s[i] >= 0x80)
 			ascii = 0;
 	if (ascii)
-		return buf_printf(out, "Subject: %s\r\n", s);
+		return rspamd_subject_raw(out, s);
 	if (buf_append(out, "Subject:", 8) == -1)
 		return -1;
 	for (i = 0; i < n; i += take) {
@@ -351,7 +372,7 @@ rspamd_subject_new(struct buf *out, const char *subject, const char *old)
 {
 	if (subject != NULL)
 		return rspamd_subject_field(out, subject);
-	return buf_printf(out, "Subject: %s\r\n", old);
+	return rspamd_subject_raw(out, old);
 }
 
 int

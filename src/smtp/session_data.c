@@ -223,8 +223,8 @@ smtp_rspamd_edit(struct spool_job *sj, enum rspamd_status st,
 			sj->msg = msg;
 		} else {
 			buf_free(&msg);
-			log_warnx("inbound.rspamd_subject queue=%s error=\"out "
-				  "of memory\"",
+			log_warnx("inbound.rspamd_subject queue=%s "
+				  "error=\"out of memory\"",
 			    sj->env.id);
 		}
 	}

@@ -262,6 +262,28 @@ UNIT_TEST(test_rspamd_rewrite_subject_replaces_the_subject_field_only)
 	}
 }
 
+UNIT_TEST(test_rspamd_rewrite_subject_keeps_a_long_old_subject_whole)
+{
+	struct buf msg, out;
+	size_t vlen;
+	int i;
+
+	/* 5,000 bytes of folded Subject: more than a printf buffer */
+	buf_init(&msg, 1 << 20);
+	buf_init(&out, 1 << 20);
+	CHECK(buf_append(&msg, "Subject: s", 10) == 0);
+	for (i = 0; i < 80; i++)
+		CHECK(buf_printf(&msg, "\r\n\t%060d", i) == 0);
+	vlen = msg.len - 9;
+	CHECK(buf_append(&msg, "\r\n\r\nbody\r\n", 10) == 0);
+	CHECK(rspamd_subject_rewrite(msg.data, msg.len, NULL, &out) == 0);
+	CHECK(out.len == msg.len + 13);
+	CHECK(memcmp(out.data, "Subject: *** SPAM *** s\r\n\t000", 29) == 0);
+	CHECK(memcmp(out.data + 22, msg.data + 9, vlen) == 0);
+	buf_free(&msg);
+	buf_free(&out);
+}
+
 UNIT_TEST(test_the_fields_on_top_say_what_rspamd_said_or_why_not)
 {
 	struct rspamd_verdict v;
