@@ -1,35 +1,27 @@
 /*
- * rspamd: see rspamd.h. The request is one HTTP/1.0 POST, so rspamd
- * closes the connection after its answer and nothing is kept between
- * messages. Its bytes are peer bytes like any other: the reply is read
- * into a buffer with a hard maximum, parsed only as far as the verdict
+ * rspamd: see rspamd.h. The HTTP is util/httpc's, the one client for
+ * every HTTP peer (one request per connection, a bounded response, one
+ * deadline, the message sent by reference). rspamd's bytes are peer
+ * bytes like any other: the JSON is read only as far as the verdict
  * needs, and every text taken from it is cleaned before it reaches a
- * header, a reply or a log line. A check never blocks its loop: connect,
- * write and read are events, and one timer bounds them all.
+ * header, a reply or a log line.
  */
-#include <errno.h>
+#include <arpa/inet.h>
 #include <math.h>
-#include <stdarg.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/util.h>
 #include <jansson.h>
 
 #include "rspamd.h"
 #include "../util/base64.h"
+#include "../util/httpc.h"
 
 /* ------------------------------------------------------------------ */
-/* the reply */
+/* the reply (its JSON body) */
 
 static const struct {
 	const char *name;
@@ -52,118 +44,6 @@ rspamd_memmem(const char *h, size_t hlen, const char *n, size_t nlen)
 		if (memcmp(h + i, n, nlen) == 0)
 			return h + i;
 	return NULL;
-}
-
-/* A header line "Name: value" (no CRLF): is it name? Then its value,
- * blanks trimmed. */
-static int
-rspamd_hdr_is(const char *line, size_t len, const char *name, const char **val,
-    size_t *vlen)
-{
-	size_t n = strlen(name);
-
-	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
-		return 0;
-	line += n + 1;
-	len -= n + 1;
-	while (len > 0 && (*line == ' ' || *line == '\t'))
-		line++, len--;
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
-	*val = line;
-	*vlen = len;
-	return 1;
-}
-
-/* The header's lines after the status line (hlen bytes, each line with
- * its CRLF, checked): Content-Length into *clen; no encoded body. */
-static int
-rspamd_http_fields(const char *buf, size_t hlen, long *clen, char *why,
-    size_t whylen)
-{
-	const char *p, *nl, *v;
-	size_t vlen, i;
-	long n;
-
-	for (p = memchr(buf, '\n', hlen) + 1; p < buf + hlen; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(buf + hlen - p));
-		if (*p == ' ' || *p == '\t') {
-			snprintf(why, whylen,
-			    "folded line in the reply header");
-			return -1;
-		}
-		if (rspamd_hdr_is(p, (size_t)(nl - 1 - p), "Content-Length", &v,
-			&vlen)) {
-			for (n = 0, i = 0; i < vlen && n >= 0; i++)
-				n = v[i] < '0' || v[i] > '9' ||
-					    n > RSPAMD_REPLY_MAX
-					? -1
-					: n * 10 + (v[i] - '0');
-			if (vlen == 0 || n < 0 || n > RSPAMD_REPLY_MAX ||
-			    (*clen != -1 && *clen != n)) {
-				snprintf(why, whylen, "bad Content-Length");
-				return -1;
-			}
-			*clen = n;
-		} else if (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
-			       "Transfer-Encoding", &v, &vlen) ||
-			   (rspamd_hdr_is(p, (size_t)(nl - 1 - p),
-				"Content-Encoding", &v, &vlen) &&
-			       !(vlen == 8 &&
-				   strncasecmp(v, "identity", 8) == 0))) {
-			/* asked for neither: HTTP/1.0, no Accept-Encoding */
-			snprintf(why, whylen, "encoded reply body");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The status line and header: the body's offset and length (-1: to the
- * end of the connection); 0 when the header is not whole yet. */
-static int
-rspamd_http_head(const char *buf, size_t len, size_t *body, long *clen,
-    char *why, size_t whylen)
-{
-	const char *end;
-	size_t hlen, i;
-	int status;
-
-	end = rspamd_memmem(buf, len < RSPAMD_HEAD_MAX ? len : RSPAMD_HEAD_MAX,
-	    "\r\n\r\n", 4);
-	if (end == NULL) {
-		if (len >= RSPAMD_HEAD_MAX) {
-			snprintf(why, whylen, "reply header too long");
-			return -1;
-		}
-		return 0;
-	}
-	hlen = (size_t)(end - buf) + 2; /* the lines, each with its CRLF */
-	*body = hlen + 2;
-	*clen = -1;
-	/* HTTP/1.x NNN: rspamd's answer is 200 or an error */
-	if (hlen < 14 || memcmp(buf, "HTTP/1.", 7) != 0 || buf[7] < '0' ||
-	    buf[7] > '9' || buf[8] != ' ' || buf[9] < '1' || buf[9] > '5' ||
-	    buf[10] < '0' || buf[10] > '9' || buf[11] < '0' || buf[11] > '9' ||
-	    (buf[12] != ' ' && buf[12] != '\r')) {
-		snprintf(why, whylen, "not an HTTP reply");
-		return -1;
-	}
-	status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 + (buf[11] - '0');
-	if (status != 200) {
-		snprintf(why, whylen, "HTTP status %d", status);
-		return -1;
-	}
-	/* CRLF ends every line, and nothing else does */
-	for (i = 0; i < hlen; i++)
-		if (buf[i] == '\0' || (buf[i] == '\r' && buf[i + 1] != '\n') ||
-		    (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r'))) {
-			snprintf(why, whylen, "bad line in the reply header");
-			return -1;
-		}
-	if (rspamd_http_fields(buf, hlen, clen, why, whylen) == -1)
-		return -1;
-	return 1;
 }
 
 /* A JSON string as at most max bytes of text: control bytes as blanks,
@@ -247,38 +127,16 @@ out:
 }
 
 int
-rspamd_reply_parse(const char *buf, size_t len, int eof,
-    struct rspamd_verdict *v, char *why, size_t whylen)
+rspamd_reply_parse(const char *body, size_t len, struct rspamd_verdict *v,
+    char *why, size_t whylen)
 {
-	size_t body;
-	long clen;
-	int rc;
-
 	memset(v, 0, sizeof(*v));
 	why[0] = '\0';
 	if (len > RSPAMD_REPLY_MAX) {
 		snprintf(why, whylen, "reply too long");
 		return -1;
 	}
-	rc = rspamd_http_head(buf, len, &body, &clen, why, whylen);
-	if (rc == 0 && eof) {
-		snprintf(why, whylen, "%s",
-		    len == 0 ? "connection closed without a reply"
-			     : "reply cut short");
-		return -1;
-	}
-	if (rc != 1)
-		return rc;
-	if (clen >= 0 && len - body < (size_t)clen) {
-		if (!eof)
-			return 0;
-		snprintf(why, whylen, "reply cut short");
-		return -1;
-	}
-	if (clen < 0 && !eof)
-		return 0;
-	return rspamd_json(buf + body, clen >= 0 ? (size_t)clen : len - body, v,
-	    why, whylen);
+	return rspamd_json(body, len, v, why, whylen) == 1 ? 0 : -1;
 }
 
 int
@@ -473,14 +331,11 @@ rspamd_fields(struct buf *out, enum rspamd_status st,
 }
 
 /* ------------------------------------------------------------------ */
-/* the client */
+/* the client: util/httpc does the HTTP */
 
 struct rspamd_check {
-	struct bufferevent *bev;
-	struct event *timer;  /* the whole round trip */
-	struct event *finish; /* done, from the loop */
-	struct buf reply;
-	int connected, over;
+	struct httpc *http;
+	struct event *finish; /* done, when the request could not start */
 	enum rspamd_status status;
 	struct rspamd_verdict v;
 	char err[160];
@@ -488,102 +343,31 @@ struct rspamd_check {
 	void *arg;
 };
 
-static void rspamd_over(struct rspamd_check *c, enum rspamd_status st,
-    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-/* The answer is in (or will never be): stop reading and say so. */
 static void
-rspamd_over(struct rspamd_check *c, enum rspamd_status st, const char *fmt, ...)
+rspamd_http_cb(const struct httpc_resp *r, void *arg)
 {
-	va_list ap;
-
-	if (c->over)
-		return;
-	c->over = 1;
-	c->status = st;
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof(c->err), fmt, ap);
-	va_end(ap);
-	if (c->bev)
-		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	evtimer_del(c->timer);
-	event_active(c->finish, EV_TIMEOUT, 0);
-}
-
-static void
-rspamd_parse(struct rspamd_check *c, int eof)
-{
+	struct rspamd_check *c = arg;
 	char why[128];
-	int rc;
 
-	if (c->over) /* the verdict stands; nothing after it is read */
-		return;
-	rc = rspamd_reply_parse(c->reply.data ? c->reply.data : "",
-	    c->reply.len, eof, &c->v, why, sizeof(why));
-	if (rc == 1)
-		rspamd_over(c, RSPAMD_DONE, "%s", "");
-	else if (rc == -1)
-		rspamd_over(c, RSPAMD_BAD_REPLY, "%s", why);
-}
-
-static void
-rspamd_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct rspamd_check *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	struct evbuffer_iovec iv;
-	size_t n;
-
-	while (!c->over && (n = evbuffer_get_length(in)) > 0) {
-		if (evbuffer_peek(in, -1, NULL, &iv, 1) < 1)
-			break;
-		/* the limit first: a reply past it is not read on */
-		if (buf_append(&c->reply, iv.iov_base, iv.iov_len) == -1) {
-			rspamd_over(c, RSPAMD_BAD_REPLY,
-			    "reply longer than "
-			    "%d bytes",
-			    RSPAMD_REPLY_MAX);
-			return;
-		}
-		evbuffer_drain(in, iv.iov_len);
-		rspamd_parse(c, 0);
+	c->http = NULL; /* httpc frees it when this returns */
+	if (r->error != NULL) {
+		/* a connection that took the request and then failed is an
+		 * answer gone wrong; one that never came, an rspamd down */
+		c->status = strcmp(r->error, "timeout") == 0 ? RSPAMD_TIMEOUT
+			    : r->connected		     ? RSPAMD_BAD_REPLY
+					   : RSPAMD_UNREACHABLE;
+		snprintf(c->err, sizeof(c->err), "%s", r->error);
+	} else if (r->status != 200) {
+		c->status = RSPAMD_BAD_REPLY;
+		snprintf(c->err, sizeof(c->err), "HTTP status %d", r->status);
+	} else if (rspamd_reply_parse(r->body, r->len, &c->v, why,
+		       sizeof(why)) == -1) {
+		c->status = RSPAMD_BAD_REPLY;
+		snprintf(c->err, sizeof(c->err), "%s", why);
+	} else {
+		c->status = RSPAMD_DONE;
 	}
-}
-
-static void
-rspamd_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	struct rspamd_check *c = arg;
-	int e = EVUTIL_SOCKET_ERROR();
-
-	(void)bev;
-	if (what & BEV_EVENT_CONNECTED) {
-		c->connected = 1;
-		return;
-	}
-	if (what & BEV_EVENT_EOF) {
-		rspamd_read_cb(c->bev, c);
-		rspamd_parse(c, 1);
-		return;
-	}
-	/* rspamd may answer (an error, say) before it read the whole
-	 * message, and close: what it said counts */
-	if (c->reply.len > 0)
-		rspamd_parse(c, 1);
-	rspamd_over(c, RSPAMD_UNREACHABLE, "%s%s",
-	    c->connected ? "connection broken: " : "cannot connect: ",
-	    e ? strerror(e) : "error");
-}
-
-static void
-rspamd_timer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct rspamd_check *c = arg;
-
-	(void)fd;
-	(void)what;
-	rspamd_over(c, RSPAMD_TIMEOUT, "no answer in time%s",
-	    c->connected ? "" : " (no connection)");
+	c->done(c, c->arg);
 }
 
 static void
@@ -596,71 +380,62 @@ rspamd_finish_cb(evutil_socket_t fd, short what, void *arg)
 	c->done(c, c->arg);
 }
 
-/* "IP:PORT", "[IPv6]:PORT" or "localhost:PORT" (conf checked it). */
+/* "IP:PORT", "[IPv6]:PORT" or "localhost:PORT" (conf checked it): the
+ * address as httpc takes it, and the port. */
 static int
-rspamd_sockaddr(const char *server, struct sockaddr_storage *ss, int *sslen)
+rspamd_server(const char *server, char *host, size_t hostlen, int *port)
 {
-	char tmp[300];
+	const char *colon = strrchr(server, ':');
+	size_t n;
 
-	if (strncmp(server, "localhost:", 10) == 0) {
-		snprintf(tmp, sizeof(tmp), "127.0.0.1:%s", server + 10);
-		server = tmp;
-	}
-	*sslen = (int)sizeof(*ss);
-	memset(ss, 0, sizeof(*ss));
-	return evutil_parse_sockaddr_port(server, (struct sockaddr *)ss, sslen);
+	if (colon == NULL || (n = (size_t)(colon - server)) == 0 ||
+	    n >= hostlen || (*port = atoi(colon + 1)) <= 0 || *port > 65535)
+		return -1;
+	if (server[0] == '[' && n > 2 && server[n - 1] == ']')
+		snprintf(host, hostlen, "%.*s", (int)n - 2, server + 1);
+	else if (n == 9 && strncmp(server, "localhost", 9) == 0)
+		snprintf(host, hostlen, "127.0.0.1");
+	else
+		snprintf(host, hostlen, "%.*s", (int)n, server);
+	return 0;
 }
 
 /* A request header's value must not end the header or add one: no
  * control byte. One that has any is left out (rspamd then knows less). */
-static void
-rspamd_add_header(struct evbuffer *out, const char *name, const char *val,
-    int brackets)
+static int
+rspamd_header(struct buf *out, const char *name, const char *val, int brackets)
 {
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)val; *p; p++)
 		if (*p < 0x20 || *p == 0x7f)
-			return;
-	evbuffer_add_printf(out, "%s: %s%s%s\r\n", name, brackets ? "<" : "",
-	    val, brackets ? ">" : "");
+			return 0;
+	if (buf_append(out, name, strlen(name)) == -1 ||
+	    buf_append(out, brackets ? ": <" : ": ", brackets ? 3 : 2) == -1 ||
+	    buf_append(out, val, strlen(val)) == -1)
+		return -1;
+	return buf_append(out, brackets ? ">\r\n" : "\r\n", brackets ? 3 : 2);
 }
 
+/* The envelope, as rspamd's protocol names it; NUL-terminated. No
+ * Hostname: postern does not look up the client's PTR name, and rspamd
+ * takes its absence as "unknown"; no User: the MX has no login. */
 static int
-rspamd_request(struct rspamd_check *c, const struct rspamd_request *req)
+rspamd_headers(struct buf *out, const struct rspamd_request *req)
 {
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	size_t len = 0;
 	int i;
 
-	for (i = 0; i < req->nmsg; i++)
-		len += req->msg[i].iov_len;
-	if (evbuffer_add_printf(out,
-		"POST /checkv2 HTTP/1.0\r\n"
-		"Content-Length: %zu\r\n",
-		len) == -1)
+	if (rspamd_header(out, "Queue-Id", req->queue_id, 0) == -1 ||
+	    rspamd_header(out, "IP", req->client_ip, 0) == -1 ||
+	    (req->helo[0] && rspamd_header(out, "Helo", req->helo, 0) == -1) ||
+	    /* rspamd reads an empty From as the null sender */
+	    rspamd_header(out, "From", req->mail_from, 1) == -1 ||
+	    rspamd_header(out, "MTA-Name", req->mta_name, 0) == -1)
 		return -1;
-	rspamd_add_header(out, "Queue-Id", req->queue_id, 0);
-	rspamd_add_header(out, "IP", req->client_ip, 0);
-	if (req->helo[0])
-		rspamd_add_header(out, "Helo", req->helo, 0);
-	/* rspamd reads an empty From as the null sender */
-	rspamd_add_header(out, "From", req->mail_from, 1);
 	for (i = 0; i < req->nrcpt && i < RSPAMD_RCPT_MAX; i++)
-		rspamd_add_header(out, "Rcpt", req->rcpts[i], 1);
-	rspamd_add_header(out, "MTA-Name", req->mta_name, 0);
-	/* no Hostname: postern does not look up the client's PTR name,
-	 * and rspamd takes its absence as "unknown"; no User: the MX has
-	 * no login */
-	if (evbuffer_add(out, "\r\n", 2) == -1)
-		return -1;
-	/* the message is not copied: the caller keeps it until done */
-	for (i = 0; i < req->nmsg; i++)
-		if (req->msg[i].iov_len > 0 &&
-		    evbuffer_add_reference(out, req->msg[i].iov_base,
-			req->msg[i].iov_len, NULL, NULL) == -1)
+		if (rspamd_header(out, "Rcpt", req->rcpts[i], 1) == -1)
 			return -1;
-	return 0;
+	return buf_append(out, "", 1);
 }
 
 struct rspamd_check *
@@ -668,50 +443,48 @@ rspamd_check_start(const struct rspamd_request *req,
     void (*done)(struct rspamd_check *, void *), void *arg)
 {
 	struct rspamd_check *c = calloc(1, sizeof(*c));
-	struct sockaddr_storage ss;
-	struct timeval tv = { req->timeout, 0 };
-	int sslen, fd = -1, one = 1;
+	struct httpc_req hr;
+	struct buf hdrs;
+	char host[INET6_ADDRSTRLEN + 16];
+	int port;
 
 	if (c == NULL)
 		return NULL;
 	c->done = done;
 	c->arg = arg;
-	buf_init(&c->reply, RSPAMD_REPLY_MAX);
 	if ((c->finish = event_new(req->base, -1, 0, rspamd_finish_cb, c)) ==
-		NULL ||
-	    (c->timer = evtimer_new(req->base, rspamd_timer_cb, c)) == NULL)
-		goto fail;
-	if (rspamd_sockaddr(req->server, &ss, &sslen) == -1) {
-		rspamd_over(c, RSPAMD_UNREACHABLE, "bad address %.100s",
+	    NULL) {
+		free(c);
+		return NULL;
+	}
+	buf_init(&hdrs, (size_t)RSPAMD_RCPT_MAX * 1024 + 4096);
+	if (rspamd_headers(&hdrs, req) == -1) {
+		buf_free(&hdrs);
+		rspamd_check_free(c);
+		return NULL;
+	}
+	memset(&hr, 0, sizeof(hr));
+	hr.method = "POST";
+	hr.host = host;
+	hr.path = "/checkv2";
+	hr.headers = hdrs.data;
+	/* the message is not copied: the caller keeps it until done */
+	hr.bodyv = req->msg;
+	hr.nbodyv = req->nmsg;
+	hr.max_body = RSPAMD_REPLY_MAX;
+	hr.timeout_s = req->timeout;
+	if (rspamd_server(req->server, host, sizeof(host), &port) == 0) {
+		hr.port = port;
+		c->http = httpc_start(req->base, &hr, rspamd_http_cb, c);
+	}
+	buf_free(&hdrs);
+	if (c->http == NULL) {
+		c->status = RSPAMD_UNREACHABLE;
+		snprintf(c->err, sizeof(c->err), "cannot ask %.100s",
 		    req->server);
-		return c;
+		event_active(c->finish, EV_TIMEOUT, 0);
 	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		rspamd_over(c, RSPAMD_UNREACHABLE, "socket: %s",
-		    strerror(errno));
-		return c;
-	}
-	/* the request's tail leaves at once, not after a delayed ACK */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    (c->bev = bufferevent_socket_new(req->base, fd,
-		 BEV_OPT_CLOSE_ON_FREE)) == NULL) {
-		close(fd);
-		goto fail;
-	}
-	bufferevent_setcb(c->bev, rspamd_read_cb, NULL, rspamd_event_cb, c);
-	if (rspamd_request(c, req) == -1)
-		goto fail;
-	evtimer_add(c->timer, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (bufferevent_socket_connect(c->bev, (struct sockaddr *)&ss, sslen) ==
-	    -1)
-		rspamd_over(c, RSPAMD_UNREACHABLE, "cannot connect: %s",
-		    strerror(errno));
 	return c;
-fail:
-	rspamd_check_free(c);
-	return NULL;
 }
 
 void
@@ -719,13 +492,9 @@ rspamd_check_free(struct rspamd_check *c)
 {
 	if (c == NULL)
 		return;
-	if (c->bev)
-		bufferevent_free(c->bev);
-	if (c->timer)
-		event_free(c->timer);
+	httpc_cancel(c->http);
 	if (c->finish)
 		event_free(c->finish);
-	buf_free(&c->reply);
 	free(c);
 }
 

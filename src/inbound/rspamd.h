@@ -1,10 +1,10 @@
 /*
  * rspamd: what rspamd says of a message received on the MX, asked over
  * its HTTP protocol (POST /checkv2: the message as the body, the envelope
- * in request headers) by a state machine on the session's own loop: one
+ * in request headers) through util/httpc on the session's own loop: one
  * connection per message, one deadline for the whole round trip, a reply
- * of bounded size. The reply parser and the edits the verdict asks of the
- * message are pure functions, fuzzed (fuzz/fuzz_rspamd.c).
+ * of bounded size. The reading of its answer and the edits the verdict
+ * asks of the message are pure functions, fuzzed (fuzz/fuzz_rspamd.c).
  */
 #ifndef POSTERN_INBOUND_RSPAMD_H
 #define POSTERN_INBOUND_RSPAMD_H
@@ -16,8 +16,7 @@
 
 struct event_base;
 
-#define RSPAMD_REPLY_MAX (256 * 1024) /* the whole HTTP reply */
-#define RSPAMD_HEAD_MAX (16 * 1024)   /* its status line and header */
+#define RSPAMD_REPLY_MAX (256 * 1024) /* the reply's body */
 #define RSPAMD_SUBJECT_MAX 900	      /* bytes of a new Subject: kept */
 #define RSPAMD_TEXT_MAX 200	      /* bytes of rspamd's SMTP text kept */
 #define RSPAMD_RCPT_MAX 1000	      /* Rcpt: headers sent (rspamd: 1024) */
@@ -45,14 +44,12 @@ struct rspamd_verdict {
 };
 
 /*
- * An HTTP reply of rspamd's, as far as it has come (len bytes; eof: no
- * more will). 1: whole, and read into v; 0: not whole yet; -1: not a
- * usable answer (not HTTP, not 200, a header past RSPAMD_HEAD_MAX, a
- * chunked or compressed body, not JSON, no action or score), with why in
- * words. Only Content-Length or the end of the connection ends a body.
+ * The body of rspamd's 200 reply (JSON): 0, and the verdict in v; -1 not
+ * a verdict (not JSON, a duplicate key, no action or score, an action
+ * that is not printable ASCII, a score past 1e9), with why in words.
  */
-int rspamd_reply_parse(const char *buf, size_t len, int eof,
-    struct rspamd_verdict *v, char *why, size_t whylen);
+int rspamd_reply_parse(const char *body, size_t len, struct rspamd_verdict *v,
+    char *why, size_t whylen);
 
 /* The actions that deliver the message as spam: to Junk, never forwarded. */
 int rspamd_action_is_spam(enum rspamd_action);
@@ -70,9 +67,10 @@ int rspamd_subject_rewrite(const char *msg, size_t len, const char *subject,
 
 enum rspamd_status {
 	RSPAMD_DONE,	    /* a verdict */
-	RSPAMD_UNREACHABLE, /* no connection, or it broke */
+	RSPAMD_UNREACHABLE, /* no connection */
 	RSPAMD_TIMEOUT,	    /* no whole answer within the timeout */
-	RSPAMD_BAD_REPLY,   /* an answer, but not a usable one */
+	RSPAMD_BAD_REPLY,   /* an answer (or a connection that broke in it),
+			       but no verdict */
 };
 
 /*

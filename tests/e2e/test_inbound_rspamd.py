@@ -157,8 +157,8 @@ def test_rspamd_down_defers_the_message_by_default(world, tmp_path):
         assert r.code == 451 and r.enh == "4.7.1", r
         assert "spam filter" in r.text.lower()
         assert srv.queue_ids() == set()
-        srv.wait_log(r"inbound\.rspamd queue=\S+ .*action=- error=\"cannot connect: "
-                     r"[^\"]*\" result=tempfail")
+        srv.wait_log(r"inbound\.rspamd queue=\S+ .*action=- error=\"Connection refused\" "
+                     r"result=tempfail")
     finally:
         srv.stop()
 
@@ -232,7 +232,7 @@ def test_a_hung_rspamd_holds_no_loop_and_only_for_its_timeout(tmp_path):
         for r, took in replies.values():
             assert r.code == 451 and r.enh == "4.7.1", r
             assert took < 8 + 3, took
-        srv.wait_log(r"inbound\.rspamd .*error=\"no answer in time\" result=tempfail",
+        srv.wait_log(r"inbound\.rspamd .*error=\"timeout\" result=tempfail",
                      count=n)
         assert srv.queue_ids() == set()
     finally:
@@ -269,7 +269,7 @@ def test_soft_reject_and_greylist_defer_the_message(tmp_path, action, text):
         assert srv.queue_ids() == set()
         (head, body), = fake.requests
         lines = head.split(b"\r\n")
-        assert lines[0] == b"POST /checkv2 HTTP/1.0"
+        assert lines[0] == b"POST /checkv2 HTTP/1.1"
         assert b"IP: 127.0.0.1" in lines
         assert b"Helo: mail.sender.test" in lines
         assert b"From: <friend@sender.test>" in lines
