@@ -252,7 +252,8 @@ smtp_rspamd_done(struct rspamd_check *rc, void *arg)
 	s->rspamd = NULL;
 	s->checked = NULL;
 	str_lcpy(err, rspamd_check_error(rc), sizeof(err));
-	/* the connection goes before the message it referred to changes */
+	/* done: nothing reads the message it sent any more (the
+	 * connection goes when this returns), so it may change now */
 	rspamd_check_free(rc);
 	if (st != RSPAMD_DONE) {
 		if (strcmp(conf_current()->filter_rspamd_fail, "open") != 0) {
