@@ -42,7 +42,8 @@
 #   BENCH_PARTS=inbound   (not by default) postern as the MX of a hosted
 #                         domain delivering over LMTP into Dovecot, against
 #                         Postfix delivering to the same Dovecot, in one run:
-#                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000)
+#                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000;
+#                         BENCH_INBOUND_RSPAMD=1: postern with rspamd too)
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for

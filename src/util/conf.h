@@ -90,6 +90,11 @@ struct conf {
 	char srs_secret[CONF_PATH_MAX]; /* the SRS secret file */
 	int64_t srs_max_age; /* seconds an SRS0 address is honoured */
 
+	/* [filter] */
+	char filter_rspamd[CONF_STR_MAX]; /* "": off; IP:PORT, localhost:PORT */
+	int64_t filter_rspamd_timeout;	  /* seconds for the whole round trip */
+	char filter_rspamd_fail[16];	  /* tempfail, open */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;

@@ -77,6 +77,7 @@ hc_finish(struct httpc *h, const char *error, int tls_failed)
 	struct httpc_resp r;
 
 	memset(&r, 0, sizeof(r));
+	r.connected = h->connected;
 	r.verify_result = h->verify_result;
 	r.content_type = "";
 	if (error != NULL) {
@@ -357,7 +358,8 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 {
 	const char *s;
 	char port[8] = "";
-	int v6 = strchr(h->host, ':') != NULL;
+	int v6 = strchr(h->host, ':') != NULL, i;
+	size_t len = rq->bodylen;
 
 	if (rq->port != (rq->tls ? 443 : 80))
 		snprintf(port, sizeof(port), ":%d", rq->port);
@@ -378,9 +380,10 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 	    evbuffer_add_printf(h->req, "Content-Type: %s\r\n",
 		rq->content_type) < 0)
 		return -1;
+	for (i = 0; i < rq->nbodyv; i++)
+		len += rq->bodyv[i].iov_len;
 	if ((rq->body || strcmp(rq->method, "POST") == 0) &&
-	    evbuffer_add_printf(h->req, "Content-Length: %zu\r\n",
-		rq->bodylen) < 0)
+	    evbuffer_add_printf(h->req, "Content-Length: %zu\r\n", len) < 0)
 		return -1;
 	if (rq->headers &&
 	    evbuffer_add(h->req, rq->headers, strlen(rq->headers)) == -1)
@@ -389,6 +392,11 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 		return -1;
 	if (rq->bodylen && evbuffer_add(h->req, rq->body, rq->bodylen) == -1)
 		return -1;
+	for (i = 0; i < rq->nbodyv; i++)
+		if (rq->bodyv[i].iov_len > 0 &&
+		    evbuffer_add_reference(h->req, rq->bodyv[i].iov_base,
+			rq->bodyv[i].iov_len, NULL, NULL) == -1)
+			return -1;
 	return 0;
 }
 
