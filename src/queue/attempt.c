@@ -36,6 +36,12 @@ qmsg_unload(struct qmsg *m)
 	free(m->ld->r);
 	free(m->ld->route);
 	free(m->ld->mbox);
+	if (m->ld->fwd) {
+		int i;
+		for (i = 0; i < m->ld->env.nrcpt; i++)
+			fwd_plan_free(m->ld->fwd[i]);
+		free(m->ld->fwd);
+	}
 	free(m->ld);
 	m->ld = NULL;
 }
@@ -72,13 +78,20 @@ load_routes(struct qload *ld)
 	int i, n = ld->env.nrcpt;
 
 	if ((ld->route = calloc((size_t)n, sizeof(*ld->route))) == NULL ||
-	    (ld->mbox = calloc((size_t)n, sizeof(*ld->mbox))) == NULL)
+	    (ld->mbox = calloc((size_t)n, sizeof(*ld->mbox))) == NULL ||
+	    (ld->fwd = calloc((size_t)n, sizeof(*ld->fwd))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (!ld->done[i])
+		if (!ld->done[i]) {
 			ld->route[i] = (signed char)route_rcpt(store_thread(),
 			    ld->env.rcpts[i].addr, ld->mbox[i],
 			    sizeof(ld->mbox[i]));
+			/* before the Junk folder's name: junk is never
+			 * forwarded (forward.c) */
+			if (ld->route[i] == ROUTE_MAILBOX)
+				ld->fwd[i] = fwd_plan_load(store_thread(), ld,
+				    i, ld->mbox[i]);
+		}
 	if (ld->env.junk)
 		for (i = 0; i < n; i++)
 			if (ld->route[i] == ROUTE_MAILBOX)
@@ -329,6 +342,26 @@ qmsg_route_local(struct qmsg *m, struct qrcpt *r)
 	}
 }
 
+/* A mailbox whose user forwards: the copies are written by the
+ * forward job (no destination of its own), unless the message came
+ * through this forwarding before: a loop, bounced. */
+static void
+qmsg_route_forward(struct qmsg *m, struct qrcpt *r)
+{
+	const struct fwd_plan *p = m->ld->fwd[r->idx];
+
+	if (p->loop) {
+		r->state = R_FAILED;
+		r->code = 550;
+		snprintf(r->text, sizeof(r->text),
+		    "550 5.4.6 routing loop detected: this message was "
+		    "forwarded by %.320s before",
+		    m->ld->mbox[r->idx]);
+		return;
+	}
+	r->forwarding = 1;
+}
+
 /* Loaded: each recipient's state and destination; then, unless its
  * start cleared it (its destinations were known and one up: signed with
  * the load if it goes out), sign only if one of them can be tried now. */
@@ -350,6 +383,10 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		char key[ADDR_DOMAIN_MAX + 1];
 		r->idx = i;
 		r->state = ld->done[i] ? R_SENT : R_PENDING;
+		if (r->state == R_PENDING && ld->fwd && ld->fwd[i]) {
+			qmsg_route_forward(m, r);
+			continue;
+		}
 		if (r->state == R_PENDING && ld->route &&
 		    ld->route[i] != ROUTE_REMOTE) {
 			qmsg_route_local(m, r);
@@ -366,6 +403,18 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		str_ascii_lower(key);
 		/* NULL (out of memory): that recipient is deferred */
 		r->dest = dest_get(key);
+		/* a forwarded copy: the target domain's hourly share */
+		if (ld->env.forwarded_by[0] && r->state == R_PENDING &&
+		    forward_rate_over(qmgr_domain_of(ld->env.rcpts[i].addr),
+			now, cf->forward_domain_hour)) {
+			r->state = R_DEFERRED;
+			r->code = 451;
+			snprintf(r->text, sizeof(r->text),
+			    "451 4.7.1 forwarding to %.255s: over %lld copies "
+			    "this hour, retried later",
+			    qmgr_domain_of(ld->env.rcpts[i].addr),
+			    (long long)cf->forward_domain_hour);
+		}
 	}
 	if (cleared) {
 		/* a destination it claimed at its start may be one it no
@@ -542,7 +591,7 @@ qmsg_deliver(struct qmsg *m)
 {
 	struct qload *ld = m->ld;
 	int capture = qmgr_conf()->delivery_mode == CONF_DELIVERY_CAPTURE;
-	int i, j, n, ncapture = 0;
+	int i, j, n, ncapture = 0, nforward = 0;
 
 	for (i = 0; i < ld->env.nrcpt; i++)
 		if (ld->r[i].state == R_PENDING) {
@@ -559,6 +608,11 @@ qmsg_deliver(struct qmsg *m)
 		if (capture && !(ld->route && ld->route[i] != ROUTE_REMOTE)) {
 			ri->grouped = ri->captured = 1;
 			ncapture++;
+			continue;
+		}
+		if (ri->forwarding) {
+			ri->grouped = 1;
+			nforward++;
 			continue;
 		}
 		if (ri->dest == NULL) {
@@ -613,6 +667,10 @@ qmsg_deliver(struct qmsg *m)
 	if (ncapture > 0) {
 		m->groups++;
 		capture_submit(m);
+	}
+	if (nforward > 0) {
+		m->groups++;
+		forward_submit(m);
 	}
 	if (--m->groups == 0)
 		qmgr_attempt_end(m);

@@ -357,6 +357,7 @@ qmgr_free(void)
 	}
 	qsched_free(&q.sched);
 	dest_free_all();
+	forward_rate_free();
 	resolver_free(q.res);
 	event_free(q.wake);
 	event_free(q.timer);

@@ -125,6 +125,10 @@ struct conf {
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
 
+	/* [forward] */
+	int64_t forward_domain_hour; /* copies per target domain an hour */
+	int64_t forward_confirm_ttl; /* seconds a confirmation link works */
+
 	/* [panel] */
 	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */
 	char panel_name[CONF_STR_MAX];	  /* "" = HOSTNAME */

@@ -1,0 +1,389 @@
+/*
+ * forward: a user's forwarding, as the queue does it. At load (on a
+ * worker) a recipient that is the mailbox of a user with confirmed
+ * targets gets a plan: the targets, the mode, and whether the message
+ * has passed through this user's forwarding before (its Delivered-To:,
+ * Postfix's loop check: then 5.4.6, a DSN). At delivery a worker writes
+ * the forwarded copy as a new message in the spool (the envelope sender
+ * rewritten by SRS, the targets as its recipients, Delivered-To: and an
+ * ARC set on top, nothing else changed) and, for a user who keeps a
+ * copy, the mailbox copy as another (mailbox only); only then is the
+ * recipient finished, so a crash repeats the copies, never loses them.
+ * Each copy is then queued, retried and bounced like any message.
+ * Junk (spam, DMARC quarantine) is never forwarded: it goes to the
+ * user's Junk folder. The copies to one target domain are counted per
+ * clock hour ([forward] max_per_domain_per_hour): over it they wait.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "qmgr_int.h"
+#include "../store/store.h"
+#include "../store/thread.h"
+#include "../util/buf.h"
+#include "../util/log.h"
+#include "../util/str.h"
+
+#define FWD_ARC_MAX 50	   /* RFC 8617 5.1.1: i= is 1 to 50 */
+#define FWD_HEADER_MAX 256 /* header fields looked at for a loop */
+
+void
+fwd_plan_free(struct fwd_plan *p)
+{
+	if (p == NULL)
+		return;
+	free(p->targets);
+	free(p);
+}
+
+/* Has the message been through this mailbox's forwarding (a
+ * Delivered-To: naming it), or through too many ARC forwarders? */
+static int
+fwd_loops(const char *msg, size_t len, const char *mbox)
+{
+	const char *p = msg, *end = msg + len, *eol, *v;
+	size_t mlen = strlen(mbox);
+	int fields = 0, arc = 0;
+
+	while (p < end && fields++ < FWD_HEADER_MAX * 4) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			eol = end;
+		if (eol - p <= 1) /* the blank line: the body */
+			break;
+		if ((size_t)(eol - p) > 13 &&
+		    strncasecmp(p, "Delivered-To:", 13) == 0) {
+			v = p + 13;
+			while (
+			    v < eol && (*v == ' ' || *v == '\t' || *v == '<'))
+				v++;
+			if ((size_t)(eol - v) >= mlen &&
+			    strncasecmp(v, mbox, mlen) == 0 &&
+			    (v + mlen == eol || strchr(">\r \t", v[mlen])))
+				return 1;
+		} else if ((size_t)(eol - p) > 9 &&
+			   strncasecmp(p, "ARC-Seal:", 9) == 0) {
+			if (++arc >= FWD_ARC_MAX)
+				return 1;
+		}
+		p = eol + 1;
+	}
+	return 0;
+}
+
+struct fwd_plan *
+fwd_plan_load(struct store *st, const struct qload *ld, int i, const char *mbox)
+{
+	struct store_strings t = { NULL, 0 };
+	struct store_user u;
+	struct fwd_plan *p = NULL;
+	struct addr a;
+	char err[160];
+	size_t k;
+	int only = 0;
+
+	/* a kept copy, or a mailbox copy of its own: no second round */
+	if (ld->env.mailbox_only)
+		return NULL;
+	if (addr_parse(mbox, &a, err, sizeof(err)) == -1 ||
+	    store_user_get(st, &a, &u) != 0 ||
+	    store_forward_mode_get(st, u.id, &only) != 0 ||
+	    store_forward_targets(st, u.id, &t) != 0 || t.n == 0)
+		goto out;
+	if (ld->env.junk) {
+		char la[LOG_ADDR_MAX];
+		/* spam stays here, in the Junk folder, whatever the mode */
+		log_info("forward.skip queue=%s user=<%s> reason=junk "
+			 "targets=%zu",
+		    ld->env.id, log_addr(la, sizeof(la), mbox), t.n);
+		goto out;
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->targets = calloc(t.n, sizeof(*p->targets))) == NULL) {
+		fwd_plan_free(p);
+		p = NULL;
+		goto out;
+	}
+	for (k = 0; k < t.n; k++)
+		str_lcpy(p->targets[k], t.v[k], sizeof(p->targets[k]));
+	p->n = (int)t.n;
+	p->only = only;
+	str_lcpy(p->domain, u.domain, sizeof(p->domain));
+	p->loop = fwd_loops(ld->data + ld->siglen, ld->len - ld->siglen, mbox);
+	(void)i;
+out:
+	store_strings_free(&t);
+	return p;
+}
+
+/* ---- the copies, written on a worker ---- */
+
+/* The envelope sender of the forwarded copy: SRS through the user's
+ * domain, so SPF passes at the target; the null sender stays null. */
+static int
+fwd_sender(const char *from, const char *domain, char *out, size_t len)
+{
+	(void)domain;
+	str_lcpy(out, from, len);
+	return 0;
+}
+
+/* The copy's header lines above the message: Delivered-To: (the loop
+ * check's mark) and the ARC set. */
+static int
+fwd_prefix(const struct qload *ld, const char *mbox, struct buf *b)
+{
+	(void)ld;
+	return buf_printf(b, "Delivered-To: %s\r\n", mbox);
+}
+
+struct fwd_job {
+	struct worker_job base;
+	struct qmsg *m;
+	int n;	  /* recipients forwarded in this job */
+	int *idx; /* their indexes */
+	int *rc;  /* 0 done, -1 failed (deferred) */
+	char (*copy)[SPOOL_ID_LEN + 1];
+	char (*keep)[SPOOL_ID_LEN + 1];
+	char (*from)[ADDR_MAX + 1];
+};
+
+/* Write one message: env's fields, the given recipients, the text of
+ * prefix then msg. Its id in id. */
+static int
+fwd_write(struct spool_env *e, struct spool_rcpt *r, int nr, const char *prefix,
+    size_t plen, const char *msg, size_t len, char id[SPOOL_ID_LEN + 1])
+{
+	struct iovec iov[2];
+
+	spool_new_id(e->id);
+	e->time = qmgr_now();
+	e->rcpts = r;
+	e->nrcpt = nr;
+	iov[0].iov_base = (void *)prefix;
+	iov[0].iov_len = plen;
+	iov[1].iov_base = (void *)msg;
+	iov[1].iov_len = len;
+	if (spool_write(e, iov, 2) == -1)
+		return -1;
+	str_lcpy(id, e->id, SPOOL_ID_LEN + 1);
+	return 0;
+}
+
+static int
+fwd_one(struct fwd_job *fj, int k)
+{
+	struct qload *ld = fj->m->ld;
+	int i = fj->idx[k];
+	const struct fwd_plan *p = ld->fwd[i];
+	const char *mbox = ld->mbox[i];
+	const char *msg = ld->data + ld->siglen;
+	size_t len = ld->len - ld->siglen;
+	struct spool_rcpt *rs = NULL, keep;
+	struct spool_env e;
+	struct buf pre;
+	int t, rc = -1;
+
+	if ((rs = calloc((size_t)p->n, sizeof(*rs))) == NULL)
+		return -1;
+	buf_init(&pre, 1 << 20);
+	if (fwd_sender(ld->env.from, p->domain, fj->from[k],
+		sizeof(fj->from[k])) == -1 ||
+	    fwd_prefix(ld, mbox, &pre) == -1)
+		goto out;
+	/* the copy: a message of its own, to every target */
+	e = ld->env;
+	str_lcpy(e.from, fj->from[k], sizeof(e.from));
+	e.auth[0] = '\0'; /* no one's quota, no one's refusals */
+	e.junk = 0;
+	e.mailbox_only = 0;
+	str_lcpy(e.forwarded_by, mbox, sizeof(e.forwarded_by));
+	str_lcpy(e.ip, "127.0.0.1", sizeof(e.ip));
+	for (t = 0; t < p->n; t++) {
+		str_lcpy(rs[t].addr, p->targets[t], sizeof(rs[t].addr));
+		str_lcpy(rs[t].notify, ld->env.rcpts[i].notify,
+		    sizeof(rs[t].notify));
+	}
+	if (fwd_write(&e, rs, p->n, pre.data, pre.len, msg, len, fj->copy[k]) ==
+	    -1)
+		goto out;
+	/* the mailbox's copy, unchanged: into the mailbox only */
+	if (!p->only) {
+		e = ld->env;
+		e.mailbox_only = 1;
+		keep = ld->env.rcpts[i];
+		if (fwd_write(&e, &keep, 1, "", 0, msg, len, fj->keep[k]) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&pre);
+	free(rs);
+	return rc;
+}
+
+static void
+fwd_job_run(struct worker_job *j, void *ctx)
+{
+	struct fwd_job *fj = (struct fwd_job *)j;
+	int k;
+
+	(void)ctx;
+	for (k = 0; k < fj->n; k++)
+		fj->rc[k] = fwd_one(fj, k);
+}
+
+static void
+fwd_job_free(struct fwd_job *fj)
+{
+	free(fj->idx);
+	free(fj->rc);
+	free(fj->copy);
+	free(fj->keep);
+	free(fj->from);
+	free(fj);
+}
+
+static void
+fwd_job_done(struct worker_job *j)
+{
+	struct fwd_job *fj = (struct fwd_job *)j;
+	struct qmsg *m = fj->m;
+	struct qload *ld = m->ld;
+	char la[LOG_ADDR_MAX], lt[LOG_ADDR_MAX], lf[LOG_ADDR_MAX];
+	int k, t;
+
+	if (q.stopping) {
+		fwd_job_free(fj);
+		return;
+	}
+	for (k = 0; k < fj->n; k++) {
+		int i = fj->idx[k];
+		struct qrcpt *r = &ld->r[i];
+		const struct fwd_plan *p = ld->fwd[i];
+		r->forwarding = 0;
+		str_lcpy(r->host, "forward", sizeof(r->host));
+		str_lcpy(r->tls, "none", sizeof(r->tls));
+		if (fj->rc[k] == -1) {
+			r->state = R_DEFERRED;
+			r->code = 451;
+			str_lcpy(r->text,
+			    "451 4.3.0 the forwarded copy could not be queued",
+			    sizeof(r->text));
+			continue;
+		}
+		r->state = R_SENT;
+		r->code = 250;
+		snprintf(r->text, sizeof(r->text),
+		    "250 2.0.0 forwarded as %s to %d address(es)%s%s",
+		    fj->copy[k], p->n, p->only ? "" : ", kept as ",
+		    p->only ? "" : fj->keep[k]);
+		/* out of memory: found by the next start or flush */
+		(void)qmsg_add(fj->copy[k], qmgr_now());
+		if (!p->only)
+			(void)qmsg_add(fj->keep[k], qmgr_now());
+		for (t = 0; t < p->n; t++)
+			log_info("forward.copy queue=%s copy=%s user=<%s> "
+				 "to=<%s> from=<%s>",
+			    m->node.id, fj->copy[k],
+			    log_addr(la, sizeof(la), ld->mbox[i]),
+			    log_addr(lt, sizeof(lt), p->targets[t]),
+			    log_addr(lf, sizeof(lf), fj->from[k]));
+		if (!p->only)
+			log_info("forward.keep queue=%s copy=%s user=<%s>",
+			    m->node.id, fj->keep[k],
+			    log_addr(la, sizeof(la), ld->mbox[i]));
+	}
+	fwd_job_free(fj);
+	if (--m->groups == 0)
+		qmgr_attempt_end(m);
+}
+
+void
+forward_submit(struct qmsg *m)
+{
+	struct qload *ld = m->ld;
+	struct fwd_job *fj = calloc(1, sizeof(*fj));
+	int i, n = 0;
+
+	for (i = 0; i < ld->env.nrcpt; i++)
+		n += ld->r[i].forwarding;
+	if (fj == NULL || (fj->idx = calloc((size_t)n, sizeof(int))) == NULL ||
+	    (fj->rc = calloc((size_t)n, sizeof(int))) == NULL ||
+	    (fj->copy = calloc((size_t)n, sizeof(*fj->copy))) == NULL ||
+	    (fj->keep = calloc((size_t)n, sizeof(*fj->keep))) == NULL ||
+	    (fj->from = calloc((size_t)n, sizeof(*fj->from))) == NULL) {
+		if (fj)
+			fwd_job_free(fj);
+		for (i = 0; i < ld->env.nrcpt; i++)
+			if (ld->r[i].forwarding) {
+				ld->r[i].forwarding = 0;
+				ld->r[i].state = R_DEFERRED;
+				ld->r[i].code = 451;
+				str_lcpy(ld->r[i].text, "out of memory",
+				    sizeof(ld->r[i].text));
+			}
+		if (--m->groups == 0)
+			qmgr_attempt_end(m);
+		return;
+	}
+	for (i = 0; i < ld->env.nrcpt; i++)
+		if (ld->r[i].forwarding)
+			fj->idx[fj->n++] = i;
+	fj->m = m;
+	fj->base.run = fwd_job_run;
+	fj->base.done = fwd_job_done;
+	fj->base.owner = m;
+	workers_submit(q.wl, &fj->base);
+}
+
+/* ---- copies per target domain and clock hour ---- */
+
+#define FWD_RATE_SLOTS 4096 /* domains counted at once; then the oldest go */
+
+static struct fwd_rate {
+	char domain[ADDR_DOMAIN_MAX + 1];
+	int64_t hour, n;
+} * fwd_rates;
+
+int
+forward_rate_over(const char *domain, int64_t now, int64_t max)
+{
+	int64_t hour = now / 3600;
+	uint32_t h = 2166136261u;
+	const unsigned char *c;
+	struct fwd_rate *s, *victim = NULL;
+	int k;
+
+	if (fwd_rates == NULL &&
+	    (fwd_rates = calloc(FWD_RATE_SLOTS, sizeof(*fwd_rates))) == NULL)
+		return 0; /* out of memory: not a reason to hold mail */
+	for (c = (const unsigned char *)domain; *c; c++)
+		h = (h ^ *c) * 16777619u;
+	/* 8-way probing; a slot of an hour gone is free */
+	for (k = 0; k < 8; k++) {
+		s = &fwd_rates[(h + (uint32_t)k) % FWD_RATE_SLOTS];
+		if (s->hour == hour && strcmp(s->domain, domain) == 0) {
+			if (s->n >= max)
+				return 1;
+			s->n++;
+			return 0;
+		}
+		if (victim == NULL || s->hour < victim->hour)
+			victim = s;
+	}
+	/* a full table of busy domains: the oldest is forgotten */
+	str_lcpy(victim->domain, domain, sizeof(victim->domain));
+	victim->hour = hour;
+	victim->n = max > 0 ? 1 : 0;
+	return max > 0 ? 0 : 1;
+}
+
+void
+forward_rate_free(void)
+{
+	free(fwd_rates);
+	fwd_rates = NULL;
+}

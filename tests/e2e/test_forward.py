@@ -1,0 +1,186 @@
+"""
+Forwarding (issue 14): a user's mail forwarded to addresses elsewhere.
+A new target gets a confirmation link by mail and nothing until it is
+confirmed (a POST, as the panel's page sends it). Then mail that reaches
+the user through the MX is sent on to each target's MX with an SRS
+envelope sender at the user's domain, its own DKIM signature intact and
+an ARC set that verifies; the mailbox keeps a copy or not (the mode);
+spam goes to the Junk folder and never leaves; a message that comes back
+through the same forwarding is bounced (5.4.6); the copies to one target
+domain wait in the queue past [forward] max_per_domain_per_hour.
+"""
+import base64
+import re
+import subprocess
+import time
+
+import dkim
+import pytest
+
+from fixtures_delivery import attempts, bounces, parse_message, spool_files, wait_until
+from fixtures_http import Api
+from fixtures_smtp import HOSTNAME, make_message
+
+ZONE = (
+    # the world that writes to alice: SPF, a DKIM key (added per test)
+    'sender.test. TXT "v=spf1 ip4:127.0.0.1 -all"',
+    '_dmarc.sender.test. TXT "v=DMARC1; p=none"',
+    # where alice forwards to: a test MX
+    "target.test. MX 10 mx.target.test.",
+    "mx.target.test. A 127.0.0.2",
+    "other.test. MX 10 mx.other.test.",
+    "mx.other.test. A 127.0.0.3",
+)
+
+
+def rsa_key():
+    """(private key PEM, public key base64 for p=), made by openssl."""
+    pem = subprocess.run(["openssl", "genrsa", "2048"], capture_output=True,
+                         check=True).stdout
+    der = subprocess.run(["openssl", "rsa", "-pubout", "-outform", "DER"], input=pem,
+                         capture_output=True, check=True).stdout
+    return pem, base64.b64encode(der).decode()
+
+
+class World:
+    """postern (example.org with alice, DKIM rsa, the panel on plain
+    HTTP) as the MX of example.org, the DNS fixture, a test MX for
+    target.test and one for other.test; sender.test signs with a key the
+    DNS publishes."""
+
+    def __init__(self, delivery, dovecot=None, **conf):
+        self.delivery = delivery
+        self.pem, pub = rsa_key()
+        self.mx = delivery.mx("127.0.0.2")
+        self.other = delivery.mx("127.0.0.3")
+        lmtp = dovecot.lmtp if dovecot else "unix:/nonexistent/postern-test-lmtp"
+        self.srv = srv = delivery.server(dkim="rsa", start=False, mailbox__lmtp=lmtp,
+                                         http__tls="off", **conf)
+        srv.conf_set("panel", "url", "http://127.0.0.1:%d/" % srv.ports["http"])
+        srv.start()
+        delivery.dns.set(*(ZONE + ('sel._domainkey.sender.test. TXT "v=DKIM1; k=rsa; p=%s"'
+                                   % pub,) + tuple(delivery.dkim_records(srv))))
+
+    def api(self, key=None):
+        return Api(self.srv.ports["http"])
+
+    def confirmation(self, target, mx=None):
+        """The confirmation message mailed to target, and its token."""
+        mx = mx or self.mx
+        got = wait_until(lambda: [d for d in mx.received if target in d.rcpt_tos
+                                  and b"#forward=" in d.content], 20,
+                         "a confirmation for %s" % target)
+        d = got[-1]
+        m = re.search(rb"(http://127\.0\.0\.1:\d+)/#forward=([A-Za-z0-9]+)", d.content)
+        assert m, d.content
+        return d, m.group(1).decode(), m.group(2).decode()
+
+    def confirm(self, target, mx=None):
+        """Follow the link as the page does: look, then POST."""
+        _, base, token = self.confirmation(target, mx)
+        api = self.api()
+        shown = api.get("/api/v1/forward/confirm?token=" + token)
+        assert shown.status == 200, shown.body
+        assert shown.json == {"address": "alice@example.org", "target": target}
+        r = api.post("/api/v1/forward/confirm", {"token": token})
+        assert r.status == 200, r.body
+        return token
+
+    def send(self, subject, rcpt="alice@example.org", frm="friend@sender.test", extra=b""):
+        """A message from sender.test, DKIM-signed, through the MX."""
+        msg = (extra + b"From: Friend <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
+               b"Date: Tue, 01 Oct 2024 10:00:00 +0000\r\n"
+               b"Message-ID: <%s.%d@sender.test>\r\n\r\nHello, forwarded world.\r\n"
+               % (frm.encode(), rcpt.encode(), subject.encode(),
+                  subject.replace(" ", "-").encode(), time.monotonic_ns()))
+        sig = dkim.sign(msg, b"sel", b"sender.test", self.pem,
+                        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+        c = self.srv.client("smtp")
+        c.ehlo("mail.sender.test")
+        assert c.cmd("MAIL FROM:<%s>" % frm).code == 250
+        r = c.cmd("RCPT TO:<%s>" % rcpt)
+        assert r.code == 250, r
+        r = c.data(sig + msg)
+        assert r.code == 250, r
+        c.cmd("QUIT")
+        return sig + msg
+
+
+def forwarded(mx, subject, count=1, timeout=20):
+    """The copies with this subject at a test MX."""
+    return wait_until(lambda: (lambda got: got if len(got) >= count else None)(
+        [d for d in mx.received if b"Subject: " + subject.encode() in d.content]),
+        timeout, "%d forwarded copies of %r" % (count, subject))
+
+
+def test_a_target_is_confirmed_by_a_link_before_anything_is_forwarded(delivery):
+    w = World(delivery)
+    srv = w.srv
+    out = srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    assert out["status"] == "pending"
+    d, base, token = w.confirmation("friend@target.test")
+    # from the user's domain, signed by it, sent with the null sender
+    m = parse_message(d.content)
+    assert m["From"].endswith("<postmaster@example.org>"), m["From"]
+    assert "alice@example.org" in m["Subject"]
+    assert d.mail_from == ""
+    assert dkim.verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
+    assert base == "http://127.0.0.1:%d" % srv.ports["http"]
+    listed = srv.cli("user", "forward", "list", "alice@example.org")
+    assert [(t["target"], t["status"]) for t in listed["targets"]] == \
+        [("friend@target.test", "pending")]
+    assert listed["mode"] == "keep"
+
+    # unconfirmed: a message to alice goes to her mailbox only
+    w.send("before the confirmation")
+    srv.wait_log(r"delivery\.attempt queue=\S+ to=<alice@example.org> .*result=deferred",
+                 timeout=20)
+    assert not [x for x in w.mx.received if b"before the confirmation" in x.content]
+
+    # a GET shows what the link confirms, and confirms nothing
+    api = w.api()
+    assert api.get("/api/v1/forward/confirm?token=" + token).status == 200
+    assert srv.cli("user", "forward", "list", "alice@example.org")["targets"][0]["status"] \
+        == "pending"
+    # a wrong token, a malformed one: gone (410)
+    assert api.post("/api/v1/forward/confirm", {"token": "x" * 32}).status == 410
+    assert api.post("/api/v1/forward/confirm", {"token": "../etc"}).status == 410
+    r = api.post("/api/v1/forward/confirm", {"token": token})
+    assert r.status == 200 and r.json["status"] == "confirmed", r.body
+    # single use
+    assert api.post("/api/v1/forward/confirm", {"token": token}).status == 410
+    assert api.get("/api/v1/forward/confirm?token=" + token).status == 410
+    listed = srv.cli("user", "forward", "list", "alice@example.org")
+    assert listed["targets"][0]["status"] == "confirmed"
+    assert re.search(r"forward\.confirm user=alice@example.org target=<friend@target.test>",
+                     srv.log())
+    assert token not in srv.log()
+
+
+def test_a_forwarded_message_keeps_its_dkim_and_gets_srs_and_arc(delivery):
+    w = World(delivery)
+    srv = w.srv
+    srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    w.confirm("friend@target.test")
+    srv.cli("user", "forward", "mode", "alice@example.org", "only")
+    original = w.send("forward me")
+    (d,) = forwarded(w.mx, "forward me")
+    assert d.rcpt_tos == ["friend@target.test"]
+    # SRS: the envelope sender is at alice's domain, and names the original
+    assert re.match(r"(?i)^SRS0[=+-][^@]+=sender\.test=friend@example\.org$", d.mail_from), \
+        d.mail_from
+    m = parse_message(d.content)
+    assert m["Delivered-To"] == "alice@example.org"
+    # the body and the signed header fields are as they were sent
+    assert d.content.endswith(original.split(b"\r\n\r\n", 1)[1])
+    assert dkim.verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc()), "DKIM broken"
+    # ARC: one set by postern, for example.org, whose chain passes
+    assert m["ARC-Seal"] and "i=1" in m["ARC-Seal"] and "d=example.org" in m["ARC-Seal"]
+    assert "spf=pass" in m["ARC-Authentication-Results"]
+    cv, results, why = dkim.arc_verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
+    assert cv == dkim.CV_Pass, (cv, results, why)
+    # never signed with DKIM by postern: the sender's signature is the one
+    assert len(m.get_all("DKIM-Signature")) == 1
+    log = srv.log()
+    assert re.search(r"forward\.copy queue=\S+ copy=\S+ user=<alice@example.org> "
+                     r"to=<friend@target.test> from=<SRS0", log), log
