@@ -158,6 +158,15 @@ static const struct conf_key conf_keys[] = {
 	    "mailbox's quota and report its usage (its proxy dict); empty: "
 	    "off" },
 
+	{ "forward", "srs_secret", T_PATH, S(srs_secret), "data/srs.key", 0, 0,
+	    NULL,
+	    "the SRS secret (mode 0600, made at init or first start): one "
+	    "secret per line, the first signs, any decodes (postsrsd's file "
+	    "works)" },
+	{ "forward", "srs_max_age", T_DURATION, I(srs_max_age), "21d", 86400,
+	    365 * 86400, NULL,
+	    "a bounce to an SRS address older than this gets 550 5.1.1 (whole "
+	    "days)" },
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
 	{ "limits", "mx_connections_per_minute", T_INT,

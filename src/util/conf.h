@@ -82,6 +82,10 @@ struct conf {
 	/* [mailbox] */
 	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */
 
+	/* [forward] */
+	char srs_secret[CONF_PATH_MAX]; /* the SRS secret file */
+	int64_t srs_max_age; /* seconds an SRS0 address is honoured */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;
