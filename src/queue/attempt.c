@@ -30,18 +30,19 @@ qmsg_unload(struct qmsg *m)
 {
 	if (m->ld == NULL)
 		return;
-	spool_env_free(&m->ld->env);
-	free(m->ld->data);
-	free(m->ld->done);
-	free(m->ld->r);
-	free(m->ld->route);
-	free(m->ld->mbox);
+	/* the plans first: their count is the envelope's */
 	if (m->ld->fwd) {
 		int i;
 		for (i = 0; i < m->ld->env.nrcpt; i++)
 			fwd_plan_free(m->ld->fwd[i]);
 		free(m->ld->fwd);
 	}
+	spool_env_free(&m->ld->env);
+	free(m->ld->data);
+	free(m->ld->done);
+	free(m->ld->r);
+	free(m->ld->route);
+	free(m->ld->mbox);
 	free(m->ld);
 	m->ld = NULL;
 }
@@ -722,6 +723,9 @@ commit_job_run(struct worker_job *j, void *ctx)
 			str_lcpy(e.ip, "127.0.0.1", sizeof(e.ip));
 			str_lcpy(e.body, "7BIT", sizeof(e.body));
 			str_lcpy(r.addr, ld->env.from, sizeof(r.addr));
+			/* a forwarded copy's: to its original sender */
+			(void)forward_bounce_rcpt(store_thread(), r.addr,
+			    sizeof(r.addr));
 			e.nrcpt = 1;
 			e.rcpts = &r;
 			iov.iov_base = b.data;

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "qmgr_int.h"
+#include "../forward/srs.h"
 #include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/buf.h"
@@ -125,8 +126,24 @@ out:
 static int
 fwd_sender(const char *from, const char *domain, char *out, size_t len)
 {
-	(void)domain;
-	str_lcpy(out, from, len);
+	const struct srs_key *k = srs_key_current();
+	char la[LOG_ADDR_MAX];
+
+	if (from[0] == '\0') {
+		out[0] = '\0';
+		return 0;
+	}
+	/* without a key (never in the server: it is made at start) or for
+	 * what SRS cannot write (a quoted local part, a result over 64
+	 * bytes), the copy keeps the sender: SPF may fail at the target,
+	 * but the mail and its bounces still go */
+	if (k == NULL ||
+	    srs_forward(k, from, domain, time(NULL), out, len) == -1) {
+		log_warnx("forward.srs sender=<%s> error=\"cannot rewrite: "
+			  "the copy keeps its sender\"",
+		    log_addr(la, sizeof(la), from));
+		str_lcpy(out, from, len);
+	}
 	return 0;
 }
 
@@ -337,6 +354,30 @@ forward_submit(struct qmsg *m)
 	fj->base.done = fwd_job_done;
 	fj->base.owner = m;
 	workers_submit(q.wl, &fj->base);
+}
+
+/* ---- bounces of forwarded copies ---- */
+
+int
+forward_bounce_rcpt(struct store *st, char *addr, size_t len)
+{
+	const struct srs_key *k = srs_key_current();
+	char out[ADDR_MAX + 1];
+	struct store_domain d;
+	const char *at;
+	int hops, days = (int)(qmgr_conf()->srs_max_age / 86400);
+
+	/* SRS1 names the first forwarder's SRS0: at most two steps here,
+	 * a few more if both forwarders were ours */
+	for (hops = 0; k && hops < 4 && srs_is_srs(addr); hops++) {
+		if ((at = strrchr(addr, '@')) == NULL ||
+		    store_domain_get(st, at + 1, &d) != 0 ||
+		    srs_reverse(k, addr, time(NULL), days, out, sizeof(out)) !=
+			0)
+			break;
+		str_lcpy(addr, out, len);
+	}
+	return hops;
 }
 
 /* ---- copies per target domain and clock hour ---- */

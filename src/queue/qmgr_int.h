@@ -221,5 +221,10 @@ void forward_submit(struct qmsg *);
 /* Count one copy to domain this clock hour: 1 if over max (it waits). */
 int forward_rate_over(const char *domain, int64_t now, int64_t max);
 void forward_rate_free(void);
+/* On a worker: the address a DSN to addr goes to. An SRS address of a
+ * domain of ours (a forwarded copy's sender) is decoded to the sender
+ * it stands for, so the bounce of a copy reaches the original sender.
+ * The number of decodings (0: addr unchanged). */
+int forward_bounce_rcpt(struct store *, char *addr, size_t len);
 
 #endif

@@ -11,6 +11,7 @@ domain wait in the queue past [forward] max_per_domain_per_hour.
 """
 import base64
 import re
+import signal
 import subprocess
 import time
 
@@ -30,6 +31,12 @@ ZONE = (
     "mx.target.test. A 127.0.0.2",
     "other.test. MX 10 mx.other.test.",
     "mx.other.test. A 127.0.0.3",
+    # where bounces to sender.test go
+    "sender.test. MX 10 mx.sender.test.",
+    "mx.sender.test. A 127.0.0.4",
+    # quar.test: fails DMARC under p=quarantine (junk)
+    'quar.test. TXT "v=spf1 -all"',
+    '_dmarc.quar.test. TXT "v=DMARC1; p=quarantine"',
 )
 
 
@@ -53,6 +60,7 @@ class World:
         self.pem, pub = rsa_key()
         self.mx = delivery.mx("127.0.0.2")
         self.other = delivery.mx("127.0.0.3")
+        self.sender_mx = delivery.mx("127.0.0.4")
         lmtp = dovecot.lmtp if dovecot else "unix:/nonexistent/postern-test-lmtp"
         self.srv = srv = delivery.server(dkim="rsa", start=False, mailbox__lmtp=lmtp,
                                          http__tls="off", **conf)
@@ -86,7 +94,8 @@ class World:
         assert r.status == 200, r.body
         return token
 
-    def send(self, subject, rcpt="alice@example.org", frm="friend@sender.test", extra=b""):
+    def send(self, subject, rcpt="alice@example.org", frm="friend@sender.test", extra=b"",
+             sign=True):
         """A message from sender.test, DKIM-signed, through the MX."""
         msg = (extra + b"From: Friend <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
                b"Date: Tue, 01 Oct 2024 10:00:00 +0000\r\n"
@@ -94,7 +103,8 @@ class World:
                % (frm.encode(), rcpt.encode(), subject.encode(),
                   subject.replace(" ", "-").encode(), time.monotonic_ns()))
         sig = dkim.sign(msg, b"sel", b"sender.test", self.pem,
-                        include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+                        include_headers=[b"from", b"to", b"subject", b"date",
+                                         b"message-id"]) if sign else b""
         c = self.srv.client("smtp")
         c.ehlo("mail.sender.test")
         assert c.cmd("MAIL FROM:<%s>" % frm).code == 250
@@ -184,3 +194,141 @@ def test_a_forwarded_message_keeps_its_dkim_and_gets_srs_and_arc(delivery):
     log = srv.log()
     assert re.search(r"forward\.copy queue=\S+ copy=\S+ user=<alice@example.org> "
                      r"to=<friend@target.test> from=<SRS0", log), log
+
+
+def inbox_subjects(dovecot, address):
+    return [parse_message(raw)["Subject"] for raw in dovecot.inbox(address)]
+
+
+def test_keep_a_copy_or_forward_only(delivery, dovecot):
+    dovecot.add_user("alice@example.org")
+    dovecot.start()
+    w = World(delivery, dovecot)
+    srv = w.srv
+    srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    srv.cli("user", "forward", "add", "alice@example.org", "me@other.test")
+    w.confirm("friend@target.test")
+    w.confirm("me@other.test", mx=w.other)
+
+    # keep (the default): a copy in the INBOX and one at each target
+    w.send("kept and forwarded")
+    (m,) = dovecot.wait_inbox("alice@example.org", 1)
+    assert m["Subject"] == "kept and forwarded"
+    # the mailbox copy is the message as it came: no forwarding marks
+    assert m["ARC-Seal"] is None and m.get_all("Delivered-To") == ["alice@example.org"]
+    assert m["Return-Path"] == "<friend@sender.test>"
+    (a,) = forwarded(w.mx, "kept and forwarded")
+    (b,) = forwarded(w.other, "kept and forwarded")
+    assert a.rcpt_tos == ["friend@target.test"] and b.rcpt_tos == ["me@other.test"]
+    assert a.mail_from == b.mail_from and a.mail_from.lower().startswith("srs0")
+
+    # forward only: the targets get it, the INBOX does not
+    out = srv.cli("user", "forward", "mode", "alice@example.org", "only")
+    assert out["mode"] == "only"
+    w.send("forwarded only")
+    forwarded(w.mx, "forwarded only")
+    forwarded(w.other, "forwarded only")
+    srv.wait_log(r"forward\.copy .*to=<me@other.test>", count=2, timeout=20)
+    time.sleep(1)
+    assert inbox_subjects(dovecot, "alice@example.org") == ["kept and forwarded"]
+
+    # a removed target gets nothing more
+    srv.cli("user", "forward", "remove", "alice@example.org", "me@other.test")
+    w.send("after the removal")
+    forwarded(w.mx, "after the removal")
+    time.sleep(1)
+    assert not [d for d in w.other.received if b"after the removal" in d.content]
+
+
+def test_junk_is_never_forwarded_it_stays_in_the_junk_folder(delivery, dovecot):
+    dovecot.add_user("alice@example.org")
+    dovecot.start()
+    w = World(delivery, dovecot)
+    srv = w.srv
+    srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    w.confirm("friend@target.test")
+    srv.cli("user", "forward", "mode", "alice@example.org", "only")
+    w.send("suspicious", frm="someone@quar.test", sign=False)
+    srv.wait_log(r"forward\.skip queue=\S+ user=<alice@example.org> reason=junk", timeout=20)
+    junk = dovecot.maildir("alice@example.org") / ".Junk" / "new"
+    wait_until(lambda: junk.exists() and len(list(junk.iterdir())) == 1, 20,
+               "the message in alice's Junk folder")
+    assert b"Subject: suspicious" in next(junk.iterdir()).read_bytes()
+    # a good message after it is forwarded; the junk never was
+    w.send("fine")
+    forwarded(w.mx, "fine")
+    assert not [d for d in w.mx.received if b"suspicious" in d.content]
+    assert dovecot.inbox("alice@example.org") == []
+
+
+def test_a_two_hop_loop_is_stopped_with_a_bounce(delivery, dovecot):
+    """alice@example.org forwards to bob@example.com and bob back to
+    alice, both on this postern: the message goes round once, and comes
+    back to the sender as a DSN (5.4.6), the SRS addresses undone."""
+    for u in ("alice@example.org", "bob@example.com"):
+        dovecot.add_user(u)
+    dovecot.start()
+    w = World(delivery, dovecot)
+    srv = w.srv
+    srv.cli("domain", "add", "example.com", "--dkim", "ed25519")
+    srv.cli("user", "add", "bob@example.com")
+
+    def token_in(address):
+        msgs = [raw for raw in dovecot.inbox(address) if b"#forward=" in raw]
+        assert msgs, "no confirmation in %s's INBOX" % address
+        return re.search(rb"#forward=([A-Za-z0-9]+)", msgs[-1]).group(1).decode()
+
+    api = w.api()
+    srv.cli("user", "forward", "add", "alice@example.org", "bob@example.com")
+    dovecot.wait_inbox("bob@example.com", 1)
+    assert api.post("/api/v1/forward/confirm", {"token": token_in("bob@example.com")}).status \
+        == 200
+    srv.cli("user", "forward", "add", "bob@example.com", "alice@example.org")
+    dovecot.wait_inbox("alice@example.org", 1)
+    assert api.post("/api/v1/forward/confirm",
+                    {"token": token_in("alice@example.org")}).status == 200
+
+    w.send("round and round")
+    # the sender hears of the loop, at its own address
+    got = wait_until(lambda: [d for d in w.sender_mx.received if d.mail_from == ""], 30,
+                     "a DSN at the sender's MX")
+    (dsn,) = got
+    assert dsn.rcpt_tos == ["friend@sender.test"]
+    text = dsn.content.decode(errors="replace")
+    assert "5.4.6" in text and "loop" in text, text
+    # each mailbox kept one copy; nothing more goes round
+    time.sleep(2)
+    assert inbox_subjects(dovecot, "alice@example.org").count("round and round") == 1
+    assert inbox_subjects(dovecot, "bob@example.com").count("round and round") == 1
+    log = srv.log()
+    # (the copies of the message, not of the confirmations: from=<>)
+    assert len(re.findall(r"forward\.copy .*to=<bob@example.com> from=<SRS0", log)) == 1, log
+    assert len(re.findall(r"forward\.copy .*to=<alice@example.org> from=<SRS1", log)) == 1, log
+    assert len([d for d in w.sender_mx.received]) == 1
+
+
+def test_copies_over_the_hourly_limit_per_domain_wait_in_the_queue(delivery):
+    w = World(delivery, forward__max_per_domain_per_hour="2")
+    srv = w.srv
+    srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    w.confirm("friend@target.test")
+    for i in range(3):
+        w.send("limited %d" % i)
+    srv.wait_log(r"delivery\.attempt queue=(\S+) to=<friend@target.test> .*"
+                 r"reply=\"451 4\.7\.1 forwarding to target\.test: over 2 copies this hour",
+                 timeout=20)
+    time.sleep(1)
+    got = [d for d in w.mx.received if b"Subject: limited" in d.content]
+    assert len(got) == 2, [d.content[:200] for d in got]
+    # the third waits in the queue, a forwarded copy, deferred, not dropped
+    listed = [m for m in srv.cli("queue", "list")["queue"] if m.get("forwarded_by")]
+    assert len(listed) == 1 and listed[0]["forwarded_by"] == "alice@example.org"
+    assert listed[0]["rcpts"] == ["friend@target.test"]
+    text = srv.cli("queue", "list", json=False)
+    assert "(forwarded for alice@example.org)" in text, text
+    # another domain has a share of its own; a higher limit lets it go
+    srv.conf_set("forward", "max_per_domain_per_hour", "100")
+    srv.signal(signal.SIGHUP)
+    srv.wait_log(r"server\.reload", timeout=10)
+    srv.cli("queue", "flush", json=False)
+    forwarded(w.mx, "limited", count=3)
