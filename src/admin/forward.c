@@ -188,10 +188,16 @@ admin_forward_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 	}
 	rc = forward_mail(ctx, &u, target, token, queued);
 	sodium_memzero(token, sizeof(token));
-	if (rc == -1)
+	if (rc == -1) {
+		/* no link went out: a new target is not left pending */
+		if (!again)
+			(void)store_forward_remove(ctx->store, u.id, key);
 		return admin_fail(err, 500,
-		    "the confirmation could not be sent: add the address again "
-		    "later");
+		    "the confirmation could not be queued in %s/spool (has "
+		    "`postern serve` run there yet?): add the address again "
+		    "later",
+		    ctx->conf->data_dir);
+	}
 	forward_announce(ctx, queued);
 	log_info("forward.add user=%s@%s target=<%s> actor=%s resent=%d "
 		 "queue=%s",

@@ -332,3 +332,59 @@ def test_copies_over_the_hourly_limit_per_domain_wait_in_the_queue(delivery):
     srv.wait_log(r"server\.reload", timeout=10)
     srv.cli("queue", "flush", json=False)
     forwarded(w.mx, "limited", count=3)
+
+
+def test_the_operator_api_and_the_cli_manage_forwarding(delivery):
+    w = World(delivery)
+    srv = w.srv
+    srv.cli("api-key", "add", "ops")
+    key = srv.cli("api-key", "add", "fwd")["key"]
+    api = Api(srv.ports["http"], key=key)
+    r = api.post("/api/v1/users/alice@example.org/forward", {"target": "Friend@Target.TEST"})
+    assert r.status == 201, r.body
+    # the domain in its canonical spelling, the local part as given
+    assert r.json["target"] == "Friend@target.test" and r.json["status"] == "pending"
+    # the same address again (any case): a new link, still one target
+    assert api.post("/api/v1/users/alice@example.org/forward",
+                    {"target": "friend@target.test"}).status == 201
+    got = api.ok("GET", "/api/v1/users/alice@example.org/forward")
+    assert [t["target"] for t in got["targets"]] == ["Friend@target.test"]
+    assert got["mode"] == "keep" and got["max_targets"] == 10
+    # only the newest link works
+    wait_until(lambda: len([d for d in w.mx.received if b"#forward=" in d.content]) == 2, 20,
+               "two confirmations")
+    first, second = [re.search(rb"#forward=([A-Za-z0-9]+)", d.content).group(1).decode()
+                     for d in w.mx.received if b"#forward=" in d.content]
+    assert api.post("/api/v1/forward/confirm", {"token": first}).status == 410
+    assert api.post("/api/v1/forward/confirm", {"token": second}).status == 200
+    assert api.post("/api/v1/users/alice@example.org/forward",
+                    {"target": "friend@target.test"}).status == 409
+    # refused: the user's own names, not an address, too many
+    for bad, status in (("alice@example.net", 400), ("ALICE@example.org", 400),
+                        ("no address", 400), ("a@b@c.test", 400), ("ü@target.test", 400)):
+        r = api.post("/api/v1/users/alice@example.org/forward", {"target": bad})
+        assert r.status == status, (bad, r.status, r.body)
+    for i in range(9):
+        assert api.post("/api/v1/users/alice@example.org/forward",
+                        {"target": "t%d@target.test" % i}).status == 201
+    r = api.post("/api/v1/users/alice@example.org/forward", {"target": "t10@target.test"})
+    assert r.status == 409 and "10" in r.json["error"], r.body
+    r = api.put("/api/v1/users/alice@example.org/forward/mode", {"mode": "only"})
+    assert r.status == 200 and r.json["mode"] == "only", r.body
+    assert api.put("/api/v1/users/alice@example.org/forward/mode",
+                   {"mode": "sometimes"}).status == 400
+    r = api.delete("/api/v1/users/alice@example.org/forward/t3@target.test")
+    assert r.status == 200, r.body
+    assert api.delete("/api/v1/users/alice@example.org/forward/t3@target.test").status == 404
+    assert len(srv.cli("user", "forward", "list", "alice@example.org")["targets"]) == 9
+    # the CLI's text
+    text = srv.cli("user", "forward", "list", "alice@example.org", json=False)
+    assert "mode: only" in text and "target=Friend@target.test  status=confirmed" in text, text
+    rc, _, err = srv.cli_run("user", "forward", "mode", "alice@example.org", "sometimes")
+    assert rc == 1 and "keep" in err
+    # no session, no key: nothing
+    assert Api(srv.ports["http"]).get("/api/v1/users/alice@example.org/forward").status == 401
+    # a removed user takes their targets along
+    srv.cli("user", "remove", "alice@example.org")
+    srv.cli("user", "add", "alice@example.org")
+    assert srv.cli("user", "forward", "list", "alice@example.org")["targets"] == []
