@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "qmgr_int.h"
+#include "../dkim/arc.h"
 #include "../forward/srs.h"
 #include "../store/store.h"
 #include "../store/thread.h"
@@ -147,13 +148,135 @@ fwd_sender(const char *from, const char *domain, char *out, size_t len)
 	return 0;
 }
 
-/* The copy's header lines above the message: Delivered-To: (the loop
- * check's mark) and the ARC set. */
+/* The value of the first Authentication-Results field of the header
+ * that names us (the MX wrote it on top; one claiming our name from
+ * elsewhere was removed then), unfolded into out; -1 if none. */
 static int
-fwd_prefix(const struct qload *ld, const char *mbox, struct buf *b)
+fwd_authres(const char *msg, size_t len, const char *hostname, char *out,
+    size_t outlen)
 {
-	(void)ld;
-	return buf_printf(b, "Delivered-To: %s\r\n", mbox);
+	const char *p = msg, *end = msg + len, *eol, *v;
+	size_t hl = strlen(hostname), o = 0;
+	int fields = 0;
+
+	while (p < end && fields++ < FWD_HEADER_MAX) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			return -1;
+		if (eol - p <= 1)
+			return -1;
+		if (strncasecmp(p, "Authentication-Results:", 23) != 0) {
+			p = eol + 1;
+			continue;
+		}
+		for (v = p + 23; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		if ((size_t)(eol - v) < hl ||
+		    strncasecmp(v, hostname, hl) != 0 ||
+		    (v[hl] != ';' && v[hl] != ' ' && v[hl] != '.')) {
+			p = eol + 1;
+			continue;
+		}
+		/* the field and its continuation lines, CRLFs dropped */
+		for (;;) {
+			size_t n = (size_t)(eol - v);
+			if (n > 0 && v[n - 1] == '\r')
+				n--;
+			if (o + n + 1 >= outlen)
+				return -1;
+			memcpy(out + o, v, n);
+			o += n;
+			p = eol + 1;
+			if (p >= end || (*p != ' ' && *p != '\t'))
+				break;
+			if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
+				return -1;
+			v = p;
+		}
+		out[o] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+/* How many ARC-Seal fields the header holds. */
+static int
+fwd_arc_sets(const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len, *eol;
+	int n = 0, fields = 0;
+
+	while (p < end && fields++ < FWD_HEADER_MAX * 4) {
+		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    eol - p <= 1)
+			break;
+		if (strncasecmp(p, "ARC-Seal:", 9) == 0)
+			n++;
+		p = eol + 1;
+	}
+	return n;
+}
+
+/*
+ * The copy's header lines above the message: the ARC set on top, then
+ * Delivered-To: (the loop check's mark), which the set covers as it
+ * covers what is below. The seal's cv=: none for a message with no
+ * chain; pass for one of our own copies forwarded again here (its
+ * chain is the one we made, unchanged); a chain from elsewhere, which
+ * postern does not validate yet, is left as it came, not sealed over
+ * with a cv= it could not vouch for.
+ */
+static int
+fwd_prefix(struct store *st, const struct qload *ld, const struct fwd_plan *p,
+    const char *mbox, const char *hostname, struct buf *b)
+{
+	const char *msg = ld->data + ld->siglen;
+	size_t len = ld->len - ld->siglen;
+	char authres[ARC_AUTHRES_MAX], la[LOG_ADDR_MAX];
+	struct dkim_key *key;
+	struct buf whole, set;
+	int sets, cv, rc = -1;
+
+	if (buf_printf(b, "Delivered-To: %s\r\n", mbox) == -1)
+		return -1;
+	sets = fwd_arc_sets(msg, len);
+	if (sets > 0 && !ld->env.forwarded_by[0]) {
+		log_info("forward.arc queue=%s user=<%s> result=skipped "
+			 "reason=\"an ARC chain from elsewhere, not "
+			 "validated\"",
+		    ld->env.id, log_addr(la, sizeof(la), mbox));
+		return 0;
+	}
+	cv = sets > 0 ? ARC_CV_PASS : ARC_CV_NONE;
+	if ((key = queue_arc_key(st, p->domain)) == NULL) {
+		log_warnx("forward.arc queue=%s domain=%s result=skipped "
+			  "reason=\"no RSA DKIM key to seal with\"",
+		    ld->env.id, p->domain);
+		return 0;
+	}
+	/* mail from a user here has no results of the MX: none to carry */
+	if (fwd_authres(msg, len, hostname, authres, sizeof(authres)) == -1)
+		snprintf(authres, sizeof(authres), "%s; none", hostname);
+	buf_init(&whole, b->len + len + 1);
+	buf_init(&set, 65536);
+	if (buf_append(&whole, b->data, b->len) == -1 ||
+	    buf_append(&whole, msg, len) == -1)
+		goto out;
+	if (arc_sign(key, whole.data, whole.len, authres, cv, time(NULL),
+		&set) == -1) {
+		log_warnx("forward.arc queue=%s domain=%s result=failed",
+		    ld->env.id, p->domain);
+		rc = 0; /* forwarded without a set: better than not at all */
+		goto out;
+	}
+	/* the set goes on top of what it sealed */
+	if (buf_append(&set, b->data, b->len) == -1)
+		goto out;
+	buf_reset(b);
+	rc = buf_append(b, set.data, set.len);
+out:
+	buf_free(&whole);
+	buf_free(&set);
+	return rc;
 }
 
 struct fwd_job {
@@ -165,6 +288,7 @@ struct fwd_job {
 	char (*copy)[SPOOL_ID_LEN + 1];
 	char (*keep)[SPOOL_ID_LEN + 1];
 	char (*from)[ADDR_MAX + 1];
+	char hostname[256]; /* our authserv-id */
 };
 
 /* Write one message: env's fields, the given recipients, the text of
@@ -208,7 +332,7 @@ fwd_one(struct fwd_job *fj, int k)
 	buf_init(&pre, 1 << 20);
 	if (fwd_sender(ld->env.from, p->domain, fj->from[k],
 		sizeof(fj->from[k])) == -1 ||
-	    fwd_prefix(ld, mbox, &pre) == -1)
+	    fwd_prefix(store_thread(), ld, p, mbox, fj->hostname, &pre) == -1)
 		goto out;
 	/* the copy: a message of its own, to every target */
 	e = ld->env;
@@ -350,6 +474,7 @@ forward_submit(struct qmsg *m)
 		if (ld->r[i].forwarding)
 			fj->idx[fj->n++] = i;
 	fj->m = m;
+	str_lcpy(fj->hostname, qmgr_conf()->hostname, sizeof(fj->hostname));
 	fj->base.run = fwd_job_run;
 	fj->base.done = fwd_job_done;
 	fj->base.owner = m;

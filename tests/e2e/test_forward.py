@@ -83,13 +83,13 @@ class World:
         assert m, d.content
         return d, m.group(1).decode(), m.group(2).decode()
 
-    def confirm(self, target, mx=None):
+    def confirm(self, target, mx=None, user="alice@example.org"):
         """Follow the link as the page does: look, then POST."""
         _, base, token = self.confirmation(target, mx)
         api = self.api()
         shown = api.get("/api/v1/forward/confirm?token=" + token)
         assert shown.status == 200, shown.body
-        assert shown.json == {"address": "alice@example.org", "target": target}
+        assert shown.json == {"address": user, "target": target}
         r = api.post("/api/v1/forward/confirm", {"token": token})
         assert r.status == 200, r.body
         return token
@@ -388,3 +388,36 @@ def test_the_operator_api_and_the_cli_manage_forwarding(delivery):
     srv.cli("user", "remove", "alice@example.org")
     srv.cli("user", "add", "alice@example.org")
     assert srv.cli("user", "forward", "list", "alice@example.org")["targets"] == []
+
+
+def test_forwarded_twice_here_the_arc_chain_grows_and_still_passes(delivery, dovecot):
+    """alice@example.org forwards to bob@example.com (hosted here too),
+    who forwards to friend@target.test: two ARC sets, both ours, the
+    second sealing the first with cv=pass; SRS1 names the first hop."""
+    dovecot.add_user("bob@example.com")
+    dovecot.start()
+    w = World(delivery, dovecot)
+    srv = w.srv
+    srv.cli("domain", "add", "example.com", "--dkim", "rsa")
+    srv.cli("user", "add", "bob@example.com")
+    delivery.dns.add(*delivery.dkim_records(srv, "example.com"))
+    srv.cli("user", "forward", "add", "alice@example.org", "bob@example.com")
+    (c,) = dovecot.wait_inbox("bob@example.com", 1)
+    token = re.search(r"#forward=([A-Za-z0-9]+)", c.get_payload()).group(1)
+    assert w.api().post("/api/v1/forward/confirm", {"token": token}).status == 200
+    srv.cli("user", "forward", "add", "bob@example.com", "friend@target.test")
+    w.confirm("friend@target.test", user="bob@example.com")
+    srv.cli("user", "forward", "mode", "alice@example.org", "only")
+    srv.cli("user", "forward", "mode", "bob@example.com", "only")
+    w.send("two hops")
+    (d,) = forwarded(w.mx, "two hops")
+    assert re.match(r"(?i)^SRS1[=+-][^@]+=example\.org==[^@]+@example\.com$", d.mail_from), \
+        d.mail_from
+    m = parse_message(d.content)
+    assert m.get_all("Delivered-To") == ["bob@example.com", "alice@example.org"]
+    seals = m.get_all("ARC-Seal")
+    assert len(seals) == 2 and "cv=pass" in seals[0].replace(" ", "") and "d=example.com" in seals[0]
+    cv, results, why = dkim.arc_verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
+    assert cv == dkim.CV_Pass, (cv, results, why)
+    assert dkim.verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
+    assert dovecot.inbox("bob@example.com")[1:] == []
