@@ -141,7 +141,7 @@ admin_forward_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 	char target[ADDR_MAX + 1], key[ADDR_MAX + 1], la[LOG_ADDR_MAX];
 	char token[ACCOUNT_TOKEN_LEN + 1], hash[SECRET_HASH_HEX];
 	char queued[SPOOL_ID_LEN + 1] = "";
-	int64_t now = (int64_t)time(NULL);
+	int64_t now = (int64_t)time(NULL), sent = 0;
 	int64_t expires = now + ctx->conf->forward_confirm_ttl;
 	struct store_user u, t;
 	struct store_domain d;
@@ -159,6 +159,16 @@ admin_forward_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return admin_fail(err, 400,
 		    "%s is %s@%s's own address: forward to another one", target,
 		    u.local, u.domain);
+	/* each link fills a stranger's mailbox: a bounded number a day,
+	 * adding, re-adding and removing alike */
+	if (store_forward_link_count(ctx->store, u.id, now, now - 86400,
+		&sent) != 0)
+		return admin_store_fail(ctx, err);
+	if (sent >= FORWARD_LINKS_PER_DAY)
+		return admin_fail(err, 429,
+		    "%d confirmation links were mailed for %s@%s today, the "
+		    "most there may be: try again tomorrow",
+		    FORWARD_LINKS_PER_DAY, u.local, u.domain);
 	secret_generate(token, ACCOUNT_TOKEN_LEN);
 	secret_hash(ctx->keys, token, ACCOUNT_TOKEN_LEN, hash);
 	rc = store_forward_add(ctx->store, u.id, target, key, hash, now,
@@ -198,6 +208,7 @@ admin_forward_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 		    "later",
 		    ctx->conf->data_dir);
 	}
+	(void)store_forward_link_sent(ctx->store, u.id, now);
 	forward_announce(ctx, queued);
 	log_info("forward.add user=%s@%s target=<%s> actor=%s resent=%d "
 		 "queue=%s",

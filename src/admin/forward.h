@@ -9,7 +9,8 @@
 
 #include "admin.h"
 
-#define FORWARD_TARGETS_MAX 10 /* forwarding addresses per user */
+#define FORWARD_TARGETS_MAX 10	 /* forwarding addresses per user */
+#define FORWARD_LINKS_PER_DAY 20 /* confirmations mailed per user a day */
 
 /* What a live link confirms: {address, target}; 410 if it is not. */
 int forward_confirm_show(struct admin_ctx *, const char *token, json_t **out,

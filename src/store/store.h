@@ -446,6 +446,12 @@ int store_forward_pending(struct store *, const char *token_hash, int64_t now,
 int store_forward_confirm(struct store *, const char *token_hash, int64_t now,
     int64_t *user_id, char *address, size_t len);
 
+/* Confirmation links mailed for a user since a time (older ones are
+ * forgotten on the way), and one more. */
+int store_forward_link_count(struct store *, int64_t user_id, int64_t now,
+    int64_t since, int64_t *n);
+int store_forward_link_sent(struct store *, int64_t user_id, int64_t now);
+
 /* authentication events */
 /* The event into the authentication log: queued for the batch writer
  * in the server (authlog.h), else written at once (store_auth_insert). */

@@ -141,3 +141,25 @@ store_forward_confirm(struct store *s, const char *token_hash, int64_t now,
 	db_done(st);
 	return rc == DB_ROW ? 0 : rc == DB_DONE ? STORE_NOTFOUND : STORE_FAIL;
 }
+
+int
+store_forward_link_count(struct store *s, int64_t user_id, int64_t now,
+    int64_t since, int64_t *n)
+{
+	/* what is older than any window asked for goes on the way */
+	if (db_exec(s->db, "DELETE FROM forward_link WHERE time < ?", "i",
+		now - 7 * 86400) != DB_DONE)
+		return STORE_FAIL;
+	*n = db_scalar(s->db,
+	    "SELECT count(*) FROM forward_link WHERE user_id = ? AND time >= ?",
+	    "ii", user_id, since);
+	return *n < 0 ? STORE_FAIL : 0;
+}
+
+int
+store_forward_link_sent(struct store *s, int64_t user_id, int64_t now)
+{
+	return store_fw_rc(db_exec(s->db,
+	    "INSERT INTO forward_link (user_id, time) VALUES (?, ?)", "ii",
+	    user_id, now));
+}

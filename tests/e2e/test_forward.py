@@ -382,6 +382,11 @@ def test_the_operator_api_and_the_cli_manage_forwarding(delivery):
     assert "mode: only" in text and "target=Friend@target.test  status=confirmed" in text, text
     rc, _, err = srv.cli_run("user", "forward", "mode", "alice@example.org", "sometimes")
     assert rc == 1 and "keep" in err
+    # links fill a stranger's mailbox: 20 a day for one user, however
+    # they are asked for (11 so far)
+    codes = [api.post("/api/v1/users/alice@example.org/forward",
+                      {"target": "t0@target.test"}).status for _ in range(10)]
+    assert codes == [201] * 9 + [429], codes
     # no session, no key: nothing
     assert Api(srv.ports["http"]).get("/api/v1/users/alice@example.org/forward").status == 401
     # a removed user takes their targets along
