@@ -91,7 +91,7 @@ load_routes(struct qload *ld)
 			 * forwarded (forward.c) */
 			if (ld->route[i] == ROUTE_MAILBOX)
 				ld->fwd[i] = fwd_plan_load(store_thread(), ld,
-				    i, ld->mbox[i]);
+				    ld->mbox[i]);
 		}
 	if (ld->env.junk)
 		for (i = 0; i < n; i++)

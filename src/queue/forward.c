@@ -76,7 +76,7 @@ fwd_loops(const char *msg, size_t len, const char *mbox)
 }
 
 struct fwd_plan *
-fwd_plan_load(struct store *st, const struct qload *ld, int i, const char *mbox)
+fwd_plan_load(struct store *st, const struct qload *ld, const char *mbox)
 {
 	struct store_strings t = { NULL, 0 };
 	struct store_user u;
@@ -114,7 +114,6 @@ fwd_plan_load(struct store *st, const struct qload *ld, int i, const char *mbox)
 	p->only = only;
 	str_lcpy(p->domain, u.domain, sizeof(p->domain));
 	p->loop = fwd_loops(ld->data + ld->siglen, ld->len - ld->siglen, mbox);
-	(void)i;
 out:
 	store_strings_free(&t);
 	return p;

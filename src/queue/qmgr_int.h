@@ -210,9 +210,9 @@ const char *qmgr_domain_of(const char *addr);
 void capture_submit(struct qmsg *);
 
 /* forward.c */
-/* On a worker: recipient i (mailbox mbox) of a loaded message forwards
- * (confirmed targets, no junk): its plan, else NULL. */
-struct fwd_plan *fwd_plan_load(struct store *, const struct qload *, int i,
+/* On a worker: the mailbox mbox, a recipient of a loaded message,
+ * forwards it (confirmed targets, no junk): its plan, else NULL. */
+struct fwd_plan *fwd_plan_load(struct store *, const struct qload *,
     const char *mbox);
 void fwd_plan_free(struct fwd_plan *);
 /* m's recipients marked forwarding: their copies written to the spool
