@@ -46,7 +46,9 @@ admin_queue_wake(struct admin_ctx *ctx)
 /*
  * Where the queue sends a recipient, as its logs name it: the LMTP
  * target for a user's mailbox ("lmtp:unix:/PATH", *mailbox set), the
- * smarthost, the capture folder, or the recipient's domain (its MX).
+ * smarthost, the capture folder, or the recipient's domain (its MX); a
+ * bounce to an SRS address goes to the address it decodes to (*mailbox
+ * set to it).
  */
 /* How many confirmed targets the user of a mailbox forwards to. */
 static size_t
@@ -89,8 +91,15 @@ admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, int fwd,
 			return buf;
 		case ROUTE_NOUSER:
 			return "none: no such mailbox (5.1.1)";
+		case ROUTE_SRS_BAD:
+			return "none: forged or malformed SRS address (5.1.1)";
+		case ROUTE_SRS_EXPIRED:
+			return "none: expired SRS address (5.1.1)";
 		case ROUTE_ERROR:
 			return "?";
+		case ROUTE_SRS: /* a bounce, relayed to the decoded address */
+			rcpt = mailbox;
+			break;
 		}
 	}
 	if (c->delivery_mode == CONF_DELIVERY_SMARTHOST)

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "../admin/admin.h"
 #include "../auth/secret.h"
+#include "../forward/srs.h"
 #include "../store/store.h"
 #include "../util/conf.h"
 #include "../util/str.h"
@@ -629,6 +630,7 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 	const struct admin_op *op;
 	struct conf conf;
 	struct secret_keys keys;
+	static struct srs_key srs; /* set as the process's: static */
 	struct admin_ctx ctx;
 	struct admin_err err = { 0, "" };
 	json_t *args, *out = NULL;
@@ -658,6 +660,10 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 		json_decref(args);
 		return 1;
 	}
+	/* `queue list` decodes SRS recipients as the server does; an SRS
+	 * secret not made yet (no start since) leaves them undecoded */
+	if (srs_key_load(conf.srs_secret, &srs, msg, sizeof(msg)) == 0)
+		srs_key_set(&srs);
 	ctx.store = store_open(conf.store_driver,
 	    strcmp(conf.store_driver, "sqlite") == 0 ? conf.store_path
 						     : conf.store_conninfo,

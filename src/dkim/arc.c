@@ -17,9 +17,9 @@
 #include "dkim_int.h"
 #include "../util/base64.h"
 
-#define ARC_FIELD_MAX 8192 /* an ARC field we read; longer: broken */
-
-enum arc_kind { ARC_AAR, ARC_AMS, ARC_AS, ARC_NKINDS };
+#define IS_WORD(c)                                                             \
+	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') ||           \
+	    ((c) >= '0' && (c) <= '9') || (c) == '-' || (c) == '_')
 
 static const struct {
 	const char *name;
@@ -28,14 +28,6 @@ static const struct {
 	{ "ARC-Authentication-Results", 26 },
 	{ "ARC-Message-Signature", 21 },
 	{ "ARC-Seal", 8 },
-};
-
-/* The chain as found: each instance's three fields, and what is wrong. */
-struct arc_chain {
-	struct dkim_field f[ARC_MAX_SETS + 1][ARC_NKINDS];
-	int max;    /* highest instance seen, 0: no ARC field */
-	int broken; /* a structural fault: the chain fails */
-	int failed; /* a seal says cv=fail: the chain ended */
 };
 
 static int
@@ -170,7 +162,7 @@ out:
 	buf_free(&rel);
 }
 
-static void
+void
 arc_chain_read(const char *hdr, size_t hlen, struct arc_chain *c)
 {
 	struct dkim_field f;
@@ -390,4 +382,30 @@ out:
 	buf_free(&as);
 	free(c);
 	return rc;
+}
+
+int
+arc_cv_of(const char *a)
+{
+	const char *p;
+	size_t i;
+
+	for (i = 0; a[i] != '\0'; i++) {
+		if (!arc_ascii_eq(a + i, "arc", 3) ||
+		    (i > 0 && a[i - 1] != ';' && a[i - 1] != ' ' &&
+			a[i - 1] != '\t' && a[i - 1] != '\n'))
+			continue;
+		for (p = a + i + 3; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p++ != '=')
+			continue;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (arc_ascii_eq(p, "pass", 4) && !IS_WORD(p[4]))
+			return ARC_CV_PASS;
+		if (arc_ascii_eq(p, "fail", 4) && !IS_WORD(p[4]))
+			return ARC_CV_FAIL;
+		return ARC_CV_NONE;
+	}
+	return ARC_CV_NONE;
 }

@@ -58,4 +58,39 @@ enum arc_cv { ARC_CV_NONE, ARC_CV_PASS, ARC_CV_FAIL };
 int arc_sign(struct dkim_key *key, const char *msg, size_t len,
     const char *authres, int cv, time_t now, struct buf *out);
 
+/*
+ * cv for arc_sign() from postern's own Authentication-Results value
+ * (authres as arc_sign takes it): its arc= result, pass or fail; none
+ * when it has none.
+ */
+int arc_cv_of(const char *authres);
+
+/*
+ * Validation of the chain a received message carries (RFC 8617 5.2),
+ * for the inbound checks' Authentication-Results (arc=): none without
+ * any ARC field; fail when the chain is not whole (arc_sign's structural
+ * rules), a seal says cv=fail, the latest ARC-Message-Signature does not
+ * verify (body hash, signature), any ARC-Seal's signature does not, or
+ * a key cannot be had (no temperror in ARC's results); else pass. Keys
+ * are asked through dnsq, once per name, at most ARC_VERIFY_KEYS_MAX
+ * names (more: fail). The message is read only during start; done runs
+ * once from a DNS answer, or never when start settled it (then
+ * arc_verify_is_done() is 1). NULL when out of memory.
+ */
+#define ARC_VERIFY_KEYS_MAX 8
+
+enum arc_res { ARC_RES_NONE, ARC_RES_PASS, ARC_RES_FAIL };
+
+struct dnsq;
+struct arc_verify;
+
+struct arc_verify *arc_verify_start(struct dnsq *, const char *msg, size_t len,
+    void (*done)(struct arc_verify *, void *), void *arg);
+/* Cancel what is pending and free; any time, inside done too. */
+void arc_verify_free(struct arc_verify *);
+int arc_verify_is_done(const struct arc_verify *);
+/* The result and a short sentence why (never NULL). */
+enum arc_res arc_verify_result(const struct arc_verify *, const char **why);
+const char *arc_res_name(enum arc_res);
+
 #endif

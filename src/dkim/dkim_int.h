@@ -1,13 +1,16 @@
 /*
  * dkim_int: what the DKIM signer (dkim.c) shares with the ARC sealer
- * (arc.c): writing a signature field folded, and signing it. Not for
- * callers outside src/dkim/.
+ * (arc.c): writing a signature field folded, and signing it; and what
+ * the sealer shares with the ARC verifier (arc_verify.c): the chain as
+ * found in a header section. Not for callers outside src/dkim/.
  */
 #ifndef POSTERN_DKIM_INT_H
 #define POSTERN_DKIM_INT_H
 
 #include <stddef.h>
 
+#include "arc.h"
+#include "canon.h"
 #include "dkim.h"
 #include "../util/buf.h"
 
@@ -52,5 +55,27 @@ const char *dkim_key_selector(const struct dkim_key *);
 
 /* 1 when the header section has no NUL and no CR or LF outside a CRLF. */
 int dkim_header_clean(const char *p, size_t n);
+
+#define ARC_FIELD_MAX 8192 /* an ARC field we read; longer: broken */
+
+enum arc_kind { ARC_AAR, ARC_AMS, ARC_AS, ARC_NKINDS };
+
+/* The ARC chain of a header section: each instance's three fields, and
+ * what is wrong with it. */
+struct arc_chain {
+	struct dkim_field f[ARC_MAX_SETS + 1][ARC_NKINDS];
+	int max;    /* highest instance seen, 0: no ARC field */
+	int broken; /* a structural fault: the chain fails */
+	int failed; /* a seal says cv=fail: the chain ended */
+};
+
+/*
+ * Find the ARC fields of hdr[0..hlen) by their i= (each at most
+ * ARC_FIELD_MAX bytes): broken when one has no instance of 1 to 50, an
+ * instance has a field twice or lacks one of its three, a field is an
+ * ARC-* of no known kind, or a seal's cv= is not none for instance 1
+ * and pass above (fail: failed).
+ */
+void arc_chain_read(const char *hdr, size_t hlen, struct arc_chain *);
 
 #endif

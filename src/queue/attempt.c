@@ -72,7 +72,24 @@ struct load_job {
 	int rc, held, err;
 };
 
-/* Each recipient's route (mailbox or not), on the worker: the store. */
+const char *
+qload_rcpt_addr(const struct qload *ld, int i)
+{
+	if (ld->route != NULL && ld->route[i] == ROUTE_SRS)
+		return ld->mbox[i];
+	return ld->env.rcpts[i].addr;
+}
+
+int
+qload_rcpt_is_local(const struct qload *ld, int i)
+{
+	return ld->route != NULL && ld->route[i] != ROUTE_REMOTE &&
+	       ld->route[i] != ROUTE_SRS;
+}
+
+/* Each recipient's route (mailbox or not), on the worker: the store. An
+ * SRS address's age is judged at the message's arrival, as the MX
+ * judged it then: a bounce it took does not expire in the queue. */
 static int
 load_routes(struct qload *ld)
 {
@@ -84,9 +101,10 @@ load_routes(struct qload *ld)
 		return -1;
 	for (i = 0; i < n; i++)
 		if (!ld->done[i]) {
-			ld->route[i] = (signed char)route_rcpt(store_thread(),
-			    ld->env.rcpts[i].addr, ld->mbox[i],
-			    sizeof(ld->mbox[i]));
+			ld->route[i] =
+			    (signed char)route_rcpt_at(store_thread(),
+				ld->env.rcpts[i].addr, (time_t)ld->env.time,
+				ld->mbox[i], sizeof(ld->mbox[i]));
 			/* before the Junk folder's name: junk is never
 			 * forwarded (forward.c) */
 			if (ld->route[i] == ROUTE_MAILBOX)
@@ -334,6 +352,17 @@ qmsg_route_local(struct qmsg *m, struct qrcpt *r)
 		str_lcpy(r->text, "550 5.1.1 no mailbox here by this name",
 		    sizeof(r->text));
 		return;
+	case ROUTE_SRS_BAD:
+	case ROUTE_SRS_EXPIRED:
+		/* the MX took it: the SRS secret has changed since */
+		r->state = R_FAILED;
+		r->code = 550;
+		str_lcpy(r->text,
+		    ld->route[r->idx] == ROUTE_SRS_BAD
+			? "550 5.1.1 forged or malformed SRS address"
+			: "550 5.1.1 SRS address expired",
+		    sizeof(r->text));
+		return;
 	default:
 		r->state = R_DEFERRED;
 		r->code = 451;
@@ -388,8 +417,7 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 			qmsg_route_forward(m, r);
 			continue;
 		}
-		if (r->state == R_PENDING && ld->route &&
-		    ld->route[i] != ROUTE_REMOTE) {
+		if (r->state == R_PENDING && qload_rcpt_is_local(ld, i)) {
 			qmsg_route_local(m, r);
 			continue;
 		}
@@ -399,7 +427,7 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		str_lcpy(key,
 		    cf->delivery_mode == CONF_DELIVERY_SMARTHOST
 			? "smarthost"
-			: qmgr_domain_of(ld->env.rcpts[i].addr),
+			: qmgr_domain_of(qload_rcpt_addr(ld, i)),
 		    sizeof(key));
 		str_ascii_lower(key);
 		/* NULL (out of memory): that recipient is deferred */
@@ -606,7 +634,7 @@ qmsg_deliver(struct qmsg *m)
 		if (ri->state != R_INFLIGHT || ri->grouped)
 			continue;
 		/* capture mode: all but the mailboxes' recipients */
-		if (capture && !(ld->route && ld->route[i] != ROUTE_REMOTE)) {
+		if (capture && !qload_rcpt_is_local(ld, i)) {
 			ri->grouped = ri->captured = 1;
 			ncapture++;
 			continue;
@@ -649,7 +677,7 @@ qmsg_deliver(struct qmsg *m)
 				continue;
 			rj->grouped = 1;
 			v->idx[v->n] = j;
-			v->rcpts[v->n] = ld->env.rcpts[j].addr;
+			v->rcpts[v->n] = qload_rcpt_addr(ld, j);
 			v->n++;
 		}
 		v->d = ri->dest;

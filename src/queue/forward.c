@@ -219,10 +219,9 @@ fwd_arc_sets(const char *msg, size_t len)
  * The copy's header lines above the message: the ARC set on top, then
  * Delivered-To: (the loop check's mark), which the set covers as it
  * covers what is below. The seal's cv=: none for a message with no
- * chain; pass for one of our own copies forwarded again here (its
- * chain is the one we made, unchanged); a chain from elsewhere, which
- * postern does not validate yet, is left as it came, not sealed over
- * with a cv= it could not vouch for.
+ * chain; for a chain it came with, what the MX's validation said
+ * (arc= in our Authentication-Results); pass for one of our own copies
+ * forwarded again here (its chain is the one we made, unchanged since).
  */
 static int
 fwd_prefix(struct store *st, const struct qload *ld, const struct fwd_plan *p,
@@ -230,31 +229,26 @@ fwd_prefix(struct store *st, const struct qload *ld, const struct fwd_plan *p,
 {
 	const char *msg = ld->data + ld->siglen;
 	size_t len = ld->len - ld->siglen;
-	char authres[ARC_AUTHRES_MAX], la[LOG_ADDR_MAX];
+	char authres[ARC_AUTHRES_MAX];
 	struct dkim_key *key;
 	struct buf whole, set;
 	int sets, cv, rc = -1;
 
 	if (buf_printf(b, "Delivered-To: %s\r\n", mbox) == -1)
 		return -1;
+	/* mail from a user here has no results of the MX: none to carry */
+	if (fwd_authres(msg, len, hostname, authres, sizeof(authres)) == -1)
+		snprintf(authres, sizeof(authres), "%s; none", hostname);
 	sets = fwd_arc_sets(msg, len);
-	if (sets > 0 && !ld->env.forwarded_by[0]) {
-		log_info("forward.arc queue=%s user=<%s> result=skipped "
-			 "reason=\"an ARC chain from elsewhere, not "
-			 "validated\"",
-		    ld->env.id, log_addr(la, sizeof(la), mbox));
-		return 0;
-	}
-	cv = sets > 0 ? ARC_CV_PASS : ARC_CV_NONE;
+	cv = sets == 0		       ? ARC_CV_NONE
+	     : ld->env.forwarded_by[0] ? ARC_CV_PASS
+				       : arc_cv_of(authres);
 	if ((key = queue_arc_key(st, p->domain)) == NULL) {
 		log_warnx("forward.arc queue=%s domain=%s result=skipped "
 			  "reason=\"no RSA DKIM key to seal with\"",
 		    ld->env.id, p->domain);
 		return 0;
 	}
-	/* mail from a user here has no results of the MX: none to carry */
-	if (fwd_authres(msg, len, hostname, authres, sizeof(authres)) == -1)
-		snprintf(authres, sizeof(authres), "%s; none", hostname);
 	buf_init(&whole, b->len + len + 1);
 	buf_init(&set, 65536);
 	if (buf_append(&whole, b->data, b->len) == -1 ||

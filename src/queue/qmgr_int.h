@@ -71,6 +71,13 @@ struct fwd_plan {
 	char (*targets)[ADDR_MAX + 1];	  /* confirmed ones only */
 };
 
+/* The address recipient i is sent to outside: the one it was given,
+ * or for a bounce to an SRS address of ours, the one that decodes to. */
+const char *qload_rcpt_addr(const struct qload *, int i);
+/* 1 when recipient i is a hosted domain's own (a mailbox, or a failure
+ * known here), not sent to another server. */
+int qload_rcpt_is_local(const struct qload *, int i);
+
 /* A queued message, resident: about a hundred bytes and its pending
  * destinations, whatever its size or number of recipients. */
 struct qmsg {

@@ -551,10 +551,29 @@ mx_rcpt_job_done(struct worker_job *j)
 		s->tx->inbound = 1;
 		smtp_reply(s, "250 2.1.5 Ok");
 		break;
+	case ROUTE_SRS:
+		/* a bounce to mail we forwarded: relayed to the address the
+		 * SRS address decodes to, checked as any inbound mail */
+		s->tx->nrcpt++;
+		s->tx->inbound = 1;
+		smtp_reply(s, "250 2.1.5 Ok");
+		break;
 	case ROUTE_NOUSER:
 		smtp_refuse(s,
 		    "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown",
+		    m->to);
+		break;
+	case ROUTE_SRS_BAD:
+		smtp_refuse(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: "
+		    "forged or malformed SRS address",
+		    m->to);
+		break;
+	case ROUTE_SRS_EXPIRED:
+		smtp_refuse(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: "
+		    "SRS address expired",
 		    m->to);
 		break;
 	case ROUTE_REMOTE:

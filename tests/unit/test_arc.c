@@ -12,11 +12,38 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dnsq_fake.h"
 #include "unit.h"
 #include "dkim/arc.h"
 #include "dkim/dkim.h"
+#include "util/str.h"
 
-#define A_DIR "/tmp/postern-unit-arc-"
+/* Files in a folder of this process's own: test runs of several
+ * worktrees at once must not share them. */
+static char a_dir[64];
+
+static const char *
+apath(char *buf, size_t len, const char *name)
+{
+	if (a_dir[0] == '\0') {
+		snprintf(a_dir, sizeof(a_dir), "/tmp/postern-unit-arc-XXXXXX");
+		if (mkdtemp(a_dir) == NULL)
+			abort();
+	}
+	snprintf(buf, len, "%s/%s", a_dir, name);
+	return buf;
+}
+
+#define A(name) apath((char[160]){ 0 }, 160, (name))
+
+/* The folder removed (its files first); the next test makes another. */
+static void
+a_done(void)
+{
+	if (a_dir[0] != '\0')
+		rmdir(a_dir);
+	a_dir[0] = '\0';
+}
 #define AUTHRES                                                                \
 	"mx.forward.example;\r\n\tspf=pass smtp.mailfrom=alice@example.org;"   \
 	"\r\n\tdkim=pass header.d=example.org header.s=dk;\r\n\t"              \
@@ -81,12 +108,16 @@ py_arc(const char *msg, size_t len)
 	FILE *p;
 
 	snprintf(py_said, sizeof(py_said), "(not run)");
-	if (write_file(A_DIR "msg.eml", msg, len) == -1 ||
-	    write_file(A_DIR "arc.py", arc_py, strlen(arc_py)) == -1 ||
-	    (p = popen("/usr/bin/python3 " A_DIR "arc.py " A_DIR "msg.eml "
-		       "rsa=" A_DIR "rsa.txt ed=" A_DIR "ed.txt "
-		       "dk=" A_DIR "dk.txt",
-		 "r")) == NULL)
+	char cmd[1024];
+
+	(void)A("x"); /* the folder */
+	snprintf(cmd, sizeof(cmd),
+	    "/usr/bin/python3 %s/arc.py %s/msg.eml rsa=%s/rsa.txt "
+	    "ed=%s/ed.txt dk=%s/dk.txt",
+	    a_dir, a_dir, a_dir, a_dir, a_dir);
+	if (write_file(A("msg.eml"), msg, len) == -1 ||
+	    write_file(A("arc.py"), arc_py, strlen(arc_py)) == -1 ||
+	    (p = popen(cmd, "r")) == NULL)
 		return -1;
 	if (fgets(py_said, sizeof(py_said), p) == NULL)
 		snprintf(py_said, sizeof(py_said), "(no answer)");
@@ -111,10 +142,12 @@ static int
 key_make(const char *name, enum dkim_alg alg, const char *domain,
     struct dkim_key **k)
 {
-	char pem[128], txtp[128], txt[DKIM_TXT_MAX];
+	char pem[160], txtp[160], txt[DKIM_TXT_MAX], f[64];
 
-	snprintf(pem, sizeof(pem), A_DIR "%s.pem", name);
-	snprintf(txtp, sizeof(txtp), A_DIR "%s.txt", name);
+	snprintf(f, sizeof(f), "%s.pem", name);
+	apath(pem, sizeof(pem), f);
+	snprintf(f, sizeof(f), "%s.txt", name);
+	apath(txtp, sizeof(txtp), f);
 	unlink(pem);
 	if (dkim_key_generate(pem, alg) == -1 ||
 	    dkim_dns_txt(pem, alg, txt, sizeof(txt)) == -1 ||
@@ -148,9 +181,9 @@ keys_free(struct arc_keys *k)
 	dkim_key_free(k->ed);
 	dkim_key_free(k->dk);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		snprintf(path, sizeof(path), A_DIR "%s", files[i]);
-		unlink(path);
+		unlink(apath(path, sizeof(path), files[i]));
 	}
+	a_done();
 }
 
 /* out = the fields made by arc_sign on top of msg. */
@@ -286,9 +319,9 @@ UNIT_TEST(arc_a_broken_chain_is_sealed_cv_fail_whatever_the_caller_says)
 
 	buf_init(&m, 1 << 16);
 	buf_init(&a, 1 << 20);
-	unlink(A_DIR "rsa.pem");
-	CHECK(dkim_key_generate(A_DIR "rsa.pem", DKIM_RSA) == 0);
-	k = dkim_key_load(A_DIR "rsa.pem", DKIM_RSA, "forward.example", "rsa");
+	unlink(A("rsa.pem"));
+	CHECK(dkim_key_generate(A("rsa.pem"), DKIM_RSA) == 0);
+	k = dkim_key_load(A("rsa.pem"), DKIM_RSA, "forward.example", "rsa");
 	CHECK(k != NULL);
 	for (i = 0; k != NULL && i < sizeof(broken) / sizeof(broken[0]); i++) {
 		buf_reset(&m);
@@ -302,7 +335,8 @@ UNIT_TEST(arc_a_broken_chain_is_sealed_cv_fail_whatever_the_caller_says)
 		}
 	}
 	dkim_key_free(k);
-	unlink(A_DIR "rsa.pem");
+	unlink(A("rsa.pem"));
+	a_done();
 	buf_free(&m);
 	buf_free(&a);
 }
@@ -315,9 +349,9 @@ UNIT_TEST(arc_stops_at_fifty_sets_and_refuses_bad_results)
 
 	buf_init(&m, 1 << 20);
 	buf_init(&out, 1 << 20);
-	unlink(A_DIR "rsa.pem");
-	CHECK(dkim_key_generate(A_DIR "rsa.pem", DKIM_RSA) == 0);
-	k = dkim_key_load(A_DIR "rsa.pem", DKIM_RSA, "forward.example", "rsa");
+	unlink(A("rsa.pem"));
+	CHECK(dkim_key_generate(A("rsa.pem"), DKIM_RSA) == 0);
+	k = dkim_key_load(A("rsa.pem"), DKIM_RSA, "forward.example", "rsa");
 	CHECK(k != NULL);
 	if (k == NULL)
 		goto out;
@@ -366,16 +400,16 @@ UNIT_TEST(arc_stops_at_fifty_sets_and_refuses_bad_results)
 		"\r\nARC-Authentication-Results: i=1; x;\r\n\tspf=pass\r\n") !=
 	    NULL);
 	/* RFC 8617 knows only rsa-sha256: an Ed25519 key does not seal */
-	unlink(A_DIR "ed.pem");
-	CHECK(dkim_key_generate(A_DIR "ed.pem", DKIM_ED25519) == 0);
+	unlink(A("ed.pem"));
+	CHECK(dkim_key_generate(A("ed.pem"), DKIM_ED25519) == 0);
 	{
-		struct dkim_key *ed = dkim_key_load(A_DIR "ed.pem",
-		    DKIM_ED25519, "forward.example", "ed");
+		struct dkim_key *ed = dkim_key_load(A("ed.pem"), DKIM_ED25519,
+		    "forward.example", "ed");
 		buf_reset(&out);
 		CHECK(ed != NULL && arc_sign(ed, arc_msg, strlen(arc_msg),
 					AUTHRES, 0, 1700000000, &out) == -1);
 		dkim_key_free(ed);
-		unlink(A_DIR "ed.pem");
+		unlink(A("ed.pem"));
 	}
 	/* a header section with a bare LF is not sealed */
 	buf_reset(&out);
@@ -383,7 +417,185 @@ UNIT_TEST(arc_stops_at_fifty_sets_and_refuses_bad_results)
 		  1700000000, &out) == -1);
 out:
 	dkim_key_free(k);
-	unlink(A_DIR "rsa.pem");
+	unlink(A("rsa.pem"));
+	a_done();
 	buf_free(&m);
 	buf_free(&out);
+}
+
+/* --- validation of a received chain --- */
+
+static void
+on_arc_done(struct arc_verify *v, void *arg)
+{
+	(void)v;
+	*(int *)arg = 1;
+}
+
+/* The chain's result, its keys answered by f; why copied out. */
+static enum arc_res
+arc_check(struct dnsq_fake *f, const char *msg, size_t len, char *why,
+    size_t whylen)
+{
+	struct arc_verify *v;
+	const char *w;
+	enum arc_res r;
+	int called = 0;
+
+	v = arc_verify_start(dnsq_fake_dnsq(f), msg, len, on_arc_done, &called);
+	if (v == NULL)
+		return (enum arc_res) - 1;
+	if (!arc_verify_is_done(v)) {
+		dnsq_fake_run(f);
+		if (!called || !arc_verify_is_done(v))
+			printf("  done not called\n");
+	}
+	r = arc_verify_result(v, &w);
+	snprintf(why, whylen, "%s", w);
+	arc_verify_free(v);
+	return r;
+}
+
+static struct dnsq_fake *
+arc_dns(void)
+{
+	struct dnsq_fake *f = dnsq_fake_new();
+	static const char *const names[] = { "rsa", "ed" };
+	static const char *const doms[] = { "forward.example",
+		"second.example" };
+	char name[128], path[160], *txt;
+	size_t i, n;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(name, sizeof(name), "%s.txt", names[i]);
+		if ((txt = str_read_file(apath(path, sizeof(path), name), 4096,
+			 &n)) == NULL)
+			continue;
+		snprintf(name, sizeof(name), "%s._domainkey.%s", names[i],
+		    doms[i]);
+		dnsq_fake_add(f, name, DNSQ_TXT, txt);
+		free(txt);
+	}
+	return f;
+}
+
+UNIT_TEST(arc_chains_made_here_validate_and_changed_ones_fail)
+{
+	struct arc_keys k;
+	struct dnsq_fake *f = NULL;
+	struct buf m, a1, a2, x;
+	char why[160], *p;
+
+	buf_init(&m, 1 << 20);
+	buf_init(&a1, 1 << 20);
+	buf_init(&a2, 1 << 20);
+	buf_init(&x, 1 << 20);
+	CHECK(keys_setup(&k) == 0);
+	if (k.dk == NULL || k.rsa == NULL || k.ed == NULL)
+		goto out;
+	f = arc_dns();
+	CHECK(signed_msg(&k, &m) == 0);
+	CHECK(arc_check(f, m.data, m.len, why, sizeof(why)) == ARC_RES_NONE);
+	CHECK(dnsq_fake_asked(f) == 0);
+	CHECK(seal(k.rsa, m.data, m.len, ARC_CV_NONE, &a1) == 0);
+	CHECK(arc_check(f, a1.data, a1.len, why, sizeof(why)) == ARC_RES_PASS);
+	CHECK(seal(k.ed, a1.data, a1.len, ARC_CV_PASS, &a2) == 0);
+	CHECK(arc_check(f, a2.data, a2.len, why, sizeof(why)) == ARC_RES_PASS);
+	CHECK_STR(why, "2 ARC sets verified");
+
+	/* the body changed after the last hop */
+	buf_reset(&x);
+	CHECK(buf_append(&x, a2.data, a2.len) == 0 &&
+	      buf_append(&x, "P.S.\r\n", 6) == 0);
+	CHECK(arc_check(f, x.data, x.len, why, sizeof(why)) == ARC_RES_FAIL);
+	CHECK(strstr(why, "ARC-Message-Signature i=2: body hash") != NULL);
+
+	/* the first hop's results rewritten: its seal no longer holds */
+	buf_reset(&x);
+	CHECK(
+	    buf_append(&x, a2.data, a2.len) == 0 && buf_append(&x, "", 1) == 0);
+	p = strstr(x.data, "i=1; mx.forward.example;\r\n\tspf=pass");
+	CHECK(p != NULL);
+	if (p != NULL)
+		memcpy(strstr(p, "spf=pass"), "spf=PASS", 8);
+	x.len--;
+	CHECK(arc_check(f, x.data, x.len, why, sizeof(why)) == ARC_RES_FAIL);
+	CHECK(strstr(why, "ARC-Seal i=") != NULL);
+	CHECK(strstr(why, "did not verify") != NULL);
+
+	/* a set taken away: broken, and no key asked */
+	{
+		struct dnsq_fake *g = arc_dns();
+		const char *set2 = strstr(a2.data, "ARC-Seal: i=2");
+		const char *set1 = strstr(a2.data, "\r\nARC-Seal: i=1");
+		CHECK(set2 == a2.data && set1 != NULL);
+		if (set1 != NULL) {
+			/* set 2's AAR and AMS without its seal */
+			const char *ams2 =
+			    strstr(a2.data, "\r\nARC-Message-Signature: i=2");
+			CHECK(ams2 != NULL);
+			buf_reset(&x);
+			CHECK(buf_append(&x, ams2 + 2,
+				  a2.len - (size_t)(ams2 + 2 - a2.data)) == 0);
+			CHECK(arc_check(g, x.data, x.len, why, sizeof(why)) ==
+			      ARC_RES_FAIL);
+			CHECK(strstr(why, "incomplete") != NULL);
+			CHECK(dnsq_fake_asked(g) == 0);
+		}
+		dnsq_fake_free(g);
+	}
+
+	/* keys: missing, or DNS failing for now, is fail (ARC has no
+	 * temperror) */
+	{
+		struct dnsq_fake *g = dnsq_fake_new();
+		CHECK(arc_check(g, a1.data, a1.len, why, sizeof(why)) ==
+		      ARC_RES_FAIL);
+		CHECK(strstr(why, "no key record") != NULL);
+		dnsq_fake_fail(g, "rsa._domainkey.forward.example",
+		    DNSQ_TEMPFAIL);
+		CHECK(arc_check(g, a1.data, a1.len, why, sizeof(why)) ==
+		      ARC_RES_FAIL);
+		CHECK(strstr(why, "for now") != NULL);
+		dnsq_fake_free(g);
+	}
+
+	/* a seal that says fail ends the chain */
+	CHECK(seal(k.rsa, a2.data, a2.len, ARC_CV_FAIL, &x) == 0);
+	CHECK(arc_check(f, x.data, x.len, why, sizeof(why)) == ARC_RES_FAIL);
+	CHECK(strstr(why, "cv=fail") != NULL);
+out:
+	dnsq_fake_free(f);
+	buf_free(&m);
+	buf_free(&a1);
+	buf_free(&a2);
+	buf_free(&x);
+	keys_free(&k);
+}
+
+UNIT_TEST(arc_cv_is_read_from_our_authentication_results)
+{
+	static const struct {
+		const char *ar;
+		int cv;
+	} cases[] = {
+		{ "mx.example; spf=pass; arc=pass (2 ARC sets verified)",
+		    ARC_CV_PASS },
+		{ "mx.example;\r\n\tarc=fail (broken)", ARC_CV_FAIL },
+		{ "mx.example; ARC = Pass", ARC_CV_PASS },
+		{ "mx.example; arc=none", ARC_CV_NONE },
+		{ "mx.example; spf=pass smtp.mailfrom=arc=pass@x",
+		    ARC_CV_NONE },
+		{ "mx.example; dmarc=pass", ARC_CV_NONE },
+		{ "mx.example; arc=passed", ARC_CV_NONE },
+		{ "", ARC_CV_NONE },
+		{ "ar", ARC_CV_NONE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (arc_cv_of(cases[i].ar) != cases[i].cv) {
+			printf("  case %zu: \"%s\"\n", i, cases[i].ar);
+			unit_failed_now = 1;
+		}
 }
