@@ -95,7 +95,7 @@ class World:
         return token
 
     def send(self, subject, rcpt="alice@example.org", frm="friend@sender.test", extra=b"",
-             sign=True):
+             sign=True, seal=None):
         """A message from sender.test, DKIM-signed, through the MX."""
         msg = (extra + b"From: Friend <%s>\r\nTo: <%s>\r\nSubject: %s\r\n"
                b"Date: Tue, 01 Oct 2024 10:00:00 +0000\r\n"
@@ -110,7 +110,7 @@ class World:
         assert c.cmd("MAIL FROM:<%s>" % frm).code == 250
         r = c.cmd("RCPT TO:<%s>" % rcpt)
         assert r.code == 250, r
-        r = c.data(sig + msg)
+        r = c.data(seal(sig + msg) if seal else sig + msg)
         assert r.code == 250, r
         c.cmd("QUIT")
         return sig + msg
@@ -426,3 +426,25 @@ def test_forwarded_twice_here_the_arc_chain_grows_and_still_passes(delivery, dov
     assert cv == dkim.CV_Pass, (cv, results, why)
     assert dkim.verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
     assert dovecot.inbox("bob@example.com")[1:] == []
+
+
+def test_a_chain_it_came_with_is_sealed_again_with_what_the_mx_found(delivery):
+    """A list (sender.test here) sealed the message once; the MX
+    validates that chain (arc=pass), and the forwarded copy's set says
+    cv=pass: dkimpy verifies the chain of two."""
+    from test_inbound_arc import seal
+    w = World(delivery)
+    srv = w.srv
+    srv.cli("user", "forward", "add", "alice@example.org", "friend@target.test")
+    w.confirm("friend@target.test")
+    w.send("through a list", seal=lambda m: seal(m, w.pem, b"sender.test", b"sel",
+                                                 b"spf=pass smtp.mailfrom=sender.test"))
+    (d,) = forwarded(w.mx, "through a list")
+    m = parse_message(d.content)
+    seals = m.get_all("ARC-Seal")
+    assert len(seals) == 2, seals
+    assert "i=2" in seals[0] and "cv=pass" in seals[0].replace(" ", ""), seals[0]
+    assert "arc=pass" in m["ARC-Authentication-Results"]
+    cv, results, why = dkim.arc_verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
+    assert cv == dkim.CV_Pass, (cv, results, why)
+    assert dkim.verify(d.content, dnsfunc=delivery.dns.dkim_dnsfunc())
