@@ -3,7 +3,7 @@
 # Quiet unless V=1.
 
 PKGS     := libevent libevent_openssl libssl libcrypto libsodium sqlite3 \
-            jansson libidn2 libcares libqrencode
+            jansson libidn2 libcares libqrencode zlib
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

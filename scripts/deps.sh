@@ -5,7 +5,7 @@
 set -e
 build="make gcc clang pkg-config libevent-dev libssl-dev libsodium-dev
 libsqlite3-dev libpq-dev libc-ares-dev libjansson-dev libidn2-dev
-libqrencode-dev publicsuffix"
+libqrencode-dev zlib1g-dev publicsuffix"
 test="libclang-rt-14-dev clang-format python3 python3-pytest python3-dkim python3-dnslib
 python3-aiosmtpd swaks libnet-ssleay-perl openssl sqlite3
 chromium chromium-driver python3-selenium"

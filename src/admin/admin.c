@@ -64,6 +64,8 @@ const struct admin_op admin_ops[] = {
 	{ "queue.release", admin_queue_release, "id" },
 	{ "queue.delete", admin_queue_delete, "id" },
 	{ "queue.flush", admin_queue_flush, "" },
+	{ "tlsrpt.send", admin_tlsrpt_send, "day today:b" },
+	{ "tlsrpt.show", admin_tlsrpt_show, "" },
 	{ NULL, NULL, NULL },
 };
 

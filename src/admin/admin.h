@@ -226,4 +226,10 @@ int admin_queue_delete(struct admin_ctx *, json_t *, json_t **,
 int admin_queue_flush(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 
+/* admin/tlsrpt.c: TLS reports */
+int admin_tlsrpt_send(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_tlsrpt_show(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
 #endif

@@ -125,7 +125,9 @@ admin_queue_json(struct admin_ctx *ctx, const struct spool_info *m,
 		 "smtputf8", e->smtputf8, "size", (json_int_t)m->size, "held",
 		 m->held, "rcpts_done", m->rcpts_done)) == NULL)
 		return NULL;
-	if ((e->domain[0] &&
+	if ((e->requiretls &&
+		json_object_set_new(o, "requiretls", json_true())) ||
+	    (e->domain[0] &&
 		json_object_set_new(o, "domain", json_string(e->domain))) ||
 	    (e->ret[0] && json_object_set_new(o, "ret", json_string(e->ret))) ||
 	    (e->envid[0] &&
@@ -223,8 +225,27 @@ admin_queue_show(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	const char *id;
+	char(*notes)[SPOOL_NOTE_MAX];
+	json_t *last;
+	size_t i, n;
 
-	return admin_queue_find(ctx, args, 1, out, &id, err);
+	if (admin_queue_find(ctx, args, 1, out, &id, err) == -1)
+		return -1;
+	/* each recipient's last attempt: where, over which TLS and policy,
+	 * what the server said */
+	n = json_array_size(json_object_get(*out, "rcpts"));
+	if (n == 0 || (notes = calloc(n, sizeof(*notes))) == NULL)
+		return 0;
+	if (spool_notes(json_string_value(json_object_get(*out, "id")), notes,
+		(int)n) == 0 &&
+	    (last = json_array()) != NULL) {
+		for (i = 0; i < n; i++)
+			json_array_append_new(last,
+			    notes[i][0] ? json_string(notes[i]) : json_null());
+		json_object_set_new(*out, "last_attempt", last);
+	}
+	free(notes);
+	return 0;
 }
 
 static int

@@ -43,6 +43,8 @@ static void cli_print_auth_log(json_t *);
 static void cli_print_queue(json_t *);
 static void cli_print_message(json_t *);
 static void cli_print_queue_done(json_t *);
+static void cli_print_tlsrpt_send(json_t *);
+static void cli_print_tlsrpt_show(json_t *);
 
 /* Operations whose text form is their own. */
 static const struct {
@@ -58,6 +60,8 @@ static const struct {
 	{ "queue.release", cli_print_queue_done },
 	{ "queue.delete", cli_print_queue_done },
 	{ "queue.flush", cli_print_queue_done },
+	{ "tlsrpt.send", cli_print_tlsrpt_send },
+	{ "tlsrpt.show", cli_print_tlsrpt_show },
 };
 
 #define QUOTA_OPTS                                                             \
@@ -140,6 +144,10 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "queue release", "queue.release", "id", "", "ID" },
 	{ "queue delete", "queue.delete", "id", "", "ID" },
 	{ "queue flush", "queue.flush", "", "", "" },
+	{ "tlsrpt send", "tlsrpt.send", "", "--day=day --today",
+	    "[--day YYYY-MM-DD | --today]   (TLS reports now: the finished "
+	    "days, that day, or today so far)" },
+	{ "tlsrpt show", "tlsrpt.show", "", "", "" },
 	{ "api-key add", "api-key.add", "name", "",
 	    "NAME   (prints the key once)" },
 	{ "api-key list", "api-key.list", "", "", "" },
@@ -621,6 +629,60 @@ cli_print_queue_done(json_t *out)
 		printf("postern is not running: the queue is tried at start\n");
 	else
 		printf("%s%s%s: done\n", verb, id ? " " : "", id ? id : "");
+}
+
+static void
+cli_print_tlsrpt_send(json_t *out)
+{
+	if (!json_is_true(json_object_get(out, "running")))
+		printf("postern is not running: the reports are sent after "
+		       "its start\n");
+	else
+		printf("tlsrpt send %s: asked; the server sends within "
+		       "seconds (see its log: tlsrpt.sent)\n",
+		    json_string_value(json_object_get(out, "day")));
+}
+
+/* PERIOD-BEGIN DOMAIN TYPE ok=N failed=N, then each failure detail */
+static void
+cli_print_tlsrpt_show(json_t *out)
+{
+	json_t *d, *p, *t;
+	size_t i, j, k;
+	char when[32];
+
+	if (json_array_size(json_object_get(out, "domains")) == 0)
+		printf("no TLS sessions counted since the last report\n");
+	json_array_foreach (json_object_get(out, "domains"), i, d) {
+		time_t b =
+		    (time_t)json_integer_value(json_object_get(d, "begin"));
+		struct tm tm;
+
+		gmtime_r(&b, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_array_foreach (json_object_get(d, "policies"), j, p) {
+			printf("%s  %s  %s  ok=%lld failed=%lld\n", when,
+			    json_string_value(json_object_get(d, "domain")),
+			    json_string_value(json_object_get(p, "type")),
+			    (long long)json_integer_value(
+				json_object_get(p, "ok")),
+			    (long long)json_integer_value(
+				json_object_get(p, "failed")));
+			json_array_foreach (json_object_get(p, "details"), k,
+			    t) {
+				printf("    %s mx=%s ip=%s x%lld\n",
+				    json_string_value(
+					json_object_get(t, "result")),
+				    json_string_value(json_object_get(t, "mx"))
+					?: "-",
+				    json_string_value(
+					json_object_get(t, "receiving_ip"))
+					?: "-",
+				    (long long)json_integer_value(
+					json_object_get(t, "count")));
+			}
+		}
+	}
 }
 
 int

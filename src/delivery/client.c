@@ -25,6 +25,7 @@
 #include <openssl/err.h>
 
 #include "client.h"
+#include "../tlspolicy/dane.h"
 #include "../util/base64.h"
 #include "../util/str.h"
 
@@ -61,6 +62,11 @@ struct dclient {
 	long long size_max;
 	int tls_on;
 	char tls_desc[96];
+	int verified;	    /* the peer's certificate met the policy */
+	const char *policy; /* dclient_tls_policy() */
+	char ip[INET6_ADDRSTRLEN];
+	char detail[256];
+	struct dclient_session session;
 	struct dclient_txn *txn;
 	int expect;    /* replies still due in a pipelined group */
 	int got;       /* replies read in the group */
@@ -77,6 +83,7 @@ struct dclient {
 };
 
 static void dc_try_next(struct dclient *);
+static void dc_txn_fail(struct dclient *, int, const char *);
 static void dc_read_cb(struct bufferevent *, void *);
 static void dc_event_cb(struct bufferevent *, short, void *);
 
@@ -102,6 +109,98 @@ const char *
 dclient_tls(const struct dclient *c)
 {
 	return c->tls_on ? c->tls_desc : "none";
+}
+
+const char *
+dclient_tls_policy(const struct dclient *c)
+{
+	return c->tls_on && c->policy ? c->policy : "none";
+}
+
+int
+dclient_tls_verified(const struct dclient *c)
+{
+	return c->tls_on && c->verified;
+}
+
+const struct dclient_session *
+dclient_session(const struct dclient *c)
+{
+	return &c->session;
+}
+
+static enum dclient_tlsmode
+dc_mode(const struct dclient *c)
+{
+	return c->addr_idx < c->t.naddrs
+		   ? (enum dclient_tlsmode)c->t.tlsmode[c->addr_idx]
+		   : DCLIENT_TLS_OPPORTUNISTIC;
+}
+
+/* a policy that sends nothing without TLS */
+static int
+dc_tls_required(const struct dclient *c)
+{
+	enum dclient_tlsmode m = dc_mode(c);
+
+	return c->t.tls_verify || m == DCLIENT_TLS_DANE ||
+	       m == DCLIENT_TLS_DANE_NOAUTH || m == DCLIENT_TLS_STS;
+}
+
+/* what made TLS required, for the error */
+static const char *
+dc_required_by(const struct dclient *c)
+{
+	switch (dc_mode(c)) {
+	case DCLIENT_TLS_STS:
+		return " (MTA-STS policy enforce)";
+	case DCLIENT_TLS_DANE:
+	case DCLIENT_TLS_DANE_NOAUTH:
+		return " (DANE TLSA records)";
+	default:
+		return c->t.tls_verify ? " (smarthost_tls = verify)" : "";
+	}
+}
+
+/* Tell the owner how this address's TLS went (DC_SESSION). */
+static void
+dc_session(struct dclient *c, enum tlsrpt_result result, const char *detail)
+{
+	if (c->t.lmtp || c->addr_idx >= c->t.naddrs)
+		return;
+	c->session.host = c->t.hosts[c->addr_idx];
+	c->session.ip = c->ip;
+	c->session.mode = dc_mode(c);
+	c->session.result = result;
+	str_lcpy(c->detail, detail ? detail : "", sizeof(c->detail));
+	c->session.detail = c->detail;
+	c->cb(c, DC_SESSION, c->arg);
+}
+
+/* RFC 8460 4.3's result type of a failed verification. */
+static enum tlsrpt_result
+dc_verify_result(const struct dclient *c, long v)
+{
+	enum dclient_tlsmode m = dc_mode(c);
+
+	if (m == DCLIENT_TLS_DANE)
+		return TLSRPT_TLSA_INVALID;
+	switch (v) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		return TLSRPT_CERT_HOST_MISMATCH;
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TLSRPT_CERT_EXPIRED;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_CERT_UNTRUSTED:
+		return TLSRPT_CERT_NOT_TRUSTED;
+	default:
+		return TLSRPT_VALIDATION_FAILURE;
+	}
 }
 
 static void dc_send(struct dclient *c, const char *fmt, ...)
@@ -210,7 +309,17 @@ dc_try_next(struct dclient *c)
 	}
 	c->state = DC_CONNECTING;
 	c->tls_on = 0;
+	c->verified = 0;
+	c->policy = NULL;
 	c->ext = 0;
+	c->ip[0] = '\0';
+	if (ss->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+		    c->ip, sizeof(c->ip));
+	else if (ss->ss_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)ss)->sin6_addr, c->ip,
+		    sizeof(c->ip));
 	reply_init(&c->r);
 	dc_setup(c);
 	dc_timeout(c, DC_CONNECT_TIMEOUT);
@@ -253,6 +362,8 @@ dclient_new(struct event_base *base, SSL_CTX *tls, const char *helo,
 	c->tls = tls;
 	str_lcpy(c->helo, helo, sizeof(c->helo));
 	c->t = *t;
+	for (int i = 0; i < c->t.naddrs && i < DCLIENT_ADDRS_MAX; i++)
+		tlsa_set_ref(c->t.tlsa[i]);
 	c->port = port;
 	c->cb = cb;
 	c->arg = arg;
@@ -271,6 +382,8 @@ dc_free(struct dclient *c)
 		bufferevent_flush(c->bev, EV_WRITE, BEV_FINISHED);
 	}
 	dc_drop_bev(c);
+	for (int i = 0; i < c->t.naddrs && i < DCLIENT_ADDRS_MAX; i++)
+		tlsa_set_unref(c->t.tlsa[i]);
 	free(c);
 }
 
@@ -312,15 +425,41 @@ dc_starttls(struct dclient *c)
 	struct bufferevent *b;
 	int fd = (int)bufferevent_getfd(c->bev);
 
+	const char *host = c->t.hosts[c->addr_idx];
+	enum dclient_tlsmode m = dc_mode(c);
+
 	if (ssl == NULL)
 		return -1;
-	SSL_set_tlsext_host_name(ssl, c->t.hosts[c->addr_idx]);
+	SSL_set_tlsext_host_name(ssl, host);
+	c->policy = c->t.tls_verify ? "ca" : NULL;
 	/* the name checked in the handshake (an IP literal against the
 	 * certificate's IP addresses) */
-	if (c->t.tls_verify &&
-	    SSL_set1_host(ssl, c->t.hosts[c->addr_idx]) != 1) {
+	if ((c->t.tls_verify || m == DCLIENT_TLS_STS ||
+		m == DCLIENT_TLS_STS_TESTING) &&
+	    SSL_set1_host(ssl, host) != 1) {
 		SSL_free(ssl);
 		return -1;
+	}
+	if (m == DCLIENT_TLS_STS) {
+		SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+		c->policy = "mta-sts";
+	} else if (m == DCLIENT_TLS_STS_TESTING) {
+		/* verified all the same, the result read afterwards */
+		SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+		c->policy = "mta-sts-testing";
+	} else if (m == DCLIENT_TLS_DANE) {
+		struct tlsa_set *ts = c->t.tlsa[c->addr_idx];
+		int added =
+		    ts ? dane_setup(c->tls, ssl, host, host, ts->recs, ts->n)
+		       : 0;
+		if (added < 0) {
+			SSL_free(ssl);
+			return -1;
+		}
+		/* none OpenSSL could use: encrypted, not authenticated */
+		c->policy = added > 0 ? "dane" : "dane-noauth";
+	} else if (m == DCLIENT_TLS_DANE_NOAUTH) {
+		c->policy = "dane-noauth";
 	}
 	bufferevent_setfd(c->bev, -1);
 	bufferevent_free(c->bev);
@@ -370,9 +509,23 @@ dc_after_ehlo(struct dclient *c)
 		dc_send(c, "STARTTLS");
 		return;
 	}
+	if (!c->tls_on && !c->t.lmtp) {
+		/* told once per address: a STARTTLS refused comes here too */
+		dc_session(c, TLSRPT_STARTTLS_NOT_SUPPORTED, NULL);
+		if (c->state == DC_DEAD || c->bev == NULL)
+			return;
+	}
 	if (c->t.tls_verify && !c->tls_on) {
 		dc_addr_failed(c,
 		    "no STARTTLS offered: nothing sent (smarthost_tls = verify)",
+		    1);
+		return;
+	}
+	if (dc_tls_required(c) && !c->tls_on) {
+		dc_addr_failed(c,
+		    dc_mode(c) == DCLIENT_TLS_STS
+			? "no STARTTLS: nothing sent (MTA-STS policy enforce)"
+			: "no STARTTLS: nothing sent (DANE TLSA records)",
 		    1);
 		return;
 	}
@@ -466,8 +619,23 @@ dclient_send(struct dclient *c, struct dclient_txn *t)
 	c->accepted = 0;
 	c->got = 0;
 	c->pipelined = (c->ext & REPLY_EXT_PIPELINING) != 0;
-	c->state = DC_MAIL;
 	reply_init(&c->r);
+	if (t->requiretls &&
+	    (!c->tls_on || !c->verified || !(c->ext & REPLY_EXT_REQUIRETLS))) {
+		/* RFC 8689 4.2.1: not to a peer that was not verified or
+		 * does not carry the flag on; a RSET's reply ends it */
+		dc_txn_fail(c, 550,
+		    !c->tls_on || !c->verified
+			? "5.7.10 REQUIRETLS: the receiving server was not "
+			  "verified by DANE or MTA-STS"
+			: "5.7.10 REQUIRETLS: the receiving server does not "
+			  "support REQUIRETLS");
+		c->state = DC_RSET;
+		c->expect = 1;
+		dc_send(c, "RSET");
+		return;
+	}
+	c->state = DC_MAIL;
 	{
 		char params[96] = "";
 		if ((c->ext & REPLY_EXT_SIZE))
@@ -476,6 +644,8 @@ dclient_send(struct dclient *c, struct dclient_txn *t)
 			strcat(params, " BODY=8BITMIME");
 		if (t->smtputf8 && (c->ext & REPLY_EXT_SMTPUTF8))
 			strcat(params, " SMTPUTF8");
+		if (t->requiretls)
+			strcat(params, " REQUIRETLS");
 		dc_send(c, "MAIL FROM:<%s>%s", t->from, params);
 	}
 	/* replies due: MAIL, each RCPT, DATA */
@@ -650,10 +820,16 @@ dc_reply(struct dclient *c)
 		dc_after_ehlo(c);
 		return;
 	case DC_STARTTLS:
-		if (c->t.tls_verify && c->r.code != 220) {
+		if (dc_tls_required(c) && c->r.code != 220) {
+			dc_session(c, TLSRPT_STARTTLS_NOT_SUPPORTED,
+			    "STARTTLS refused");
+			if (c->state == DC_DEAD || c->bev == NULL)
+				return;
 			dc_addr_failed(c,
-			    "STARTTLS refused: nothing sent (smarthost_tls = "
-			    "verify)",
+			    c->t.tls_verify
+				? "STARTTLS refused: nothing sent "
+				  "(smarthost_tls = verify)"
+				: "STARTTLS refused: nothing sent (TLS policy)",
 			    1);
 			return;
 		}
@@ -740,6 +916,64 @@ dc_read_cb(struct bufferevent *bev, void *arg)
 	dc_leave(c);
 }
 
+/*
+ * The handshake is done: did the peer meet its address's policy? DANE
+ * and enforced MTA-STS failed the handshake already if not (checked
+ * again here before anything is sent); MTA-STS testing only tells.
+ * 0 to go on, -1 when the address failed (and the client moved on).
+ */
+static int
+dc_handshake_judged(struct dclient *c, SSL *ssl)
+{
+	enum dclient_tlsmode m = dc_mode(c);
+	long v = SSL_get_verify_result(ssl);
+	int peer = SSL_get0_peer_certificate(ssl) != NULL;
+	char why[256];
+
+	switch (m) {
+	case DCLIENT_TLS_DANE:
+		if (strcmp(c->policy, "dane-noauth") == 0) {
+			c->verified = 0;
+			break;
+		}
+		c->verified = dane_result(ssl, why, sizeof(why)) == 1;
+		if (!c->verified) {
+			dc_session(c, TLSRPT_TLSA_INVALID, why);
+			if (c->state != DC_DEAD)
+				dc_addr_failed(c,
+				    "DANE: no TLSA record matched: nothing "
+				    "sent",
+				    1);
+			return -1;
+		}
+		break;
+	case DCLIENT_TLS_STS:
+	case DCLIENT_TLS_STS_TESTING:
+		c->verified = v == X509_V_OK && peer;
+		if (!c->verified) {
+			snprintf(why, sizeof(why), "certificate: %s",
+			    peer ? X509_verify_cert_error_string(v) : "none");
+			dc_session(c, dc_verify_result(c, v), why);
+			if (c->state == DC_DEAD)
+				return -1;
+			if (m == DCLIENT_TLS_STS) {
+				dc_addr_failed(c,
+				    "MTA-STS: certificate not verified: "
+				    "nothing sent",
+				    1);
+				return -1;
+			}
+			return 0; /* testing: told, and on in TLS */
+		}
+		break;
+	default:
+		c->verified = c->t.tls_verify && v == X509_V_OK && peer;
+		break;
+	}
+	dc_session(c, TLSRPT_SUCCESS, NULL);
+	return c->state == DC_DEAD ? -1 : 0;
+}
+
 static void
 dc_event(struct dclient *c, short what)
 {
@@ -759,6 +993,8 @@ dc_event(struct dclient *c, short what)
 				    1);
 				return;
 			}
+			if (dc_handshake_judged(c, ssl) == -1)
+				return;
 			c->tls_on = 1;
 			snprintf(c->tls_desc, sizeof(c->tls_desc), "%s/%s",
 			    SSL_get_version(ssl), SSL_get_cipher_name(ssl));
@@ -778,11 +1014,18 @@ dc_event(struct dclient *c, short what)
 		long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 		char why[256];
 		const char *r = e ? ERR_reason_error_string(e) : NULL;
-		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s%s",
+		snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s%s%s",
 		    r ? r : "connection closed", v != X509_V_OK ? " (" : "",
 		    v != X509_V_OK ? X509_verify_cert_error_string(v) : "",
 		    v != X509_V_OK ? ")" : "",
-		    c->t.tls_verify ? ": nothing sent" : "");
+		    dc_tls_required(c) ? ": nothing sent" : "",
+		    dc_tls_required(c) ? dc_required_by(c) : "");
+		dc_session(c,
+		    v != X509_V_OK ? dc_verify_result(c, v)
+				   : TLSRPT_VALIDATION_FAILURE,
+		    why);
+		if (c->state == DC_DEAD)
+			return;
 		dc_addr_failed(c, why, 1);
 		return;
 	}
@@ -802,4 +1045,38 @@ dc_event_cb(struct bufferevent *bev, short what, void *arg)
 	c->busy++;
 	dc_event(c, what);
 	dc_leave(c);
+}
+
+static int
+dc_ntop(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	const void *a;
+
+	if (ss->ss_family == AF_INET)
+		a = &((const struct sockaddr_in *)ss)->sin_addr;
+	else if (ss->ss_family == AF_INET6)
+		a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+	else
+		return -1;
+	return inet_ntop(ss->ss_family, a, out, (socklen_t)len) ? 0 : -1;
+}
+
+int
+dclient_addrs(const struct dclient *c, char *peer, size_t peerlen, char *local,
+    size_t locallen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd;
+
+	if (c->bev == NULL || (fd = (int)bufferevent_getfd(c->bev)) == -1)
+		return -1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    dc_ntop(&ss, peer, peerlen) == -1)
+		return -1;
+	sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    dc_ntop(&ss, local, locallen) == -1)
+		return -1;
+	return 0;
 }

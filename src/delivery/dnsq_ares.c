@@ -237,6 +237,77 @@ dq_status(int rc)
 	return DNSQ_TEMPFAIL;
 }
 
+/* TLSA (RFC 6698): c-ares 1.18 has no parser, so the answer section is
+ * walked here; see resolve_int.h. */
+int
+dnsq_tlsa_walk(const unsigned char *abuf, int alen,
+    int (*keep)(void *, const unsigned char *, size_t), void *arg)
+{
+	const unsigned char *p, *end;
+	char *name;
+	long enclen;
+	int qd, an, i;
+	size_t rdlen;
+
+	if (abuf == NULL || alen < 12)
+		return ARES_EBADRESP;
+	p = abuf + 12;
+	end = abuf + alen;
+	qd = abuf[4] << 8 | abuf[5];
+	an = abuf[6] << 8 | abuf[7];
+	for (i = 0; i < qd + an; i++) {
+		unsigned type, class;
+		if (p >= end || ares_expand_name(p, abuf, alen, &name,
+				    &enclen) != ARES_SUCCESS)
+			return ARES_EBADRESP;
+		ares_free_string(name);
+		if (enclen <= 0 || enclen > end - p)
+			return ARES_EBADRESP;
+		p += enclen;
+		if (i < qd) {
+			if (end - p < 4)
+				return ARES_EBADRESP;
+			p += 4;
+			continue;
+		}
+		if (end - p < 10)
+			return ARES_EBADRESP;
+		type = (unsigned)(p[0] << 8 | p[1]);
+		class = (unsigned)(p[2] << 8 | p[3]);
+		rdlen = (size_t)(p[8] << 8 | p[9]);
+		p += 10;
+		if ((size_t)(end - p) < rdlen)
+			return ARES_EBADRESP;
+		if (type == 52 && class == ns_c_in && keep(arg, p, rdlen) == -1)
+			return ARES_ENOMEM;
+		p += rdlen;
+	}
+	return ARES_SUCCESS;
+}
+
+/* Keep one TLSA record as hex; one too long for DNSQ_RR_LEN is dropped. */
+static int
+dq_tlsa_keep(void *arg, const unsigned char *rd, size_t rdlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	char out[DNSQ_RR_LEN];
+	size_t k;
+
+	if (2 * rdlen >= sizeof(out))
+		return 0;
+	for (k = 0; k < rdlen; k++) {
+		out[2 * k] = hex[rd[k] >> 4];
+		out[2 * k + 1] = hex[rd[k] & 15];
+	}
+	return dq_keep(arg, (const unsigned char *)out, 2 * rdlen, 0);
+}
+
+static int
+dq_tlsa(struct dq_query *q, const unsigned char *abuf, int alen)
+{
+	return dnsq_tlsa_walk(abuf, alen, dq_tlsa_keep, q);
+}
+
 static void
 dq_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 {
@@ -245,6 +316,8 @@ dq_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 
 	if (status == ARES_EDESTRUCTION)
 		return; /* resolver_free() frees q */
+	if (!q->cancelled && (status == ARES_SUCCESS || status == ARES_ENODATA))
+		q->a.ad = resolver_answer_ad(abuf, alen);
 	if (!q->cancelled && status == ARES_SUCCESS) {
 		switch (q->type) {
 		case DNSQ_TXT:
@@ -259,6 +332,9 @@ dq_ares_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			break;
 		case DNSQ_PTR:
 			status = dq_ptr(q, abuf, alen);
+			break;
+		case DNSQ_TLSA:
+			status = dq_tlsa(q, abuf, alen);
 			break;
 		}
 		if (status == ARES_SUCCESS && q->a.n == 0)
@@ -302,8 +378,8 @@ dq_name_ok(const char *name)
 	return label > 0;
 }
 
-static const int dq_types[] = { ns_t_txt, ns_t_a, ns_t_aaaa, ns_t_mx,
-	ns_t_ptr };
+static const int dq_types[] = { ns_t_txt, ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_ptr,
+	52 /* TLSA */ };
 
 static uint64_t
 dq_ask(struct dnsq *d, const char *name, enum dnsq_type type, dnsq_cb cb,
@@ -312,7 +388,7 @@ dq_ask(struct dnsq *d, const char *name, enum dnsq_type type, dnsq_cb cb,
 	struct resolver *r = d->impl;
 	struct dq_query *q;
 
-	if (name == NULL || cb == NULL || (unsigned)type > DNSQ_PTR)
+	if (name == NULL || cb == NULL || (unsigned)type > DNSQ_TLSA)
 		return 0;
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return 0;
@@ -333,7 +409,7 @@ dq_ask(struct dnsq *d, const char *name, enum dnsq_type type, dnsq_cb cb,
 	}
 	/* An error may call back at once: the answer still waits for the
 	 * loop (q->done). */
-	ares_query(r->ch, name, ns_c_in, dq_types[type], dq_ares_cb, q);
+	resolver_send(r, name, dq_types[type], dq_ares_cb, q);
 	resolver_timer_update(r);
 	return q->id;
 }

@@ -28,6 +28,8 @@ reply_ehlo_keyword(struct reply *r, const char *t, size_t n)
 		r->ehlo |= REPLY_EXT_SMTPUTF8;
 	else if (n == 3 && strncasecmp(t, "DSN", 3) == 0)
 		r->ehlo |= REPLY_EXT_DSN;
+	else if (n == 10 && strncasecmp(t, "REQUIRETLS", 10) == 0)
+		r->ehlo |= REPLY_EXT_REQUIRETLS;
 	else if (n >= 4 && strncasecmp(t, "SIZE", 4) == 0 &&
 		 (n == 4 || t[4] == ' ')) {
 		r->ehlo |= REPLY_EXT_SIZE;

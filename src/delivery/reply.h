@@ -28,6 +28,7 @@ struct reply {
 #define REPLY_EXT_AUTH_PLAIN 0x20
 #define REPLY_EXT_AUTH_LOGIN 0x40
 #define REPLY_EXT_DSN 0x80
+#define REPLY_EXT_REQUIRETLS 0x100
 
 void reply_init(struct reply *);
 /*

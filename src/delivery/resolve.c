@@ -47,6 +47,7 @@ struct rhost {
 	struct ares_addr6ttl a6[RESOLVE_MAX_ADDRS];
 	struct ares_addrttl a4[RESOLVE_MAX_ADDRS];
 	int n6, n4;
+	int insecure; /* an answer with records came without the AD bit */
 };
 
 enum rphase { PHASE_MX, PHASE_ADDR, PHASE_DONE };
@@ -480,6 +481,7 @@ res_collect(struct rquery *q)
 			s4->sin_addr = a->a4[j].ipaddr;
 			h->addrlens[h->naddrs++] = sizeof(*s4);
 		}
+		h->secure = !a->insecure;
 		if (h->naddrs > 0)
 			n++;
 	}
@@ -547,6 +549,9 @@ res_addr_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			    ares_parse_aaaa_reply(abuf, alen, NULL, a6, &n);
 		else
 			status = ares_parse_a_reply(abuf, alen, NULL, a4, &n);
+		if (status == ARES_SUCCESS && n > 0 &&
+		    !resolver_answer_ad(abuf, alen))
+			a->insecure = 1;
 		if (status == ARES_SUCCESS || status == ARES_ENODATA) {
 			status = ARES_SUCCESS;
 			for (i = 0; i < n && i < RESOLVE_MAX_ADDRS; i++) {
@@ -584,7 +589,7 @@ res_start_addrs(struct rquery *q)
 		q->subs[i].q = q;
 		q->subs[i].idx = i;
 		q->pending++;
-		ares_query(q->r->ch, q->res.hosts[i / 2].name, ns_c_in,
+		resolver_send(q->r, q->res.hosts[i / 2].name,
 		    i % 2 == 0 ? ns_t_aaaa : ns_t_a, res_addr_cb, &q->subs[i]);
 	}
 	if (--q->pending == 0)
@@ -665,6 +670,8 @@ res_mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 			res_finish(q);
 		return;
 	}
+	if (status == ARES_SUCCESS || status == ARES_ENODATA)
+		q->res.secure = resolver_answer_ad(abuf, alen);
 	if (status == ARES_SUCCESS)
 		status = ares_parse_mx_reply(abuf, alen, &mx);
 	if (status == ARES_SUCCESS && mx == NULL)
@@ -740,9 +747,112 @@ resolve_mx(struct resolver *r, const char *domain,
 		return 0;
 	}
 	q->pending++;
-	ares_query(r->ch, q->domain, ns_c_in, ns_t_mx, res_mx_cb, &q->mx_sub);
+	resolver_send(r, q->domain, ns_t_mx, res_mx_cb, &q->mx_sub);
 	resolver_timer_update(r);
 	return 0;
+}
+
+struct res_sent {
+	ares_callback cb;
+	void *arg;
+};
+
+/* What ares_query() makes of an answer's rcode, which ares_send() leaves
+ * to its caller. */
+static void
+res_sent_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct res_sent sent = *(struct res_sent *)arg;
+
+	free(arg);
+	if (status == ARES_SUCCESS) {
+		if (abuf == NULL || alen < 12)
+			status = ARES_EBADRESP;
+		else
+			switch (abuf[3] & 0x0f) {
+			case 0: /* NOERROR */
+				if ((abuf[6] << 8 | abuf[7]) == 0)
+					status = ARES_ENODATA;
+				break;
+			case 1:
+				status = ARES_EFORMERR;
+				break;
+			case 2:
+				status = ARES_ESERVFAIL;
+				break;
+			case 3:
+				status = ARES_ENOTFOUND;
+				break;
+			case 4:
+				status = ARES_ENOTIMP;
+				break;
+			case 5:
+				status = ARES_EREFUSED;
+				break;
+			default:
+				status = ARES_EBADRESP;
+				break;
+			}
+	}
+	sent.cb(sent.arg, status, timeouts, abuf, alen);
+}
+
+/* ares_query() with the AD bit: c-ares 1.18 has no flag for it, so the
+ * question is made here and sent as it is (ares_send sets its id). */
+void
+resolver_send(struct resolver *r, const char *name, int type, ares_callback cb,
+    void *arg)
+{
+	unsigned char *buf = NULL;
+	struct res_sent *sent;
+	int len = 0;
+
+	if (ares_create_query(name, ns_c_in, type, 0, 1, &buf, &len, 0) !=
+		ARES_SUCCESS ||
+	    len < 12) {
+		if (buf)
+			ares_free_string(buf);
+		cb(arg, ARES_EBADNAME, 0, NULL, 0);
+		return;
+	}
+	if ((sent = malloc(sizeof(*sent))) == NULL) {
+		ares_free_string(buf);
+		cb(arg, ARES_ENOMEM, 0, NULL, 0);
+		return;
+	}
+	sent->cb = cb;
+	sent->arg = arg;
+	buf[3] |= 0x20; /* AD */
+	ares_send(r->ch, buf, len, res_sent_cb, sent);
+	ares_free_string(buf);
+}
+
+int
+resolver_answer_ad(const unsigned char *abuf, int alen)
+{
+	return abuf != NULL && alen >= 12 && (abuf[3] & 0x20) != 0;
+}
+
+int
+resolver_is_local(struct resolver *r)
+{
+	struct ares_addr_port_node *list = NULL, *n;
+	int local = 1, any = 0;
+
+	if (ares_get_servers_ports(r->ch, &list) != ARES_SUCCESS)
+		return 0;
+	for (n = list; n; n = n->next) {
+		any = 1;
+		if (n->family == AF_INET)
+			local &= (ntohl(n->addr.addr4.s_addr) >> 24) == 127;
+		else if (n->family == AF_INET6)
+			local &= IN6_IS_ADDR_LOOPBACK(
+			    (const struct in6_addr *)&n->addr.addr6);
+		else
+			local = 0;
+	}
+	ares_free_data(list);
+	return any && local;
 }
 
 void

@@ -25,6 +25,10 @@ struct resolver;
 #define RESOLVE_MAX_SERVERS 8
 struct resolver *resolver_new(struct event_base *, const char *servers,
     char *err, size_t errlen);
+/* 1 if every server the resolver asks is on loopback: a local
+ * validating resolver, whose AD bit can be believed (RFC 7672 2.1, as
+ * Postfix's smtp_dns_support_level = dnssec expects). */
+int resolver_is_local(struct resolver *);
 /* Frees the resolver; pending queries end without their callbacks. */
 void resolver_free(struct resolver *);
 
@@ -34,6 +38,9 @@ void resolver_free(struct resolver *);
 struct resolve_host {
 	char name[256]; /* no trailing dot */
 	int pref;
+	/* 1: each address answer that had records came DNSSEC-validated
+	 * (the AD bit); see resolve_result.secure */
+	int secure;
 	int naddrs; /* 1 or more in a result */
 	struct sockaddr_storage addrs[RESOLVE_MAX_ADDRS]; /* port 0 */
 	socklen_t addrlens[RESOLVE_MAX_ADDRS];
@@ -50,7 +57,11 @@ enum resolve_status {
 struct resolve_result {
 	enum resolve_status status;
 	char why[256]; /* for logs and DSNs when not RESOLVE_OK */
-	int nhosts;    /* 1 or more with RESOLVE_OK, else 0 */
+	/* 1: the MX answer (or its NODATA) came with the AD bit: DNSSEC-
+	 * validated by the resolver, if the resolver is one to trust
+	 * (resolver_is_local) */
+	int secure;
+	int nhosts; /* 1 or more with RESOLVE_OK, else 0 */
 	struct resolve_host hosts[RESOLVE_MAX_HOSTS];
 };
 

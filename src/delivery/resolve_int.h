@@ -31,6 +31,21 @@ struct resolver {
 	TAILQ_HEAD(, dq_query) dqueries; /* its questions, until told */
 };
 
+/* Send a question for name and type (ns_t_*) on r's channel with the AD
+ * bit set (RFC 6840 5.7), so a validating resolver says whether the
+ * answer is DNSSEC-secure; cb as ares_query's. An error may call back at
+ * once. */
+void resolver_send(struct resolver *, const char *name, int type,
+    ares_callback cb, void *arg);
+/* The AD bit of an answer. */
+int resolver_answer_ad(const unsigned char *abuf, int alen);
+
+/* Walk a DNS answer (hostile bytes): keep(arg, rdata, len) for each
+ * TLSA record of class IN in it; ARES_SUCCESS, ARES_EBADRESP when it is
+ * malformed, ARES_ENOMEM when keep said -1. (dnsq_ares.c) */
+int dnsq_tlsa_walk(const unsigned char *abuf, int alen,
+    int (*keep)(void *, const unsigned char *, size_t), void *arg);
+
 /* Follow ares_timeout() after queries were sent. */
 void resolver_timer_update(struct resolver *);
 

@@ -161,6 +161,10 @@ const struct http_route http_api_routes[] = {
 	{ HTTP_POST, "/api/v1/queue/:id/release", OP, "queue.release", NULL,
 	    NULL },
 
+	/* TLS reports */
+	{ HTTP_GET, "/api/v1/tlsrpt", OP, "tlsrpt.show", NULL, NULL },
+	{ HTTP_POST, "/api/v1/tlsrpt/send", OP, "tlsrpt.send", NULL, NULL },
+
 	/* operator keys */
 	{ HTTP_GET, "/api/v1/api-keys", OP, "api-key.list", NULL, NULL },
 	{ HTTP_POST, "/api/v1/api-keys", OP | NEW | SECRET, "api-key.add", NULL,

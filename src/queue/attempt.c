@@ -688,6 +688,8 @@ qmsg_deliver(struct qmsg *m)
 		v->txn.len = ld->len;
 		v->txn.eightbit = strcmp(ld->env.body, "8BITMIME") == 0;
 		v->txn.smtputf8 = ld->env.smtputf8;
+		/* the mailboxes are here: the message goes no further */
+		v->txn.requiretls = ld->env.requiretls && !v->d->lmtp;
 		v->txn.rcpt_code = v->rcode;
 		v->txn.rcpt_text = v->rtext;
 		m->groups++;
@@ -717,6 +719,7 @@ struct commit_job {
 	int nrefused; /* refused by a remote server (5xx) */
 	char hostname[256];
 	char dsn_id[SPOOL_ID_LEN + 1];
+	struct buf notes; /* "note IDX ..." lines for `queue show` */
 	int rc;
 };
 
@@ -770,6 +773,8 @@ commit_job_run(struct worker_job *j, void *ctx)
 	}
 	/* when every recipient is finished, removing the message is the
 	 * record: no state file to write and fsync first */
+	if (cj->rc == 0 && cj->notes.len > 0 && !cj->all_done)
+		(void)spool_note(m->node.id, cj->notes.data, cj->notes.len);
 	if (cj->rc == 0 && cj->nfinished > 0 && !cj->all_done &&
 	    spool_mark_done(m->node.id, cj->finished, cj->nfinished) == -1)
 		cj->rc = -1;
@@ -786,6 +791,7 @@ commit_job_done(struct worker_job *j)
 	struct qdest *wait_on;
 
 	if (q.stopping) {
+		buf_free(&cj->notes);
 		free(cj->finished);
 		free(cj->failed);
 		free(cj);
@@ -798,6 +804,7 @@ commit_job_done(struct worker_job *j)
 		log_info("queue.bounce queue=%s dsn=%s to=<%s>", m->node.id,
 		    cj->dsn_id, log_addr(la, sizeof(la), m->ld->env.from));
 	}
+	buf_free(&cj->notes);
 	free(cj->finished);
 	free(cj->failed);
 	free(cj);
@@ -844,6 +851,7 @@ qmgr_attempt_end(struct qmsg *m)
 		return;
 	}
 	cj->m = m;
+	buf_init(&cj->notes, 64 * 1024);
 	str_lcpy(cj->hostname, qmgr_conf()->hostname, sizeof(cj->hostname));
 	for (i = 0; i < n; i++) {
 		struct qrcpt *r = &ld->r[i];
@@ -868,10 +876,23 @@ qmgr_attempt_end(struct qmsg *m)
 		}
 		if (ld->done[i] || result == NULL)
 			continue;
+		/* the same, for `queue show` (a note per attempt) */
+		(void)buf_printf(&cj->notes,
+		    "note %d %s host=%s tls=%s tls_policy=%s verified=%s "
+		    "reply=\"%.300s\"\n",
+		    i, result, r->host[0] ? r->host : "-",
+		    r->tls[0] ? r->tls : "none",
+		    r->tls_policy[0] ? r->tls_policy : "none",
+		    r->tls_verified ? "yes" : "no",
+		    log_quote(quoted, sizeof(quoted), r->text,
+			strlen(r->text)));
 		log_info("delivery.attempt queue=%s to=<%s> host=%s tls=%s "
+			 "tls_policy=%s verified=%s "
 			 "reply=\"%s\" delay=%llds result=%s",
 		    m->node.id, log_addr(la, sizeof(la), ld->env.rcpts[i].addr),
 		    r->host[0] ? r->host : "-", r->tls[0] ? r->tls : "none",
+		    r->tls_policy[0] ? r->tls_policy : "none",
+		    r->tls_verified ? "yes" : "no",
 		    log_quote(quoted, sizeof(quoted), r->text, strlen(r->text)),
 		    (long long)(now - ld->env.time), result);
 		if (r->state == R_SENT || r->state == R_FAILED)

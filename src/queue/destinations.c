@@ -22,6 +22,8 @@
 #include <sodium.h>
 
 #include "qmgr_int.h"
+#include "../tlspolicy/dane.h"
+#include "../tlspolicy/tlsrpt.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -325,6 +327,77 @@ dest_submit(struct qdeliv *v)
 	dest_pump(d);
 }
 
+/* Let go of the target's TLSA references (before it is replaced). */
+static void
+dest_target_clear(struct qdest *d)
+{
+	int k;
+
+	for (k = 0; k < d->target.naddrs && k < DCLIENT_ADDRS_MAX; k++)
+		tlsa_set_unref(d->target.tlsa[k]);
+	memset(&d->target, 0, sizeof(d->target));
+}
+
+/*
+ * The TLS policy is in: each address takes its host's mode (and DANE
+ * records); the hosts it excludes (not in an enforced MTA-STS policy, a
+ * TLSA look-up failed) are dropped. None left: the mail waits, never
+ * sent in clear.
+ */
+static void
+dest_policy_cb(struct tlspol *pol, void *arg)
+{
+	struct qdest *d = arg;
+	char why[REPLY_TEXT_MAX] = "";
+	int k, n = 0;
+
+	d->plookup = NULL;
+	d->resolving = 0;
+	if (pol == NULL) {
+		dest_target_clear(d);
+		dest_fail_waiting(d, 451, "TLS policy look-up failed");
+		return;
+	}
+	tlspol_unref(d->pol);
+	d->pol = pol;
+	if (pol->sts_failure != TLSRPT_SUCCESS) {
+		/* the domain published a policy that could not be had */
+		struct tlsrpt_policy rp = { TLSRPT_POLICY_STS, d->key, 0, NULL,
+			0, NULL };
+		struct tlsrpt_session rs = { NULL, NULL, NULL, pol->sts_failure,
+			pol->sts_why };
+		tlsrpt_record(&rp, &rs, qmgr_now());
+	}
+	for (k = 0; k < d->target.naddrs; k++) {
+		const struct tlspol_host *h =
+		    tlspol_host(pol, d->target.hosts[k]);
+		if (h && h->excluded) {
+			if (why[0] == '\0')
+				snprintf(why, sizeof(why), "%.250s: %.120s",
+				    h->name, h->why);
+			continue;
+		}
+		if (n != k) {
+			d->target.addrs[n] = d->target.addrs[k];
+			d->target.lens[n] = d->target.lens[k];
+			memcpy(d->target.hosts[n], d->target.hosts[k],
+			    sizeof(d->target.hosts[n]));
+		}
+		d->target.tlsmode[n] =
+		    (unsigned char)(h ? h->mode : DCLIENT_TLS_OPPORTUNISTIC);
+		d->target.tlsa[n] = h ? tlsa_set_ref(h->tlsa) : NULL;
+		n++;
+	}
+	d->target.naddrs = n;
+	if (n == 0) {
+		log_info("queue.tls_policy dest=%s error=\"%s\"", d->key, why);
+		dest_fail_waiting(d, 451, why);
+		return;
+	}
+	d->target_expires = qmgr_now() + QMGR_RESOLVE_TTL;
+	dest_pump(d);
+}
+
 static void
 dest_resolved(struct resolve_result *r, void *arg)
 {
@@ -332,6 +405,7 @@ dest_resolved(struct resolve_result *r, void *arg)
 	int h, a;
 
 	d->resolving = 0;
+	dest_target_clear(d);
 	if (r->status == RESOLVE_NULL_MX || r->status == RESOLVE_NXDOMAIN) {
 		char why[REPLY_TEXT_MAX];
 		snprintf(why, sizeof(why), "%.250s: %.250s", d->key,
@@ -342,7 +416,6 @@ dest_resolved(struct resolve_result *r, void *arg)
 		dest_fail_waiting(d, 550, why);
 		return;
 	}
-	memset(&d->target, 0, sizeof(d->target));
 	for (h = 0; r->status == RESOLVE_OK && h < r->nhosts; h++)
 		for (a = 0; a < r->hosts[h].naddrs &&
 			    d->target.naddrs < DCLIENT_ADDRS_MAX;
@@ -359,6 +432,18 @@ dest_resolved(struct resolve_result *r, void *arg)
 		    "%.200s: no mail host found (%.200s)", d->key,
 		    r->why[0] ? r->why : "DNS failure");
 		dest_fail_waiting(d, 451, why);
+		return;
+	}
+	/* DANE and MTA-STS: looked up now that the hosts are known */
+	if (q.tlspol != NULL) {
+		d->resolving = 1;
+		if ((d->plookup = tlspol_find(q.tlspol, d->key, r,
+			 dest_policy_cb, d)) == NULL) {
+			d->resolving = 0;
+			dest_target_clear(d);
+			dest_fail_waiting(d, 451,
+			    "TLS policy look-up could not start");
+		}
 		return;
 	}
 	d->target_expires = qmgr_now() + QMGR_RESOLVE_TTL;
@@ -450,6 +535,12 @@ conn_open(struct qdest *d)
 	q.nconns++;
 	/* no TLS on a UNIX socket; TCP to Dovecot like an MX, if offered */
 	tls = d->target.tls_verify ? q.smarthost_tls : q.tls;
+	{
+		int k;
+		for (k = 0; k < d->target.naddrs; k++)
+			if (d->target.tlsmode[k] != DCLIENT_TLS_OPPORTUNISTIC)
+				tls = q.verify_tls;
+	}
 	if (d->lmtp && d->target.naddrs > 0 &&
 	    d->target.addrs[0].ss_family == AF_UNIX)
 		tls = NULL;
@@ -501,6 +592,37 @@ dest_pump(struct qdest *d)
 	}
 }
 
+/*
+ * TLS reports (RFC 8460): each TLS session to a remote MX (not the
+ * smarthost, not the mailboxes), as the client judged it (DC_SESSION:
+ * TLS up and the policy met, no STARTTLS, or the policy's failure), is
+ * counted under the policy its host ran under: DANE's TLSA records,
+ * the MTA-STS policy, or none found.
+ */
+static void
+conn_tlsrpt(struct qconn *c)
+{
+	const struct dclient_session *ds = dclient_session(c->c);
+	const char *mx[MTASTS_MX_MAX];
+	char peer[64], local[64];
+	struct tlsrpt_policy pol = { TLSRPT_POLICY_NONE, c->d->key, 0, NULL, 0,
+		NULL };
+	struct tlsrpt_session s = { ds->host, ds->ip, NULL, ds->result,
+		ds->detail && ds->detail[0] ? ds->detail : NULL };
+
+	if (c->d->lmtp || strcmp(c->d->key, "smarthost") == 0)
+		return;
+	if (c->d->pol)
+		tlspol_report_policy(c->d->pol, ds->host, &pol, mx,
+		    MTASTS_MX_MAX);
+	if (dclient_addrs(c->c, peer, sizeof(peer), local, sizeof(local)) ==
+	    0) {
+		s.receiving_ip = peer;
+		s.sending_ip = local;
+	}
+	tlsrpt_record(&pol, &s, qmgr_now());
+}
+
 static void
 conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 {
@@ -517,12 +639,18 @@ conn_cb(struct dclient *dc, enum dclient_event ev, void *arg)
 		    !TAILQ_EMPTY(&d->parked))
 			dest_up(d);
 		break;
+	case DC_SESSION:
+		conn_tlsrpt(c);
+		return; /* the connection goes on by itself */
 	case DC_TXN_DONE:
 		c->cur = NULL;
 		for (i = 0; i < v->n; i++) {
 			struct qrcpt *r = &v->m->ld->r[v->idx[i]];
 			str_lcpy(r->host, dclient_host(c->c), sizeof(r->host));
 			str_lcpy(r->tls, dclient_tls(c->c), sizeof(r->tls));
+			str_lcpy(r->tls_policy, dclient_tls_policy(c->c),
+			    sizeof(r->tls_policy));
+			r->tls_verified = dclient_tls_verified(c->c);
 		}
 		deliv_done(v);
 		break;
@@ -583,6 +711,10 @@ dest_free_all(void)
 		}
 		if (d->resolving)
 			resolver_cancel(q.res, d->rhandle);
+		tlspol_cancel(d->plookup);
+		tlspol_unref(d->pol);
+		if (!d->lmtp && strcmp(d->key, "smarthost") != 0)
+			dest_target_clear(d);
 		TAILQ_REMOVE(&q.dests, d, entry);
 		event_free(d->probe_ev);
 		free(d);
@@ -729,6 +861,52 @@ dest_lmtp_setup(const struct conf *c)
 	t->lmtp = 1;
 	memcpy(q.lmtp_key, "lmtp:", 5);
 	str_lcpy(q.lmtp_key + 5, spec, sizeof(q.lmtp_key) - 5);
+	return 0;
+}
+
+/*
+ * DANE and MTA-STS for MX delivery, at start: the verifying context (the
+ * [delivery] tls_ca CAs, else the system's; TLS 1.2 at least, as RFC
+ * 8461 and 7672 ask), and the policy look-ups, whose MTA-STS policies are
+ * kept in DATA_DIR/mta-sts across restarts (RFC 8461 5.1).
+ */
+int
+dest_tlspol_setup(const struct conf *c)
+{
+	struct tlspol_settings set;
+	char dir[CONF_PATH_MAX + 16];
+	const char *ca = c->delivery_tls_ca;
+
+	if (c->delivery_mode != CONF_DELIVERY_MX)
+		return 0;
+	memset(&set, 0, sizeof(set));
+	set.dane =
+	    strcmp(c->delivery_dane, "on") == 0 ||
+	    (strcmp(c->delivery_dane, "auto") == 0 && resolver_is_local(q.res));
+	set.mta_sts = strcmp(c->delivery_mta_sts, "on") == 0;
+	log_info("queue.tls dane=%s mta_sts=%s", set.dane ? "on" : "off",
+	    set.mta_sts ? "on" : "off");
+	if (!set.dane && !set.mta_sts)
+		return 0;
+	if ((q.verify_tls = SSL_CTX_new(TLS_client_method())) == NULL)
+		return -1;
+	SSL_CTX_set_verify(q.verify_tls, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_min_proto_version(q.verify_tls, TLS1_2_VERSION);
+	SSL_CTX_set_mode(q.verify_tls, SSL_MODE_RELEASE_BUFFERS);
+	if (ca[0] ? SSL_CTX_load_verify_locations(q.verify_tls, ca, NULL) != 1
+		  : SSL_CTX_set_default_verify_paths(q.verify_tls) != 1) {
+		log_warnx("queue.start tls_ca=%s error=\"cannot load CA "
+			  "certificates\"",
+		    ca[0] ? ca : "(system)");
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%s/mta-sts", c->data_dir);
+	set.sts_port = (int)c->mta_sts_port;
+	set.https = q.verify_tls;
+	set.cache_dir = dir;
+	if ((q.tlspol = tlspol_ctx_new(q.base, resolver_dnsq(q.res), &set)) ==
+	    NULL)
+		return -1;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qmgr_int.h"
+#include "../tlspolicy/tlsrpt.h"
 #include "../util/log.h"
 #include "../util/str.h"
 
@@ -289,12 +290,16 @@ qmgr_start(void)
 		    cf->dns_servers, err);
 		return -1;
 	}
+	/* TLS reports: without them, mail still goes */
+	if (tlsrpt_start(q.base, resolver_dnsq(q.res), q.wl) == -1)
+		log_warnx("queue.start error=\"TLS reports off\"");
 	if ((q.tls = SSL_CTX_new(TLS_client_method())) == NULL)
 		return -1;
 	/* opportunistic TLS (RFC 3207): encrypt whenever offered */
 	SSL_CTX_set_verify(q.tls, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_mode(q.tls, SSL_MODE_RELEASE_BUFFERS);
-	if (dest_smarthost_setup(cf) == -1 || dest_lmtp_setup(cf) == -1)
+	if (dest_smarthost_setup(cf) == -1 || dest_lmtp_setup(cf) == -1 ||
+	    dest_tlspol_setup(cf) == -1)
 		return -1;
 	if ((q.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 		return -1;
@@ -358,6 +363,9 @@ qmgr_free(void)
 	qsched_free(&q.sched);
 	dest_free_all();
 	forward_rate_free();
+	tlspol_ctx_free(q.tlspol);
+	q.tlspol = NULL;
+	tlsrpt_stop(); /* the last counts to disk */
 	resolver_free(q.res);
 	event_free(q.wake);
 	event_free(q.timer);
@@ -367,6 +375,8 @@ qmgr_free(void)
 	SSL_CTX_free(q.tls);
 	SSL_CTX_free(q.smarthost_tls);
 	q.smarthost_tls = NULL;
+	SSL_CTX_free(q.verify_tls);
+	q.verify_tls = NULL;
 	free(q.incoming);
 	q.incoming = NULL;
 	q.base = NULL;

@@ -21,6 +21,7 @@
 #include "../delivery/client.h"
 #include "../delivery/resolve.h"
 #include "../spool/spool.h"
+#include "../tlspolicy/policy.h"
 #include "../util/conf.h"
 #include "../util/workers.h"
 
@@ -46,6 +47,8 @@ struct qrcpt {
 	char text[REPLY_TEXT_MAX];
 	char host[256];
 	char tls[96];
+	char tls_policy[16]; /* dclient_tls_policy() */
+	int tls_verified;
 };
 
 /* A message's text and recipients: only while it is being attempted. */
@@ -133,6 +136,10 @@ struct qdest {
 	int nconns;
 	int resolving;
 	uint64_t rhandle;
+	/* the TLS policy being looked up after the MX hosts (resolving
+	 * stays set), and the one in force for target */
+	struct tlspol_lookup *plookup;
+	struct tlspol *pol;
 	struct dclient_target target;
 	int64_t target_expires;
 	/* Down: it failed to connect or resolve (temporarily); its mail
@@ -151,6 +158,10 @@ struct qmgr {
 	struct resolver *res;
 	SSL_CTX *tls;
 	SSL_CTX *smarthost_tls; /* verifying, for the smarthost; or NULL */
+	/* for MX hosts under a policy (DANE, MTA-STS) and the policy
+	 * fetches: verifies when asked to, against [delivery] tls_ca */
+	SSL_CTX *verify_tls;
+	struct tlspol_ctx *tlspol;
 	pthread_t thread;
 	struct event *timer, *wake;
 	int efd;
@@ -210,6 +221,7 @@ void qmsg_unpark(struct qmsg *);
 void dest_submit(struct qdeliv *);
 void dest_reset_all(void);
 int dest_smarthost_setup(const struct conf *);
+int dest_tlspol_setup(const struct conf *);
 int dest_lmtp_setup(const struct conf *);
 const char *qmgr_domain_of(const char *addr);
 

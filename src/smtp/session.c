@@ -801,6 +801,9 @@ smtp_do_ehlo(struct smtp_session *s, char *arg)
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-SMTPUTF8");
 	smtp_reply(s, "250-DSN");
+	/* RFC 8689: offered over TLS only */
+	if (s->flags & SF_TLS)
+		smtp_reply(s, "250-REQUIRETLS");
 	smtp_reply(s, "250 CHUNKING");
 }
 

@@ -430,6 +430,7 @@ smtp_data_end(struct smtp_session *s)
 	sj->env.inbound = tx->inbound;
 	str_lcpy(sj->env.body, tx->body, sizeof(sj->env.body));
 	sj->env.smtputf8 = tx->smtputf8;
+	sj->env.requiretls = tx->requiretls;
 	str_lcpy(sj->env.ret, tx->ret, sizeof(sj->env.ret));
 	str_lcpy(sj->env.envid, tx->envid, sizeof(sj->env.envid));
 	sj->env.nrcpt = tx->nrcpt;

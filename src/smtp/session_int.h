@@ -41,6 +41,7 @@ struct smtp_tx {
 	struct sender_identity *relay_id;
 	char body[16];
 	int smtputf8;
+	int requiretls; /* RFC 8689 */
 	char ret[8];
 	char envid[128];
 	struct spool_rcpt *rcpts;

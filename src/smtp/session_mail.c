@@ -66,6 +66,14 @@ smtp_mail_param(struct smtp_session *s, char *k, char *v)
 		    sizeof(tx->body));
 	} else if (strcasecmp(k, "SMTPUTF8") == 0 && v == NULL) {
 		tx->smtputf8 = 1;
+	} else if (strcasecmp(k, "REQUIRETLS") == 0 && v == NULL) {
+		/* RFC 8689 4.1: only asked over TLS */
+		if (!(s->flags & SF_TLS)) {
+			smtp_refuse(s, "530 5.7.10 REQUIRETLS needs a TLS "
+				       "session: STARTTLS first");
+			return -1;
+		}
+		tx->requiretls = 1;
 	} else if (strcasecmp(k, "RET") == 0 && v &&
 		   (strcasecmp(v, "FULL") == 0 || strcasecmp(v, "HDRS") == 0)) {
 		str_lcpy(tx->ret, strcasecmp(v, "FULL") == 0 ? "FULL" : "HDRS",

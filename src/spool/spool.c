@@ -241,6 +241,8 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 		ADD("forwarded-by <%s>\n", e->forwarded_by);
 	if (e->mailbox_only)
 		ADD("mailbox-only 1\n");
+	if (e->requiretls)
+		ADD("requiretls 1\n");
 	if (e->ret[0])
 		ADD("ret %s\n", e->ret);
 	if (e->envid[0])
@@ -479,6 +481,8 @@ spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 				goto bad;
 		} else if (strcmp(p, "mailbox-only") == 0)
 			e->mailbox_only = atoi(sp) == 1;
+		else if (strcmp(p, "requiretls") == 0)
+			e->requiretls = atoi(sp) == 1;
 		else if (strcmp(p, "ret") == 0)
 			str_lcpy(e->ret, sp, sizeof(e->ret));
 		else if (strcmp(p, "envid") == 0)
@@ -629,6 +633,50 @@ spool_mark_done(const char *id, const int *idx, int n)
 		rc = -1;
 	close(fd);
 	return rc;
+}
+
+int
+spool_note(const char *id, const char *lines, size_t len)
+{
+	char path[PATH_MAX + 64];
+	ssize_t w;
+	int fd;
+
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		 0600)) == -1)
+		return -1;
+	w = write(fd, lines, len);
+	close(fd);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+int
+spool_notes(const char *id, char (*notes)[SPOOL_NOTE_MAX], int nrcpt)
+{
+	char path[PATH_MAX + 64], *st, *q, *e2, *sp;
+	int i;
+
+	for (i = 0; i < nrcpt; i++)
+		notes[i][0] = '\0';
+	if (!spool_id_ok(id))
+		return -1;
+	snprintf(path, sizeof(path), "%s/%s.state", spool_queue, id);
+	if ((st = str_read_file(path, 1 << 24, NULL)) == NULL)
+		return errno == ENOENT ? 0 : -1;
+	for (q = st; (e2 = strchr(q, '\n')) != NULL; q = e2 + 1) {
+		*e2 = '\0';
+		if (strncmp(q, "note ", 5) != 0 ||
+		    (sp = strchr(q + 5, ' ')) == NULL)
+			continue;
+		i = atoi(q + 5);
+		if (i >= 0 && i < nrcpt)
+			str_lcpy(notes[i], sp + 1, SPOOL_NOTE_MAX);
+	}
+	free(st);
+	return 0;
 }
 
 int

@@ -47,6 +47,8 @@ struct spool_env {
 	int mailbox_only;
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
+	/* RFC 8689: delivered only over verified TLS, else bounced */
+	int requiretls;
 	char ret[8];	 /* DSN RET=, "" if none */
 	char envid[128]; /* DSN ENVID=, "" if none */
 	int nrcpt;
@@ -102,6 +104,17 @@ int spool_load(const char *id, struct spool_env *, char **msg, size_t *msglen,
 void spool_env_free(struct spool_env *);
 /* Record recipients as finished (delivered or bounced), durably. */
 int spool_mark_done(const char *id, const int *idx, int n);
+/*
+ * The last attempt's outcome of some recipients, for `queue show`:
+ * lines "note IDX TEXT\n" (TEXT: one line, no NUL) appended to the
+ * state file as they are, without an fsync (a lost note loses nothing).
+ * 0 or -1.
+ */
+int spool_note(const char *id, const char *lines, size_t len);
+/* The last note of each recipient (notes[i] "" if none), at most
+ * SPOOL_NOTE_MAX - 1 bytes each. 0, or -1 if unreadable. */
+#define SPOOL_NOTE_MAX 512
+int spool_notes(const char *id, char (*notes)[SPOOL_NOTE_MAX], int nrcpt);
 /* Call fn for every queued id (directory order) until it returns -1;
  * the number of ids seen, or -1 if the queue cannot be read. */
 int spool_each_id(int (*fn)(const char *id, void *arg), void *arg);

@@ -3,6 +3,7 @@
  * OpenSSL's DANE support; see dane.h.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -44,6 +45,54 @@ dane_tlsa_parse(const unsigned char *rdata, size_t len, struct dane_tlsa *out)
 		      out->selector <= DANE_SELECTOR_SPKI &&
 		      out->mtype <= DANE_MTYPE_SHA512;
 	return 0;
+}
+
+struct tlsa_set *
+tlsa_set_new(int n)
+{
+	struct tlsa_set *s;
+
+	if (n < 0 || n > 64)
+		return NULL;
+	if ((s = calloc(1, sizeof(*s) + (size_t)n * sizeof(s->recs[0]))) ==
+	    NULL)
+		return NULL;
+	s->refs = 1;
+	s->n = n;
+	return s;
+}
+
+struct tlsa_set *
+tlsa_set_ref(struct tlsa_set *s)
+{
+	if (s != NULL)
+		s->refs++;
+	return s;
+}
+
+void
+tlsa_set_unref(struct tlsa_set *s)
+{
+	if (s != NULL && --s->refs == 0)
+		free(s);
+}
+
+void
+dane_tlsa_text(const struct dane_tlsa *t, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i, o;
+	int n;
+
+	n = snprintf(out, outlen, "%u %u %u ", t->usage, t->selector, t->mtype);
+	if (n < 0 || (size_t)n >= outlen)
+		return;
+	o = (size_t)n;
+	for (i = 0; i < t->len && o + 2 < outlen; i++) {
+		out[o++] = hex[t->data[i] >> 4];
+		out[o++] = hex[t->data[i] & 15];
+	}
+	out[o] = '\0';
 }
 
 int

@@ -40,6 +40,22 @@ struct dane_tlsa {
 };
 
 /*
+ * A host's TLSA RRset, shared by the queue's destination and each
+ * connection that uses it (a connection may outlive the destination's
+ * next look-up): counted references, on the queue's thread only.
+ */
+struct tlsa_set {
+	int refs;
+	int n;
+	struct dane_tlsa recs[];
+};
+struct tlsa_set *tlsa_set_new(int n);		  /* refs 1, n records zeroed */
+struct tlsa_set *tlsa_set_ref(struct tlsa_set *); /* NULL: no-op */
+void tlsa_set_unref(struct tlsa_set *);		  /* NULL: no-op */
+/* "3 1 1 ABCD..." (RFC 6698 2.2), cut to fit out (at least 16 bytes) */
+void dane_tlsa_text(const struct dane_tlsa *, char *out, size_t outlen);
+
+/*
  * One TLSA RR's RDATA in wire form: usage, selector, matching type, then
  * the association data (the rest). 0 and *out filled; -1 if malformed:
  * shorter than 4 bytes, no data, a SHA-256 digest not 32 bytes, a SHA-512

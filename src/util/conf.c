@@ -115,6 +115,21 @@ static const struct conf_key conf_keys[] = {
 	    "unchecked, and no smarthost_user" },
 	{ "delivery", "smarthost_ca", T_PATH, S(smarthost_ca), "", 0, 0, NULL,
 	    "CA certificates (PEM) for the smarthost's (empty: the system's)" },
+	{ "delivery", "dane", T_ENUM, S(delivery_dane), "auto", 0, 0,
+	    "auto|on|off",
+	    "DANE (RFC 7672): TLS required and checked against DNSSEC-signed "
+	    "TLSA records; auto: when every resolver is on loopback (a local "
+	    "validating resolver, whose AD bit is believed); on: believe any "
+	    "resolver's; off: no DANE" },
+	{ "delivery", "mta_sts", T_ENUM, S(delivery_mta_sts), "on", 0, 0,
+	    "on|off",
+	    "MTA-STS (RFC 8461): fetch receivers' policies and deliver as they "
+	    "say (enforce: only over verified TLS to the MX hosts they name)" },
+	{ "delivery", "tls_ca", T_PATH, S(delivery_tls_ca), "", 0, 0, NULL,
+	    "CA certificates (PEM) for MX certificates under MTA-STS and for "
+	    "HTTPS fetches (empty: the system's)" },
+	{ "delivery", "mta_sts_port", T_INT, I(mta_sts_port), "443", 1, 65535,
+	    NULL, "port of the mta-sts.DOMAIN policy servers" },
 	{ "delivery", "capture_dir", T_PATH, S(capture_dir), "data/capture", 0,
 	    0, NULL, "where mode = capture writes messages" },
 	{ "delivery", "retry_first", T_DURATION, I(retry_first), "5m", 1, 86400,
@@ -270,6 +285,17 @@ static const struct conf_key conf_keys[] = {
 	{ "forward", "confirm_ttl", T_DURATION, I(forward_confirm_ttl), "7d",
 	    3600, 30 * 86400, NULL,
 	    "a forwarding target's confirmation link works this long, once" },
+
+	{ "tlsrpt", "enabled", T_ENUM, S(tlsrpt_enabled), "on", 0, 0, "on|off",
+	    "send daily TLS reports (RFC 8460) to the domains that ask for them "
+	    "in a _smtp._tls TXT record (off: counted, not sent)" },
+	{ "tlsrpt", "organization", T_STR, S(tlsrpt_org), "", 0, 0, NULL,
+	    "organization-name in the reports (empty: HOSTNAME)" },
+	{ "tlsrpt", "contact", T_STR, S(tlsrpt_contact), "", 0, 0, NULL,
+	    "contact-info in the reports (empty: postmaster@HOSTNAME)" },
+	{ "tlsrpt", "from", T_STR, S(tlsrpt_from), "", 0, 0, NULL,
+	    "sender of the reports by mail (empty: "
+	    "noreply-smtp-tls-reporting@HOSTNAME)" },
 
 	{ "panel", "url", T_STR, S(panel_url), "", 0, 0, NULL,
 	    "the panel's address in e-mailed links (empty: https://HOSTNAME/)" },

@@ -64,8 +64,12 @@ struct conf {
 	char smarthost[CONF_STR_MAX];
 	char smarthost_user[CONF_STR_MAX];
 	char smarthost_password_file[CONF_PATH_MAX];
-	char smarthost_tls[16];		  /* verify, none */
-	char smarthost_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
+	char smarthost_tls[16];		     /* verify, none */
+	char smarthost_ca[CONF_PATH_MAX];    /* "" = the system's CAs */
+	char delivery_dane[8];		     /* auto, on, off */
+	char delivery_mta_sts[8];	     /* on, off */
+	char delivery_tls_ca[CONF_PATH_MAX]; /* "" = the system's CAs */
+	int64_t mta_sts_port;
 	char capture_dir[CONF_PATH_MAX];
 	int64_t retry_first; /* seconds */
 	int64_t retry_max_interval;
@@ -132,6 +136,12 @@ struct conf {
 	/* [forward] */
 	int64_t forward_domain_hour; /* copies per target domain an hour */
 	int64_t forward_confirm_ttl; /* seconds a confirmation link works */
+
+	/* [tlsrpt] */
+	char tlsrpt_enabled[8];		   /* on, off */
+	char tlsrpt_org[CONF_STR_MAX];	   /* "" = HOSTNAME */
+	char tlsrpt_contact[CONF_STR_MAX]; /* "" = postmaster@HOSTNAME */
+	char tlsrpt_from[CONF_STR_MAX];	   /* "" = noreply-smtp-tls-...@ */
 
 	/* [panel] */
 	char panel_url[CONF_STR_MAX];	  /* "" = https://HOSTNAME/ */

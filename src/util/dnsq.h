@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-enum dnsq_type { DNSQ_TXT, DNSQ_A, DNSQ_AAAA, DNSQ_MX, DNSQ_PTR };
+enum dnsq_type { DNSQ_TXT, DNSQ_A, DNSQ_AAAA, DNSQ_MX, DNSQ_PTR, DNSQ_TLSA };
 
 enum dnsq_status {
 	DNSQ_OK,       /* n >= 1 records of the type asked */
@@ -30,9 +30,14 @@ struct dnsq_answer {
 	/* TXT: each record's character-strings joined (RFC 7208 3.3), NUL-
 	 * terminated, cut at DNSQ_RR_LEN - 1; A/AAAA: the address as text
 	 * (inet_ntop); MX: the exchange's name, best preference first; PTR:
-	 * the name. Names without a trailing dot, in lower case. Valid only
-	 * during the callback. */
+	 * the name; TLSA: the RDATA in lower-case hex (a record too long for
+	 * DNSQ_RR_LEN is dropped, never cut). Names without a trailing dot,
+	 * in lower case. Valid only during the callback. */
 	const char *rr[DNSQ_MAX_RR];
+	/* 1: the answer came with the AD bit (every question asks for it):
+	 * the resolver validated it with DNSSEC. Whether that resolver is
+	 * to be trusted is the asker's to decide. */
+	int ad;
 };
 
 typedef void (*dnsq_cb)(const struct dnsq_answer *, void *arg);

@@ -28,6 +28,13 @@ and case-insensitive:
     silent.test.       DROP                          never answered (or DROP TYPE)
     corrupt.test.      CORRUPT                       answer cut inside its last
     corrupt.test.      MX    10 mx1.example.test.      record (or CORRUPT TYPE)
+    _25._tcp.mx1.example.test. TLSA 3 1 1 HEX        usage selector mtype data
+    example.test.      SECURE                        answers for this name carry
+                                                     the AD bit (DNSSEC-validated)
+
+A name marked SECURE answers as a validating resolver would for a signed
+zone: with the AD bit, when the query set AD or DO (RFC 6840 5.7); a
+CNAME chain is secure only if each name on it is.
 
 Answers: the records of the asked type; otherwise a CNAME is followed
 (within the zone, up to 8 links, each CNAME in the answer); a name with no
@@ -46,10 +53,11 @@ import socket
 import struct
 import sys
 
-from dnslib import (AAAA, CNAME, MX, NS, PTR, QTYPE, RCODE, RR, TXT, A,
+from dnslib import (AAAA, CNAME, MX, NS, PTR, QTYPE, RCODE, RD, RR, TXT, A,
                     DNSLabel, DNSRecord)
 
 BEHAVIOURS = ("SERVFAIL", "REFUSED", "DROP", "CORRUPT")
+MARKERS = ("SECURE",)
 MAX_CNAME = 8
 
 
@@ -65,6 +73,7 @@ class Zone:
         self.records = {}       # name -> [(qtype, rdata)]
         self.behaviour = {}     # name -> {qtype or "*": behaviour}
         self.names = set()      # every existing name, ancestors included
+        self.secure = set()     # names answered with the AD bit
 
     def add_line(self, line, where):
         try:
@@ -76,6 +85,9 @@ class Zone:
         if len(words) < 2:
             raise SystemExit("%s: expected NAME TYPE DATA" % where)
         name, rtype, data = norm(words[0]), words[1].upper(), words[2:]
+        if rtype == "SECURE":
+            self.secure.add(name)
+            return
         try:
             if rtype in BEHAVIOURS:
                 qt = data[0].upper() if data else "*"
@@ -106,6 +118,10 @@ class Zone:
             return NS(DNSLabel(data[0]))
         if rtype == "PTR":
             return PTR(DNSLabel(data[0]))
+        if rtype == "TLSA":
+            hexdata = "".join(data[3:])
+            return RD(bytes([int(data[0]), int(data[1]), int(data[2])]) +
+                      bytes.fromhex(hexdata))
         if rtype == "TXT":
             parts = []
             for s in data:
@@ -128,7 +144,11 @@ class Zone:
             return reply
         q = request.questions[0]
         name, qtype = norm(str(q.qname)), q.qtype
+        wants_ad = request.header.ad or any(
+            ar.rtype == QTYPE.OPT and (ar.ttl & 0x8000) for ar in request.ar)
+        secure = True
         for _ in range(MAX_CNAME + 1):
+            secure = secure and name in self.secure
             b = self.behaviour_for(name, qtype)
             if b == "DROP":
                 return None
@@ -143,11 +163,13 @@ class Zone:
             if found:
                 for t, rd in found:
                     reply.add_answer(RR(owner, t, ttl=self.ttl, rdata=rd))
+                reply.header.ad = int(wants_ad and secure)
                 return reply
             cname = [rd for t, rd in recs if t == QTYPE.CNAME]
             if not cname:
                 if name not in self.names:
                     reply.header.rcode = RCODE.NXDOMAIN
+                reply.header.ad = int(wants_ad and secure)
                 return reply
             reply.add_answer(RR(owner, QTYPE.CNAME, ttl=self.ttl,
                                 rdata=cname[0]))

@@ -58,7 +58,8 @@ MX_HOSTS = ("127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6")
 
 ATTEMPT_RE = re.compile(
     r'delivery\.attempt queue=(?P<queue>[0-9a-f]+) to=<(?P<to>[^>]*)> '
-    r'host=(?P<host>\S+) tls=(?P<tls>\S+) reply="(?P<reply>.*)" '
+    r'host=(?P<host>\S+) tls=(?P<tls>\S+) '
+    r'tls_policy=(?P<tls_policy>\S+) verified=(?P<verified>\S+) reply="(?P<reply>.*)" '
     r'delay=(?P<delay>\d+)s result=(?P<result>\w+)')
 BOUNCE_RE = re.compile(r'queue\.bounce queue=(?P<queue>[0-9a-f]+) dsn=(?P<dsn>[0-9a-f]+) '
                        r'to=<(?P<to>[^>]*)>')

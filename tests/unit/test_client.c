@@ -127,7 +127,7 @@ fake_end(struct fake *f)
 struct run {
 	struct event_base *base;
 	struct dclient_txn *txn;
-	int ready, done, failed;
+	int ready, done, failed, sessions;
 	char error[256];
 };
 
@@ -150,6 +150,9 @@ run_cb(struct dclient *c, enum dclient_event ev, void *arg)
 		r->failed = 1;
 		snprintf(r->error, sizeof(r->error), "%s", dclient_error(c));
 		event_base_loopbreak(r->base);
+		break;
+	case DC_SESSION:
+		r->sessions++;
 		break;
 	}
 }

@@ -89,7 +89,19 @@ static const char dns_zone[] =
     "5.2.0.192.in-addr.arpa. PTR Mail.Spf.Test.\n"
     "5.2.0.192.in-addr.arpa. PTR other.spf.test.\n"
     "1.0.b.c.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa. "
-    "PTR v6.spf.test.\n";
+    "PTR v6.spf.test.\n"
+    "# DANE: a signed domain (the AD bit) with TLSA records, and another not\n"
+    "dane.test. MX 10 mx.dane.test.\n"
+    "dane.test. SECURE\n"
+    "mx.dane.test. A 127.0.0.13\n"
+    "mx.dane.test. SECURE\n"
+    "_25._tcp.mx.dane.test. TLSA 3 1 1 "
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+    "_25._tcp.mx.dane.test. TLSA 2 0 1 "
+    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100\n"
+    "_25._tcp.mx.dane.test. SECURE\n"
+    "_25._tcp.mx.unsigned.test. TLSA 3 1 1 "
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
 
 static pid_t dns_pid;
 static char dns_servers[64];
@@ -675,9 +687,14 @@ UNIT_TEST(test_sync_mx_gives_the_same_result)
 	CHECK(resolve_mx_sync(dns, "cname.test", res) == 0);
 	CHECK(res->status == RESOLVE_OK && res->nhosts == 1);
 	CHECK_STR(res->hosts[0].name, "alias.cname.test");
+	CHECK(res->secure == 0 && res->hosts[0].secure == 0);
 	CHECK(resolve_mx_sync(dns, "nullmx.test", res) == 0);
 	CHECK(res->status == RESOLVE_NULL_MX);
 	CHECK(resolve_mx_sync("bogus", "cname.test", res) == -1);
+	/* a signed domain: MX and host addresses validated (AD) */
+	CHECK(resolve_mx_sync(dns, "dane.test", res) == 0);
+	CHECK(res->status == RESOLVE_OK && res->nhosts == 1);
+	CHECK(res->secure == 1 && res->hosts[0].secure == 1);
 	free(res);
 }
 
@@ -686,7 +703,7 @@ UNIT_TEST(test_sync_mx_gives_the_same_result)
 struct dgot {
 	int calls;
 	enum dnsq_status status;
-	int n;
+	int n, ad;
 	char rr[DNSQ_MAX_RR][DNSQ_RR_LEN];
 };
 
@@ -699,6 +716,7 @@ dgot_cb(const struct dnsq_answer *a, void *arg)
 	g->calls++;
 	g->status = a->status;
 	g->n = a->n;
+	g->ad = a->ad;
 	CHECK(a->n >= 0 && a->n <= DNSQ_MAX_RR);
 	CHECK(a->status == DNSQ_OK ? a->n > 0 : a->n == 0);
 	for (i = 0; i < a->n && i < DNSQ_MAX_RR; i++) {
@@ -814,6 +832,36 @@ UNIT_TEST(test_dnsq_addresses_mx_and_ptr_come_as_text)
 	g = dask(dns, "alias.cname.test", DNSQ_A, NULL);
 	CHECK(g->status == DNSQ_OK && g->n == 1);
 	CHECK_STR(g->rr[0], "127.0.0.8");
+	free(g);
+}
+
+/* TLSA records come as the RDATA in hex, with the AD bit of the answer:
+ * what DANE (tlspolicy/dane.c) needs to believe them. */
+UNIT_TEST(test_dnsq_tlsa_records_and_the_ad_bit)
+{
+	const char *dns = dns_server();
+	struct dgot *g;
+
+	if (dns == NULL)
+		return;
+	g = dask(dns, "_25._tcp.mx.dane.test", DNSQ_TLSA, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 2 && g->ad == 1);
+	CHECK_STR(g->rr[0], "030101"
+			    "00112233445566778899aabbccddeeff"
+			    "00112233445566778899aabbccddeeff");
+	CHECK_STR(g->rr[1], "020001"
+			    "ffeeddccbbaa99887766554433221100"
+			    "ffeeddccbbaa99887766554433221100");
+	free(g);
+	g = dask(dns, "_25._tcp.mx.unsigned.test", DNSQ_TLSA, NULL);
+	CHECK(g->status == DNSQ_OK && g->n == 1 && g->ad == 0);
+	free(g);
+	g = dask(dns, "_25._tcp.mx.multi.test", DNSQ_TLSA, NULL);
+	CHECK(g->status == DNSQ_NXDOMAIN && g->n == 0 && g->ad == 0);
+	free(g);
+	/* a secure name without TLSA records: NODATA, still with AD */
+	g = dask(dns, "dane.test", DNSQ_TLSA, NULL);
+	CHECK(g->status == DNSQ_NODATA && g->ad == 1);
 	free(g);
 }
 
