@@ -380,6 +380,13 @@ qmsg_route_forward(struct qmsg *m, struct qrcpt *r)
 {
 	const struct fwd_plan *p = m->ld->fwd[r->idx];
 
+	if (p->error) {
+		r->state = R_DEFERRED;
+		r->code = 451;
+		str_lcpy(r->text, "451 4.3.0 forwarding look-up failed",
+		    sizeof(r->text));
+		return;
+	}
 	if (p->loop) {
 		r->state = R_FAILED;
 		r->code = 550;

@@ -63,7 +63,7 @@ fwd_loops(const char *msg, size_t len, const char *mbox)
 				v++;
 			if ((size_t)(eol - v) >= mlen &&
 			    strncasecmp(v, mbox, mlen) == 0 &&
-			    (v + mlen == eol || strchr(">\r \t", v[mlen])))
+			    (v + mlen == eol || memchr(">\r \t", v[mlen], 4)))
 				return 1;
 		} else if ((size_t)(eol - p) > 9 &&
 			   strncasecmp(p, "ARC-Seal:", 9) == 0) {
@@ -84,15 +84,22 @@ fwd_plan_load(struct store *st, const struct qload *ld, const char *mbox)
 	struct addr a;
 	char err[160];
 	size_t k;
-	int only = 0;
+	int only = 0, rc;
 
 	/* a kept copy, or a mailbox copy of its own: no second round */
-	if (ld->env.mailbox_only)
+	if (ld->env.mailbox_only ||
+	    addr_parse(mbox, &a, err, sizeof(err)) == -1)
 		return NULL;
-	if (addr_parse(mbox, &a, err, sizeof(err)) == -1 ||
-	    store_user_get(st, &a, &u) != 0 ||
-	    store_forward_mode_get(st, u.id, &only) != 0 ||
-	    store_forward_targets(st, u.id, &t) != 0 || t.n == 0)
+	if ((rc = store_user_get(st, &a, &u)) == STORE_NOTFOUND)
+		return NULL; /* removed since: route_rcpt's answer stands */
+	if (rc != 0 || store_forward_mode_get(st, u.id, &only) != 0 ||
+	    store_forward_targets(st, u.id, &t) != 0) {
+		/* not a reason to keep a forward-only user's mail: later */
+		if ((p = calloc(1, sizeof(*p))) != NULL)
+			p->error = 1;
+		goto out;
+	}
+	if (t.n == 0)
 		goto out;
 	if (ld->env.junk) {
 		char la[LOG_ADDR_MAX];

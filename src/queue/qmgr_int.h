@@ -70,6 +70,7 @@ struct qload {
 /* A mailbox recipient's forwarding, found at load. */
 struct fwd_plan {
 	int n, only, loop; /* loop: it came through this forwarding */
+	int error;	   /* the store failed: deferred, asked again */
 	char domain[ADDR_DOMAIN_MAX + 1]; /* the user's: SRS, ARC */
 	char (*targets)[ADDR_MAX + 1];	  /* confirmed ones only */
 };
