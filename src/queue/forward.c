@@ -23,14 +23,12 @@
 #include "qmgr_int.h"
 #include "../dkim/arc.h"
 #include "../forward/srs.h"
+#include "../mail/trace.h"
 #include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/buf.h"
 #include "../util/log.h"
 #include "../util/str.h"
-
-#define FWD_ARC_MAX 50	   /* RFC 8617 5.1.1: i= is 1 to 50 */
-#define FWD_HEADER_MAX 256 /* header fields looked at for a loop */
 
 void
 fwd_plan_free(struct fwd_plan *p)
@@ -39,40 +37,6 @@ fwd_plan_free(struct fwd_plan *p)
 		return;
 	free(p->targets);
 	free(p);
-}
-
-/* Has the message been through this mailbox's forwarding (a
- * Delivered-To: naming it), or through too many ARC forwarders? */
-static int
-fwd_loops(const char *msg, size_t len, const char *mbox)
-{
-	const char *p = msg, *end = msg + len, *eol, *v;
-	size_t mlen = strlen(mbox);
-	int fields = 0, arc = 0;
-
-	while (p < end && fields++ < FWD_HEADER_MAX * 4) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			eol = end;
-		if (eol - p <= 1) /* the blank line: the body */
-			break;
-		if ((size_t)(eol - p) > 13 &&
-		    strncasecmp(p, "Delivered-To:", 13) == 0) {
-			v = p + 13;
-			while (
-			    v < eol && (*v == ' ' || *v == '\t' || *v == '<'))
-				v++;
-			if ((size_t)(eol - v) >= mlen &&
-			    strncasecmp(v, mbox, mlen) == 0 &&
-			    (v + mlen == eol || memchr(">\r \t", v[mlen], 4)))
-				return 1;
-		} else if ((size_t)(eol - p) > 9 &&
-			   strncasecmp(p, "ARC-Seal:", 9) == 0) {
-			if (++arc >= FWD_ARC_MAX)
-				return 1;
-		}
-		p = eol + 1;
-	}
-	return 0;
 }
 
 struct fwd_plan *
@@ -120,7 +84,12 @@ fwd_plan_load(struct store *st, const struct qload *ld, const char *mbox)
 	p->n = (int)t.n;
 	p->only = only;
 	str_lcpy(p->domain, u.domain, sizeof(p->domain));
-	p->loop = fwd_loops(ld->data + ld->siglen, ld->len - ld->siglen, mbox);
+	/* it came through this forwarding (Postfix's loop check), or
+	 * through more forwarders than ARC can count */
+	p->loop = trace_delivered_to(ld->data + ld->siglen,
+		      ld->len - ld->siglen, mbox) ||
+		  trace_count(ld->data + ld->siglen, ld->len - ld->siglen,
+		      "ARC-Seal") >= ARC_MAX_SETS;
 out:
 	store_strings_free(&t);
 	return p;
@@ -154,74 +123,6 @@ fwd_sender(const char *from, const char *domain, char *out, size_t len)
 	return 0;
 }
 
-/* The value of the first Authentication-Results field of the header
- * that names us (the MX wrote it on top; one claiming our name from
- * elsewhere was removed then), unfolded into out; -1 if none. */
-static int
-fwd_authres(const char *msg, size_t len, const char *hostname, char *out,
-    size_t outlen)
-{
-	const char *p = msg, *end = msg + len, *eol, *v;
-	size_t hl = strlen(hostname), o = 0;
-	int fields = 0;
-
-	while (p < end && fields++ < FWD_HEADER_MAX) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			return -1;
-		if (eol - p <= 1)
-			return -1;
-		if (strncasecmp(p, "Authentication-Results:", 23) != 0) {
-			p = eol + 1;
-			continue;
-		}
-		for (v = p + 23; v < eol && (*v == ' ' || *v == '\t'); v++)
-			;
-		if ((size_t)(eol - v) < hl ||
-		    strncasecmp(v, hostname, hl) != 0 ||
-		    (v[hl] != ';' && v[hl] != ' ' && v[hl] != '.')) {
-			p = eol + 1;
-			continue;
-		}
-		/* the field and its continuation lines, CRLFs dropped */
-		for (;;) {
-			size_t n = (size_t)(eol - v);
-			if (n > 0 && v[n - 1] == '\r')
-				n--;
-			if (o + n + 1 >= outlen)
-				return -1;
-			memcpy(out + o, v, n);
-			o += n;
-			p = eol + 1;
-			if (p >= end || (*p != ' ' && *p != '\t'))
-				break;
-			if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL)
-				return -1;
-			v = p;
-		}
-		out[o] = '\0';
-		return 0;
-	}
-	return -1;
-}
-
-/* How many ARC-Seal fields the header holds. */
-static int
-fwd_arc_sets(const char *msg, size_t len)
-{
-	const char *p = msg, *end = msg + len, *eol;
-	int n = 0, fields = 0;
-
-	while (p < end && fields++ < FWD_HEADER_MAX * 4) {
-		if ((eol = memchr(p, '\n', (size_t)(end - p))) == NULL ||
-		    eol - p <= 1)
-			break;
-		if (strncasecmp(p, "ARC-Seal:", 9) == 0)
-			n++;
-		p = eol + 1;
-	}
-	return n;
-}
-
 /*
  * The copy's header lines above the message: the ARC set on top, then
  * Delivered-To: (the loop check's mark), which the set covers as it
@@ -244,9 +145,9 @@ fwd_prefix(struct store *st, const struct qload *ld, const struct fwd_plan *p,
 	if (buf_printf(b, "Delivered-To: %s\r\n", mbox) == -1)
 		return -1;
 	/* mail from a user here has no results of the MX: none to carry */
-	if (fwd_authres(msg, len, hostname, authres, sizeof(authres)) == -1)
+	if (trace_authres(msg, len, hostname, authres, sizeof(authres)) == -1)
 		snprintf(authres, sizeof(authres), "%s; none", hostname);
-	sets = fwd_arc_sets(msg, len);
+	sets = trace_count(msg, len, "ARC-Seal");
 	cv = sets == 0		       ? ARC_CV_NONE
 	     : ld->env.forwarded_by[0] ? ARC_CV_PASS
 				       : arc_cv_of(authres);
