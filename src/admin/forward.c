@@ -153,12 +153,22 @@ admin_forward_add(struct admin_ctx *ctx, json_t *args, json_t **out,
 	    forward_target_parse(given, target, key, sizeof(target), &a, err) ==
 		-1)
 		return -1;
-	/* to one of the user's own names: a loop from the first message */
-	if (store_domain_get(ctx->store, a.domain, &d) == 0 &&
-	    store_mailbox_user(ctx->store, &a, &t) == 0 && t.id == u.id)
-		return admin_fail(err, 400,
-		    "%s is %s@%s's own address: forward to another one", target,
-		    u.local, u.domain);
+	/* a domain here: the mailbox must exist, and not be the user's own
+	 * (a loop from the first message) */
+	if ((rc = store_domain_get(ctx->store, a.domain, &d)) == 0) {
+		rc = store_mailbox_user(ctx->store, &a, &t);
+		if (rc == STORE_NOTFOUND)
+			return admin_fail(err, 400,
+			    "there is no mailbox %s here", target);
+		if (rc != 0)
+			return admin_store_fail(ctx, err);
+		if (t.id == u.id)
+			return admin_fail(err, 400,
+			    "%s is %s@%s's own address: forward to another one",
+			    target, u.local, u.domain);
+	} else if (rc != STORE_NOTFOUND) {
+		return admin_store_fail(ctx, err);
+	}
 	/* each link fills a stranger's mailbox: a bounded number a day,
 	 * adding, re-adding and removing alike */
 	if (store_forward_link_count(ctx->store, u.id, now, now - 86400,
