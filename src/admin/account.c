@@ -283,8 +283,7 @@ account_ticket_take(struct admin_ctx *ctx, const char *ticket, const char *code,
 	return 0;
 }
 
-/* The panel's base address for links, without a trailing slash. */
-static void
+void
 account_panel_url(const struct conf *c, char *out, size_t len)
 {
 	size_t n;
@@ -298,9 +297,7 @@ account_panel_url(const struct conf *c, char *out, size_t len)
 		out[--n] = '\0';
 }
 
-/* The From: display name as an RFC 5322 quoted string; "" (none) when
- * the name is not printable ASCII (raw UTF-8 would need SMTPUTF8). */
-static void
+void
 account_display_name(const char *name, char *out, size_t len)
 {
 	size_t o = 0;

@@ -10,6 +10,7 @@
 #ifndef POSTERN_ACCOUNT_H
 #define POSTERN_ACCOUNT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -63,5 +64,12 @@ int account_link_send(struct admin_ctx *, const char *address,
 /* Follow a link: set the login password (strong, not the SMTP one). */
 int account_link_use(struct admin_ctx *, const char *token,
     const char *password, json_t **out, struct admin_err *);
+
+/* The panel's base address for links, without a trailing slash. */
+void account_panel_url(const struct conf *, char *out, size_t len);
+/* A From: display name as an RFC 5322 quoted string and a space; ""
+ * (none) when the name is not printable ASCII (raw UTF-8 would need
+ * SMTPUTF8). */
+void account_display_name(const char *name, char *out, size_t len);
 
 #endif

@@ -112,6 +112,13 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--since=since --failed --limit=limit",
 	    "[ADDRESS|DOMAIN] [--since 1h|2024-10-01] [--failed] [--limit N]" },
 	{ "user totp off", "user.totp.off", "address", "", "ADDRESS" },
+	{ "user forward add", "user.forward.add", "address target", "",
+	    "ADDRESS TARGET   (mails TARGET a link to confirm)" },
+	{ "user forward remove", "user.forward.remove", "address target", "",
+	    "ADDRESS TARGET" },
+	{ "user forward list", "user.forward.list", "address", "", "ADDRESS" },
+	{ "user forward mode", "user.forward.mode", "address mode", "",
+	    "ADDRESS keep|only   (keep a copy in the mailbox, or not)" },
 	{ "smtp-password show", "smtp-password.show", "login", "",
 	    "ADDRESS|DOMAIN" },
 	{ "smtp-password generate", "smtp-password.generate", "login", "",
@@ -328,7 +335,7 @@ static int
 cli_is_time(const char *key)
 {
 	static const char *const keys[] = { "created", "last_used", "expires",
-		"accepted", "revoked", "time", "resets", NULL };
+		"accepted", "revoked", "time", "resets", "confirmed", NULL };
 	int i;
 
 	for (i = 0; keys[i]; i++)
@@ -561,6 +568,12 @@ cli_print_queue(json_t *out)
 		    json_is_true(json_object_get(m, "held")) ? " (held)" : "",
 		    (long long)json_integer_value(json_object_get(m, "size")),
 		    json_string_value(json_object_get(m, "from")));
+		if (json_is_string(json_object_get(m, "forwarded_by")))
+			printf(" (forwarded for %s)",
+			    json_string_value(
+				json_object_get(m, "forwarded_by")));
+		if (json_is_true(json_object_get(m, "mailbox_only")))
+			printf(" (kept copy)");
 		json_array_foreach (json_object_get(m, "rcpts"), j, r) {
 			printf(" %s", json_string_value(r));
 			/* a user's mailbox: which one, and where it goes; or
@@ -568,7 +581,11 @@ cli_print_queue(json_t *out)
 			mb = json_array_get(json_object_get(m, "mailboxes"), j);
 			d = json_string_value(
 			    json_array_get(json_object_get(m, "dests"), j));
-			if (json_is_string(mb))
+			if (json_is_string(mb) && d != NULL &&
+			    strcmp(d, "forward") == 0)
+				printf(" (mailbox %s: forwarded)",
+				    json_string_value(mb));
+			else if (json_is_string(mb))
 				printf(" (%s %s via %s)",
 				    d != NULL && strncmp(d, "lmtp:", 5) == 0
 					? "mailbox"

@@ -296,6 +296,14 @@ static const struct conf_key conf_keys[] = {
 	{ "abuse", "notify", T_STR, S(abuse_notify), "", 0, 0, NULL,
 	    "the operator's address for block notices (empty: the user only)" },
 
+	{ "forward", "max_per_domain_per_hour", T_INT, I(forward_domain_hour),
+	    "1000", 1, 100000000, NULL,
+	    "forwarded copies handed to one target domain in a clock hour; "
+	    "more wait in the queue (deferred, retried), never dropped" },
+	{ "forward", "confirm_ttl", T_DURATION, I(forward_confirm_ttl), "7d",
+	    3600, 30 * 86400, NULL,
+	    "a forwarding target's confirmation link works this long, once" },
+
 	{ "tlsrpt", "enabled", T_ENUM, S(tlsrpt_enabled), "on", 0, 0, "on|off",
 	    "send daily TLS reports (RFC 8460) to the domains that ask for them "
 	    "in a _smtp._tls TXT record (off: counted, not sent)" },

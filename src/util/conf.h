@@ -138,6 +138,10 @@ struct conf {
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
 
+	/* [forward] */
+	int64_t forward_domain_hour; /* copies per target domain an hour */
+	int64_t forward_confirm_ttl; /* seconds a confirmation link works */
+
 	/* [tlsrpt] */
 	char tlsrpt_enabled[8];		   /* on, off */
 	char tlsrpt_org[CONF_STR_MAX];	   /* "" = HOSTNAME */
