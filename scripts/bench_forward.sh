@@ -19,8 +19,12 @@
 # Each message is two in the spool: the one received and the forwarded
 # copy; a run ends, end to end, when the spool is empty again.
 #
+# Then the same loads with [filter] rspamd on (an rspamd of its own, the
+# tests' minimal config: in_rspamd_start), labelled "+rspamd": the round
+# trip sits on the MX's loop before the end of DATA, without holding it.
+#
 # Knobs: BENCH_FORWARD_N=2000 (messages of 20 x 1; 20 x 50 sends twice as
-# many), BENCH_REPS.
+# many), BENCH_REPS, BENCH_FORWARD_RSPAMD=0 to leave rspamd out.
 
 FW_N=${BENCH_FORWARD_N:-2000}
 FW_RCPT=fwd@bench.test
@@ -88,6 +92,18 @@ forward_part() {
 		fw_run "c20 k1 m$FW_N" 20 1 "$FW_N"
 		fw_run "c20 k50 m$((FW_N * 2))" 20 50 $((FW_N * 2))
 	done
+	if [ "${BENCH_FORWARD_RSPAMD:-1}" = 1 ] && [ -x /usr/bin/rspamd ]; then
+		in_rspamd_start
+		in_rspamd_set "127.0.0.1:$P_RSPAMD"
+		fw_run "warm+rspamd" 5 1 20
+		r=0
+		while [ $r -lt "$REPS" ]; do
+			r=$((r + 1))
+			fw_run "c20 k1 m$FW_N +rspamd" 20 1 "$FW_N"
+			fw_run "c20 k50 m$((FW_N * 2)) +rspamd" 20 50 $((FW_N * 2))
+		done
+		in_rspamd_set ""
+	fi
 	server_stop
 	set_conf lmtp "" mailbox
 	set_conf dns_servers "" delivery
