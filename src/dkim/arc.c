@@ -16,6 +16,7 @@
 #include "dkim.h"
 #include "dkim_int.h"
 #include "../util/base64.h"
+#include "../util/str.h"
 
 #define IS_FWS(c) ((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
 #define IS_WORD(c)                                                             \
@@ -32,32 +33,13 @@ static const struct {
 };
 
 static int
-arc_ascii_eq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-	unsigned char x, y;
-
-	for (i = 0; i < n; i++) {
-		x = (unsigned char)a[i];
-		y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (unsigned char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (unsigned char)(y - 'A' + 'a');
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
-
-static int
 arc_kind(const struct dkim_field *f)
 {
 	int k;
 
 	for (k = 0; k < ARC_NKINDS; k++)
 		if (f->name_len == arc_names[k].len &&
-		    arc_ascii_eq(f->name, arc_names[k].name, f->name_len))
+		    str_ascii_ieq(f->name, arc_names[k].name, f->name_len))
 			return k;
 	return -1; /* not ARC's (another ARC-* field is no part of it) */
 }
@@ -79,7 +61,7 @@ arc_tag(const char *v, const char *name, int first_only, const char **val,
 			v++;
 		e = strchr(v, ';');
 		n = e != NULL ? (size_t)(e - v) : strlen(v);
-		if (n > nl && arc_ascii_eq(v, name, nl) &&
+		if (n > nl && str_ascii_ieq(v, name, nl) &&
 		    (v[nl] == '=' || v[nl] == ' ')) {
 			v += nl;
 			n -= nl;
@@ -150,11 +132,11 @@ arc_chain_add(struct arc_chain *c, const struct dkim_field *f, int kind)
 	if (kind == ARC_AS) {
 		if (arc_tag(v, "cv", 0, &cv, &cvlen) == -1)
 			c->broken = 1;
-		else if (cvlen == 4 && arc_ascii_eq(cv, "fail", 4))
+		else if (cvlen == 4 && str_ascii_ieq(cv, "fail", 4))
 			c->failed = 1;
 		else if (!(i == 1 && cvlen == 4 &&
-			     arc_ascii_eq(cv, "none", 4)) &&
-			 !(i > 1 && cvlen == 4 && arc_ascii_eq(cv, "pass", 4)))
+			     str_ascii_ieq(cv, "none", 4)) &&
+			 !(i > 1 && cvlen == 4 && str_ascii_ieq(cv, "pass", 4)))
 			c->broken = 1;
 	}
 out:
@@ -226,7 +208,7 @@ arc_h(const char *hdr, size_t hlen, char *h, size_t hmax)
 		return -1;
 	while (dkim_field_next(hdr, hlen, &pos, &f))
 		if (f.name_len == 14 &&
-		    arc_ascii_eq(f.name, "DKIM-Signature", 14) &&
+		    str_ascii_ieq(f.name, "DKIM-Signature", 14) &&
 		    ++count > DKIM_REPEAT_MAX)
 			return -1;
 	for (; count > 0; count--) {
@@ -390,7 +372,7 @@ arc_cv_of(const char *a)
 	size_t i;
 
 	for (i = 0; a[i] != '\0'; i++) {
-		if (!arc_ascii_eq(a + i, "arc", 3) ||
+		if (!str_ascii_ieq(a + i, "arc", 3) ||
 		    (i > 0 && a[i - 1] != ';' && a[i - 1] != ' ' &&
 			a[i - 1] != '\t' && a[i - 1] != '\n'))
 			continue;
@@ -400,9 +382,9 @@ arc_cv_of(const char *a)
 			continue;
 		while (*p == ' ' || *p == '\t')
 			p++;
-		if (arc_ascii_eq(p, "pass", 4) && !IS_WORD(p[4]))
+		if (str_ascii_ieq(p, "pass", 4) && !IS_WORD(p[4]))
 			return ARC_CV_PASS;
-		if (arc_ascii_eq(p, "fail", 4) && !IS_WORD(p[4]))
+		if (str_ascii_ieq(p, "fail", 4) && !IS_WORD(p[4]))
 			return ARC_CV_FAIL;
 		return ARC_CV_NONE;
 	}
@@ -420,7 +402,7 @@ arc_authres_of(const char *msg, size_t len, const char *authserv_id, char *out,
 	dkim_split(msg, len, &hlen, &boff);
 	while (dkim_field_next(msg, hlen, &pos, &f)) {
 		if (f.name_len != 22 ||
-		    !arc_ascii_eq(f.name, "Authentication-Results", 22) ||
+		    !str_ascii_ieq(f.name, "Authentication-Results", 22) ||
 		    (colon = memchr(f.p, ':', f.len)) == NULL)
 			continue;
 		a = (size_t)(colon - f.p) + 1;
@@ -431,7 +413,7 @@ arc_authres_of(const char *msg, size_t len, const char *authserv_id, char *out,
 			;
 		if (e > a && f.p[e - 1] == '.')
 			e--;
-		if (e - a != idl || !arc_ascii_eq(f.p + a, authserv_id, idl))
+		if (e - a != idl || !str_ascii_ieq(f.p + a, authserv_id, idl))
 			continue;
 		for (z = f.len; z > a && IS_FWS(f.p[z - 1]); z--)
 			;

@@ -67,38 +67,21 @@ tr_fsync_dir(const char *path)
 static int
 tr_write_file(const char *root, const struct tr_file *f)
 {
-	char dir[TR_DIR_MAX], tmp[TR_FPATH_MAX], path[TR_FPATH_MAX];
-	size_t len = strlen(f->text), off = 0;
-	ssize_t w;
-	int fd, rc = -1;
+	char dir[TR_DIR_MAX], path[TR_FPATH_MAX];
+	size_t len = strlen(f->text);
 
 	snprintf(dir, sizeof(dir), "%s/%s", root, f->dir);
-	/* a file name has 255 bytes: a longer domain is named by its hash
-	 * (the domain is in the file) */
-	if (strlen(f->name) > 240) {
-		snprintf(tmp, sizeof(tmp), "%s/.h-%016llx.tmp", dir,
-		    (unsigned long long)str_hash(f->name));
+	/* a file name has 255 bytes, the temporary one ".json.tmpPID": a
+	 * longer domain is named by its hash (the domain is in the file) */
+	if (strlen(f->name) > 220)
 		snprintf(path, sizeof(path), "%s/h-%016llx.json", dir,
 		    (unsigned long long)str_hash(f->name));
-	} else {
-		snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
+	else
 		snprintf(path, sizeof(path), "%s/%s.json", dir, f->name);
-	}
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1)
-		return -1;
-	while (off < len && (w = write(fd, f->text + off, len - off)) > 0)
-		off += (size_t)w;
-	if (off == len && fsync(fd) == 0)
-		rc = 0;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = -1;
-	if (rc == -1)
-		unlink(tmp);
-	return rc;
+	/* temp file, fsync, rename */
+	return str_write_file(path, f->text, len, 0600);
 }
 
 static void
@@ -316,8 +299,7 @@ tr_each_file(const char *root, void (*fn)(const char *path))
 		while ((f = readdir(fp)) != NULL) {
 			n = strlen(f->d_name);
 			snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
-			if (f->d_name[0] == '.' && n > 4 &&
-			    strcmp(f->d_name + n - 4, ".tmp") == 0)
+			if (strstr(f->d_name, ".json.tmp") != NULL)
 				unlink(path); /* a write a crash cut short */
 			else if (f->d_name[0] != '.' && n > 5 &&
 				 strcmp(f->d_name + n - 5, ".json") == 0)
