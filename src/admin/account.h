@@ -72,4 +72,18 @@ void account_panel_url(const struct conf *, char *out, size_t len);
  * SMTPUTF8). */
 void account_display_name(const char *name, char *out, size_t len);
 
+/* A short text message from postern itself (a link to the panel), into
+ * the spool: From "PANEL NAME <from>", one recipient, auto-generated.
+ * domain: the envelope's domain (DKIM signs for it), or NULL. The buffer
+ * that held it is wiped (a link's token is in it). 0 and its id, or -1. */
+struct account_mail {
+	const char *env_from; /* "" for the null sender */
+	const char *from, *to, *subject;
+	const char *domain;
+	int utf8;	  /* 8bit UTF-8 text, else 7bit ASCII */
+	const char *text; /* the body, CRLF lines */
+};
+int account_system_mail(struct admin_ctx *, const struct account_mail *,
+    char id[SPOOL_ID_LEN + 1]);
+
 #endif

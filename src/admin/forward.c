@@ -56,47 +56,19 @@ forward_mail(struct admin_ctx *ctx, const struct store_user *u,
 {
 	const struct conf *c = ctx->conf;
 	const char *name = c->panel_name[0] ? c->panel_name : c->hostname;
-	char url[CONF_STR_MAX + 64], date[64], from[ADDR_MAX + 1];
-	char display[2 * CONF_STR_MAX + 4], user[ADDR_MAX + 1];
-	struct spool_env env;
-	struct spool_rcpt rcpt;
-	struct iovec iov;
-	struct buf m;
-	time_t now = time(NULL);
-	struct tm tm;
-	int rc = -1;
+	char url[CONF_STR_MAX + 64], from[ADDR_MAX + 1], user[ADDR_MAX + 1];
+	char subject[ADDR_MAX + 64], text[2048];
+	struct account_mail am;
+	int rc;
 
 	account_panel_url(c, url, sizeof(url));
-	account_display_name(name, display, sizeof(display));
 	snprintf(user, sizeof(user), "%s@%s", u->local, u->domain);
 	snprintf(from, sizeof(from), "postmaster@%s", u->domain);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	memset(&env, 0, sizeof(env));
-	memset(&rcpt, 0, sizeof(rcpt));
-	spool_new_id(env.id);
-	env.time = (int64_t)now;
-	/* the null sender: a confirmation that cannot be delivered is not
-	 * worth a bounce; the domain's key signs From: postmaster@ it */
-	str_lcpy(env.domain, u->domain, sizeof(env.domain));
-	str_lcpy(env.ip, "127.0.0.1", sizeof(env.ip));
-	str_lcpy(env.body, "7BIT", sizeof(env.body));
-	str_lcpy(rcpt.addr, target, sizeof(rcpt.addr));
-	env.nrcpt = 1;
-	env.rcpts = &rcpt;
-	buf_init(&m, 16384);
+	snprintf(subject, sizeof(subject), "Confirm forwarding from %s", user);
 	/* the token is only in the fragment: never sent to a server, never
 	 * in a web log; the page asks before it confirms (a POST), so a
 	 * link scanner that opens it confirms nothing */
-	if (buf_printf(&m,
-		"From: %s<%s>\r\nTo: <%s>\r\nSubject: Confirm forwarding "
-		"from %s\r\nDate: %s\r\nMessage-ID: <%s@%s>\r\n"
-		"MIME-Version: 1.0\r\n"
-		"Content-Type: text/plain; charset=us-ascii\r\n"
-		"Content-Transfer-Encoding: 7bit\r\n"
-		"Auto-Submitted: auto-generated\r\n\r\n",
-		display, from, target, user, date, env.id, c->hostname) == -1 ||
-	    buf_printf(&m,
+	if ((size_t)snprintf(text, sizeof(text),
 		"Hello,\r\n\r\n%s at %s asks to forward its mail to\r\n"
 		"this address, %s.\r\n\r\nNothing is forwarded here until you "
 		"confirm. To confirm, open\r\nthis link within %lld days and "
@@ -105,18 +77,19 @@ forward_mail(struct admin_ctx *ctx, const struct store_user *u,
 		"will be\r\nforwarded to you.\r\n",
 		user, name, target,
 		(long long)((c->forward_confirm_ttl + 86399) / 86400), url,
-		token) == -1)
-		goto out;
-	iov.iov_base = m.data;
-	iov.iov_len = m.len;
-	/* the CLI's first look at the spool (a no-op in the server) */
-	if (spool_open(c->data_dir) == -1 || spool_write(&env, &iov, 1) == -1)
-		goto out;
-	str_lcpy(id, env.id, SPOOL_ID_LEN + 1);
-	rc = 0;
-out:
-	sodium_memzero(m.data, m.cap);
-	buf_free(&m);
+		token) >= sizeof(text))
+		return -1;
+	memset(&am, 0, sizeof(am));
+	/* the null sender: a confirmation that cannot be delivered is not
+	 * worth a bounce; the domain's key signs From: postmaster@ it */
+	am.env_from = "";
+	am.from = from;
+	am.to = target;
+	am.subject = subject;
+	am.domain = u->domain;
+	am.text = text;
+	rc = account_system_mail(ctx, &am, id);
+	sodium_memzero(text, sizeof(text));
 	return rc;
 }
 
