@@ -43,6 +43,15 @@ def store_cmd(srv, *args, stdin=None):
     return p.returncode, p.stdout, p.stderr
 
 
+@pytest.fixture
+def servers():
+    """Servers a test makes, stopped at its end even if it fails."""
+    made = []
+    yield made
+    for srv in made:
+        srv.stop()
+
+
 def use_postgresql(srv, conninfo):
     srv.conf_set("store", "driver", "postgresql")
     srv.conf_set("store", "conninfo", conninfo)
@@ -66,9 +75,10 @@ def test_store_migrate_brings_an_empty_database_to_the_current_version(tmp_path,
     assert srv.cli("domain", "add", "example.org", "--dkim", "ed25519")
 
 
-def test_a_copied_store_logs_the_same_users_in_on_postgresql(tmp_path, pg_cluster):
+def test_a_copied_store_logs_the_same_users_in_on_postgresql(tmp_path, pg_cluster, servers):
     # one machine on SQLite: domains, users, aliases, passwords, an api key
     srv = HttpServer(tmp_path / "postern")
+    servers.append(srv)
     srv.cli("domain", "add", "example.org", "--dkim", "ed25519")
     srv.cli("domain", "add", "example.net", "--dkim", "ed25519")
     srv.cli("domain", "alias", "add", "example.com", "example.org")
@@ -137,8 +147,9 @@ def own_cluster():
         yield c
 
 
-def test_auth_is_deferred_while_postgresql_restarts_and_works_after(tmp_path, own_cluster):
+def test_auth_is_deferred_while_postgresql_restarts_and_works_after(tmp_path, own_cluster, servers):
     srv = Server(tmp_path / "postern")
+    servers.append(srv)
     use_postgresql(srv, own_cluster.conninfo)
     srv.cli("domain", "add", "example.org", "--dkim", "ed25519")
     pw = srv.cli("user", "add", "alice@example.org")["smtp_password"]
