@@ -188,7 +188,7 @@ cred_log_refused(struct store *st, const char *login, const char *ip,
 	char canon[ADDR_MAX + 1];
 	struct store_auth_event ev = { now,
 		cred_log_name(st, login, canon, sizeof(canon)), ip, mech, NULL,
-		"refused", reason };
+		"refused", reason, NULL };
 
 	return store_auth_log(st, &ev);
 }
@@ -205,7 +205,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	struct addr a;
 	char login[ADDR_MAX + 1] = "", canon[ADDR_MAX + 1];
 	int64_t user_id = 0, domain_id = 0;
-	int have, reading;
+	int have, reading, dgot = STORE_NOTFOUND;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = "unknown login";
@@ -218,8 +218,11 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	have = addr_login_canon(c->login, canon, sizeof(canon), why,
 		   sizeof(why)) == 0;
 	if (have && strchr(canon, '@') != NULL) {
+		int got = STORE_NOTFOUND;
 		if (addr_parse(canon, &a, why, sizeof(why)) == 0 &&
-		    store_user_get(st, &a, &u) == 0) {
+		    (got = store_user_get(st, &a, &u)) == STORE_FAIL)
+			r->tempfail = 1; /* not "unknown": unchecked */
+		if (got == 0) {
 			/* logged under the account's name, failed or not */
 			snprintf(login, sizeof(login), "%s@%s", u.local,
 			    u.domain);
@@ -235,7 +238,8 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 				    sizeof(r->block_reason));
 			}
 		}
-	} else if (have && !c->bearer && store_domain_get(st, canon, &d) == 0) {
+	} else if (have && !c->bearer &&
+		   (dgot = store_domain_get(st, canon, &d)) == 0) {
 		r->kind = STORE_CRED_DOMAIN;
 		str_lcpy(login, d.name, sizeof(login));
 		str_lcpy(r->account, d.name, sizeof(r->account));
@@ -254,12 +258,19 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		secret_hash_verify(keys, c->secret, strlen(c->secret),
 		    "00000000000000000000000000000000"
 		    "00000000000000000000000000000000");
+	if (dgot == STORE_FAIL)
+		r->tempfail = 1;
+	if (r->tempfail) {
+		r->reason = "store unavailable";
+		r->kind = NULL;
+	}
 	if (r->ok) {
 		r->reason = NULL;
 		if ((r->id = cred_identity(st, user_id, domain_id, login)) ==
 		    NULL) {
 			r->ok = 0;
-			r->reason = "store error";
+			r->tempfail = 1;
+			r->reason = "store unavailable";
 		}
 		if (user_id) {
 			int64_t v = store_tos_current(st, NULL);

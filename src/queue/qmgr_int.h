@@ -211,4 +211,6 @@ const char *qmgr_domain_of(const char *addr);
 /* capture.c */
 void capture_submit(struct qmsg *);
 
+void qmgr_inflight_begin(void);
+
 #endif

@@ -197,6 +197,19 @@ auth_job_done(struct worker_job *j)
 		smtp_resume(s);
 		return;
 	}
+	if (a->r.tempfail) {
+		/* the store is away: nothing was checked, nothing counted;
+		 * never 535, which would tell a right password is wrong */
+		log_info("smtp.auth session=%016llx ip=%s mech=%s "
+			 "result=tempfail reason=store_unavailable",
+		    (unsigned long long)s->id, s->ip, a->mech);
+		free(a);
+		smtp_set_state(s, S_CMD);
+		smtp_reply(s, "451 4.3.0 Cannot check credentials now, try "
+			      "again later");
+		smtp_resume(s);
+		return;
+	}
 	log_info("smtp.auth session=%016llx ip=%s mech=%s result=%s",
 	    (unsigned long long)s->id, s->ip, a->mech,
 	    a->refused ? "refused reason=too_many_failures" : "failed");

@@ -167,8 +167,12 @@ limits_job_run(struct worker_job *j, void *ctx)
 {
 	struct limits_job *l = (struct limits_job *)j;
 
+	/* the limits, and the owner's counts added to the nodes' and the
+	 * others' learned: MAIL comes here when either is due */
 	l->rc = guard_limits(store_thread(), conf_current(), &l->key,
 	    (int64_t)time(NULL));
+	if (l->rc == 0)
+		l->rc = guard_sync_owner(store_thread(), &l->key);
 }
 
 static void
@@ -199,7 +203,8 @@ smtp_mail_quota(struct smtp_session *s, int64_t ttl)
 	struct limits_job *l;
 	enum quota_rc rc;
 
-	rc = quota_check_mail(&tx->qk, (int64_t)time(NULL), ttl, &v);
+	rc = quota_check_mail_batch(&tx->qk, (int64_t)time(NULL), ttl,
+	    conf_current()->quota_node_batch, &v);
 	if (rc == QUOTA_OK) {
 		smtp_reply(s, "250 2.1.0 Ok");
 		return;
@@ -409,6 +414,15 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 	str_lcpy(tx->from, from, sizeof(tx->from));
 	buf_init(&tx->msg, (size_t)conf_current()->message_size + 65536);
 	if (smtp_params(rest, smtp_mail_param, s) == -1) { /* refused */
+		smtp_tx_free(s);
+		return;
+	}
+	/* without the store for [store] stale_after, a block set on another
+	 * node meanwhile cannot be known: no new mail (submission, relay) */
+	if ((s->ident != NULL || s->kind == LISTEN_SMTP) &&
+	    guard_store_stale((int64_t)time(NULL))) {
+		smtp_reply(s, "451 4.3.0 Cannot check the sender now, try "
+			      "again later");
 		smtp_tx_free(s);
 		return;
 	}

@@ -64,7 +64,7 @@ authlog_insert(struct store *st, const struct authlog_rec *r)
 	struct store_auth_event e = { r->time, authlog_field(r, r->login, 1),
 		authlog_field(r, r->ip, 2), authlog_field(r, r->mech, 4),
 		authlog_field(r, r->kind, 8), authlog_field(r, r->outcome, 16),
-		authlog_field(r, r->reason, 32) };
+		authlog_field(r, r->reason, 32), NULL };
 
 	return store_auth_insert(st, &e);
 }

@@ -24,10 +24,10 @@ UNIT_TEST(test_schema_is_migrated_once_and_reopens)
 	char err[256];
 
 	CHECK(s != NULL);
-	CHECK(store_schema_version(s) == 6);
+	CHECK(store_schema_version(s) == 8);
 	store_close(s);
 	s = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
-	CHECK(s != NULL && store_schema_version(s) == 6);
+	CHECK(s != NULL && store_schema_version(s) == 8);
 	store_close(s);
 }
 
@@ -434,11 +434,11 @@ UNIT_TEST(test_auth_list_is_newest_first_and_filters)
 	struct store *s = test_store();
 	static const struct store_auth_event ev[] = {
 		{ 100, "alice@example.org", "192.0.2.1", "PLAIN",
-		    STORE_CRED_SMTP, "ok", NULL },
+		    STORE_CRED_SMTP, "ok", NULL, "node-a" },
 		{ 200, "Alice@example.org", "192.0.2.2", "LOGIN", NULL, "fail",
-		    "wrong password" },
+		    "wrong password", "node-a" },
 		{ 300, "bob@example.org", "192.0.2.3", "PLAIN", NULL, "fail",
-		    "no such user" },
+		    "no such user", "node-b" },
 	};
 	static const struct {
 		const char *label, *login;
@@ -497,7 +497,8 @@ authlog_producer(void *arg)
 
 	for (i = 0; i < 500; i++) {
 		struct store_auth_event e = { 1700000000 + base + i, login,
-			"192.0.2.1", "PLAIN", "smtp_password", "failed", NULL };
+			"192.0.2.1", "PLAIN", "smtp_password", "failed", NULL,
+			NULL };
 		snprintf(login, sizeof(login), "user%d@example.org", base + i);
 		if (authlog_queue(&e) == -1)
 			return arg; /* a full queue: the caller writes */
@@ -513,7 +514,7 @@ UNIT_TEST(test_auth_events_are_written_in_batches_and_none_is_lost)
 	int bases[4] = { 0, 1000, 2000, 3000 }, i, full = 0;
 	struct store_auth_rows l;
 	struct store_auth_event late = { 1700009999, "late@example.org",
-		"192.0.2.9", "panel", NULL, "ok", NULL };
+		"192.0.2.9", "panel", NULL, "ok", NULL, NULL };
 
 	w = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
 	CHECK(s != NULL && w != NULL);
