@@ -2,7 +2,7 @@
 # an ASan+UBSan variant and runs every test; `make run` starts a demo.
 # Quiet unless V=1.
 
-PKGS     := libevent libevent_openssl libssl libcrypto libsodium sqlite3 \
+PKGS     := libevent libevent_openssl libssl libcrypto libsodium sqlite3 libpq \
             jansson libidn2 libcares libqrencode zlib
 CC       ?= cc
 CSTD     := -std=c11 -D_GNU_SOURCE
@@ -88,13 +88,15 @@ build/asan/unit: $(TESTS) tests/unit/unit.h $(ASAN_OBJ)
 	    $(ASAN_OBJ) $(LIBS)
 
 # The whole suite, under AddressSanitizer and UBSan; unformatted code
-# fails it first.
+# fails it first. The unit tests that open a store run again on a
+# PostgreSQL cluster of their own (tests/e2e/fixtures_pg.py).
 test:
 	$(Q)sh scripts/deps.sh test
 	$(Q)$(MAKE) --no-print-directory format-check
 	$(Q)$(MAKE) --no-print-directory build/asan/postern build/asan/unit
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
-	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 ./build/asan/unit
+	$(Q)ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 /usr/bin/python3 \
+	    tests/e2e/fixtures_pg.py ./build/asan/unit
 	$(Q)cd tests/e2e && POSTERN_BIN=$(CURDIR)/build/asan/postern \
 	    ASAN_OPTIONS=detect_leaks=1 \
 	    /usr/bin/python3 -m pytest -q -p no:cacheprovider .

@@ -53,6 +53,8 @@ main(int argc, char **argv)
 		return cli_init(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "serve") == 0)
 		return cli_serve(&g, argc - i - 1, argv + i + 1);
+	if (strcmp(argv[i], "store") == 0)
+		return cli_store(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "dovecot-config") == 0)
 		return dovecot_config_main(&g, argc - i - 1, argv + i + 1);
 	if (strcmp(argv[i], "dovecot-auth") == 0)

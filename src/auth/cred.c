@@ -100,6 +100,16 @@ out:
 	return id;
 }
 
+/* The store could not answer: no verdict, the client is told to come
+ * back (451), never refused as if the password were wrong, never let in. */
+static void
+cred_store_failed(struct cred_result *r)
+{
+	r->ok = 0;
+	r->tempfail = 1;
+	r->reason = "store unavailable";
+}
+
 static void
 cred_check_user(struct store *st, const struct secret_keys *keys,
     const struct sasl_creds *c, const struct store_user *u, int64_t now,
@@ -107,7 +117,7 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 {
 	char hash[SECRET_HASH_HEX + 1], scope[CRED_SCOPE_MAX];
 	int64_t tok_user, expires;
-	int revoked;
+	int revoked, rc;
 
 	if (c->bearer) {
 		/* "ID.SECRET": the id finds the row, the secret proves it */
@@ -120,8 +130,13 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		}
 		memcpy(tid, c->secret, (size_t)(dot - c->secret));
 		tid[dot - c->secret] = '\0';
-		if (store_token_find(st, tid, &tok_user, hash, sizeof(hash),
-			scope, sizeof(scope), &expires, &revoked) != 0 ||
+		rc = store_token_find(st, tid, &tok_user, hash, sizeof(hash),
+		    scope, sizeof(scope), &expires, &revoked);
+		if (rc == STORE_FAIL) {
+			cred_store_failed(r);
+			return;
+		}
+		if (rc != 0 ||
 		    !secret_hash_verify(keys, dot + 1, strlen(dot + 1), hash)) {
 			r->reason = "wrong token";
 			return;
@@ -140,8 +155,12 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		}
 		return;
 	}
-	if (store_smtp_get(st, u->id, 0, hash, sizeof(hash), NULL, 0, NULL) ==
-		0 &&
+	rc = store_smtp_get(st, u->id, 0, hash, sizeof(hash), NULL, 0, NULL);
+	if (rc == STORE_FAIL) {
+		cred_store_failed(r);
+		return;
+	}
+	if (rc == 0 &&
 	    secret_hash_verify(keys, c->secret, strlen(c->secret), hash)) {
 		r->kind = STORE_CRED_SMTP;
 		r->ok = 1;
@@ -149,7 +168,12 @@ cred_check_user(struct store *st, const struct secret_keys *keys,
 		return;
 	}
 	int64_t app_id = 0;
-	if (cred_app_verify(st, keys, u->id, c->secret, &app_id) == 1) {
+	rc = cred_app_verify(st, keys, u->id, c->secret, &app_id);
+	if (rc == STORE_FAIL) {
+		cred_store_failed(r);
+		return;
+	}
+	if (rc == 1) {
 		char id[24];
 		snprintf(id, sizeof(id), "%lld", (long long)app_id);
 		r->kind = STORE_CRED_APP;
@@ -205,7 +229,7 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	struct addr a;
 	char login[ADDR_MAX + 1] = "", canon[ADDR_MAX + 1];
 	int64_t user_id = 0, domain_id = 0;
-	int have, reading, dgot = STORE_NOTFOUND;
+	int have, reading, drc = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->reason = "unknown login";
@@ -218,11 +242,12 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 	have = addr_login_canon(c->login, canon, sizeof(canon), why,
 		   sizeof(why)) == 0;
 	if (have && strchr(canon, '@') != NULL) {
-		int got = STORE_NOTFOUND;
-		if (addr_parse(canon, &a, why, sizeof(why)) == 0 &&
-		    (got = store_user_get(st, &a, &u)) == STORE_FAIL)
-			r->tempfail = 1; /* not "unknown": unchecked */
-		if (got == 0) {
+		int rc = addr_parse(canon, &a, why, sizeof(why)) == 0
+			     ? store_user_get(st, &a, &u)
+			     : STORE_NOTFOUND;
+		if (rc == STORE_FAIL)
+			cred_store_failed(r);
+		if (rc == 0) {
 			/* logged under the account's name, failed or not */
 			snprintf(login, sizeof(login), "%s@%s", u.local,
 			    u.domain);
@@ -239,14 +264,18 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 			}
 		}
 	} else if (have && !c->bearer &&
-		   (dgot = store_domain_get(st, canon, &d)) == 0) {
+		   (drc = store_domain_get(st, canon, &d)) == STORE_FAIL) {
+		cred_store_failed(r);
+	} else if (have && !c->bearer && drc == 0) {
 		r->kind = STORE_CRED_DOMAIN;
 		str_lcpy(login, d.name, sizeof(login));
 		str_lcpy(r->account, d.name, sizeof(r->account));
-		if (store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL, 0,
-			NULL) == 0 &&
-		    secret_hash_verify(keys, c->secret, strlen(c->secret),
-			hash)) {
+		int rc = store_smtp_get(st, 0, d.id, hash, sizeof(hash), NULL,
+		    0, NULL);
+		if (rc == STORE_FAIL)
+			cred_store_failed(r);
+		else if (rc == 0 && secret_hash_verify(keys, c->secret,
+					strlen(c->secret), hash)) {
 			r->ok = 1;
 			domain_id = d.id;
 			cred_ref_set(r, STORE_CRED_DOMAIN, d.id, hash);
@@ -258,24 +287,18 @@ cred_verify(struct store *st, const struct secret_keys *keys,
 		secret_hash_verify(keys, c->secret, strlen(c->secret),
 		    "00000000000000000000000000000000"
 		    "00000000000000000000000000000000");
-	if (dgot == STORE_FAIL)
-		r->tempfail = 1;
-	if (r->tempfail) {
-		r->reason = "store unavailable";
-		r->kind = NULL;
-	}
 	if (r->ok) {
 		r->reason = NULL;
 		if ((r->id = cred_identity(st, user_id, domain_id, login)) ==
 		    NULL) {
-			r->ok = 0;
-			r->tempfail = 1;
-			r->reason = "store unavailable";
+			cred_store_failed(r);
 		}
 		if (user_id) {
 			int64_t v = store_tos_current(st, NULL);
 			r->tos_ok =
 			    v == 0 || store_tos_accepted(st, user_id, v);
+			if (v < 0)
+				cred_store_failed(r);
 		} else {
 			r->tos_ok = 1;
 		}

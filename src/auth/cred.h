@@ -32,7 +32,7 @@ struct cred_ref {
 
 struct cred_result {
 	int ok;
-	int tempfail;	    /* the store did not answer: nothing was checked */
+	int tempfail;	    /* the store failed: no verdict (451) */
 	const char *kind;   /* STORE_CRED_*, NULL if the login is unknown */
 	const char *reason; /* why it failed, for the log only */
 	int blocked;

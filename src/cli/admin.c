@@ -160,7 +160,10 @@ cli_usage(void)
 	    "USER] [--listen ADDRS]\n"
 	    "                 [--imap-port N] [--imaps-port N] "
 	    "[--auth-as-root] [--userdb-file /PATH] [--userdb]\n"
-	    "  dovecot-auth PROGRAM  (run by Dovecot: its checkpassword)\n");
+	    "  dovecot-auth PROGRAM  (run by Dovecot: its checkpassword)\n"
+	    "  store migrate  (the schema to this version, by hand)\n"
+	    "  store copy --to CONNINFO|-  (SQLite into an empty "
+	    "PostgreSQL)\n");
 	for (c = cli_cmds; c->words; c++)
 		fprintf(stderr, "  %s %s\n", c->words, c->help);
 	fprintf(stderr,

@@ -15,6 +15,8 @@ struct cli_global {
 int cli_admin(struct cli_global *, int argc, char **argv);
 int cli_serve(struct cli_global *, int argc, char **argv);
 int cli_init(struct cli_global *, int argc, char **argv);
+/* `postern store migrate | copy --to CONNINFO` (store.c) */
+int cli_store(struct cli_global *, int argc, char **argv);
 void cli_usage(void);
 /* Load the config named by -c, $POSTERN_CONFIG, ./ or /etc/. */
 int cli_load_conf(struct cli_global *, struct conf *);

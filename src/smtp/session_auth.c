@@ -197,16 +197,17 @@ auth_job_done(struct worker_job *j)
 		smtp_resume(s);
 		return;
 	}
-	if (a->r.tempfail) {
-		/* the store is away: nothing was checked, nothing counted;
-		 * never 535, which would tell a right password is wrong */
+	if (a->r.tempfail && !a->refused) {
+		/* the store did not answer: not a wrong password, not
+		 * counted against the client; it may try again */
 		log_info("smtp.auth session=%016llx ip=%s mech=%s "
-			 "result=tempfail reason=store_unavailable",
+			 "result=tempfail reason=store",
 		    (unsigned long long)s->id, s->ip, a->mech);
 		free(a);
+		s->sasl_step = 0;
 		smtp_set_state(s, S_CMD);
-		smtp_reply(s, "451 4.3.0 Cannot check credentials now, try "
-			      "again later");
+		smtp_reply(s, "451 4.3.0 Temporary authentication failure: "
+			      "try again later");
 		smtp_resume(s);
 		return;
 	}

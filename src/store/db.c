@@ -29,16 +29,23 @@ struct db {
 struct db *
 db_open(const char *driver, const char *target, char *err, size_t errlen)
 {
+	static const struct db_backend *const backends[] = { &db_backend_sqlite,
+		&db_backend_pg };
+	const struct db_backend *be = NULL;
 	struct db *db;
+	size_t i;
 
-	if (strcmp(driver, "sqlite") != 0) {
+	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
+		if (strcmp(driver, backends[i]->name) == 0)
+			be = backends[i];
+	if (be == NULL) {
 		snprintf(err, errlen, "store driver '%s' is not built in",
 		    driver);
 		return NULL;
 	}
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return NULL;
-	db->be = &db_backend_sqlite;
+	db->be = be;
 	if ((db->conn = db->be->open(target, err, errlen)) == NULL) {
 		free(db);
 		return NULL;
@@ -172,6 +179,72 @@ db_is_null(struct db_stmt *s, int col)
 	return s->db->be->column_is_null(s->st, col);
 }
 
+struct db_stmt *
+db_prepare_once(struct db *db, const char *sql)
+{
+	struct db_stmt *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	if ((s->st = db->be->prepare(db->conn, sql)) == NULL) {
+		free(s);
+		return NULL;
+	}
+	s->db = db;
+	s->sql = sql;
+	s->busy = 1;
+	return s;
+}
+
+/* After db_done, binding starts the statement's next run. */
+int
+db_bind_text(struct db_stmt *s, int idx, const char *v)
+{
+	s->busy = 1;
+	return s->db->be->bind_text(s->st, idx, v);
+}
+
+int
+db_bind_int(struct db_stmt *s, int idx, int64_t v)
+{
+	s->busy = 1;
+	return s->db->be->bind_int(s->st, idx, v);
+}
+
+int
+db_bind_null(struct db_stmt *s, int idx)
+{
+	s->busy = 1;
+	return s->db->be->bind_null(s->st, idx);
+}
+
+void
+db_finalize(struct db_stmt *s)
+{
+	if (s == NULL)
+		return;
+	s->db->be->finalize(s->st);
+	free(s);
+}
+
+int
+db_column_count(struct db_stmt *s)
+{
+	return s->db->be->column_count(s->st);
+}
+
+const char *
+db_column_name(struct db_stmt *s, int col)
+{
+	return s->db->be->column_name(s->st, col);
+}
+
+int
+db_is_int(struct db_stmt *s, int col)
+{
+	return s->db->be->column_is_int(s->st, col);
+}
+
 int
 db_exec_once(struct db *db, const char *sql)
 {
@@ -222,6 +295,12 @@ db_scalar(struct db *db, const char *sql, const char *fmt, ...)
 	return v;
 }
 
+const struct db_backend *
+db_backend(struct db *db)
+{
+	return db->be;
+}
+
 int64_t
 db_changes(struct db *db)
 {
@@ -247,11 +326,11 @@ db_begin(struct db *db)
 }
 
 /* A read-only transaction: one snapshot (and, in SQLite, one read lock)
- * for several queries; ended by db_commit. Plain SQL: every backend. */
+ * for several queries; ended by db_commit. */
 int
 db_begin_read(struct db *db)
 {
-	return db_exec(db, "BEGIN", NULL) == DB_DONE ? 0 : -1;
+	return db_exec(db, db->be->begin_read_sql, NULL) == DB_DONE ? 0 : -1;
 }
 
 int

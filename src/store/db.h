@@ -37,10 +37,18 @@ struct db_backend {
 	const char *(*column_text)(void *st, int col);
 	int64_t (*changes)(void *conn);
 	const char *(*errmsg)(void *conn);
-	const char *begin_sql; /* a transaction that writes */
+	const char *begin_sql;	      /* a transaction that writes */
+	const char *begin_read_sql;   /* one snapshot for several reads */
+	const char *migrate_lock_sql; /* in the migrations' transaction:
+					 one node at a time; NULL none */
+	/* DDL where it differs from the migrations' text, NULL: as written
+	 * (store_schema.c) */
+	const char *ddl_integer; /* for INTEGER */
+	const char *ddl_id;	 /* for "id INTEGER PRIMARY KEY" */
 };
 
 extern const struct db_backend db_backend_sqlite;
+extern const struct db_backend db_backend_pg;
 
 struct db *db_open(const char *driver, const char *target, char *err,
     size_t errlen);
@@ -59,6 +67,17 @@ int64_t db_int(struct db_stmt *, int col);
 const char *db_text(struct db_stmt *, int col); /* "" for NULL */
 int db_is_null(struct db_stmt *, int col);
 
+/* A statement whose text is made at run time (store copy): not cached,
+ * bound one argument at a time, finalized by the caller. */
+struct db_stmt *db_prepare_once(struct db *, const char *sql);
+int db_bind_text(struct db_stmt *, int idx, const char *v);
+int db_bind_int(struct db_stmt *, int idx, int64_t v);
+int db_bind_null(struct db_stmt *, int idx);
+void db_finalize(struct db_stmt *);
+int db_column_count(struct db_stmt *);
+const char *db_column_name(struct db_stmt *, int col);
+int db_is_int(struct db_stmt *, int col);
+
 /* Run SQL text once, uncached, without arguments (migrations). */
 int db_exec_once(struct db *, const char *sql);
 /* Run to completion: DB_DONE (0), DB_ERROR or DB_CONSTRAINT. */
@@ -68,6 +87,7 @@ int64_t db_scalar(struct db *, const char *sql, const char *fmt, ...);
 int64_t db_changes(struct db *);
 /* The backend's name: "sqlite", ... */
 const char *db_driver(struct db *);
+const struct db_backend *db_backend(struct db *);
 const char *db_errmsg(struct db *);
 int db_begin(struct db *);
 int db_begin_read(struct db *);

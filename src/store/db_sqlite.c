@@ -172,4 +172,7 @@ const struct db_backend db_backend_sqlite = {
 	.changes = sq_changes,
 	.errmsg = sq_errmsg,
 	.begin_sql = "BEGIN IMMEDIATE",
+	.begin_read_sql = "BEGIN",
+	/* BEGIN IMMEDIATE already makes writers take turns */
+	.migrate_lock_sql = NULL,
 };

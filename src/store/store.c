@@ -132,16 +132,17 @@ store_domain_add(struct store *s, const char *name)
 	    "INSERT INTO domain (name, created) VALUES (?, ?) RETURNING id",
 	    "si", name, now);
 	if (id < 0) {
-		rc =
-		    db_scalar(s->db, "SELECT 1 FROM domain_name WHERE name = ?",
-			"s", name) == 1 ||
-			    db_scalar(s->db,
-				"SELECT 1 FROM domain WHERE name = ?", "s",
-				name) == 1
-			? STORE_EXISTS
-			: STORE_FAIL;
+		/* after the rollback: a failed statement ends a PostgreSQL
+		 * transaction, nothing more can be read in it */
 		db_rollback(s->db);
-		return rc;
+		return db_scalar(s->db,
+			   "SELECT 1 FROM domain_name WHERE name = ?", "s",
+			   name) == 1 ||
+			       db_scalar(s->db,
+				   "SELECT 1 FROM domain WHERE name = ?", "s",
+				   name) == 1
+			   ? STORE_EXISTS
+			   : STORE_FAIL;
 	}
 	rc = db_exec(s->db,
 	    "INSERT INTO domain_name (name, domain_id, is_alias, created)"
@@ -1126,21 +1127,21 @@ store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
 
 	if (user_id)
 		rc = db_exec(s->db,
-		    "INSERT INTO quota_usage (user_id, counter, window, n)"
+		    "INSERT INTO quota_usage (user_id, counter, \"window\", n)"
 		    " SELECT ?, ?, ?, ? WHERE EXISTS"
 		    " (SELECT 1 FROM account WHERE id = ?)"
 		    " ON CONFLICT (user_id, counter)"
 		    " WHERE user_id IS NOT NULL DO UPDATE SET"
-		    " window = excluded.window, n = excluded.n",
+		    " \"window\" = excluded.\"window\", n = excluded.n",
 		    "isiii", user_id, counter, window, n, user_id);
 	else
 		rc = db_exec(s->db,
-		    "INSERT INTO quota_usage (domain_id, counter, window, n)"
+		    "INSERT INTO quota_usage (domain_id, counter, \"window\", n)"
 		    " SELECT ?, ?, ?, ? WHERE EXISTS"
 		    " (SELECT 1 FROM domain WHERE id = ?)"
 		    " ON CONFLICT (domain_id, counter)"
 		    " WHERE domain_id IS NOT NULL DO UPDATE SET"
-		    " window = excluded.window, n = excluded.n",
+		    " \"window\" = excluded.\"window\", n = excluded.n",
 		    "isiii", domain_id, counter, window, n, domain_id);
 	if (rc != DB_DONE)
 		return store_rc(rc);

@@ -521,5 +521,12 @@ int store_node_list(struct store *, struct store_node_rows *);
 
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);
+/* Copy every row of a SQLite store into an empty one (PostgreSQL), ids
+ * kept (store_copy.c); progress, if not NULL, after each table. */
+int store_copy(struct store *from, struct store *to,
+    void (*progress)(const char *table, int64_t rows, void *), void *arg,
+    char *err, size_t errlen);
+/* The version this postern's migrations bring a store to. */
+int store_schema_latest(void);
 
 #endif

@@ -416,7 +416,8 @@ store_auth_list(struct store *s, const char *login, int64_t since,
 	return STORE_FETCH(l, auth_cols,
 	    db_query(s->db,
 		"SELECT time, login, ip, mech, kind, outcome, reason, node"
-		" FROM auth_event WHERE (? IS NULL OR lower(login) = lower(?))"
+		" FROM auth_event WHERE (CAST(? AS TEXT) IS NULL"
+		" OR lower(login) = lower(?))"
 		" AND time >= ?"
 		" AND (? = 0 OR outcome <> 'ok') ORDER BY time DESC, id DESC"
 		" LIMIT ?",

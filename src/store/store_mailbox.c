@@ -10,6 +10,12 @@
 #include "store.h"
 #include "store_impl.h"
 
+static int64_t
+nonneg(int64_t v)
+{
+	return v > 0 ? v : 0;
+}
+
 static int
 store_mb_rc(int rc)
 {
@@ -113,28 +119,32 @@ store_mailbox_usage_write(struct store *s, int64_t user_id,
 	if (c->set_bytes || c->set_messages) {
 		/* a count from Dovecot: what it set, plus what it added in
 		 * the same transaction; a value it did not set is kept */
+		/* no two-argument max(): SQL both backends read */
 		rc = db_exec(s->db,
 		    "INSERT INTO mailbox_usage (user_id, bytes, messages,"
-		    " updated) VALUES (?, max(0, ?), max(0, ?), ?)"
+		    " updated) VALUES (?, ?, ?, ?)"
 		    " ON CONFLICT (user_id) DO UPDATE SET"
-		    " bytes = max(0, CASE WHEN ? THEN ? ELSE"
-		    "  mailbox_usage.bytes + ? END),"
-		    " messages = max(0, CASE WHEN ? THEN ? ELSE"
-		    "  mailbox_usage.messages + ? END),"
-		    " updated = ?",
-		    "iiiiiiiiiii", user_id, c->bytes + c->add_bytes,
-		    c->messages + c->add_messages, now, (int64_t)c->set_bytes,
-		    c->bytes + c->add_bytes, c->add_bytes,
-		    (int64_t)c->set_messages, c->messages + c->add_messages,
-		    c->add_messages, now);
+		    " bytes = CASE WHEN ? <> 0 THEN excluded.bytes"
+		    "  WHEN mailbox_usage.bytes + ? > 0"
+		    "  THEN mailbox_usage.bytes + ? ELSE 0 END,"
+		    " messages = CASE WHEN ? <> 0 THEN excluded.messages"
+		    "  WHEN mailbox_usage.messages + ? > 0"
+		    "  THEN mailbox_usage.messages + ? ELSE 0 END,"
+		    " updated = excluded.updated",
+		    "iiiiiiiiii", user_id, nonneg(c->bytes + c->add_bytes),
+		    nonneg(c->messages + c->add_messages), now,
+		    (int64_t)c->set_bytes, c->add_bytes, c->add_bytes,
+		    (int64_t)c->set_messages, c->add_messages, c->add_messages);
 		if (rc == DB_CONSTRAINT)
 			return STORE_NOTFOUND; /* the user is gone */
 		return store_mb_rc(rc);
 	}
 	rc = db_exec(s->db,
-	    "UPDATE mailbox_usage SET bytes = max(0, bytes + ?),"
-	    " messages = max(0, messages + ?), updated = ? WHERE user_id = ?",
-	    "iiii", c->add_bytes, c->add_messages, now, user_id);
+	    "UPDATE mailbox_usage SET bytes = CASE WHEN bytes + ? > 0"
+	    " THEN bytes + ? ELSE 0 END, messages = CASE WHEN messages + ? > 0"
+	    " THEN messages + ? ELSE 0 END, updated = ? WHERE user_id = ?",
+	    "iiiiii", c->add_bytes, c->add_bytes, c->add_messages,
+	    c->add_messages, now, user_id);
 	if (rc == DB_DONE && db_changes(s->db) == 0)
 		return STORE_NOTFOUND; /* never counted: Dovecot counts */
 	return store_mb_rc(rc);

@@ -127,7 +127,7 @@ static const char *const store_migrations[] = {
 	" user_id INTEGER REFERENCES account(id) ON DELETE CASCADE,"
 	" domain_id INTEGER REFERENCES domain(id) ON DELETE CASCADE,"
 	" counter TEXT NOT NULL,"
-	" window INTEGER NOT NULL,"
+	" \"window\" INTEGER NOT NULL,"
 	" n INTEGER NOT NULL,"
 	" CHECK ((user_id IS NULL) <> (domain_id IS NULL)));"
 	"CREATE UNIQUE INDEX quota_usage_user ON quota_usage(user_id, counter)"
@@ -244,18 +244,107 @@ static const char *const store_migrations[] = {
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
 
+/*
+ * A migration's statement as this backend's DDL, into out. Written once
+ * for both (docs/ARCHITECTURE.md, "Migrations"): an integer column is
+ * INTEGER (64 bits on PostgreSQL: BIGINT) and a generated key is spelled
+ * "id INTEGER PRIMARY KEY" (SQLite's rowid; an identity on PostgreSQL).
+ * -1 if out is too small.
+ */
+static int
+store_schema_ddl(const struct db_backend *be, const char *in, char *out,
+    size_t outlen)
+{
+	static const char idkey[] = "id INTEGER PRIMARY KEY";
+	const char *p = in;
+	size_t o = 0, n;
+
+	while (*p) {
+		const char *rep = NULL;
+		int word = p == in ||
+			   !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+			       (p[-1] >= 'A' && p[-1] <= 'Z'));
+		if (be->ddl_id && word &&
+		    strncmp(p, idkey, sizeof(idkey) - 1) == 0) {
+			rep = be->ddl_id;
+			n = sizeof(idkey) - 1;
+		} else if (be->ddl_integer && word &&
+			   strncmp(p, "INTEGER", 7) == 0) {
+			rep = be->ddl_integer;
+			n = 7;
+		}
+		if (rep == NULL) {
+			rep = p;
+			n = 1;
+			if (o + 1 >= outlen)
+				return -1;
+			out[o++] = *p++;
+			continue;
+		}
+		if (o + strlen(rep) >= outlen)
+			return -1;
+		memcpy(out + o, rep, strlen(rep));
+		o += strlen(rep);
+		p += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Run migration i (several statements split at ';'), inside the caller's
+ * transaction. */
+static int
+store_schema_run(struct store *s, size_t i, char *err, size_t errlen)
+{
+	const struct db_backend *be = db_backend(s->db);
+	const char *p = store_migrations[i];
+	char stmt[4096], ddl[8192];
+
+	while (*p) {
+		const char *e = strchr(p, ';');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		if (n >= sizeof(stmt)) {
+			snprintf(err, errlen, "migration %zu too long", i + 1);
+			return -1;
+		}
+		memcpy(stmt, p, n);
+		stmt[n] = '\0';
+		if (store_schema_ddl(be, stmt, ddl, sizeof(ddl)) == -1) {
+			snprintf(err, errlen, "migration %zu too long", i + 1);
+			return -1;
+		}
+		/* not cached: each text is run once */
+		if (n > 0 && db_exec_once(s->db, ddl) != DB_DONE) {
+			snprintf(err, errlen, "store schema: migration %zu: %s",
+			    i + 1, db_errmsg(s->db));
+			return -1;
+		}
+		p = e ? e + 1 : p + n;
+	}
+	return 0;
+}
+
+/*
+ * Bring the schema to this postern's version, in one transaction: on
+ * PostgreSQL under an advisory lock, so of several nodes starting at
+ * once one migrates and the others wait, then find it done.
+ */
 int
 store_schema_migrate(struct store *s, char *err, size_t errlen)
 {
+	const struct db_backend *be = db_backend(s->db);
 	int64_t v;
 	size_t i;
 
+	if (db_begin(s->db) == -1)
+		goto fail;
+	if (be->migrate_lock_sql &&
+	    db_exec(s->db, be->migrate_lock_sql, NULL) != DB_DONE)
+		goto fail_tx;
 	if (db_exec(s->db,
 		"CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
 		NULL) != DB_DONE)
-		goto fail;
-	if (db_begin(s->db) == -1)
-		goto fail;
+		goto fail_tx;
 	v = db_scalar(s->db, "SELECT max(version) FROM schema_version", NULL);
 	if (v < 0)
 		v = 0;
@@ -267,38 +356,29 @@ store_schema_migrate(struct store *s, char *err, size_t errlen)
 		return -1;
 	}
 	for (i = (size_t)v; i < NMIGRATIONS; i++) {
-		/* one migration may hold several statements: run them as a
-		 * script through the backend's exec of each statement */
-		const char *p = store_migrations[i];
-		char stmt[4096];
-		while (*p) {
-			const char *e = strchr(p, ';');
-			size_t n = e ? (size_t)(e - p) : strlen(p);
-			if (n >= sizeof(stmt)) {
-				db_rollback(s->db);
-				snprintf(err, errlen, "migration too long");
-				return -1;
-			}
-			memcpy(stmt, p, n);
-			stmt[n] = '\0';
-			/* not cached: each text is run once */
-			if (n > 0 && db_exec_once(s->db, stmt) != DB_DONE) {
-				db_rollback(s->db);
-				goto fail;
-			}
-			p = e ? e + 1 : p + n;
+		if (store_schema_run(s, i, err, errlen) == -1) {
+			db_rollback(s->db);
+			return -1;
 		}
 		if (db_exec(s->db,
 			"INSERT INTO schema_version (version) VALUES (?)", "i",
-			(int64_t)(i + 1)) != DB_DONE) {
-			db_rollback(s->db);
-			goto fail;
-		}
+			(int64_t)(i + 1)) != DB_DONE)
+			goto fail_tx;
 	}
 	if (db_commit(s->db) == -1)
-		goto fail;
+		goto fail_tx;
 	return 0;
+fail_tx:
+	snprintf(err, errlen, "store schema: %s", db_errmsg(s->db));
+	db_rollback(s->db);
+	return -1;
 fail:
 	snprintf(err, errlen, "store schema: %s", db_errmsg(s->db));
 	return -1;
+}
+
+int
+store_schema_latest(void)
+{
+	return (int)NMIGRATIONS;
 }

@@ -91,12 +91,14 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "key", T_PATH, S(tls_key), "data/tls/key.pem", 0, 0, NULL,
 	    "private key, PEM" },
 
-	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0, "sqlite",
-	    "sqlite (embedded)" },
+	{ "store", "driver", T_ENUM, S(store_driver), "sqlite", 0, 0,
+	    "sqlite|postgresql",
+	    "sqlite (embedded, one machine) or postgresql (several nodes)" },
 	{ "store", "path", T_PATH, S(store_path), "data/postern.db", 0, 0, NULL,
 	    "the SQLite database file" },
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
-	    "PostgreSQL connection string (driver = postgresql)" },
+	    "PostgreSQL connection string (driver = postgresql); a password "
+	    "goes in a passfile (~/.pgpass), not here" },
 	{ "store", "timeout", T_DURATION, I(store_timeout), "10s", 1, 600, NULL,
 	    "how long the server waits for one query (a locked SQLite file, a "
 	    "slow PostgreSQL) before it answers 451" },

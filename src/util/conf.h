@@ -54,7 +54,7 @@ struct conf {
 	char tls_key[CONF_PATH_MAX];
 
 	/* [store] */
-	char store_driver[32];		/* sqlite (postgresql to come) */
+	char store_driver[32];		/* sqlite or postgresql */
 	char store_path[CONF_PATH_MAX]; /* sqlite file */
 	char store_conninfo[CONF_STR_MAX];
 	int64_t store_stale_after; /* seconds without the store: refuse */

@@ -28,6 +28,9 @@ from typing import Any, NamedTuple
 
 import pytest
 
+import fixtures_pg
+from fixtures_pg import pg_cluster, pg_database  # noqa: F401 (fixtures)
+
 HERE = Path(__file__).resolve().parent
 POSTERN_BIN = os.environ.get("POSTERN_BIN") or str((HERE / "../../postern").resolve())
 HOSTNAME = "mail.example.test"
@@ -141,6 +144,7 @@ class Setup:
         self.conf = self.dir / "postern.conf"
         self.data = self.dir / "data"
         self.db = self.data / "postern.db"
+        self.pg = None  # the conninfo when on PostgreSQL (make_setup)
         self.master_key = self.data / "master.key"
         self.cert = self.data / "tls" / "cert.pem"
         self.key = self.data / "tls" / "key.pem"
@@ -172,13 +176,18 @@ class Setup:
     # the store
 
     def dump(self):
-        """The whole store as SQL text (sqlite3 .dump)."""
+        """The whole store as SQL text (sqlite3 .dump; PostgreSQL: its
+        rows, sorted)."""
+        if self.pg:
+            return fixtures_pg.dump(self.pg)
         p = subprocess.run(["sqlite3", str(self.db), ".dump"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, check=True, timeout=TIMEOUT)
         return p.stdout.decode("utf-8", "replace")
 
     def sql(self, query):
         """Rows of a query, as a list of dicts (sqlite3 -json)."""
+        if self.pg:
+            return fixtures_pg.psql_json(self.pg, query)
         p = subprocess.run(["sqlite3", "-json", str(self.db), query], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, check=True, timeout=TIMEOUT)
         text = p.stdout.decode("utf-8", "replace").strip()
@@ -249,7 +258,9 @@ def make_setup(root, hostname=HOSTNAME, cwd=None):
     root = Path(root)
     r = run_postern(["init", "--dir", root, "--hostname", hostname], cwd=root.parent)
     assert r.rc == 0, "postern init failed (rc %d):\n%s" % (r.rc, r.err)
-    return Setup(root, cwd=cwd)
+    s = Setup(root, cwd=cwd)
+    s.pg = fixtures_pg.configure(s.conf_set)
+    return s
 
 
 def populate(s):
@@ -268,6 +279,27 @@ def populate(s):
     return s
 
 
+def pytest_generate_tests(metafunc):
+    """A module with STORE_BACKENDS = ("sqlite", "postgresql") runs each
+    of its tests on each backend: its setups, servers and shared servers
+    made while it runs use a database of the session's cluster. A
+    module-scoped fixture of such a module names store_backend, or pytest
+    would share one instance between the two runs."""
+    backends = getattr(metafunc.module, "STORE_BACKENDS", None)
+    if backends and "store_backend" in metafunc.fixturenames:
+        metafunc.parametrize("store_backend", backends, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def store_backend(request):
+    """"sqlite", or "postgresql" while a module runs on it."""
+    name = getattr(request, "param", "sqlite")
+    if name == "postgresql":
+        fixtures_pg.CURRENT = request.getfixturevalue("pg_cluster")
+    yield name
+    fixtures_pg.CURRENT = None
+
+
 @pytest.fixture(scope="session")
 def postern_bin():
     if not os.access(POSTERN_BIN, os.X_OK):
@@ -277,13 +309,13 @@ def postern_bin():
 
 
 @pytest.fixture
-def postern(postern_bin, tmp_path):
+def postern(postern_bin, tmp_path, store_backend):
     """A fresh setup: postern init --dir TMP/postern --hostname mail.example.test."""
     return make_setup(tmp_path / "postern", cwd=tmp_path / "cwd")
 
 
 @pytest.fixture(scope="module")
-def world(postern_bin, tmp_path_factory):
+def world(postern_bin, tmp_path_factory, store_backend):
     """One populated setup (see populate) shared by a module's tests that
     only read or are refused: wrap refusals in `with world.unchanged():`."""
     root = tmp_path_factory.mktemp("world")

@@ -48,6 +48,8 @@ from typing import NamedTuple
 
 import pytest
 
+import fixtures_pg
+
 HERE = Path(__file__).resolve().parent
 POSTERN_BIN = os.environ.get("POSTERN_BIN") or str((HERE / "../../postern").resolve())
 HOSTNAME = "mail.example.test"
@@ -362,6 +364,8 @@ class Server:
         self.conf_set("delivery", "mode", "smarthost")
         self.conf_set("delivery", "smarthost", "127.0.0.1:%d" % free_port())
         self.conf_set("auth", "fail_delay", "200")
+        # a module run on PostgreSQL: a database of its own (conftest)
+        self.pg = fixtures_pg.configure(self.conf_set)
         # the brute-force counters would slow and refuse the many failed
         # logins of a suite from 127.0.0.1: out of the way unless a test
         # sets them (test_abuse_bruteforce.py)
@@ -376,6 +380,23 @@ class Server:
         self.runs = 0
         self._users = 0
         self.passwords = {}
+
+    # the store
+
+    def store_text(self):
+        """Everything the store holds, as text (the SQLite file's bytes,
+        or a PostgreSQL database's rows): for "no secret in the store"."""
+        if self.pg:
+            return fixtures_pg.dump(self.pg)
+        return (self.data / "postern.db").read_bytes().decode("latin-1")
+
+    def store_exec(self, sqlite_sql, pg_sql=None):
+        """Change the store by hand (what an operator's SQL might do)."""
+        if self.pg:
+            fixtures_pg.psql(self.pg, pg_sql or sqlite_sql)
+        else:
+            subprocess.run(["sqlite3", str(self.data / "postern.db"), sqlite_sql],
+                           check=True, timeout=30)
 
     # config
 
@@ -621,10 +642,28 @@ def provision_documentation_example(srv):
 
 
 @pytest.fixture(scope="session")
-def smtp_server(tmp_path_factory):
+def smtp_server_sqlite(tmp_path_factory):
     """The shared server (fail_delay 200 ms), the documentation's example."""
     _check_binary()
     srv = Server(tmp_path_factory.mktemp("smtp-shared") / "postern")
+    provision_documentation_example(srv)
+    srv.start()
+    yield srv
+    while _open_clients:
+        with contextlib.suppress(Exception):
+            _open_clients.pop().close()
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def smtp_server(request, store_backend, tmp_path_factory):
+    """The shared server: one for the session on SQLite; on PostgreSQL
+    (a module with STORE_BACKENDS) one for the module."""
+    if store_backend == "sqlite":
+        yield request.getfixturevalue("smtp_server_sqlite")
+        return
+    _check_binary()
+    srv = Server(tmp_path_factory.mktemp("smtp-shared-pg") / "postern")
     provision_documentation_example(srv)
     srv.start()
     yield srv

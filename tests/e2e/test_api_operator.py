@@ -16,9 +16,12 @@ from fixtures_smtp import free_port
 
 q = urllib.parse.quote
 
+# every test on the embedded store and again on PostgreSQL (conftest)
+STORE_BACKENDS = ("sqlite", "postgresql")
+
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
+def srv(tmp_path_factory, store_backend):
     from fixtures_http import HttpServer
     s = HttpServer(tmp_path_factory.mktemp("api-op") / "postern",
                    delivery__dns_servers="127.0.0.1:%d" % free_port())
@@ -56,7 +59,7 @@ def test_api_keys_are_listed_without_the_key_and_made_and_revoked_over_the_api(s
     listed = api.ok("GET", "/api/v1/api-keys")["api_keys"]
     assert "tooling" in [k["name"] for k in listed]
     assert made["key"] not in str(listed)
-    assert made["key"] not in srv.data.joinpath("postern.db").read_bytes().decode("latin-1")
+    assert made["key"] not in srv.store_text()
     assert srv.api(key=made["key"]).get("/api/v1/domains").status == 200
     err(api.post("/api/v1/api-keys", {"name": "tooling"}), 409)
     err(api.post("/api/v1/api-keys", {"name": "bad name!"}), 400)
@@ -349,10 +352,10 @@ def test_a_block_reason_stored_before_the_check_still_makes_one_reply_line(srv, 
     pw = api.ok("POST", "/api/v1/users", {"address": addr})["smtp_password"]
     accept_terms(api, addr)
     api.ok("POST", "/api/v1/users/%s/block" % addr, {"reason": "placeholder"})
-    subprocess.run(["sqlite3", str(srv.data / "postern.db"),
-                    "UPDATE account SET blocked_reason = 'x' || char(13, 10) || "
-                    "'250 2.1.0 ok ' || char(233) WHERE local_key = 'oldcrlf'"],
-                   check=True, timeout=30)
+    srv.store_exec("UPDATE account SET blocked_reason = 'x' || char(13, 10) || "
+                   "'250 2.1.0 ok ' || char(233) WHERE local_key = 'oldcrlf'",
+                   "UPDATE account SET blocked_reason = 'x' || chr(13) || chr(10) || "
+                   "'250 2.1.0 ok ' || chr(233) WHERE local_key = 'oldcrlf'")
     c = srv.session(addr, pw)
     try:
         r = c.cmd("MAIL FROM:<%s>" % addr)

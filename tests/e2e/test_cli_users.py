@@ -4,6 +4,9 @@ import time
 
 from conftest import POSTERN_BIN, base_env, check_sanitizers, fields, has
 
+# every test on the embedded store and again on PostgreSQL (conftest)
+STORE_BACKENDS = ("sqlite", "postgresql")
+
 LOGIN_PW = "Correct-Horse-Battery-9"
 
 

@@ -258,6 +258,7 @@ def test_brute_force_spread_over_both_nodes_is_slowed_and_refused_as_if_one(clus
     # the fourth, at node-b (which saw one): slowed as the third failure's
     code, took = timed(b, "guess", attacker)
     assert code == 535 and took >= FAIL_DELAY + SLOW - 0.02, took
+    time.sleep(2.5)
     code, took = timed(a, "guess", attacker)
     assert code == 535 and took >= FAIL_DELAY + 2 * SLOW - 0.02, took
     code, took = timed(b, "guess", attacker)  # the sixth: refused from now
@@ -369,7 +370,9 @@ def test_without_the_store_auth_gets_451_queued_mail_is_delivered_and_it_comes_b
             t0 = time.monotonic()
             code, text = auth(a, "alice@example.org", a.alice_pw)
             assert code == 451 and text.startswith(b"4.3.0"), (code, text)
-            assert time.monotonic() - t0 < 5
+            # SQLite retries a WAL lock for about 10 s before it gives up
+            # (PostgreSQL gone: a refused connection, at once)
+            assert time.monotonic() - t0 < 15
             code, text = auth(b, "alice@example.org", a.alice_pw)
             assert code == 451 and text.startswith(b"4.3.0"), (code, text)
             # past stale_after, an open session gets 451 at MAIL too
@@ -378,12 +381,12 @@ def test_without_the_store_auth_gets_451_queued_mail_is_delivered_and_it_comes_b
             assert code == 451 and text.startswith(b"4.3.0"), (code, text)
             # what was queued before still leaves
             mx.start()
-            mx.wait(3, timeout=20)
+            mx.wait(3, timeout=60)
     finally:
         stop.set()
         loader.join(30)
     # back: new logins and mail again, on both nodes, without a restart
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while auth(a, "alice@example.org", a.alice_pw)[0] != 235:
         assert time.monotonic() < deadline
         time.sleep(0.3)
@@ -395,7 +398,7 @@ def test_without_the_store_auth_gets_451_queued_mail_is_delivered_and_it_comes_b
     acked.append(queue_id(o.text))
     # every message that got 250, before, during and after: delivered
     total = len(acked) + len(under_load)
-    got = mx.wait(total, timeout=30)
+    got = mx.wait(total, timeout=60)
     subjects = [d.content.split(b"Subject: ", 1)[1].split(b"\r\n", 1)[0] for d in got]
     for i in range(3):
         assert ("before%d" % i).encode() in subjects

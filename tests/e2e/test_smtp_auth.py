@@ -16,6 +16,9 @@ import pytest
 
 from fixtures_smtp import make_message, oauthbearer_ir, queue_id, xoauth2_ir
 
+# every test on the embedded store and again on PostgreSQL (conftest)
+STORE_BACKENDS = ("sqlite", "postgresql")
+
 
 def tls_client(srv, kind="submission"):
     """Connected, TLS on, EHLO said: ready for AUTH."""

@@ -17,6 +17,9 @@ import pytest
 from fixtures_smtp import (HOSTNAME, POSTERN_BIN, b64, env_for_postern, is_asan_build,
                            make_message, queue_id, split_header)
 
+# every test on the embedded store and again on PostgreSQL (conftest)
+STORE_BACKENDS = ("sqlite", "postgresql")
+
 
 def sendmail_via_smtplib(srv, kind, mech, frm="alice@example.org", to=("bob@remote.test",),
                          msg=None):

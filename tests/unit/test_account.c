@@ -27,16 +27,12 @@ fixture_open(struct fixture *f)
 	struct store_domain d;
 
 	memset(f, 0, sizeof(*f));
-	unlink("/tmp/postern-unit-acct.db");
-	unlink("/tmp/postern-unit-acct.db-wal");
-	unlink("/tmp/postern-unit-acct.db-shm");
 	unlink("/tmp/postern-unit-acct.key");
 	if (secret_master_create("/tmp/postern-unit-acct.key") == -1 ||
 	    secret_master_load("/tmp/postern-unit-acct.key", &f->keys, err,
 		sizeof(err)) == -1)
 		return -1;
-	f->s =
-	    store_open("sqlite", "/tmp/postern-unit-acct.db", err, sizeof(err));
+	f->s = unit_store_fresh("/tmp/postern-unit-acct.db");
 	if (f->s == NULL)
 		return -1;
 	conf_defaults(&f->conf, "/tmp");

@@ -102,11 +102,10 @@ static char t_db[64];
 static void *
 t_worker_init(int i)
 {
-	char err[256];
 
 	(void)i;
 	/* as the server's workers: the thread's own store */
-	store_thread_set(store_open("sqlite", t_db, err, sizeof(err)));
+	store_thread_set(unit_store_reopen(t_db));
 	return store_thread();
 }
 
@@ -607,13 +606,12 @@ UNIT_TEST(test_session_relay_network_on_a_worker)
 	struct store_domain dom;
 	struct store *st;
 	struct tsession t;
-	char err[256], path[80];
+	char path[80];
 	int64_t uid;
 
 	snprintf(t_db, sizeof(t_db), "/tmp/postern-unit-session-%ld.db",
 	    (long)getpid());
-	unlink(t_db);
-	st = store_open("sqlite", t_db, err, sizeof(err));
+	st = unit_store_fresh(t_db);
 	CHECK(st != NULL);
 	if (st == NULL)
 		return;

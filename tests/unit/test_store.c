@@ -1,4 +1,5 @@
-/* test_store: the store's rules, on a fresh SQLite file. */
+/* test_store: the store's rules, on a fresh SQLite file, and again on
+ * PostgreSQL (unit.h). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -10,23 +11,17 @@
 static struct store *
 test_store(void)
 {
-	char err[256];
-
-	unlink("/tmp/postern-unit.db");
-	unlink("/tmp/postern-unit.db-wal");
-	unlink("/tmp/postern-unit.db-shm");
-	return store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
+	return unit_store_fresh("/tmp/postern-unit.db");
 }
 
 UNIT_TEST(test_schema_is_migrated_once_and_reopens)
 {
 	struct store *s = test_store();
-	char err[256];
 
 	CHECK(s != NULL);
 	CHECK(store_schema_version(s) == 8);
 	store_close(s);
-	s = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
+	s = unit_store_reopen("/tmp/postern-unit.db");
 	CHECK(s != NULL && store_schema_version(s) == 8);
 	store_close(s);
 }
@@ -509,14 +504,13 @@ authlog_producer(void *arg)
 UNIT_TEST(test_auth_events_are_written_in_batches_and_none_is_lost)
 {
 	struct store *s = test_store(), *w;
-	char err[256];
 	pthread_t t[4];
 	int bases[4] = { 0, 1000, 2000, 3000 }, i, full = 0;
 	struct store_auth_rows l;
 	struct store_auth_event late = { 1700009999, "late@example.org",
 		"192.0.2.9", "panel", NULL, "ok", NULL, NULL };
 
-	w = store_open("sqlite", "/tmp/postern-unit.db", err, sizeof(err));
+	w = unit_store_reopen("/tmp/postern-unit.db");
 	CHECK(s != NULL && w != NULL);
 	CHECK(authlog_start(w) == 0);
 	for (i = 0; i < 4; i++)

@@ -18,6 +18,17 @@ struct unit_test {
 extern struct unit_test *unit_tests;
 extern int unit_failed_now;
 
+/*
+ * The store a test runs on. The first pass: a SQLite file at path
+ * (fresh: removed first). With $POSTERN_TEST_PG (a conninfo; `make test`
+ * starts a cluster for it), every test that opened a store runs a second
+ * time as name[postgresql], on that database emptied at each fresh open.
+ */
+struct store;
+extern const char *unit_pg;
+struct store *unit_store_fresh(const char *path);
+struct store *unit_store_reopen(const char *path);
+
 #define UNIT_TEST(name)                                                        \
 	static void name(void);                                                \
 	static struct unit_test unit_##name = { #name, name, NULL };           \
