@@ -232,11 +232,25 @@ struct cred_job {
 	int rc;
 };
 
+/*
+ * Without the node sync's word from the store for [store] stale_after, a
+ * block set on another node meanwhile may be unknown here: every MAIL
+ * then asks the store itself (the credential, the limits and the block
+ * of its sender), and gets 451 4.3.0 if it cannot: no sender is taken
+ * unchecked, and one that can be checked is not held up by a sync pass
+ * still waiting for the store's answer.
+ */
+static int64_t
+smtp_quota_ttl(void)
+{
+	return guard_store_stale((int64_t)time(NULL)) ? 1 : SMTP_QUOTA_TTL;
+}
+
 static int
 smtp_cred_stale(struct smtp_session *s)
 {
 	return s->cred == NULL ||
-	       (int64_t)time(NULL) - s->cred_checked >= SMTP_QUOTA_TTL;
+	       (int64_t)time(NULL) - s->cred_checked >= smtp_quota_ttl();
 }
 
 static void
@@ -274,7 +288,7 @@ cred_job_done(struct worker_job *j)
 	} else {
 		s->cred_checked = (int64_t)time(NULL);
 		if (s->tx)
-			smtp_mail_quota(s, SMTP_QUOTA_TTL);
+			smtp_mail_quota(s, smtp_quota_ttl());
 	}
 	if (s->job == NULL) /* else the limits job resumes it */
 		smtp_resume(s);
@@ -417,15 +431,6 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 		smtp_tx_free(s);
 		return;
 	}
-	/* without the store for [store] stale_after, a block set on another
-	 * node meanwhile cannot be known: no new mail (submission, relay) */
-	if ((s->ident != NULL || s->kind == LISTEN_SMTP) &&
-	    guard_store_stale((int64_t)time(NULL))) {
-		smtp_reply(s, "451 4.3.0 Cannot check the sender now, try "
-			      "again later");
-		smtp_tx_free(s);
-		return;
-	}
 	if (s->ident != NULL) {
 		const char *who = s->ident->login;
 		if (!s->tos_ok) {
@@ -460,7 +465,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 			if (smtp_cred_stale(s))
 				smtp_cred_check(s);
 			else
-				smtp_mail_quota(s, SMTP_QUOTA_TTL);
+				smtp_mail_quota(s, smtp_quota_ttl());
 			return;
 		}
 		smtp_tx_free(s);
