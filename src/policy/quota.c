@@ -33,6 +33,7 @@ struct quota_entry {
 	int64_t ips_hour;
 	uint64_t ips[QUOTA_IPS_MAX];
 	int nips;
+	int64_t ips_shared; /* distinct addresses this hour, all nodes */
 	int blocked; /* QUOTA_B_*: by a rule here, or as the store says */
 	int dirty;
 	/* Counted here and not yet added to the store's counters (in the
@@ -107,6 +108,7 @@ quota_roll(struct quota_entry *e, int64_t now)
 		e->msgs_hour = 0;
 		e->pend[0] = 0;
 		e->nips = 0;
+		e->ips_shared = 0;
 	}
 	if (e->day != d) {
 		e->day = d;
@@ -156,6 +158,7 @@ quota_zero(struct quota_entry *e)
 	e->msgs_hour = e->msgs_day = e->rcpts_day = 0;
 	e->excess = e->rc_ok = e->rc_refused = 0;
 	e->nips = 0;
+	e->ips_shared = 0;
 	e->blocked = QUOTA_B_NONE;
 	memset(e->pend, 0, sizeof(e->pend));
 	e->unsynced = 0;
@@ -358,20 +361,51 @@ int
 quota_login_from(const struct quota_key *k, const char *ip,
     const struct quota_abuse *a, int64_t now)
 {
+	return quota_login_from_new(k, ip, a, now, NULL);
+}
+
+int
+quota_login_from_new(const struct quota_key *k, const char *ip,
+    const struct quota_abuse *a, int64_t now, int *fresh)
+{
 	struct quota_entry *e;
 	uint64_t h;
 	int i, block = 0;
 
 	crypto_generichash((unsigned char *)&h, sizeof(h),
 	    (const unsigned char *)ip, strlen(ip), NULL, 0);
+	if (fresh)
+		*fresh = 0;
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL) {
 		for (i = 0; i < e->nips; i++)
 			if (e->ips[i] == h)
 				break;
-		if (i == e->nips && e->nips < QUOTA_IPS_MAX)
+		if (i == e->nips && e->nips < QUOTA_IPS_MAX) {
 			e->ips[e->nips++] = h;
-		if (a->ips_per_hour && e->nips > a->ips_per_hour)
+			if (fresh)
+				*fresh = 1;
+		}
+		if (a->ips_per_hour && (e->nips > a->ips_per_hour ||
+					   e->ips_shared > a->ips_per_hour))
+			block = quota_trip(e);
+	}
+	pthread_mutex_unlock(&quota_mu);
+	return block;
+}
+
+int
+quota_login_shared(const struct quota_key *k, int64_t n,
+    const struct quota_abuse *a, int64_t now)
+{
+	struct quota_entry *e;
+	int block = 0;
+
+	pthread_mutex_lock(&quota_mu);
+	if ((e = quota_get(k, now)) != NULL) {
+		if (n > e->ips_shared)
+			e->ips_shared = n;
+		if (a->ips_per_hour && e->ips_shared > a->ips_per_hour)
 			block = quota_trip(e);
 	}
 	pthread_mutex_unlock(&quota_mu);

@@ -93,6 +93,13 @@ int quota_excess(const struct quota_key *, const struct quota_abuse *,
     int64_t now);
 int quota_login_from(const struct quota_key *, const char *ip,
     const struct quota_abuse *, int64_t now);
+/* The same; *fresh 1 when this node had not seen ip for the owner this
+ * hour (then the store counts it for all nodes: quota_login_shared). */
+int quota_login_from_new(const struct quota_key *, const char *ip,
+    const struct quota_abuse *, int64_t now, int *fresh);
+/* n distinct addresses this hour on all nodes together (the store's). */
+int quota_login_shared(const struct quota_key *, int64_t n,
+    const struct quota_abuse *, int64_t now);
 /* accepted may be negative: recipients counted accepted at DATA that
  * their servers then refused. */
 int quota_rcpt_result(const struct quota_key *, int accepted, int refused,

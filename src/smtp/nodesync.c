@@ -143,7 +143,8 @@ nodesync_bf(const struct conf *conf, int64_t now)
 		int64_t w =
 		    smtp.window > login.window ? smtp.window : login.window;
 		ns.pruned = now;
-		if (store_bf_prune(ns.st, now - w, now) != 0)
+		if (store_bf_prune(ns.st, now - w, now) != 0 ||
+		    store_login_ip_prune(ns.st, now - now % 3600) != 0)
 			return -1;
 	}
 	return 0;

@@ -505,6 +505,12 @@ int store_bf_since(struct store *, int64_t seq, struct store_bf_rows *);
 /* Forget counts whose last failure is before `before` and not refused. */
 int store_bf_prune(struct store *, int64_t before, int64_t now);
 
+/* A login address of a user in an hour (any node): the distinct
+ * addresses of that hour so far in *n. Older hours: pruned. */
+int store_login_ip_add(struct store *, int64_t user_id, int64_t hour,
+    const char *ip, int64_t *n);
+int store_login_ip_prune(struct store *, int64_t before);
+
 /* Each node's queue as it last published it. */
 struct store_node_row {
 	char *node;

@@ -182,3 +182,28 @@ store_node_put(struct store *s, const char *node, int64_t started, int64_t now,
 	    " inflight = excluded.inflight, store_ok = excluded.store_ok",
 	    "siiiii", node, started, now, queued, inflight, now));
 }
+
+int
+store_login_ip_add(struct store *s, int64_t user_id, int64_t hour,
+    const char *ip, int64_t *n)
+{
+	int rc = db_exec(s->db,
+	    "INSERT INTO login_ip (user_id, hour, ip) SELECT ?, ?, ? WHERE"
+	    " EXISTS (SELECT 1 FROM account WHERE id = ?)"
+	    " ON CONFLICT (user_id, hour, ip) DO NOTHING",
+	    "iisi", user_id, hour, ip, user_id);
+
+	if (rc != DB_DONE)
+		return store_nodes_rc(rc);
+	*n = db_scalar(s->db,
+	    "SELECT count(*) FROM login_ip WHERE user_id = ? AND hour = ?",
+	    "ii", user_id, hour);
+	return *n < 0 ? STORE_FAIL : 0;
+}
+
+int
+store_login_ip_prune(struct store *s, int64_t before)
+{
+	return store_nodes_rc(
+	    db_exec(s->db, "DELETE FROM login_ip WHERE hour < ?", "i", before));
+}

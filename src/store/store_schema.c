@@ -239,7 +239,12 @@ static const char *const store_migrations[] = {
 	" updated BIGINT NOT NULL,"
 	" queued BIGINT NOT NULL,"
 	" inflight BIGINT NOT NULL,"
-	" store_ok BIGINT NOT NULL);",
+	" store_ok BIGINT NOT NULL);"
+	"CREATE TABLE login_ip ("
+	" user_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" hour BIGINT NOT NULL,"
+	" ip TEXT NOT NULL,"
+	" PRIMARY KEY (user_id, hour, ip));",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -432,3 +432,22 @@ def test_without_the_store_auth_gets_451_queued_mail_is_delivered_and_it_comes_b
     logs = a.log() + b.log()
     assert "store.lost" in logs and "store.back" in logs
     mx.stop()
+
+
+def test_logins_from_many_addresses_spread_over_both_nodes_block_as_if_one(cluster):
+    a, b = cluster(abuse__distinct_ips_per_hour="3")
+    # two addresses at each node: neither node alone saw more than 3
+    for node, src in ((a, "127.0.0.31"), (a, "127.0.0.32"), (b, "127.0.0.33"),
+                      (b, "127.0.0.34")):
+        assert auth(node, "alice@example.org", a.alice_pw, src=src)[0] == 235
+    deadline = time.monotonic() + 5
+    while not a.cli("user", "show", "alice@example.org").get("blocked"):
+        assert time.monotonic() < deadline, "not blocked"
+        time.sleep(0.2)
+    time.sleep(2)  # the block goes round
+    for node in (a, b):
+        s = node.smtplib()
+        assert auth_plain(s, "alice@example.org", a.alice_pw)[0] == 235
+        o = transaction(s, "alice@example.org")
+        assert o.code == 550 and "blocked" in o.text, (node.name, o)
+        s.quit()

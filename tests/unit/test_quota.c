@@ -388,3 +388,20 @@ UNIT_TEST(test_quota_a_block_polled_from_the_store_refuses_and_its_lift_resets)
 	CHECK(quota_check_mail(&k, T0, 0, &v) == QUOTA_OK);
 	quota_free();
 }
+
+UNIT_TEST(test_quota_addresses_counted_by_all_nodes_trip_the_rule)
+{
+	struct quota_abuse a = { 0, 3, 0, 1 };
+	struct quota_key k = { 14, 0 };
+	int fresh = 0;
+
+	quota_init();
+	CHECK(quota_login_from_new(&k, "192.0.2.1", &a, T0, &fresh) == 0 &&
+	      fresh == 1);
+	CHECK(quota_login_from_new(&k, "192.0.2.1", &a, T0, &fresh) == 0 &&
+	      fresh == 0);
+	/* the store says the other nodes saw three more */
+	CHECK(quota_login_shared(&k, 3, &a, T0) == 0);
+	CHECK(quota_login_shared(&k, 4, &a, T0) == 1);
+	quota_free();
+}
