@@ -54,22 +54,20 @@ store_close(struct store *s)
 }
 
 /*
- * How long one query may wait for the store: SQLite's busy timeout (a
- * lock another process holds), PostgreSQL's statement_timeout. A node
- * whose store is away answers 451 after this, not after the default
- * 10 s of SQLite's.
+ * How long one query may wait for a locked SQLite file (its busy
+ * timeout), so that a node whose store is held answers 451 after this,
+ * not after SQLite's default. PostgreSQL: its connections are made
+ * again after a failure (db_pg.c) and would lose a SET; a bound goes in
+ * the conninfo (connect_timeout, options='-c statement_timeout=...').
  */
 int
 store_set_timeout(struct store *s, int64_t ms)
 {
 	char sql[64];
 
-	if (strcmp(db_driver(s->db), "sqlite") == 0)
-		snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %lld",
-		    (long long)ms);
-	else
-		snprintf(sql, sizeof(sql), "SET statement_timeout = %lld",
-		    (long long)ms);
+	if (strcmp(db_driver(s->db), "sqlite") != 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %lld", (long long)ms);
 	return db_exec_once(s->db, sql) == DB_ERROR ? STORE_FAIL : 0;
 }
 

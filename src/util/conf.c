@@ -100,8 +100,9 @@ static const struct conf_key conf_keys[] = {
 	    "PostgreSQL connection string (driver = postgresql); a password "
 	    "goes in a passfile (~/.pgpass), not here" },
 	{ "store", "timeout", T_DURATION, I(store_timeout), "10s", 1, 600, NULL,
-	    "how long the server waits for one query (a locked SQLite file, a "
-	    "slow PostgreSQL) before it answers 451" },
+	    "how long a query waits for a locked SQLite file before the server "
+	    "answers 451 (PostgreSQL: connect_timeout and statement_timeout in "
+	    "the conninfo)" },
 	{ "store", "stale_after", T_DURATION, I(store_stale_after), "60s", 2,
 	    86400, NULL,
 	    "without the store this long, refuse (451) all new mail: blocks "
