@@ -1149,9 +1149,15 @@ store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
 int
 store_usage_reset(struct store *s, int64_t user_id, int64_t domain_id)
 {
-	return store_rc(db_exec(s->db,
+	int rc = db_exec(s->db,
 	    "DELETE FROM quota_usage WHERE user_id = ? OR domain_id = ?", "II",
-	    user_id, domain_id));
+	    user_id, domain_id);
+
+	/* and the login addresses of the hour, counted by every node */
+	if (rc == DB_DONE && user_id)
+		rc = db_exec(s->db, "DELETE FROM login_ip WHERE user_id = ?",
+		    "i", user_id);
+	return store_rc(rc);
 }
 
 int
