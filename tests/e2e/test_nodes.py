@@ -152,6 +152,9 @@ def test_a_password_changed_through_one_node_works_at_the_other_at_once(cluster)
     a, b = cluster()
     old = a.alice_pw
     assert auth(b, "alice@example.org", old)[0] == 235
+    # a session opened at node-b with the old password, before the change
+    open_b = b.smtplib()
+    assert auth_plain(open_b, "alice@example.org", old)[0] == 235
     r = a.api(a.key).post("/api/v1/users/alice@example.org/smtp-password")
     assert r.status in (200, 201), r
     new = r.json["password"]
@@ -160,6 +163,24 @@ def test_a_password_changed_through_one_node_works_at_the_other_at_once(cluster)
     code, _ = auth(b, "alice@example.org", old)
     assert code == 535
     assert auth(a, "alice@example.org", new)[0] == 235
+    # the session the old password opened ends at its next MAIL (within
+    # the 5 s a session's credential is trusted, as on one node)
+    time.sleep(5.2)
+    code, text = open_b.mail("alice@example.org")
+    assert code == 421 and b"replaced or revoked" in text, (code, text)
+
+
+def test_an_api_key_revoked_through_one_node_is_refused_at_the_other_at_once(cluster):
+    a, b = cluster()
+    key = a.api(a.key).post("/api/v1/api-keys", {"name": "tooling"}).json["key"]
+    assert b.api(key).get("/api/v1/users").status == 200
+    assert a.api(a.key).call("DELETE", "/api/v1/api-keys/tooling").status == 200
+    assert b.api(key).get("/api/v1/users").status == 401
+    # a user removed through node-b: node-a refuses its login at once
+    bob = a.cli("user", "add", "bob@example.org")["smtp_password"]
+    assert auth(a, "bob@example.org", bob)[0] == 235
+    assert b.api(a.key).call("DELETE", "/api/v1/users/bob@example.org").status == 200
+    assert auth(a, "bob@example.org", bob)[0] == 535
 
 
 def test_a_block_set_on_one_node_stops_sending_on_the_other_within_5_seconds(cluster):
