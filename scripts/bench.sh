@@ -45,6 +45,11 @@
 #                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000)
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
+#   BENCH_STORE=sqlite    postgresql: the store on a PostgreSQL 15 cluster of
+#                         the bench's own (tests/e2e/fixtures_pg.py: loopback,
+#                         fsync off as SQLite's synchronous=NORMAL in WAL
+#                         mode does not sync each commit either), started
+#                         before and stopped after the run
 #   BENCH_QUIET_WAIT=120  before each run, wait up to this many seconds for
 #                         the machine to be idle (other work distorts the
 #                         figures; the table shows what other CPU there was)
@@ -52,6 +57,11 @@ set -eu
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+STORE=${BENCH_STORE:-sqlite}
+# on PostgreSQL: the whole run inside a cluster's lifetime
+if [ "$STORE" = postgresql ] && [ -z "${POSTERN_TEST_PG:-}" ]; then
+	exec /usr/bin/python3 tests/e2e/fixtures_pg.py sh "$0"
+fi
 B=$ROOT/build/bench
 RUN=$B/run
 CONF=$RUN/postern.conf
@@ -432,6 +442,10 @@ set_conf smtp "127.0.0.1:$P_SMTP"
 set_conf submission "127.0.0.1:$P_SUB"
 set_conf submissions "127.0.0.1:$P_SUBS"
 set_conf http "127.0.0.1:$P_HTTP"
+if [ "$STORE" = postgresql ]; then
+	set_conf driver postgresql store
+	set_conf conninfo "$POSTERN_TEST_PG" store
+fi
 set_conf connections 20000 limits
 set_conf connections_per_ip 20000 limits
 # one address (the load generator's) is the whole load here
@@ -463,7 +477,7 @@ PW=$("$BIN" -c "$CONF" --json smtp-password show "$USER_ADDR" |
 {
 	echo "# $(date -u '+%F %T') UTC postern $(git rev-parse --short HEAD 2>/dev/null || echo ?)$(git diff --quiet HEAD -- src 2>/dev/null || echo '+dirty src')"
 	echo "# $(nproc) cores ($(sed -n 's/^model name\t*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr), $(openssl version | cut -d' ' -f1-2), nofile $NOFILE"
-	echo "# ports: smtp $P_SMTP submission $P_SUB submissions $P_SUBS (127.0.0.1); delivery: $DELIVERY${P_SINK:+ (smtp-sink on $P_SINK)}"
+	echo "# ports: smtp $P_SMTP submission $P_SUB submissions $P_SUBS (127.0.0.1); delivery: $DELIVERY${P_SINK:+ (smtp-sink on $P_SINK)}; store: $STORE"
 } >"$RES"
 cat "$RES" >&2
 

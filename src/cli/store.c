@@ -71,7 +71,7 @@ cli_store_conninfo(const char *arg, char *out, size_t len)
 static int
 cli_store_copy(struct cli_global *g, const struct conf *c, const char *to)
 {
-	char err[1024], conninfo[CONF_STR_MAX];
+	char err[1024], conninfo[sizeof(((struct conf *)0)->store_conninfo)];
 	struct store *src = NULL, *dst = NULL;
 	int rc = 1;
 

@@ -24,6 +24,7 @@ struct db {
 	void *conn;
 	struct db_stmt cache[DB_CACHE];
 	int last_rc;
+	int read_noop; /* a read "transaction" the backend does without */
 };
 
 struct db *
@@ -326,16 +327,25 @@ db_begin(struct db *db)
 }
 
 /* A read-only transaction: one snapshot (and, in SQLite, one read lock)
- * for several queries; ended by db_commit. */
+ * for several queries; ended by db_commit. A backend without one
+ * (begin_read_sql NULL) runs the queries each on its own. */
 int
 db_begin_read(struct db *db)
 {
+	if (db->be->begin_read_sql == NULL) {
+		db->read_noop = 1;
+		return 0;
+	}
 	return db_exec(db, db->be->begin_read_sql, NULL) == DB_DONE ? 0 : -1;
 }
 
 int
 db_commit(struct db *db)
 {
+	if (db->read_noop) {
+		db->read_noop = 0;
+		return 0;
+	}
 	return db_exec(db, "COMMIT", NULL) == DB_DONE ? 0 : -1;
 }
 

@@ -44,6 +44,7 @@ struct db_backend {
 	/* DDL where it differs from the migrations' text, NULL: as written
 	 * (store_schema.c) */
 	const char *ddl_integer; /* for INTEGER */
+	const char *ddl_text;	 /* for TEXT */
 	const char *ddl_id;	 /* for "id INTEGER PRIMARY KEY" */
 };
 

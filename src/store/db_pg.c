@@ -33,7 +33,7 @@
 
 #define PG_MAXARG 32
 
-enum pg_kind { K_OTHER, K_BEGIN, K_COMMIT, K_ROLLBACK };
+enum pg_kind { K_OTHER, K_BEGIN, K_COMMIT, K_ROLLBACK, K_SELECT };
 
 struct pg_conn {
 	PGconn *pg;
@@ -43,6 +43,7 @@ struct pg_conn {
 	int tx_lost;	 /* a reset lost it: fail until its ROLLBACK */
 	int64_t changes; /* rows the last command touched */
 	time_t retry_at; /* no reset before: a down server fails fast */
+	char *password;	 /* the conninfo's, to keep out of messages */
 	char err[256];
 };
 
@@ -66,9 +67,26 @@ pg_notice(void *arg, const char *msg)
 	(void)msg; /* "relation exists, skipping" and such: not for a log */
 }
 
-/* The server's message, first line, without the "ERROR:  " prefix. */
+/* Every copy of pw in s (NUL-terminated, cap bytes) becomes "***". */
 static void
-pg_seterr(struct pg_conn *c, const char *msg)
+pg_redact(char *s, size_t cap, const char *pw)
+{
+	size_t n = pw ? strlen(pw) : 0;
+	char *p;
+
+	while (n > 0 && (p = strstr(s, pw)) != NULL) {
+		size_t tail = strlen(p + n) + 1;
+		if (n < 3 && (size_t)(p - s) + 3 + tail > cap)
+			break;
+		memmove(p + 3, p + n, tail);
+		memcpy(p, "***", 3);
+	}
+}
+
+/* A message's first line, without the "ERROR:  " prefix, and never the
+ * password (libpq may quote a conninfo it cannot use). */
+static void
+pg_message(char *out, size_t cap, const char *msg, const char *pw)
 {
 	size_t n;
 
@@ -77,41 +95,37 @@ pg_seterr(struct pg_conn *c, const char *msg)
 	if (strncmp(msg, "ERROR:  ", 8) == 0)
 		msg += 8;
 	n = strcspn(msg, "\n");
-	if (n >= sizeof(c->err))
-		n = sizeof(c->err) - 1;
-	memcpy(c->err, msg, n);
-	c->err[n] = '\0';
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, msg, n);
+	out[n] = '\0';
+	pg_redact(out, cap, pw);
 }
 
-static void *
-pg_open(const char *target, char *err, size_t errlen)
+static void
+pg_seterr(struct pg_conn *c, const char *msg)
 {
-	struct pg_conn *c;
+	pg_message(c->err, sizeof(c->err), msg, c->password);
+}
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return NULL;
-	/* a connection attempt is bounded unless the operator's conninfo
-	 * (expanded from dbname, after it) says otherwise */
-	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
-	const char *vals[] = { "5", target, NULL };
+/* The conninfo's password (NULL if none), for pg_redact; -1 if the
+ * conninfo cannot be parsed. */
+static int
+pg_password(const char *target, char **pw)
+{
+	PQconninfoOption *o, *opts;
+	char *perr = NULL;
 
-	c->pg = PQconnectdbParams(keys, vals, 1);
-	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-		char m[256] = "out of memory";
-		if (c->pg) {
-			/* libpq's message names host and port, not the
-			 * password */
-			snprintf(m, sizeof(m), "%s", PQerrorMessage(c->pg));
-			m[strcspn(m, "\n")] = '\0';
-		}
-		snprintf(err, errlen, "store postgresql: %s", m);
-		PQfinish(c->pg);
-		free(c);
-		return NULL;
+	*pw = NULL;
+	if ((opts = PQconninfoParse(target, &perr)) == NULL) {
+		PQfreemem(perr); /* it may quote the password: not shown */
+		return -1;
 	}
-	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
-	c->gen = 1;
-	return c;
+	for (o = opts; o->keyword; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val && *o->val)
+			*pw = strdup(o->val);
+	PQconninfoFree(opts);
+	return 0;
 }
 
 static void
@@ -120,7 +134,43 @@ pg_close(void *conn)
 	struct pg_conn *c = conn;
 
 	PQfinish(c->pg);
+	if (c->password)
+		explicit_bzero(c->password, strlen(c->password));
+	free(c->password);
 	free(c);
+}
+
+static void *
+pg_open(const char *target, char *err, size_t errlen)
+{
+	/* a connection attempt is bounded unless the operator's conninfo
+	 * (expanded from dbname, after it) says otherwise */
+	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char *vals[] = { "5", target, NULL };
+	struct pg_conn *c;
+	char m[256] = "out of memory";
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	if (pg_password(target, &c->password) == -1) {
+		snprintf(err, errlen,
+		    "store postgresql: the conninfo cannot be parsed: check "
+		    "[store] conninfo (libpq keywords or a postgresql:// URI)");
+		free(c);
+		return NULL;
+	}
+	c->pg = PQconnectdbParams(keys, vals, 1);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		if (c->pg)
+			pg_message(m, sizeof(m), PQerrorMessage(c->pg),
+			    c->password);
+		snprintf(err, errlen, "store postgresql: %s", m);
+		pg_close(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
+	c->gen = 1;
+	return c;
 }
 
 /*
@@ -172,6 +222,8 @@ pg_prepare(void *conn, const char *sql)
 		st->kind = K_COMMIT;
 	else if (strncasecmp(w, "ROLLBACK", 8) == 0)
 		st->kind = K_ROLLBACK;
+	else if (strncasecmp(w, "SELECT", 6) == 0)
+		st->kind = K_SELECT;
 	return st;
 fail:
 	free(st->sql);
@@ -265,20 +317,27 @@ pg_run(struct pg_stmt *st)
 	PGresult *r;
 	int rc, i;
 
+	/* The end of a transaction the connection lost (or on a connection
+	 * that is down): over either way, without waiting for a reset, so
+	 * the statements after it are not failed as part of it. */
+	if ((st->kind == K_ROLLBACK || st->kind == K_COMMIT) &&
+	    (c->tx_lost || PQstatus(c->pg) != CONNECTION_OK)) {
+		c->tx_lost = c->in_tx = 0;
+		snprintf(c->err, sizeof(c->err),
+		    "connection lost in a transaction");
+		return st->kind == K_ROLLBACK ? DB_DONE : DB_ERROR;
+	}
 	if (pg_usable(c) == -1)
 		return DB_ERROR;
 	if (c->tx_lost) {
 		/* the transaction died with the old connection: nothing
 		 * of it may run in autocommit on the new one */
-		if (st->kind == K_BEGIN || st->kind == K_ROLLBACK)
-			c->tx_lost = 0;
 		if (st->kind != K_BEGIN) {
-			if (st->kind == K_COMMIT)
-				c->tx_lost = 0;
 			snprintf(c->err, sizeof(c->err),
 			    "connection lost in a transaction");
-			return st->kind == K_ROLLBACK ? DB_DONE : DB_ERROR;
+			return DB_ERROR;
 		}
+		c->tx_lost = 0;
 	}
 	if (st->gen != c->gen) {
 		snprintf(st->name, sizeof(st->name), "p%u", ++c->nstmt);
@@ -317,10 +376,22 @@ static int
 pg_step(void *stp)
 {
 	struct pg_stmt *st = stp;
-	int rc;
+	int rc, was_up;
 
-	if (st->res == NULL && (rc = pg_run(st)) != DB_DONE)
-		return rc;
+	if (st->res == NULL) {
+		was_up = PQstatus(st->c->pg) == CONNECTION_OK;
+		rc = pg_run(st);
+		/* A read that found the connection dead (the server
+		 * restarted since the last query) runs once more on a new
+		 * one: it changed nothing, and the database may well be
+		 * back. Not a write (it may have been applied before the
+		 * connection died), not in a transaction (it is lost). */
+		if (rc == DB_ERROR && was_up && st->kind == K_SELECT &&
+		    PQstatus(st->c->pg) != CONNECTION_OK && !st->c->tx_lost)
+			rc = pg_run(st);
+		if (rc != DB_DONE)
+			return rc;
+	}
 	if (++st->row < st->nrows)
 		return DB_ROW;
 	return DB_DONE;
@@ -453,11 +524,16 @@ const struct db_backend db_backend_pg = {
 	.changes = pg_changes,
 	.errmsg = pg_errmsg,
 	.begin_sql = "BEGIN",
-	/* one snapshot for several reads, as SQLite's read transaction */
-	.begin_read_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ",
+	/* none: SQLite wants one to take its read lock once, not per
+	 * query; here it would only add two round trips to a login, whose
+	 * reads need no common snapshot (each was true when read) */
+	.begin_read_sql = NULL,
 	/* migrations one node at a time: a lock held to the transaction's
 	 * end; the number is "postern" in ASCII */
 	.migrate_lock_sql = "SELECT pg_advisory_xact_lock(31647739056321134)",
 	.ddl_integer = "BIGINT",
+	/* compared and sorted byte by byte, as SQLite does, whatever the
+	 * database's locale */
+	.ddl_text = "TEXT COLLATE \"C\"",
 	.ddl_id = "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
 };

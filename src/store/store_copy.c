@@ -4,7 +4,8 @@
  * table the source has, in the order its foreign keys need, every row
  * with its ids, in one transaction on the target; then each identity
  * sequence past the largest id copied, so new rows do not collide. The
- * target is migrated to the same version first and must hold no rows.
+ * target is migrated to the same version first and must hold no domain,
+ * user, API key or logged attempt (what its migrations seed is replaced).
  * Generic over the schema: a table a later migration adds is copied too.
  */
 #include <stdio.h>
@@ -171,22 +172,72 @@ copy_sequences(struct db *dst)
 	return 0;
 }
 
+/* The order rows can go in: each table after those it references; the
+ * indexes of t into order. -1 if the foreign keys loop. */
+static int
+copy_order(struct db *src, struct copy_table *t, int n, int *order)
+{
+	int i, k = 0, moved, ready;
+
+	do {
+		moved = 0;
+		for (i = 0; i < n; i++) {
+			if (t[i].done)
+				continue;
+			if ((ready = copy_ready(src, t, n, t[i].name)) < 0)
+				return -1;
+			if (ready) {
+				t[i].done = 1;
+				order[k++] = i;
+				moved++;
+			}
+		}
+	} while (moved > 0);
+	return k == n ? 0 : -1;
+}
+
+/* Does table name of db hold a row? 1, 0, -1 on failure. */
+static int
+copy_has_rows(struct db *db, const char *name)
+{
+	char sql[256];
+	struct db_stmt *st = NULL;
+	int rc;
+
+	if ((size_t)snprintf(sql, sizeof(sql), "SELECT 1 FROM \"%s\" LIMIT 1",
+		name) < sizeof(sql))
+		st = db_prepare_once(db, sql);
+	rc = st ? db_step(st) : DB_ERROR;
+	db_finalize(st);
+	return rc == DB_ROW ? 1 : rc == DB_DONE ? 0 : -1;
+}
+
+/*
+ * A target is empty when it holds no domain, user, API key or logged
+ * attempt: what a used postern always has one of. Rows in other tables
+ * are what its migrations seeded (the source has its own of them): they
+ * are replaced by the source's.
+ */
+static const char *const copy_used[] = { "domain", "account", "api_key",
+	"auth_event" };
+
 int
 store_copy(struct store *from, struct store *to,
     void (*progress)(const char *table, int64_t rows, void *), void *arg,
     char *err, size_t errlen)
 {
 	struct copy_table t[COPY_TABLES];
+	int order[COPY_TABLES], n, i, has;
 	char sql[256];
-	int n, i, left, moved;
 	int64_t rows;
 
 	if (strcmp(db_backend(from->db)->name, "sqlite") != 0) {
 		snprintf(err, errlen, "the source must be a SQLite store");
 		return -1;
 	}
-	if ((n = copy_tables(from->db, t, COPY_TABLES)) < 0) {
-		snprintf(err, errlen, "reading the source: %s",
+	if ((n = copy_tables(from->db, t, COPY_TABLES)) < 0 ||
+	    copy_order(from->db, t, n, order) == -1) {
+		snprintf(err, errlen, "reading the source's tables: %s",
 		    db_errmsg(from->db));
 		return -1;
 	}
@@ -195,48 +246,34 @@ store_copy(struct store *from, struct store *to,
 		return -1;
 	}
 	/* an empty target only: a copy never merges into live data */
-	for (i = 0; i < n; i++) {
-		struct db_stmt *st = NULL;
-		if ((size_t)snprintf(sql, sizeof(sql),
-			"SELECT 1 FROM \"%s\" LIMIT 1",
-			t[i].name) < sizeof(sql))
-			st = db_prepare_once(to->db, sql);
-		int rc = st ? db_step(st) : DB_ERROR;
-		db_finalize(st);
-		if (rc != DB_DONE) {
-			if (rc == DB_ROW)
+	for (i = 0; i < (int)(sizeof(copy_used) / sizeof(copy_used[0])); i++) {
+		if ((has = copy_has_rows(to->db, copy_used[i])) != 0) {
+			if (has == 1)
 				snprintf(err, errlen,
 				    "the target is not empty (table %s has rows):"
 				    " copy only into a new database",
-				    t[i].name);
+				    copy_used[i]);
 			else
 				snprintf(err, errlen, "target table %s: %s",
-				    t[i].name, db_errmsg(to->db));
+				    copy_used[i], db_errmsg(to->db));
 			goto fail;
 		}
 	}
-	for (left = n; left > 0; left -= moved) {
-		moved = 0;
-		for (i = 0; i < n; i++) {
-			int ready;
-			if (t[i].done)
-				continue;
-			if ((ready = copy_ready(from->db, t, n, t[i].name)) < 0)
-				goto fail_src;
-			if (!ready)
-				continue;
-			if (copy_rows(from->db, to->db, t[i].name, &rows, err,
-				errlen) == -1)
-				goto fail;
-			if (progress)
-				progress(t[i].name, rows, arg);
-			t[i].done = 1;
-			moved++;
-		}
-		if (moved == 0) {
-			snprintf(err, errlen, "the tables' foreign keys loop");
+	/* the migrations' seeds go, the referencing tables first */
+	for (i = n - 1; i >= 0; i--)
+		if ((size_t)snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"",
+			t[order[i]].name) >= sizeof(sql) ||
+		    db_exec_once(to->db, sql) != DB_DONE) {
+			snprintf(err, errlen, "emptying %s: %s",
+			    t[order[i]].name, db_errmsg(to->db));
 			goto fail;
 		}
+	for (i = 0; i < n; i++) {
+		if (copy_rows(from->db, to->db, t[order[i]].name, &rows, err,
+			errlen) == -1)
+			goto fail;
+		if (progress)
+			progress(t[order[i]].name, rows, arg);
 	}
 	if (copy_sequences(to->db) == -1 || db_commit(to->db) == -1) {
 		snprintf(err, errlen, "finishing: %s", db_errmsg(to->db));
@@ -244,8 +281,6 @@ store_copy(struct store *from, struct store *to,
 	}
 	store_read_end(from);
 	return 0;
-fail_src:
-	snprintf(err, errlen, "reading the source: %s", db_errmsg(from->db));
 fail:
 	db_rollback(to->db);
 	store_read_end(from);

@@ -252,45 +252,54 @@ static const char *const store_migrations[] = {
 /*
  * A migration's statement as this backend's DDL, into out. Written once
  * for both (docs/ARCHITECTURE.md, "Migrations"): an integer column is
- * INTEGER (64 bits on PostgreSQL: BIGINT) and a generated key is spelled
- * "id INTEGER PRIMARY KEY" (SQLite's rowid; an identity on PostgreSQL).
+ * INTEGER (64 bits on PostgreSQL: BIGINT), a generated key is spelled
+ * "id INTEGER PRIMARY KEY" (SQLite's rowid; an identity on PostgreSQL),
+ * TEXT compares bytes on both (COLLATE "C" on PostgreSQL).
  * -1 if out is too small.
  */
+static int
+ddl_is_name_char(char c)
+{
+	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* Does the whole word w (several words allowed) start at p? */
+static int
+ddl_word(const char *in, const char *p, const char *w)
+{
+	size_t n = strlen(w);
+
+	return (p == in || !ddl_is_name_char(p[-1])) && strncmp(p, w, n) == 0 &&
+	       !ddl_is_name_char(p[n]);
+}
+
 static int
 store_schema_ddl(const struct db_backend *be, const char *in, char *out,
     size_t outlen)
 {
-	static const char idkey[] = "id INTEGER PRIMARY KEY";
-	const char *p = in;
+	const char *p = in, *rep, *w;
 	size_t o = 0, n;
 
 	while (*p) {
-		const char *rep = NULL;
-		int word = p == in ||
-			   !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
-			       (p[-1] >= 'A' && p[-1] <= 'Z'));
-		if (be->ddl_id && word &&
-		    strncmp(p, idkey, sizeof(idkey) - 1) == 0) {
+		if (be->ddl_id && ddl_word(in, p, w = "id INTEGER PRIMARY KEY"))
 			rep = be->ddl_id;
-			n = sizeof(idkey) - 1;
-		} else if (be->ddl_integer && word &&
-			   strncmp(p, "INTEGER", 7) == 0) {
+		else if (be->ddl_integer && ddl_word(in, p, w = "INTEGER"))
 			rep = be->ddl_integer;
-			n = 7;
-		}
-		if (rep == NULL) {
-			rep = p;
-			n = 1;
+		else if (be->ddl_text && ddl_word(in, p, w = "TEXT"))
+			rep = be->ddl_text;
+		else {
 			if (o + 1 >= outlen)
 				return -1;
 			out[o++] = *p++;
 			continue;
 		}
-		if (o + strlen(rep) >= outlen)
+		n = strlen(rep);
+		if (o + n >= outlen)
 			return -1;
-		memcpy(out + o, rep, strlen(rep));
-		o += strlen(rep);
-		p += n;
+		memcpy(out + o, rep, n);
+		o += n;
+		p += strlen(w);
 	}
 	out[o] = '\0';
 	return 0;

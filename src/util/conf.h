@@ -56,7 +56,7 @@ struct conf {
 	/* [store] */
 	char store_driver[32];		/* sqlite or postgresql */
 	char store_path[CONF_PATH_MAX]; /* sqlite file */
-	char store_conninfo[CONF_STR_MAX];
+	char store_conninfo[1024]; /* libpq keywords or URI: paths of certs */
 	int64_t store_stale_after; /* seconds without the store: refuse */
 	int64_t store_timeout;	   /* seconds one query may wait */
 

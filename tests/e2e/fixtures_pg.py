@@ -155,10 +155,25 @@ class Cluster:
         )
         return r.stdout.strip()
 
-    def createdb(self, name=None):
+    def createdb(self, name=None, template=None):
         name = name or "t%d" % next(self._dbs)
-        self.psql('CREATE DATABASE "%s"' % name, dbname="postgres")
+        self.psql('CREATE DATABASE "%s"%s' % (name, ' TEMPLATE "%s"' % template if template else ""),
+                  dbname="postgres")
         return self.conninfo_for(name)
+
+    def migrated_db(self, postern_bin):
+        """A new database with postern's schema, as `postern init` leaves
+        a SQLite store: copied from a template migrated once by
+        `postern store migrate`."""
+        if not getattr(self, "_template", None):
+            conninfo = self.createdb("migrated")
+            conf = os.path.join(self.dir, "migrate.conf")
+            with open(conf, "w") as f:
+                f.write("[store]\ndriver = postgresql\nconninfo = %s\n" % conninfo)
+            subprocess.run([postern_bin, "-c", conf, "store", "migrate"], check=True,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+            self._template = "migrated"
+        return self.createdb(template=self._template)
 
     def __enter__(self):
         self.init().start()
@@ -191,11 +206,13 @@ except ImportError:  # as a script, without pytest
 
 def configure(conf_set):
     """In a module run on PostgreSQL: a new database of the current
-    cluster for one setup, put in its config through conf_set(section,
-    key, value); its conninfo. None on SQLite."""
+    cluster for one setup, migrated (as `postern init` leaves SQLite), put
+    in its config through conf_set(section, key, value); its conninfo.
+    None on SQLite."""
     if CURRENT is None:
         return None
-    conninfo = CURRENT.createdb()
+    conninfo = CURRENT.migrated_db(os.environ.get("POSTERN_BIN") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "../../postern"))
     conf_set("store", "driver", "postgresql")
     conf_set("store", "conninfo", conninfo)
     return conninfo
@@ -221,7 +238,7 @@ def dump(conninfo):
     r = subprocess.run([os.path.join(PG_BIN, "pg_dump"), "--data-only", "--no-owner", "-d", conninfo],
                        check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
     return "\n".join(sorted(l for l in r.stdout.splitlines()
-                            if l and not l.startswith(("--", "SELECT pg_catalog.setval", "\\restrict",
+                            if l and not l.startswith(("--", "SELECT pg_catalog.set", "SET ", "\\restrict",
                                                        "\\unrestrict"))))
 
 

@@ -3,11 +3,13 @@ The store on PostgreSQL, as an operator meets it: `postern store
 migrate`, `postern store copy` from a SQLite store into an empty
 database (then the same logins work on PostgreSQL), and a database that
 restarts under a running postern (AUTH answers 451 4.3.0 meanwhile, never
-235 unchecked, and works again after, with no crash). A cluster of the
+235 unchecked, and works again after, with no crash; the node holds the
+connections it says it does, no more). A cluster of the
 tests' own (fixtures_pg.py), never the system's.
 """
 import base64
 import os
+import re
 import subprocess
 import time
 
@@ -114,6 +116,13 @@ def test_a_copied_store_logs_the_same_users_in_on_postgresql(tmp_path, pg_cluste
     srv.stop()
 
 
+def connections(cluster):
+    """Sessions open on the postern database, this query's own excepted."""
+    rows = fixtures_pg.psql_json(cluster.conninfo, "SELECT count(*) AS n FROM pg_stat_activity"
+                                 " WHERE datname = 'postern' AND pid <> pg_backend_pid()")
+    return rows[0]["n"]
+
+
 @pytest.fixture
 def own_cluster():
     """A cluster of this test only: it is stopped and started under load."""
@@ -130,6 +139,14 @@ def test_auth_is_deferred_while_postgresql_restarts_and_works_after(tmp_path, ow
     pw = srv.cli("user", "add", "alice@example.org")["smtp_password"]
     srv.start()
     assert auth_reply(srv, "alice@example.org", pw).code == 235
+    # the node's pool: a connection per worker, the auth log's and the
+    # main thread's, no more, however many logins
+    m = re.search(r"server.start .*store=postgresql store_connections=(\d+)", srv.log())
+    assert m, srv.log()
+    pool = int(m.group(1))
+    for _ in range(10):
+        assert auth_reply(srv, "alice@example.org", pw).code == 235
+    assert connections(own_cluster) == pool
 
     own_cluster.stop()
     for secret in (pw, "wrong-password-123", pw):
@@ -150,6 +167,7 @@ def test_auth_is_deferred_while_postgresql_restarts_and_works_after(tmp_path, ow
     assert auth_reply(srv, "alice@example.org", "wrong-password-123").code == 535
     # every worker's connection is back: a few logins in a row all work
     assert all(auth_reply(srv, "alice@example.org", pw).code == 235 for _ in range(6))
+    assert connections(own_cluster) <= pool
     srv.wait_log(r"result=tempfail reason=store")
     # the log names the failure, never the conninfo's secrets or the password
     log = srv.log()

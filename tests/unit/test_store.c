@@ -699,3 +699,48 @@ UNIT_TEST(test_failed_logins_add_up_and_refuse_an_address_once)
 	store_bf_rows_free(&l);
 	store_close(s);
 }
+
+UNIT_TEST(test_a_sqlite_store_is_copied_whole_into_an_empty_postgresql_one)
+{
+	struct store *dst = test_store(), *src;
+	struct store_domain d;
+	struct store_user u;
+	struct addr al = { "al", "al", "example.net" };
+	char err[256];
+	int64_t id, v;
+
+	if (unit_pg == NULL) { /* the target is PostgreSQL: its pass only */
+		store_close(dst);
+		return;
+	}
+	/* the source: a SQLite file, whatever the pass */
+	unit_pg = NULL;
+	src = unit_store_fresh("/tmp/postern-unit-copy.db");
+	unit_pg = getenv("POSTERN_TEST_PG");
+	CHECK(src != NULL && dst != NULL);
+	if (src == NULL || dst == NULL)
+		goto out;
+	CHECK(store_domain_add(src, "example.org") == 0);
+	CHECK(store_domain_get(src, "example.org", &d) == 0);
+	CHECK(store_domain_alias_add(src, "example.net", d.id) == 0);
+	CHECK(store_user_add(src, d.id, "alice", "alice", &id) == 0);
+	CHECK(store_user_alias_add(src, id, d.id, "al", "al") == 0);
+	CHECK(store_user_add(src, d.id, "bob", "bob", &id) == 0);
+	CHECK(store_tos_add(src, "terms", 1, &v) == 0 && v == 1);
+	/* a row as a migration might seed: replaced by the source's */
+	CHECK(store_tos_add(dst, "seeded", 1, &v) == 0);
+	CHECK(store_copy(src, dst, NULL, NULL, err, sizeof(err)) == 0);
+	/* by the alias at the alias domain: both came along */
+	CHECK(store_mailbox_user(dst, &al, &u) == 0 && u.id == 1);
+	CHECK_STR(u.local, "alice");
+	CHECK(store_tos_current(dst, NULL) == 1);
+	/* new rows take ids past the copied ones */
+	CHECK(store_user_add(dst, d.id, "carol", "carol", &id) == 0 && id == 3);
+	/* a target in use is refused, and keeps what it has */
+	CHECK(store_copy(src, dst, NULL, NULL, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "not empty") != NULL);
+	CHECK(store_mailbox_user(dst, &al, &u) == 0);
+out:
+	store_close(src);
+	store_close(dst);
+}
