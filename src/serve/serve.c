@@ -372,14 +372,15 @@ serve_run(struct conf *conf)
 	event_add(tick, &one_s);
 	if (rc == 0) {
 		serve_tick_cb(-1, 0, NULL);
-		/* a connection per worker, the auth log's writer and this
-		 * thread: the node's whole pool (ARCHITECTURE.md) */
+		/* a connection per worker, the auth log's writer, the node
+		 * sync and this thread: the node's whole pool
+		 * (ARCHITECTURE.md) */
 		log_info("server.start hostname=%s smtp=%s submission=%s "
 			 "submissions=%s workers=%d store=%s "
 			 "store_connections=%d",
 		    conf->hostname, conf->listen_smtp, conf->listen_submission,
 		    conf->listen_submissions, nworkers, conf->store_driver,
-		    nworkers + 2);
+		    nworkers + 3);
 	} else {
 		for (i = started - 1; i >= 0; i--)
 			if (services[i]->stop)

@@ -54,11 +54,11 @@ def test_store_migrate_brings_an_empty_database_to_the_current_version(tmp_path,
     use_postgresql(srv, pg_database)
     rc, out, err = store_cmd(srv, "migrate")
     assert rc == 0, err
-    assert out.strip() == "store: postgresql, schema version 6", out
+    assert out.strip() == "store: postgresql, schema version 8", out
     # run again: nothing to do, the same version
     rc, out, err = store_cmd(srv, "migrate")
-    assert rc == 0 and "schema version 6" in out, err
-    assert fixtures_pg.psql_json(pg_database, "SELECT max(version) AS v FROM schema_version") == [{"v": 6}]
+    assert rc == 0 and "schema version 8" in out, err
+    assert fixtures_pg.psql_json(pg_database, "SELECT max(version) AS v FROM schema_version") == [{"v": 8}]
 
 
 def test_a_copied_store_logs_the_same_users_in_on_postgresql(tmp_path, pg_cluster):
