@@ -39,10 +39,13 @@
 #                         aiosmtpd sink (scripts/bench_sink.py) opens on that
 #                         port, `postern queue flush`, and the drain rate.
 #                         BENCH_PARTS=queue BENCH_QUEUE_N=50000 sh scripts/bench.sh
+#   BENCH_PARTS=forward   (not by default) postern as the MX of a user who
+#                         forwards (SRS, ARC) to smtp-sink: scripts/bench_forward.sh
 #   BENCH_PARTS=inbound   (not by default) postern as the MX of a hosted
 #                         domain delivering over LMTP into Dovecot, against
 #                         Postfix delivering to the same Dovecot, in one run:
-#                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000)
+#                         scripts/bench_inbound.sh (BENCH_INBOUND_N=3000;
+#                         BENCH_INBOUND_RSPAMD=1: postern with rspamd too)
 #   BENCH_DELIVERY=sink   sink: smarthost = smtp-sink on 127.0.0.1 (from the
 #                         postfix package); capture: files in data/capture
 #   BENCH_STORE=sqlite    postgresql: the store on a PostgreSQL 15 cluster of
@@ -92,6 +95,8 @@ die() { say "error: $*"; exit 1; }
 
 # the inbound part (functions only; inbound_part runs it)
 . "$ROOT/scripts/bench_inbound.sh"
+# the forwarding part (functions only; forward_part runs it)
+. "$ROOT/scripts/bench_forward.sh"
 
 cleanup() {
 	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
@@ -517,6 +522,10 @@ esac
 
 case " $PARTS " in *" inbound "*)
 	inbound_part ;;
+esac
+
+case " $PARTS " in *" forward "*)
+	forward_part ;;
 esac
 
 # --- the queue at scale ----------------------------------------------------------

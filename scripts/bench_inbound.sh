@@ -34,6 +34,14 @@
 #
 # Knobs: BENCH_INBOUND_N=3000, BENCH_INBOUND_MTAS="postern postfix",
 # BENCH_REPS (the table shows the median run by e2e msgs/s).
+#
+# BENCH_INBOUND_RSPAMD=1 adds the MTA "postern+rspamd": the same postern
+# with [filter] rspamd set (issue 14), asking an rspamd of its own
+# (Debian's, the tests' minimal config: its core and the GTUBE patterns,
+# no rule, no Redis, no DNS), started on a free port, stopped at the end.
+# It measures the round trip and rspamd's MIME parsing, not a full rule
+# set's checks (those ask DNS and Redis, and cost what they cost under
+# any MTA). Its CPU per message is the table's "rsp ms".
 
 IN_N=${BENCH_INBOUND_N:-3000}
 IN_MTAS=${BENCH_INBOUND_MTAS:-postern postfix}
@@ -41,6 +49,7 @@ IN_DIR=
 IN_DNSPID=
 IN_DOVEPID=
 IN_PFUP=
+IN_RSPAMDPID=
 IN_FROM=someone@sender.test
 IN_RCPT=rcpt@bench.test
 
@@ -81,10 +90,11 @@ in_wait_port() { # PORT WHAT PID: until something listens on 127.0.0.1:PORT, at 
 inbound_cleanup() {
 	[ -n "$IN_DIR" ] || return 0
 	in_postfix_stop
-	for p in $IN_DOVEPID $IN_DNSPID; do kill "$p" 2>/dev/null || true; done
-	for p in $IN_DOVEPID $IN_DNSPID; do wait "$p" 2>/dev/null || true; done
+	for p in $IN_DOVEPID $IN_DNSPID $IN_RSPAMDPID; do kill "$p" 2>/dev/null || true; done
+	for p in $IN_DOVEPID $IN_DNSPID $IN_RSPAMDPID; do wait "$p" 2>/dev/null || true; done
 	IN_DOVEPID=''
 	IN_DNSPID=''
+	IN_RSPAMDPID=''
 	rm -rf "$IN_DIR"
 	IN_DIR=
 }
@@ -152,6 +162,56 @@ in_dovecot_start() {
 	timeout 7200 /usr/sbin/dovecot -F -c "$dd/dovecot.conf" >"$dd/stdout.log" 2>&1 &
 	IN_DOVEPID=$!
 	in_wait_port "$P_LMTP" dovecot "$IN_DOVEPID"
+}
+
+# --- rspamd ------------------------------------------------------------------------------
+
+in_rspamd_start() {
+	rd=$IN_DIR/rspamd
+	mkdir -p "$rd"
+	free_port P_RSPAMD
+	free_port P_RSPAMD_DNS # nobody answers there: no rule asks anyway
+	printf 'test\norg\nnet\ncom\n' >"$rd/tld.dat"
+	cat >"$rd/rspamd.conf" <<-EOF
+	# written by scripts/bench_inbound.sh (as tests/e2e/fixtures_rspamd.py)
+	options {
+	  pidfile = "$rd/rspamd.pid";
+	  dbdir = "$rd";
+	  tempdir = "$rd";
+	  filters = "";
+	  url_tld = "$rd/tld.dat";
+	  enable_test_patterns = true;
+	  dns { nameserver = ["127.0.0.1:$P_RSPAMD_DNS"]; timeout = 1s; retransmits = 1; }
+	}
+	logging { type = "file"; filename = "$rd/rspamd.log"; level = "warning"; }
+	actions { greylist = 4; add_header = 6; rewrite_subject = 8; reject = 15; }
+	worker "normal" { bind_socket = "127.0.0.1:$P_RSPAMD"; count = 1; }
+	EOF
+	ru=
+	if [ "$(id -u)" = 0 ]; then
+		chown -R _rspamd:_rspamd "$rd"
+		ru="-u _rspamd -g _rspamd"
+	fi
+	# shellcheck disable=SC2086
+	timeout 7200 /usr/bin/rspamd -f -c "$rd/rspamd.conf" $ru >"$rd/stdout.log" 2>&1 &
+	IN_RSPAMDPID=$!
+	in_wait_port "$P_RSPAMD" rspamd "$IN_RSPAMDPID"
+}
+
+# [filter] rspamd on (MTA postern+rspamd) or off, by a reload (names of
+# its own: sh has no local variables, and in_run's n is the load's size)
+in_rspamd_set() { # VALUE
+	rs_cur=$(sed -n 's/^rspamd = //p' "$CONF")
+	[ "$rs_cur" = "$1" ] && return 0
+	rs_n=$(grep -c 'server.reload result=ok' "$LOG" || true)
+	set_conf rspamd "$1" filter
+	kill -HUP "$SPID"
+	rs_i=0
+	while [ "$(grep -c 'server.reload result=ok' "$LOG" || true)" -le "$rs_n" ]; do
+		rs_i=$((rs_i + 1))
+		[ $rs_i -lt 100 ] || die "postern did not reload within 10 s"
+		sleep 0.1
+	done
 }
 
 # --- Postfix ----------------------------------------------------------------------------
@@ -265,7 +325,7 @@ in_count() { find "$in_maildir/new" -type f 2>/dev/null | wc -l; }
 in_queue_wait() { # MTA SECS
 	w_end=$(($(date +%s) + $2))
 	while [ "$(date +%s)" -lt $w_end ]; do
-		if [ "$1" = postern ]; then
+		if [ "${1%+rspamd}" = postern ]; then
 			[ "$(spool_count)" -gt 0 ] || return 0
 		else
 			[ "$(pf_queue_count)" -gt 0 ] || return 0
@@ -275,13 +335,17 @@ in_queue_wait() { # MTA SECS
 }
 
 in_mta_jiffies() { # MTA
-	if [ "$1" = postern ]; then tree_jiffies "$SPID"; else tree_jiffies "$PF_PID"; fi
+	case $1 in postern*) tree_jiffies "$SPID" ;; *) tree_jiffies "$PF_PID" ;; esac
 }
 
 # in_run MTA LABEL CONNS PER_CONN MSGS [warm]
 in_run() {
 	mta=$1 label=$2 c=$3 k=$4 n=$5
-	if [ "$mta" = postern ]; then port=$P_SMTP; else port=$P_PF; fi
+	case $mta in postern*) port=$P_SMTP ;; *) port=$P_PF ;; esac
+	case $mta in
+	postern+rspamd) in_rspamd_set "127.0.0.1:$P_RSPAMD" ;;
+	postern) [ -z "$IN_RSPAMDPID" ] || in_rspamd_set "" ;;
+	esac
 	in_queue_wait "$mta" 120
 	# an empty INBOX: Dovecot makes the maildir again at the first delivery
 	rm -rf "$IN_DIR/mail/bench.test"
@@ -290,6 +354,8 @@ in_run() {
 	m0=$(in_mta_jiffies "$mta")
 	d0=$(tree_jiffies "$IN_DOVEPID")
 	n0=$(tree_jiffies "$IN_DNSPID")
+	r0=0
+	[ -z "$IN_RSPAMDPID" ] || r0=$(tree_jiffies "$IN_RSPAMDPID")
 	b0=$(busy_jiffies)
 	t0=$(now)
 	rc=0
@@ -308,19 +374,21 @@ in_run() {
 	m2=$(in_mta_jiffies "$mta")
 	d2=$(tree_jiffies "$IN_DOVEPID")
 	n2=$(tree_jiffies "$IN_DNSPID")
+	r2=0
+	[ -z "$IN_RSPAMDPID" ] || r2=$(tree_jiffies "$IN_RSPAMDPID")
 	b2=$(busy_jiffies)
 	got=$(in_count)
 	[ "${6:-}" = warm ] && { IN_WARM_GOT=$got; return 0; }
 	[ -n "$out" ] || out="(no output) $(tail -2 "$B/last.err" | tr '\n' ' ')"
 	cc=$(field client_cpu_s "$out")
-	line=$(echo "$m0 $m2 $d0 $d2 $n0 $n2 $b0 $b2 ${cc:-0} $ok $HZ $t0 $t1 $t2" | awk '{
+	line=$(echo "$m0 $m2 $d0 $d2 $n0 $n2 $b0 $b2 ${cc:-0} $ok $HZ $t0 $t1 $t2 $r0 $r2" | awk '{
 	    hz = $11; n = $10 > 0 ? $10 : 1
 	    mta = ($2 - $1) / hz; dove = ($4 - $3) / hz; dns = ($6 - $5) / hz
-	    busy = ($8 - $7) / hz
-	    printf "accept_s=%.2f e2e_s=%.2f e2e_msgs/s=%.1f mta_cpu_s=%.2f mta_ms_per_msg=%.3f dovecot_ms_per_msg=%.3f dns_ms_per_msg=%.3f machine_ms_per_msg=%.3f other_cpu_s=%.2f",
+	    busy = ($8 - $7) / hz; rsp = ($16 - $15) / hz
+	    printf "accept_s=%.2f e2e_s=%.2f e2e_msgs/s=%.1f mta_cpu_s=%.2f mta_ms_per_msg=%.3f dovecot_ms_per_msg=%.3f dns_ms_per_msg=%.3f rspamd_ms_per_msg=%.3f machine_ms_per_msg=%.3f other_cpu_s=%.2f",
 		$13 - $12, $14 - $12, $10 / ($14 - $12), mta, mta * 1000 / n,
-		dove * 1000 / n, dns * 1000 / n, (busy - $9) * 1000 / n,
-		busy - mta - dove - dns - $9 }')
+		dove * 1000 / n, dns * 1000 / n, rsp * 1000 / n, (busy - $9) * 1000 / n,
+		busy - mta - dove - dns - rsp - $9 }')
 	echo "N|$label|$mta|rc=$rc delivered=$got $line | $out" >>"$RES"
 	say "inbound $label [$mta] rc=$rc $(field msgs/s "$out") msgs/s accepted, e2e $(field e2e_msgs/s "$line") msgs/s ($got in the INBOX), $(field mta_ms_per_msg "$line") CPU-ms/msg (+ Dovecot $(field dovecot_ms_per_msg "$line"), DNS $(field dns_ms_per_msg "$line")), other CPU $(field other_cpu_s "$line") s"
 	[ "$rc" = 0 ] || tail -3 "$B/last.err" >&2
@@ -332,7 +400,7 @@ in_run() {
 in_warm() { # MTA
 	in_run "$1" warm 5 1 20 warm
 	if [ "$IN_WARM_GOT" -ge 20 ]; then
-		[ "$1" = postern ] || return 0
+		case $1 in postern*) ;; *) return 0 ;; esac
 		# postern checked them: SPF and DMARC pass, DKIM none
 		ar=$(find "$in_maildir/new" -type f | head -1 | xargs sed -n \
 		    '/^Authentication-Results:/,/^[^ \t]/p' | sed '$d' | tr -s ' \t\n' ' ')
@@ -340,10 +408,16 @@ in_warm() { # MTA
 		case $ar in *spf=pass*dmarc=pass*) ;;
 		*) die "inbound warm-up: postern did not check SPF and DMARC: '$ar'" ;;
 		esac
+		[ "$1" = postern+rspamd ] || return 0
+		xs=$(find "$in_maildir/new" -type f | head -1 | xargs sed -n '/^X-Spam-Status:/p')
+		echo "# inbound: postern+rspamd wrote $xs" >>"$RES"
+		case $xs in *"No, score="*) ;;
+		*) die "inbound warm-up: rspamd was not asked: '$xs'" ;;
+		esac
 		return 0
 	fi
 	tail -20 "$IN_DIR/dovecot/dovecot.log" >&2 2>/dev/null || true
-	if [ "$1" = postern ]; then tail -20 "$LOG" >&2
+	if [ "${1%+rspamd}" = postern ]; then tail -20 "$LOG" >&2
 	else tail -20 "$IN_DIR/postfix/maillog" >&2 2>/dev/null || true; fi
 	die "inbound warm-up: $IN_WARM_GOT of 20 messages reached the INBOX through $1"
 }
@@ -359,6 +433,11 @@ inbound_part() {
 	in_maildir=$IN_DIR/mail/bench.test/rcpt
 	in_dns_start
 	in_dovecot_start
+	if [ "${BENCH_INBOUND_RSPAMD:-0}" = 1 ]; then
+		[ -x /usr/bin/rspamd ] || die "no /usr/bin/rspamd: apt-get install rspamd"
+		in_rspamd_start
+		IN_MTAS="$IN_MTAS postern+rspamd"
+	fi
 	server_stop
 	set_conf lmtp "127.0.0.1:$P_LMTP" mailbox
 	set_conf dns_servers "127.0.0.1:$P_DNS" delivery
@@ -377,7 +456,8 @@ inbound_part() {
 	done
 	in_queue_wait postern 30
 	server_stop
-	# the other parts run without a mailbox
+	# the other parts run without a mailbox (or rspamd)
+	set_conf rspamd "" filter
 	set_conf lmtp "" mailbox
 	set_conf dns_servers "" delivery
 	inbound_cleanup
@@ -402,16 +482,17 @@ $1 == "N" {
 	acc[key, i] = kv($5, "msgs/s") + 0
 	cpu[key, i] = kv($4, "mta_ms_per_msg") + 0
 	mach[key, i] = kv($4, "machine_ms_per_msg") + 0
-	row[key, i] = sprintf("%-18s %-8s %7s %7s %7s %7s %7s %7s %5s %5s %4s", $2, $3,
+	row[key, i] = sprintf("%-18s %-14s %7s %7s %7s %7s %7s %7s %7s %5s %5s %4s", $2, $3,
 	    kv($5, "msgs/s"), kv($4, "e2e_msgs/s"), kv($4, "mta_ms_per_msg"),
 	    kv($4, "dovecot_ms_per_msg"), kv($4, "dns_ms_per_msg"),
+	    kv($4, "rspamd_ms_per_msg"),
 	    kv($4, "machine_ms_per_msg"), kv($5, "client_cpu_s"), kv($4, "other_cpu_s"),
 	    kv($5, "failed") + kv($5, "unfinished") + kv($5, "ok") - kv($4, "delivered"))
 }
 END {
-	printf "\n%-18s %-8s %7s %7s %7s %7s %7s %7s %5s %5s %4s\n",
+	printf "\n%-18s %-14s %7s %7s %7s %7s %7s %7s %7s %5s %5s %4s\n",
 	    "inbound (median)", "MTA", "acc/s", "e2e/s", "MTA ms", "dove ms",
-	    "dns ms", "mach ms", "cli s", "oth s", "miss"
+	    "dns ms", "rsp ms", "mach ms", "cli s", "oth s", "miss"
 	for (o = 1; o <= nk; o++) {
 		key = order[o]; m = cnt[key]
 		for (i = 1; i <= m; i++) idx[i] = i
@@ -432,13 +513,22 @@ END {
 		    cpu[b, ib] ? cpu[a, ia] / cpu[b, ib] : 0,
 		    mach[b, ib] ? mach[a, ia] / mach[b, ib] : 0
 	}
+	for (l = 1; l <= nl; l++) {
+		a = loads[l] SUBSEP "postern+rspamd"; b = loads[l] SUBSEP "postern"
+		if (!(a in cnt) || !(b in cnt)) continue
+		ia = med[a]; ib = med[b]
+		printf "%-18s rspamd on/off: accepted %.2fx, e2e %.2fx; postern CPU per message %+.3f ms\n",
+		    loads[l], acc[b, ib] ? acc[a, ia] / acc[b, ib] : 0,
+		    rate[b, ib] ? rate[a, ia] / rate[b, ib] : 0, cpu[a, ia] - cpu[b, ib]
+	}
 	print "\ninbound: plain SMTP to the MX port, 1 KiB, from someone@sender.test (SPF pass, DMARC"
 	print "p=none, unsigned) to rcpt@bench.test, delivered over LMTP to one Dovecot. postern checks"
 	print "SPF, DKIM and DMARC on every message; Postfix checks none (it has none built in)."
 	print "acc/s: 250 after the dot per second; e2e/s: until every accepted message was a file in"
 	print "the INBOX (maildir new/). MTA ms: CPU per message until then of postern (its process) or"
 	print "Postfix (all its processes); dove ms: of Dovecot (all its processes); dns ms: of the"
-	print "loopback DNS server (the world'"'"'s DNS, not postern'"'"'s work); mach ms: busy CPU of the"
+	print "loopback DNS server (the world'"'"'s DNS, not postern'"'"'s work); rsp ms: of rspamd (postern+rspamd:"
+	print "postern with [filter] rspamd, BENCH_INBOUND_RSPAMD=1); mach ms: busy CPU of the"
 	print "machine minus smtpload; cli s: smtpload CPU; oth s: other CPU meanwhile (~0 when quiet);"
 	print "miss: messages not accepted or not in the INBOX."
 }' "$RES" >>"$SUM"

@@ -8,13 +8,14 @@ libsqlite3-dev libpq-dev libc-ares-dev libjansson-dev libidn2-dev
 libqrencode-dev zlib1g-dev publicsuffix"
 test="libclang-rt-14-dev clang-format python3 python3-pytest python3-dkim python3-dnslib
 python3-aiosmtpd swaks libnet-ssleay-perl openssl sqlite3
-chromium chromium-driver python3-selenium postgresql"
+chromium chromium-driver python3-selenium rspamd postgresql"
 # postgresql: the tests initdb and start clusters of their own (a
 # temporary folder, a loopback port), never the one Debian's postinst
 # may start on 5432
 # dovecot-*: the demo and the mailbox tests start their own Dovecot (own
 # config, folder and ports), never the system's that Debian's postinst
-# may start; swaks: the demo's message to itself
+# may start; swaks: the demo's message to itself. rspamd (test): the
+# filter tests start their own too, on loopback ports of their own
 run="dovecot-imapd dovecot-lmtpd swaks libnet-ssleay-perl"
 want="$build"
 [ "${1:-}" = "run" ] && want="$build $run"

@@ -32,7 +32,11 @@
     totpDisable: '/api/v1/me/totp/disable',
     profile: '/api/v1/me/profile',
     passwordLink: '/api/v1/password/link',
-    passwordSet: '/api/v1/password/reset'
+    passwordSet: '/api/v1/password/reset',
+    forward: '/api/v1/me/forward',
+    forwardTarget: function (t) { return '/api/v1/me/forward/' + enc(t); },
+    forwardMode: '/api/v1/me/forward/mode',
+    forwardConfirm: '/api/v1/forward/confirm'
   };
 
   function ApiError(status, msg) { this.status = status; this.message = msg; }
@@ -90,8 +94,8 @@
 
   // ---- routing between views ----
 
-  var outViews = ['login', 'totp', 'forgot', 'reset'];
-  var inViews = ['relay', 'apps', 'signins', 'setup', 'security'];
+  var outViews = ['login', 'totp', 'forgot', 'reset', 'fwdconfirm'];
+  var inViews = ['relay', 'apps', 'forward', 'signins', 'setup', 'security'];
 
   function showOut(name) {
     show('in', false);
@@ -122,6 +126,14 @@
       return showOut('reset');
     }
     if (h === 'reset' && state.linkToken) return showOut('reset');
+    if (h.indexOf('forward=') === 0) {
+      // a forwarding target's link: whoever holds it confirms, signed in
+      // or not; the token stays in memory, out of the address bar
+      state.fwdToken = h.slice(h.indexOf('=') + 1);
+      history.replaceState(null, '', location.pathname + '#confirm-forward');
+      return showFwdConfirm();
+    }
+    if (h === 'confirm-forward' && state.fwdToken) return showOut('fwdconfirm');
     if (h === 'forgot' || h === 'create') {
       state.linkPurpose = h === 'create' ? 'create' : 'reset';
       text('forgot-title', h === 'create' ? 'Create a local password' : 'Forgot password');
@@ -547,7 +559,108 @@
     } catch (e) { fail('totp-disable-error', e); }
   });
 
-  var loaders = { relay: loadRelay, apps: loadApps, signins: loadSignins, setup: loadSetup, security: loadSecurity };
+  // ---- forwarding ----
+
+  function fwdStatus(t) {
+    var b = document.createElement('span');
+    b.className = 'badge ' + (t.status === 'confirmed' ? 'ok' : t.status === 'pending' ? 'wait' : 'fail');
+    b.textContent = t.status === 'confirmed' ? 'confirmed'
+      : t.status === 'pending' ? 'waiting for confirmation' : 'link expired: add it again';
+    return b;
+  }
+
+  async function loadForward() {
+    var r = await call('GET', API.forward);
+    text('fwd-address', r.address);
+    $('fwd-keep').checked = r.mode !== 'only';
+    $('fwd-only').checked = r.mode === 'only';
+    var rows = $('fwd-rows');
+    rows.textContent = '';
+    (r.targets || []).forEach(function (t) {
+      var tr = document.createElement('tr');
+      cell(tr, t.target);
+      cell(tr, fwdStatus(t));
+      cell(tr, when(t.created));
+      var b = document.createElement('button');
+      b.className = 'small';
+      b.textContent = 'Remove';
+      b.addEventListener('click', async function () {
+        if (b.dataset.armed !== '1') {
+          b.dataset.armed = '1';
+          b.textContent = 'Remove now?';
+          b.className = 'small danger';
+          return;
+        }
+        try {
+          await call('DELETE', API.forwardTarget(t.target));
+          show('fwd-sent', false);
+          await loadForward();
+        } catch (e) { fail('fwd-error', e); }
+      });
+      cell(tr, b, 'right');
+      rows.appendChild(tr);
+    });
+    var n = (r.targets || []).length;
+    show('fwd-table', n > 0);
+    show('fwd-none', n === 0);
+    $('fwd-add').disabled = n >= (r.max_targets || 10);
+  }
+
+  $('f-fwd').addEventListener('submit', async function (ev) {
+    ev.preventDefault();
+    show('fwd-error', false);
+    show('fwd-sent', false);
+    try {
+      var r = await call('POST', API.forward, { target: $('fwd-target').value.trim() });
+      text('fwd-sent', 'A link was sent to ' + r.target + '. Open it there to confirm.');
+      show('fwd-sent', true);
+      $('fwd-target').value = '';
+      await loadForward();
+    } catch (e) { fail('fwd-error', e); }
+  });
+
+  document.querySelectorAll('input[name="fwd-mode"]').forEach(function (el) {
+    el.addEventListener('change', async function () {
+      show('fwd-mode-saved', false);
+      try {
+        await call('PUT', API.forwardMode, { mode: el.value });
+        show('fwd-mode-saved', true);
+      } catch (e) { fail('fwd-error', e); }
+    });
+  });
+
+  // the confirmation page: a GET shows what the link is for, and only
+  // the button (a POST) confirms, so a link scanner confirms nothing
+  async function showFwdConfirm() {
+    showOut('fwdconfirm');
+    ['fwdc-ask', 'fwdc-explain', 'fwdc-submit', 'fwdc-done', 'fwdc-error'].forEach(function (id) { show(id, false); });
+    try {
+      var r = await call('GET', API.forwardConfirm + '?token=' + enc(state.fwdToken || ''));
+      text('fwdc-user', r.address);
+      text('fwdc-target', r.target);
+      show('fwdc-ask', true);
+      show('fwdc-explain', true);
+      show('fwdc-submit', true);
+    } catch (e) { fail('fwdc-error', e); }
+  }
+
+  $('fwdc-submit').addEventListener('click', async function () {
+    $('fwdc-submit').disabled = true;
+    try {
+      var r = await call('POST', API.forwardConfirm, { token: state.fwdToken || '' });
+      state.fwdToken = '';
+      text('fwdc-done-user', r.address);
+      text('fwdc-done-target', r.target);
+      ['fwdc-ask', 'fwdc-explain', 'fwdc-submit'].forEach(function (id) { show(id, false); });
+      show('fwdc-done', true);
+    } catch (e) {
+      fail('fwdc-error', e);
+    } finally {
+      $('fwdc-submit').disabled = false;
+    }
+  });
+
+  var loaders = { relay: loadRelay, apps: loadApps, forward: loadForward, signins: loadSignins, setup: loadSetup, security: loadSecurity };
 
   // ---- start: is there a session already? ----
 

@@ -283,8 +283,7 @@ account_ticket_take(struct admin_ctx *ctx, const char *ticket, const char *code,
 	return 0;
 }
 
-/* The panel's base address for links, without a trailing slash. */
-static void
+void
 account_panel_url(const struct conf *c, char *out, size_t len)
 {
 	size_t n;
@@ -298,9 +297,7 @@ account_panel_url(const struct conf *c, char *out, size_t len)
 		out[--n] = '\0';
 }
 
-/* The From: display name as an RFC 5322 quoted string; "" (none) when
- * the name is not printable ASCII (raw UTF-8 would need SMTPUTF8). */
-static void
+void
 account_display_name(const char *name, char *out, size_t len)
 {
 	size_t o = 0;
@@ -326,6 +323,61 @@ account_display_name(const char *name, char *out, size_t len)
 	out[o] = '\0';
 }
 
+int
+account_system_mail(struct admin_ctx *ctx, const struct account_mail *am,
+    char id[SPOOL_ID_LEN + 1])
+{
+	const struct conf *c = ctx->conf;
+	const char *name = c->panel_name[0] ? c->panel_name : c->hostname;
+	char date[64], display[2 * CONF_STR_MAX + 4];
+	struct spool_env env;
+	struct spool_rcpt rcpt;
+	struct iovec iov;
+	struct buf m;
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc = -1;
+
+	account_display_name(name, display, sizeof(display));
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	memset(&env, 0, sizeof(env));
+	memset(&rcpt, 0, sizeof(rcpt));
+	spool_new_id(env.id);
+	env.time = (int64_t)now;
+	str_lcpy(env.from, am->env_from, sizeof(env.from));
+	if (am->domain)
+		str_lcpy(env.domain, am->domain, sizeof(env.domain));
+	str_lcpy(env.ip, "127.0.0.1", sizeof(env.ip));
+	str_lcpy(env.body, am->utf8 ? "8BITMIME" : "7BIT", sizeof(env.body));
+	str_lcpy(rcpt.addr, am->to, sizeof(rcpt.addr));
+	env.nrcpt = 1;
+	env.rcpts = &rcpt;
+	buf_init(&m, 16384);
+	if (buf_printf(&m,
+		"From: %s<%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
+		"Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: text/plain; charset=%s\r\n"
+		"Content-Transfer-Encoding: %s\r\n"
+		"Auto-Submitted: auto-generated\r\n\r\n%s",
+		display, am->from, am->to, am->subject, date, env.id,
+		c->hostname, am->utf8 ? "utf-8" : "us-ascii",
+		am->utf8 ? "8bit" : "7bit", am->text) == -1)
+		goto out;
+	iov.iov_base = m.data;
+	iov.iov_len = m.len;
+	/* the CLI's first look at the spool (a no-op in the server) */
+	if (spool_open(c->data_dir) == -1 || spool_write(&env, &iov, 1) == -1)
+		goto out;
+	str_lcpy(id, env.id, SPOOL_ID_LEN + 1);
+	rc = 0;
+out:
+	/* a link's token is in it */
+	sodium_memzero(m.data, m.cap);
+	buf_free(&m);
+	return rc;
+}
+
 /* The message with the link, into the spool. */
 static int
 account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
@@ -333,63 +385,36 @@ account_link_mail(struct admin_ctx *ctx, const struct store_user *u,
 {
 	const struct conf *c = ctx->conf;
 	const char *name = c->panel_name[0] ? c->panel_name : c->hostname;
-	char url[CONF_STR_MAX + 64], date[64], from[ADDR_MAX + 1];
-	char display[2 * CONF_STR_MAX + 4];
-	struct spool_env env;
-	struct spool_rcpt rcpt;
-	struct iovec iov;
-	struct buf m;
-	time_t now = time(NULL);
-	struct tm tm;
-	int create = strcmp(purpose, "create") == 0, rc = -1;
+	char url[CONF_STR_MAX + 64], from[ADDR_MAX + 1], to[ADDR_MAX + 1];
+	char text[2048];
+	struct account_mail am;
+	int create = strcmp(purpose, "create") == 0, rc;
 
 	account_panel_url(c, url, sizeof(url));
-	account_display_name(name, display, sizeof(display));
 	snprintf(from, sizeof(from), "postmaster@%s", c->hostname);
-	gmtime_r(&now, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	memset(&env, 0, sizeof(env));
-	memset(&rcpt, 0, sizeof(rcpt));
-	spool_new_id(env.id);
-	env.time = (int64_t)now;
-	str_lcpy(env.from, from, sizeof(env.from));
-	str_lcpy(env.ip, "127.0.0.1", sizeof(env.ip));
-	str_lcpy(env.body, "8BITMIME", sizeof(env.body));
-	snprintf(rcpt.addr, sizeof(rcpt.addr), "%s@%s", u->local, u->domain);
-	env.nrcpt = 1;
-	env.rcpts = &rcpt;
-	buf_init(&m, 16384);
+	snprintf(to, sizeof(to), "%s@%s", u->local, u->domain);
 	/* the token is only in the fragment: never sent to a server */
-	if (buf_printf(&m,
-		"From: %s<%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\n"
-		"Message-ID: <%s@%s>\r\nMIME-Version: 1.0\r\n"
-		"Content-Type: text/plain; charset=utf-8\r\n"
-		"Content-Transfer-Encoding: 8bit\r\n"
-		"Auto-Submitted: auto-generated\r\n\r\n",
-		display, from, rcpt.addr,
-		create ? "Create your login password"
-		       : "Reset your login password",
-		date, env.id, c->hostname) == -1 ||
-	    buf_printf(&m,
+	if ((size_t)snprintf(text, sizeof(text),
 		"Hello,\r\n\r\nsomeone (we hope you) asked to %s the login "
 		"password of\r\n%s at %s.\r\n\r\nTo choose it, open this link "
 		"within %lld minutes; it works once:\r\n\r\n"
 		"%s/#%s=%s\r\n\r\n"
 		"If you did not ask for this, ignore this message: nothing "
 		"changes.\r\nYour SMTP password is not affected either way.\r\n",
-		create ? "create" : "reset", rcpt.addr, name,
+		create ? "create" : "reset", to, name,
 		(long long)(c->link_ttl / 60), url, create ? "create" : "reset",
-		token) == -1)
-		goto out;
-	iov.iov_base = m.data;
-	iov.iov_len = m.len;
-	if (spool_write(&env, &iov, 1) == -1)
-		goto out;
-	str_lcpy(id, env.id, SPOOL_ID_LEN + 1);
-	rc = 0;
-out:
-	sodium_memzero(m.data, m.cap);
-	buf_free(&m);
+		token) >= sizeof(text))
+		return -1;
+	memset(&am, 0, sizeof(am));
+	am.env_from = from;
+	am.from = from;
+	am.to = to;
+	am.subject =
+	    create ? "Create your login password" : "Reset your login password";
+	am.utf8 = 1;
+	am.text = text;
+	rc = account_system_mail(ctx, &am, id);
+	sodium_memzero(text, sizeof(text));
 	return rc;
 }
 

@@ -10,6 +10,7 @@
 #ifndef POSTERN_ACCOUNT_H
 #define POSTERN_ACCOUNT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -63,5 +64,26 @@ int account_link_send(struct admin_ctx *, const char *address,
 /* Follow a link: set the login password (strong, not the SMTP one). */
 int account_link_use(struct admin_ctx *, const char *token,
     const char *password, json_t **out, struct admin_err *);
+
+/* The panel's base address for links, without a trailing slash. */
+void account_panel_url(const struct conf *, char *out, size_t len);
+/* A From: display name as an RFC 5322 quoted string and a space; ""
+ * (none) when the name is not printable ASCII (raw UTF-8 would need
+ * SMTPUTF8). */
+void account_display_name(const char *name, char *out, size_t len);
+
+/* A short text message from postern itself (a link to the panel), into
+ * the spool: From "PANEL NAME <from>", one recipient, auto-generated.
+ * domain: the envelope's domain (DKIM signs for it), or NULL. The buffer
+ * that held it is wiped (a link's token is in it). 0 and its id, or -1. */
+struct account_mail {
+	const char *env_from; /* "" for the null sender */
+	const char *from, *to, *subject;
+	const char *domain;
+	int utf8;	  /* 8bit UTF-8 text, else 7bit ASCII */
+	const char *text; /* the body, CRLF lines */
+};
+int account_system_mail(struct admin_ctx *, const struct account_mail *,
+    char id[SPOOL_ID_LEN + 1]);
 
 #endif

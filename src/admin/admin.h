@@ -202,7 +202,20 @@ int admin_apikey_list(struct admin_ctx *, json_t *, json_t **,
 int admin_apikey_revoke(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 
+/* admin/forward.c: a user's forwarding addresses and mode */
+int admin_forward_add(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_forward_remove(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_forward_list(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+int admin_forward_mode(struct admin_ctx *, json_t *, json_t **,
+    struct admin_err *);
+
 /* admin/queue.c: the spool */
+/* Tell the running server to look at the queue again (SIGUSR1): 1 if
+ * one was told, 0 if none runs (it looks at start). */
+int admin_queue_wake(struct admin_ctx *);
 int admin_queue_list(struct admin_ctx *, json_t *, json_t **,
     struct admin_err *);
 int admin_queue_show(struct admin_ctx *, json_t *, json_t **,

@@ -15,7 +15,9 @@
 
 #include "admin.h"
 #include "../queue/qmgr.h"
+#include "../mail/addr.h"
 #include "../spool/spool.h"
+#include "../store/store.h"
 #include "../util/conf.h"
 #include "../util/pidfile.h"
 #include "../util/str.h"
@@ -26,8 +28,8 @@
  * file says: a stale file or one rewritten by the server's user never
  * gets another process signalled.
  */
-static int
-admin_queue_signal(struct admin_ctx *ctx)
+int
+admin_queue_wake(struct admin_ctx *ctx)
 {
 	char path[CONF_PATH_MAX + 32];
 	pid_t pid;
@@ -45,11 +47,33 @@ admin_queue_signal(struct admin_ctx *ctx)
 /*
  * Where the queue sends a recipient, as its logs name it: the LMTP
  * target for a user's mailbox ("lmtp:unix:/PATH", *mailbox set), the
- * smarthost, the capture folder, or the recipient's domain (its MX).
+ * smarthost, the capture folder, or the recipient's domain (its MX); a
+ * bounce to an SRS address goes to the address it decodes to (*mailbox
+ * set to it).
  */
+/* How many confirmed targets the user of a mailbox forwards to. */
+static size_t
+admin_queue_forwards(struct admin_ctx *ctx, const char *mailbox)
+{
+	struct store_strings t = { NULL, 0 };
+	struct store_user u;
+	struct addr a;
+	char why[160];
+	size_t n = 0;
+
+	if (addr_parse(mailbox, &a, why, sizeof(why)) == 0 &&
+	    store_user_get(ctx->store, &a, &u) == 0 &&
+	    store_forward_targets(ctx->store, u.id, &t) == 0)
+		n = t.n;
+	store_strings_free(&t);
+	return n;
+}
+
+/* fwd: the message may be forwarded (not junk, not a kept copy): a
+ * forwarding user's mailbox goes to "forward" (the queue's forward.c). */
 static const char *
-admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, char *mailbox,
-    size_t mlen, char *buf, size_t blen)
+admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, int fwd,
+    char *mailbox, size_t mlen, char *buf, size_t blen)
 {
 	const struct conf *c = ctx->conf;
 	const char *at;
@@ -60,12 +84,23 @@ admin_queue_dest(struct admin_ctx *ctx, const char *rcpt, char *mailbox,
 	if (c->mailbox_lmtp[0] && ctx->store) {
 		switch (route_rcpt(ctx->store, rcpt, mailbox, mlen)) {
 		case ROUTE_MAILBOX:
+			if (fwd && admin_queue_forwards(ctx, mailbox) > 0) {
+				snprintf(buf, blen, "forward");
+				return buf;
+			}
 			snprintf(buf, blen, "lmtp:%s", c->mailbox_lmtp);
 			return buf;
 		case ROUTE_NOUSER:
 			return "none: no such mailbox (5.1.1)";
+		case ROUTE_SRS_BAD:
+			return "none: forged or malformed SRS address (5.1.1)";
+		case ROUTE_SRS_EXPIRED:
+			return "none: expired SRS address (5.1.1)";
 		case ROUTE_ERROR:
 			return "?";
+		case ROUTE_SRS: /* a bounce, relayed to the decoded address */
+			rcpt = mailbox;
+			break;
 		}
 	}
 	if (c->delivery_mode == CONF_DELIVERY_SMARTHOST)
@@ -98,6 +133,11 @@ admin_queue_json(struct admin_ctx *ctx, const struct spool_info *m,
 	    (e->ret[0] && json_object_set_new(o, "ret", json_string(e->ret))) ||
 	    (e->envid[0] &&
 		json_object_set_new(o, "envid", json_string(e->envid))) ||
+	    (e->forwarded_by[0] && json_object_set_new(o, "forwarded_by",
+				       json_string(e->forwarded_by))) ||
+	    (e->mailbox_only &&
+		json_object_set_new(o, "mailbox_only", json_true())) ||
+	    (e->junk && json_object_set_new(o, "junk", json_true())) ||
 	    (rcpts = json_array()) == NULL ||
 	    json_object_set_new(o, "rcpts", rcpts) == -1 ||
 	    (dests = json_array()) == NULL ||
@@ -107,8 +147,9 @@ admin_queue_json(struct admin_ctx *ctx, const struct spool_info *m,
 		goto fail;
 	for (i = 0; i < e->nrcpt; i++) {
 		char mbox[ADDR_MAX + 1], buf[CONF_PATH_MAX + 8];
-		const char *d = admin_queue_dest(ctx, e->rcpts[i].addr, mbox,
-		    sizeof(mbox), buf, sizeof(buf));
+		const char *d = admin_queue_dest(ctx, e->rcpts[i].addr,
+		    !e->junk && !e->mailbox_only, mbox, sizeof(mbox), buf,
+		    sizeof(buf));
 		if (json_array_append_new(rcpts,
 			json_string(e->rcpts[i].addr)) ||
 		    json_array_append_new(dests, json_string(d)) ||
@@ -236,7 +277,7 @@ admin_queue_change(struct admin_ctx *ctx, json_t *args, const char *verb,
 		return admin_fail(err, 500, "queue %s %s: %s", verb, id,
 		    strerror(errno));
 	*out = json_pack("{s:s,s:s,s:b}", "id", id, "done", verb, "running",
-	    admin_queue_signal(ctx));
+	    admin_queue_wake(ctx));
 	return 0;
 }
 
@@ -268,6 +309,6 @@ admin_queue_flush(struct admin_ctx *ctx, json_t *args, json_t **out,
 	(void)args;
 	(void)err;
 	*out = json_pack("{s:s,s:b}", "done", "flush", "running",
-	    admin_queue_signal(ctx));
+	    admin_queue_wake(ctx));
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "../admin/admin.h"
 #include "../auth/secret.h"
+#include "../forward/srs.h"
 #include "../store/store.h"
 #include "../util/conf.h"
 #include "../util/str.h"
@@ -111,6 +112,13 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--since=since --failed --limit=limit",
 	    "[ADDRESS|DOMAIN] [--since 1h|2024-10-01] [--failed] [--limit N]" },
 	{ "user totp off", "user.totp.off", "address", "", "ADDRESS" },
+	{ "user forward add", "user.forward.add", "address target", "",
+	    "ADDRESS TARGET   (mails TARGET a link to confirm)" },
+	{ "user forward remove", "user.forward.remove", "address target", "",
+	    "ADDRESS TARGET" },
+	{ "user forward list", "user.forward.list", "address", "", "ADDRESS" },
+	{ "user forward mode", "user.forward.mode", "address mode", "",
+	    "ADDRESS keep|only   (keep a copy in the mailbox, or not)" },
 	{ "smtp-password show", "smtp-password.show", "login", "",
 	    "ADDRESS|DOMAIN" },
 	{ "smtp-password generate", "smtp-password.generate", "login", "",
@@ -330,7 +338,7 @@ static int
 cli_is_time(const char *key)
 {
 	static const char *const keys[] = { "created", "last_used", "expires",
-		"accepted", "revoked", "time", "resets", NULL };
+		"accepted", "revoked", "time", "resets", "confirmed", NULL };
 	int i;
 
 	for (i = 0; keys[i]; i++)
@@ -554,6 +562,7 @@ static void
 cli_print_queue(json_t *out)
 {
 	json_t *q = json_object_get(out, "queue"), *m, *r, *mb;
+	const char *d;
 	size_t i, j;
 
 	json_array_foreach (q, i, m) {
@@ -562,15 +571,29 @@ cli_print_queue(json_t *out)
 		    json_is_true(json_object_get(m, "held")) ? " (held)" : "",
 		    (long long)json_integer_value(json_object_get(m, "size")),
 		    json_string_value(json_object_get(m, "from")));
+		if (json_is_string(json_object_get(m, "forwarded_by")))
+			printf(" (forwarded for %s)",
+			    json_string_value(
+				json_object_get(m, "forwarded_by")));
+		if (json_is_true(json_object_get(m, "mailbox_only")))
+			printf(" (kept copy)");
 		json_array_foreach (json_object_get(m, "rcpts"), j, r) {
 			printf(" %s", json_string_value(r));
-			/* a user's mailbox: which one, and where it goes */
+			/* a user's mailbox: which one, and where it goes; or
+			 * where a bounce to an SRS address is relayed */
 			mb = json_array_get(json_object_get(m, "mailboxes"), j);
-			if (json_is_string(mb))
-				printf(" (mailbox %s via %s)",
-				    json_string_value(mb),
-				    json_string_value(json_array_get(
-					json_object_get(m, "dests"), j)));
+			d = json_string_value(
+			    json_array_get(json_object_get(m, "dests"), j));
+			if (json_is_string(mb) && d != NULL &&
+			    strcmp(d, "forward") == 0)
+				printf(" (mailbox %s: forwarded)",
+				    json_string_value(mb));
+			else if (json_is_string(mb))
+				printf(" (%s %s via %s)",
+				    d != NULL && strncmp(d, "lmtp:", 5) == 0
+					? "mailbox"
+					: "bounce to",
+				    json_string_value(mb), d ? d : "?");
 		}
 		printf("\n");
 	}
@@ -675,6 +698,7 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 	const struct admin_op *op;
 	struct conf conf;
 	struct secret_keys keys;
+	static struct srs_key srs; /* set as the process's: static */
 	struct admin_ctx ctx;
 	struct admin_err err = { 0, "" };
 	json_t *args, *out = NULL;
@@ -704,6 +728,10 @@ cli_admin(struct cli_global *g, int argc, char **argv)
 		json_decref(args);
 		return 1;
 	}
+	/* `queue list` decodes SRS recipients as the server does; an SRS
+	 * secret not made yet (no start since) leaves them undecoded */
+	if (srs_key_load(conf.srs_secret, &srs, msg, sizeof(msg)) == 0)
+		srs_key_set(&srs);
 	ctx.store = store_open(conf.store_driver,
 	    strcmp(conf.store_driver, "sqlite") == 0 ? conf.store_path
 						     : conf.store_conninfo,

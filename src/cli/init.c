@@ -1,9 +1,9 @@
 /*
  * cli/init: `postern init --dir DIR --hostname HOST`: a new setup in one
  * step: DIR/postern.conf, DIR/data (0700) with the store, the master key
- * (0600) and, unless --cert/--key are given, a self-signed ECDSA P-256
- * certificate for HOST. It never overwrites: an existing setup is left
- * exactly as it was.
+ * and the SRS secret (0600) and, unless --cert/--key are given, a
+ * self-signed ECDSA P-256 certificate for HOST. It never overwrites: an
+ * existing setup is left exactly as it was.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +21,7 @@
 
 #include "cli.h"
 #include "../auth/secret.h"
+#include "../forward/srs.h"
 #include "../mail/addr.h"
 #include "../store/store.h"
 #include "../util/conf.h"
@@ -157,7 +158,8 @@ cli_init(struct cli_global *g, int argc, char **argv)
 	snprintf(confpath, sizeof(confpath), "%s/postern.conf", absdir);
 	conf_defaults(&c, absdir);
 	if (access(confpath, F_OK) == 0 || access(c.store_path, F_OK) == 0 ||
-	    access(c.master_key, F_OK) == 0) {
+	    access(c.master_key, F_OK) == 0 ||
+	    access(c.srs_secret, F_OK) == 0) {
 		fprintf(stderr,
 		    "postern: %s already holds a postern setup: nothing was changed\n",
 		    absdir);
@@ -200,6 +202,11 @@ cli_init(struct cli_global *g, int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	if (srs_key_generate(c.srs_secret) == -1) {
+		fprintf(stderr, "postern: %s: %s\n", c.srs_secret,
+		    strerror(errno));
+		goto undo;
+	}
 	if ((st = store_open(c.store_driver, c.store_path, why, sizeof(why))) ==
 	    NULL) {
 		fprintf(stderr, "postern: %s\n", why);
@@ -228,6 +235,7 @@ cli_init(struct cli_global *g, int argc, char **argv)
 undo:
 	/* no half setup: the next init must find the folder empty */
 	unlink(c.master_key);
+	unlink(c.srs_secret);
 	unlink(c.store_path);
 	snprintf(path, sizeof(path), "%s-wal", c.store_path);
 	unlink(path);

@@ -84,6 +84,7 @@ struct dclient {
 
 static void dc_try_next(struct dclient *);
 static void dc_txn_fail(struct dclient *, int, const char *);
+static int dc_ntop(const struct sockaddr_storage *, char *, size_t);
 static void dc_read_cb(struct bufferevent *, void *);
 static void dc_event_cb(struct bufferevent *, short, void *);
 
@@ -247,13 +248,8 @@ dc_addr_failed(struct dclient *c, const char *why, int temporary)
 	char ip[INET6_ADDRSTRLEN] = "?";
 	const struct sockaddr_storage *ss = &c->t.addrs[c->addr_idx];
 
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
-		    ip, sizeof(ip));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr, ip,
-		    sizeof(ip));
+	if (dc_ntop(ss, ip, sizeof(ip)) == -1)
+		str_lcpy(ip, "?", sizeof(ip));
 	if (ss->ss_family == AF_UNIX) /* the host is the socket's name */
 		snprintf(c->error, sizeof(c->error), "%s: %s",
 		    c->t.hosts[c->addr_idx], why);
@@ -312,14 +308,8 @@ dc_try_next(struct dclient *c)
 	c->verified = 0;
 	c->policy = NULL;
 	c->ext = 0;
-	c->ip[0] = '\0';
-	if (ss->ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
-		    c->ip, sizeof(c->ip));
-	else if (ss->ss_family == AF_INET6)
-		inet_ntop(AF_INET6,
-		    &((const struct sockaddr_in6 *)ss)->sin6_addr, c->ip,
-		    sizeof(c->ip));
+	if (dc_ntop(ss, c->ip, sizeof(c->ip)) == -1)
+		c->ip[0] = '\0';
 	reply_init(&c->r);
 	dc_setup(c);
 	dc_timeout(c, DC_CONNECT_TIMEOUT);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "canon.h"
+#include "../util/str.h"
 
 #define IS_WSP(c) ((c) == ' ' || (c) == '\t')
 
@@ -30,25 +31,6 @@ static const struct {
 	{ "references", 10, 0 },
 };
 #define CANON_NSIGNED (sizeof(canon_signed) / sizeof(canon_signed[0]))
-
-static int
-canon_ascii_eq(const char *a, const char *b, size_t n)
-{
-	size_t i;
-	unsigned char x, y;
-
-	for (i = 0; i < n; i++) {
-		x = (unsigned char)a[i];
-		y = (unsigned char)b[i];
-		if (x >= 'A' && x <= 'Z')
-			x += 'a' - 'A';
-		if (y >= 'A' && y <= 'Z')
-			y += 'a' - 'A';
-		if (x != y)
-			return 0;
-	}
-	return 1;
-}
 
 void
 dkim_split(const char *msg, size_t len, size_t *hlen, size_t *boff)
@@ -271,7 +253,7 @@ dkim_header_list(const char *hdr, size_t hlen, char *out, size_t outlen)
 	while (dkim_field_next(hdr, hlen, &pos, &f)) {
 		for (k = 0; k < CANON_NSIGNED; k++) {
 			if (f.name_len == canon_signed[k].len &&
-			    canon_ascii_eq(f.name, canon_signed[k].name,
+			    str_ascii_ieq(f.name, canon_signed[k].name,
 				f.name_len)) {
 				/* Refused: beyond this it is not a message
 				 * anyone means to send. */
@@ -348,7 +330,7 @@ canon_selected(const char *hdr, size_t hlen, const char *h, int simple,
 		if (n == 0 || ne == DKIM_H_MAX)
 			return -1;
 		for (i = 0; i < nd; i++)
-			if (d[i].len == n && canon_ascii_eq(d[i].name, h, n))
+			if (d[i].len == n && str_ascii_ieq(d[i].name, h, n))
 				break;
 		if (i == nd) {
 			d[nd].name = h;
@@ -378,7 +360,7 @@ canon_selected(const char *hdr, size_t hlen, const char *h, int simple,
 			continue;
 		for (i = 0; i < nd; i++) {
 			if (d[i].len != f.name_len ||
-			    !canon_ascii_eq(d[i].name, f.name, f.name_len))
+			    !str_ascii_ieq(d[i].name, f.name, f.name_len))
 				continue;
 			j = d[i].base + d[i].seen++ % d[i].want;
 			ring[j].p = f.p;

@@ -19,12 +19,12 @@
 
 #include "canon.h"
 #include "dkim.h"
+#include "dkim_int.h"
 #include "../util/base64.h"
 #include "../util/log.h"
 
 #define IS_WSP(c) ((c) == ' ' || (c) == '\t')
 
-#define DKIM_FOLD_COL 76  /* longest line we write; tabs count as 8 */
 #define DKIM_SIG_MAX 1024 /* signature bytes: RSA up to 8192 bits */
 
 struct dkim_key {
@@ -230,42 +230,36 @@ dkim_key_free(struct dkim_key *k)
  * the colons of h=, inside b=): either way the relaxed form of the field
  * is what was signed.
  */
-struct dkim_fold {
-	struct buf *b;
-	size_t col;
-	int err;
-};
-
-static void
-fold_put(struct dkim_fold *f, const char *s, size_t n)
+void
+dkim_fold_put(struct dkim_fold *f, const char *s, size_t n)
 {
 	if (buf_append(f->b, s, n) == -1)
 		f->err = 1;
 }
 
 /* Start a new line (before b= when its value would not start here). */
-static void
-fold_break(struct dkim_fold *f)
+void
+dkim_fold_break(struct dkim_fold *f)
 {
-	fold_put(f, "\r\n\t", 3);
+	dkim_fold_put(f, "\r\n\t", 3);
 	f->col = 8;
 }
 
-static void
-fold_word(struct dkim_fold *f, int space, const char *w, size_t n)
+void
+dkim_fold_word(struct dkim_fold *f, int space, const char *w, size_t n)
 {
 	if (f->col > 8 && f->col + (space ? 1 : 0) + n > DKIM_FOLD_COL) {
-		fold_break(f);
+		dkim_fold_break(f);
 	} else if (space) {
-		fold_put(f, " ", 1);
+		dkim_fold_put(f, " ", 1);
 		f->col++;
 	}
-	fold_put(f, w, n);
+	dkim_fold_put(f, w, n);
 	f->col += n;
 }
 
-static void
-fold_tag(struct dkim_fold *f, const char *fmt, const char *v)
+void
+dkim_fold_tag(struct dkim_fold *f, const char *fmt, const char *v)
 {
 	char w[300];
 	int n;
@@ -275,12 +269,12 @@ fold_tag(struct dkim_fold *f, const char *fmt, const char *v)
 		f->err = 1;
 		return;
 	}
-	fold_word(f, 1, w, (size_t)n);
+	dkim_fold_word(f, 1, w, (size_t)n);
 }
 
 /* "h=NAMES;": a word per run without WSP, cut after each colon. */
-static void
-fold_h(struct dkim_fold *f, const char *h)
+void
+dkim_fold_h(struct dkim_fold *f, const char *h)
 {
 	char w[DKIM_H_NAME_MAX + 8];
 	size_t a = 0, z = strlen(h), n = 2, i;
@@ -300,7 +294,7 @@ fold_h(struct dkim_fold *f, const char *h)
 			else if (c == '\0')
 				w[n++] = ';';
 			if (n > 0) {
-				fold_word(f, space, w, n);
+				dkim_fold_word(f, space, w, n);
 				n = 0;
 				space = c != ':';
 			} else if (IS_WSP(c)) {
@@ -329,7 +323,7 @@ dkim_tag_ok(const char *s, int wsp)
 }
 
 /* Header data are hashed before the signature for Ed25519 (RFC 8463). */
-static int
+int
 dkim_sig(const struct dkim_key *k, const char *data, size_t n,
     unsigned char *sig, size_t *siglen)
 {
@@ -401,6 +395,68 @@ dkim_body_hash(const char *body, size_t len, int simple, long long l,
 	return ok ? 0 : -1;
 }
 
+const char *
+dkim_key_alg_name(const struct dkim_key *k)
+{
+	return k->alg == DKIM_RSA ? "rsa-sha256" : "ed25519-sha256";
+}
+
+const char *
+dkim_key_domain(const struct dkim_key *k)
+{
+	return k->domain;
+}
+
+const char *
+dkim_key_selector(const struct dkim_key *k)
+{
+	return k->selector;
+}
+
+int
+dkim_field_seal(const struct dkim_key *k, struct dkim_fold *f, struct buf *hd,
+    int simple_header, struct buf *out)
+{
+	unsigned char sig[DKIM_SIG_MAX];
+	char b64[BASE64_ENCODED_LEN(DKIM_SIG_MAX)];
+	size_t hd0 = hd->len, siglen = sizeof(sig), n, i, room;
+	int rc = -1;
+
+	/* b= keeps a few characters of its value on its line. */
+	if (f->col + 1 + 2 + 8 > DKIM_FOLD_COL)
+		dkim_fold_break(f);
+	dkim_fold_word(f, 1, "b=", 2);
+	if (f->err)
+		goto out;
+	if (simple_header) {
+		if (buf_append(hd, f->b->data, f->b->len) == -1)
+			goto out;
+	} else {
+		if (dkim_canon_header_relaxed(f->b->data, f->b->len, hd) == -1)
+			goto out;
+		hd->len -= 2; /* without its CRLF (RFC 6376 3.7) */
+	}
+	if (dkim_sig(k, hd->data, hd->len, sig, &siglen) == -1)
+		goto out;
+	n = base64_encode(b64, sig, siglen);
+	for (i = 0; i < n; i += room) {
+		if (f->col >= DKIM_FOLD_COL)
+			dkim_fold_break(f);
+		room = DKIM_FOLD_COL - f->col;
+		if (room > n - i)
+			room = n - i;
+		dkim_fold_put(f, b64 + i, room);
+		f->col += room;
+	}
+	dkim_fold_put(f, "\r\n", 2);
+	if (f->err || buf_append(out, f->b->data, f->b->len) == -1)
+		goto out;
+	rc = 0;
+out:
+	hd->len = hd0;
+	return rc;
+}
+
 /*
  * One DKIM-Signature field for key k, appended to out. hd holds the
  * canonical selected fields; the field itself (b= empty) goes after them
@@ -412,74 +468,39 @@ dkim_field(const struct dkim_key *k, struct buf *hd, const char *bh, time_t t,
 {
 	struct buf fb;
 	struct dkim_fold f;
-	unsigned char sig[DKIM_SIG_MAX];
-	char b64[BASE64_ENCODED_LEN(DKIM_SIG_MAX)], ts[32];
-	size_t hd0 = hd->len, siglen = sizeof(sig), n, i, room;
-	int rc = -1;
+	char ts[32];
+	int rc;
 
 	buf_init(&fb, DKIM_FIELD_MAX);
 	f.b = &fb;
 	f.err = 0;
-	fold_put(&f, "DKIM-Signature:", 15);
+	dkim_fold_put(&f, "DKIM-Signature:", 15);
 	f.col = 15;
-	fold_word(&f, 1, "v=1;", 4);
-	fold_tag(&f, "a=%s;",
-	    k->alg == DKIM_RSA ? "rsa-sha256" : "ed25519-sha256");
+	dkim_fold_word(&f, 1, "v=1;", 4);
+	dkim_fold_tag(&f, "a=%s;", dkim_key_alg_name(k));
 	snprintf(ts, sizeof(ts), "c=%s/%s;",
 	    o->simple_header ? "simple" : "relaxed",
 	    o->simple_body ? "simple" : "relaxed");
-	fold_word(&f, 1, ts, strlen(ts));
-	fold_tag(&f, "d=%s;", k->domain);
+	dkim_fold_word(&f, 1, ts, strlen(ts));
+	dkim_fold_tag(&f, "d=%s;", k->domain);
 	if (o->i != NULL)
-		fold_tag(&f, "i=%s;", o->i);
+		dkim_fold_tag(&f, "i=%s;", o->i);
 	if (o->q)
-		fold_word(&f, 1, "q=dns/txt;", 10);
-	fold_tag(&f, "s=%s;", k->selector);
+		dkim_fold_word(&f, 1, "q=dns/txt;", 10);
+	dkim_fold_tag(&f, "s=%s;", k->selector);
 	snprintf(ts, sizeof(ts), "%lld", (long long)t);
-	fold_tag(&f, "t=%s;", ts);
+	dkim_fold_tag(&f, "t=%s;", ts);
 	if (o->x != 0) {
 		snprintf(ts, sizeof(ts), "%lld", (long long)o->x);
-		fold_tag(&f, "x=%s;", ts);
+		dkim_fold_tag(&f, "x=%s;", ts);
 	}
 	if (o->l_set) {
 		snprintf(ts, sizeof(ts), "%lld", o->l);
-		fold_tag(&f, "l=%s;", ts);
+		dkim_fold_tag(&f, "l=%s;", ts);
 	}
-	fold_h(&f, o->h);
-	fold_tag(&f, "bh=%s;", bh);
-	/* b= keeps a few characters of its value on its line. */
-	if (f.col + 1 + 2 + 8 > DKIM_FOLD_COL)
-		fold_break(&f);
-	fold_word(&f, 1, "b=", 2);
-	if (f.err)
-		goto out;
-
-	if (o->simple_header) {
-		if (buf_append(hd, fb.data, fb.len) == -1)
-			goto out;
-	} else {
-		if (dkim_canon_header_relaxed(fb.data, fb.len, hd) == -1)
-			goto out;
-		hd->len -= 2; /* without its CRLF (RFC 6376 3.7) */
-	}
-	if (dkim_sig(k, hd->data, hd->len, sig, &siglen) == -1)
-		goto out;
-	n = base64_encode(b64, sig, siglen);
-	for (i = 0; i < n; i += room) {
-		if (f.col >= DKIM_FOLD_COL)
-			fold_break(&f);
-		room = DKIM_FOLD_COL - f.col;
-		if (room > n - i)
-			room = n - i;
-		fold_put(&f, b64 + i, room);
-		f.col += room;
-	}
-	fold_put(&f, "\r\n", 2);
-	if (f.err || buf_append(out, fb.data, fb.len) == -1)
-		goto out;
-	rc = 0;
-out:
-	hd->len = hd0;
+	dkim_fold_h(&f, o->h);
+	dkim_fold_tag(&f, "bh=%s;", bh);
+	rc = dkim_field_seal(k, &f, hd, o->simple_header, out);
 	buf_free(&fb);
 	return rc;
 }
@@ -489,7 +510,7 @@ out:
  * The spool holds none (the DATA reader refuses them); a section that
  * does is not what verifiers would read, so it is not signed.
  */
-static int
+int
 dkim_header_clean(const char *p, size_t n)
 {
 	size_t i;

@@ -296,7 +296,7 @@ sig_alg_canon(const struct dkim_tag *tags, int nt, struct dkim_sig_tags *s,
 }
 
 static int
-sig_ids(const struct dkim_tag *tags, int nt, struct dkim_sig_tags *s,
+sig_ids(const struct dkim_tag *tags, int nt, struct dkim_sig_tags *s, int arc,
     const char **why)
 {
 	const struct dkim_tag *t;
@@ -314,7 +314,8 @@ sig_ids(const struct dkim_tag *tags, int nt, struct dkim_sig_tags *s,
 		*why = "s= is not a selector";
 		return -1;
 	}
-	if ((t = tag_get(tags, nt, "i")) != NULL) {
+	/* ARC's i= is the instance, not an identity */
+	if (!arc && (t = tag_get(tags, nt, "i")) != NULL) {
 		if (tag_copy(t, 0, s->i, sizeof(s->i)) == -1 ||
 		    (at = strrchr(s->i, '@')) == NULL) {
 			*why = "i= is malformed";
@@ -424,7 +425,7 @@ dkim_sig_parse(const char *field, size_t len, struct dkim_sig_tags *s,
 		return -1;
 	}
 	if (sig_alg_canon(tags, nt, s, why) == -1 ||
-	    sig_ids(tags, nt, s, why) == -1 ||
+	    sig_ids(tags, nt, s, 0, why) == -1 ||
 	    sig_hashes(tags, nt, s, why) == -1 ||
 	    sig_times(tags, nt, s, why) == -1)
 		return -1;
@@ -438,6 +439,89 @@ dkim_sig_parse(const char *field, size_t len, struct dkim_sig_tags *s,
 	    !tag_list_has(t, "dns/txt")) {
 		*why = "unknown query method";
 		return -1;
+	}
+	t = tag_get(tags, nt, "b");
+	s->b_start = off + t->eq;
+	s->b_end = off + t->end;
+	return 0;
+}
+
+int
+dkim_arc_parse(const char *field, size_t len, int seal, struct dkim_sig_tags *s,
+    const char **why)
+{
+	struct dkim_tag tags[DKIM_TAGS_MAX];
+	const struct dkim_tag *t;
+	const char *colon;
+	unsigned long long v;
+	size_t off;
+	long n;
+	int nt;
+
+	memset(s, 0, sizeof(*s));
+	*why = "malformed tag list";
+	if (len > DKIM_VERIFY_FIELD_MAX) {
+		*why = "ARC field too long";
+		return -1;
+	}
+	if ((colon = memchr(field, ':', len)) == NULL)
+		return -1;
+	off = (size_t)(colon + 1 - field);
+	if ((nt = dkim_tags(colon + 1, len - off, tags, DKIM_TAGS_MAX)) == -1)
+		return -1;
+	REQ("i");
+	if (tag_num(t, 2, &v) == -1 || v < 1 || v > 50) {
+		*why = "i= is not an instance of 1 to 50";
+		return -1;
+	}
+	s->instance = (int)v;
+	if (sig_alg_canon(tags, nt, s, why) == -1 ||
+	    sig_ids(tags, nt, s, 1, why) == -1 ||
+	    sig_times(tags, nt, s, why) == -1)
+		return -1;
+	/* RFC 8617 knows rsa-sha256 alone, and relaxed without c= */
+	if (s->alg != DKIM_RSA) {
+		*why = "an ARC signature other than rsa-sha256";
+		return -1;
+	}
+	if (tag_get(tags, nt, "c") == NULL)
+		s->simple_header = s->simple_body = 0;
+	if (seal) {
+		if (tag_get(tags, nt, "h") != NULL) {
+			*why = "h= in an ARC-Seal";
+			return -1;
+		}
+		REQ("cv");
+		if (tag_is(t, "none"))
+			s->cv = 0;
+		else if (tag_is(t, "pass"))
+			s->cv = 1;
+		else if (tag_is(t, "fail"))
+			s->cv = 2;
+		else {
+			*why = "unknown cv=";
+			return -1;
+		}
+		s->simple_header = 0;
+		REQ("b");
+		if ((n = tag_base64(t, s->b, sizeof(s->b))) <= 0) {
+			*why = "b= is malformed or too long";
+			return -1;
+		}
+		s->blen = (size_t)n;
+	} else {
+		if (sig_hashes(tags, nt, s, why) == -1)
+			return -1;
+		REQ("h");
+		if (tag_copy(t, 0, s->h, sizeof(s->h)) == -1) {
+			*why = "h= too long";
+			return -1;
+		}
+		t = tag_get(tags, nt, "h");
+		if (tag_list_has(t, "arc-seal")) {
+			*why = "h= signs ARC-Seal";
+			return -1;
+		}
 	}
 	t = tag_get(tags, nt, "b");
 	s->b_start = off + t->eq;
@@ -575,53 +659,68 @@ vsig_set(struct dkim_vsig *s, enum dkim_res res, const char *reason)
 	snprintf(s->r.reason, sizeof(s->r.reason), "%s", reason);
 }
 
-/* The key's answer settles the signature. */
-static void
-vsig_key(struct dkim_vsig *s, const struct dnsq_answer *a)
+enum dkim_res
+dkim_key_check(const struct dnsq_answer *a, int alg, const char *idom,
+    const char *d, const unsigned char *b, size_t blen,
+    const unsigned char hh[32], int *testing, const char **why)
 {
 	struct dkim_key_rec k;
-	const char *why = "no key record", *why2;
+	const char *why2;
 	EVP_PKEY *pk;
+	enum dkim_res res;
 	int i, found = 0;
 
+	*testing = 0;
+	*why = "no key record";
 	if (a->status == DNSQ_TEMPFAIL) {
-		vsig_set(s, DKIM_RES_TEMPERROR, "key lookup failed for now");
-		return;
+		*why = "key lookup failed for now";
+		return DKIM_RES_TEMPERROR;
 	}
 	/* The first record that reads as a key (RFC 6376 6.1.2 lets the
 	 * verifier choose). */
 	for (i = 0; a->status == DNSQ_OK && i < a->n && !found; i++)
-		if (dkim_key_parse(a->rr[i], &k, i == 0 ? &why : &why2) == 0)
+		if (dkim_key_parse(a->rr[i], &k, i == 0 ? why : &why2) == 0)
 			found = 1;
-	if (!found) {
-		vsig_set(s, DKIM_RES_PERMERROR, why);
-		return;
-	}
-	s->r.testing = k.testing;
+	if (!found)
+		return DKIM_RES_PERMERROR;
+	*testing = k.testing;
 	if (k.revoked) {
-		vsig_set(s, DKIM_RES_PERMERROR, "key revoked");
-		return;
+		*why = "key revoked";
+		return DKIM_RES_PERMERROR;
 	}
-	if (k.alg != s->alg) {
-		vsig_set(s, DKIM_RES_PERMERROR, "key of another algorithm");
-		return;
+	if (k.alg != alg) {
+		*why = "key of another algorithm";
+		return DKIM_RES_PERMERROR;
 	}
 	/* t=s: i= may not name a subdomain of d=. */
-	if (k.strict && s->idom[0] != '\0' && strcmp(s->idom, s->r.d) != 0) {
-		vsig_set(s, DKIM_RES_PERMERROR, "i= is not d= (key t=s)");
-		return;
+	if (k.strict && idom[0] != '\0' && strcmp(idom, d) != 0) {
+		*why = "i= is not d= (key t=s)";
+		return DKIM_RES_PERMERROR;
 	}
-	if ((pk = dkim_pubkey(&k, &why)) == NULL) {
-		vsig_set(s, DKIM_RES_PERMERROR, why);
-		return;
+	if ((pk = dkim_pubkey(&k, why)) == NULL)
+		return DKIM_RES_PERMERROR;
+	if (dkim_sig_ok(pk, alg, b, blen, hh)) {
+		*why = k.testing ? "good signature, key in testing mode"
+				 : "good signature";
+		res = DKIM_RES_PASS;
+	} else {
+		*why = "signature did not verify";
+		res = DKIM_RES_FAIL;
 	}
-	if (dkim_sig_ok(pk, s->alg, s->b, s->blen, s->hh))
-		vsig_set(s, DKIM_RES_PASS,
-		    k.testing ? "good signature, key in testing mode"
-			      : "good signature");
-	else
-		vsig_set(s, DKIM_RES_FAIL, "signature did not verify");
 	EVP_PKEY_free(pk);
+	return res;
+}
+
+/* The key's answer settles the signature. */
+static void
+vsig_key(struct dkim_vsig *s, const struct dnsq_answer *a)
+{
+	const char *why;
+	enum dkim_res res;
+
+	res = dkim_key_check(a, s->alg, s->idom, s->r.d, s->b, s->blen, s->hh,
+	    &s->r.testing, &why);
+	vsig_set(s, res, why);
 }
 
 static void
@@ -643,8 +742,8 @@ vsig_answer(const struct dnsq_answer *a, void *arg)
  * then this field with b='s value taken out, without its CRLF, all in the
  * header canonicalisation of c=.
  */
-static int
-vsig_header_hash(const char *hdr, size_t hlen, const struct dkim_field *f,
+int
+dkim_header_hash(const char *hdr, size_t hlen, const struct dkim_field *f,
     const struct dkim_sig_tags *t, unsigned char hh[32])
 {
 	struct buf hd, fb;
@@ -748,7 +847,7 @@ vsig_start(struct dkim_verify *v, struct dkim_vsig *s, const char *msg,
 		vsig_set(s, DKIM_RES_POLICY, "signature expired (x=)");
 		goto out;
 	}
-	if (vsig_header_hash(msg, hlen, f, t, s->hh) == -1) {
+	if (dkim_header_hash(msg, hlen, f, t, s->hh) == -1) {
 		vsig_set(s, DKIM_RES_PERMERROR, "h= is malformed");
 		goto out;
 	}

@@ -94,9 +94,37 @@ struct dkim_sig_tags {
 	long long t, x;
 	/* the b= value's place in the field, taken out for the hash */
 	size_t b_start, b_end;
+	int instance, cv; /* ARC: i=; and a seal's cv= (0 none, 1 pass, 2
+			     fail) */
 };
 int dkim_sig_parse(const char *field, size_t len, struct dkim_sig_tags *,
     const char **why);
+
+/*
+ * An ARC-Message-Signature (seal 0) or ARC-Seal (seal 1) field, for
+ * arc.c: i= (1 to 50) in instance, rsa-sha256 only, c= relaxed when
+ * absent; a seal has cv= and b= and no h=; a message signature the
+ * DKIM tags but v=, and an h= without ARC-Seal. 0 or -1 with why.
+ */
+int dkim_arc_parse(const char *field, size_t len, int seal,
+    struct dkim_sig_tags *, const char **why);
+
+/* SHA-256 of the header hash input of a parsed signature field f over
+ * the header section hdr[0..hlen) (RFC 6376 3.7). 0 or -1. */
+struct dkim_field;
+int dkim_header_hash(const char *hdr, size_t hlen, const struct dkim_field *f,
+    const struct dkim_sig_tags *t, unsigned char hh[32]);
+
+/*
+ * A key's DNS answer a against the signature b over the digest hh, for
+ * algorithm alg (idom: i='s domain or "", d: d=, for t=s): pass, fail,
+ * temperror or permerror, with a short sentence in *why (static) and
+ * the key's t=y in *testing.
+ */
+struct dnsq_answer;
+enum dkim_res dkim_key_check(const struct dnsq_answer *a, int alg,
+    const char *idom, const char *d, const unsigned char *b, size_t blen,
+    const unsigned char hh[32], int *testing, const char **why);
 
 struct dkim_key_rec {
 	int alg; /* enum dkim_alg */

@@ -19,6 +19,7 @@
 #include "server.h"
 #include "session.h"
 #include "../admin/account.h"
+#include "../admin/forward.h"
 #include "../auth/secret.h"
 #include "../mail/addr.h"
 #include "../spool/spool.h"
@@ -293,6 +294,27 @@ panel_link_use(struct http_call *c, json_t *args, json_t **out,
 	return account_link_use(&c->ctx, token, password, out, err);
 }
 
+/* ---- a forwarding target's confirmation (public: the link's reader
+ * is not the user) ---- */
+
+/* GET /api/v1/forward/confirm?token=...: what the link confirms. */
+static int
+panel_forward_show(struct http_call *c, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	return forward_confirm_show(&c->ctx, admin_arg(args, "token"), out,
+	    err);
+}
+
+/* POST /api/v1/forward/confirm {token}: a JSON body, which a form on
+ * another site cannot send; a GET never confirms (link scanners). */
+static int
+panel_forward_confirm(struct http_call *c, json_t *args, json_t **out,
+    struct admin_err *err)
+{
+	return forward_confirm(&c->ctx, admin_arg(args, "token"), out, err);
+}
+
 /* ---- autoconfiguration (public) ---- */
 
 /* The domain of address if postern serves it; -1 (404) if not. */
@@ -395,6 +417,10 @@ const struct http_route http_panel_routes[] = {
 	{ HTTP_POST, "/api/v1/password/link", PUB, NULL, panel_link, NULL },
 	{ HTTP_POST, "/api/v1/password/reset", PUB, NULL, panel_link_use,
 	    NULL },
+	{ HTTP_GET, "/api/v1/forward/confirm", PUB, NULL, panel_forward_show,
+	    NULL },
+	{ HTTP_POST, "/api/v1/forward/confirm", PUB, NULL,
+	    panel_forward_confirm, NULL },
 	{ HTTP_GET, "/.well-known/autoconfig/mail/config-v1.1.xml", PUB, NULL,
 	    panel_thunderbird, NULL },
 	{ HTTP_GET, "/mail/config-v1.1.xml", PUB, NULL, panel_thunderbird,

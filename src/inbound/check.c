@@ -1,6 +1,6 @@
 /*
- * check: see check.h. SPF and DKIM run side by side; DMARC starts when
- * both are in. A check that ends without DNS (spf_check_finished,
+ * check: see check.h. SPF, DKIM and ARC run side by side; DMARC starts
+ * when SPF and DKIM are in. A check that ends without DNS (spf_check_finished,
  * dkim_verify_is_done, dmarc_eval_is_done at start) is taken as done at
  * once, but done itself always runs from an event of the loop.
  */
@@ -15,6 +15,7 @@
 #include "dmarc.h"
 #include "../util/dnsq.h"
 #include "spf.h"
+#include "../dkim/arc.h"
 #include "../dkim/verify.h"
 #include "../util/str.h"
 
@@ -23,7 +24,8 @@ struct inbound_check {
 	struct spf_check *spf;
 	struct dkim_verify *dkim;
 	struct dmarc_eval *dmarc;
-	int spf_done, dkim_done, dmarc_done;
+	struct arc_verify *arc;
+	int spf_done, dkim_done, dmarc_done, arc_done;
 	int helo_spf; /* SPF checked the HELO name (null sender) */
 	char from_domain[256];
 	enum dmarc_from from_state;
@@ -46,6 +48,16 @@ check_spf_cb(struct spf_check *s, void *arg)
 
 	(void)s;
 	c->spf_done = 1;
+	check_next(c);
+}
+
+static void
+check_arc_cb(struct arc_verify *a, void *arg)
+{
+	struct inbound_check *c = arg;
+
+	(void)a;
+	c->arc_done = 1;
 	check_next(c);
 }
 
@@ -87,6 +99,7 @@ check_conclude(struct inbound_check *c)
 	const struct dmarc_outcome *o =
 	    c->dmarc ? dmarc_eval_outcome(c->dmarc) : NULL;
 	int n = 0, i, nd = dkim_verify_count(c->dkim);
+	const char *arc_why;
 
 	memset(it, 0, sizeof(it));
 	it[n].method = "spf";
@@ -102,7 +115,8 @@ check_conclude(struct inbound_check *c)
 		it[n].result = "none";
 		n++;
 	}
-	for (i = 0; i < nd && n < AUTHRES_ITEMS_MAX - 1; i++) {
+	/* room left for dmarc and arc */
+	for (i = 0; i < nd && n < AUTHRES_ITEMS_MAX - 2; i++) {
 		const struct dkim_verify_sig *r =
 		    dkim_verify_result(c->dkim, i);
 		it[n].method = "dkim";
@@ -130,6 +144,14 @@ check_conclude(struct inbound_check *c)
 		it[n].reason = "not exactly one From: address with a domain";
 	}
 	n++;
+	/* the chain the message came with (RFC 8617 5.2), for a forwarder
+	 * sealing it again (arc_cv_of) */
+	it[n].method = "arc";
+	it[n].result = arc_res_name(arc_verify_result(c->arc, &arc_why));
+	it[n].reason = arc_verify_result(c->arc, &arc_why) == ARC_RES_NONE
+			   ? NULL
+			   : arc_why;
+	n++;
 	buf_reset(&c->ar);
 	if (authres_format(&c->ar, c->authserv_id, it, n) == -1)
 		buf_reset(&c->ar);
@@ -153,7 +175,7 @@ check_conclude(struct inbound_check *c)
 static void
 check_next(struct inbound_check *c)
 {
-	if (!c->spf_done || !c->dkim_done)
+	if (!c->spf_done || !c->dkim_done || !c->arc_done)
 		return;
 	if (c->dmarc == NULL && c->from_state == DMARC_FROM_OK) {
 		const char *passes[8];
@@ -227,6 +249,12 @@ inbound_check_start(struct dnsq *dq, const struct inbound_input *in,
 		return NULL;
 	}
 	c->dkim_done = dkim_verify_is_done(c->dkim);
+	if ((c->arc = arc_verify_start(dq, in->msg, in->len, check_arc_cb,
+		 c)) == NULL) {
+		inbound_check_free(c);
+		return NULL;
+	}
+	c->arc_done = arc_verify_is_done(c->arc);
 	check_next(c);
 	return c;
 }
@@ -238,6 +266,7 @@ inbound_check_free(struct inbound_check *c)
 		return;
 	spf_check_free(c->spf);
 	dkim_verify_free(c->dkim);
+	arc_verify_free(c->arc);
 	dmarc_eval_free(c->dmarc);
 	if (c->finish)
 		event_free(c->finish);

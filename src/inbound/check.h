@@ -1,10 +1,11 @@
 /*
  * check: the inbound checks of one message, together: SPF of MAIL FROM
- * (or of the HELO name for the null sender) and DKIM of every signature,
- * at once, then DMARC over their results; the outcome as one
- * Authentication-Results field (RFC 8601) and what to do with the message
- * under the sender domain's DMARC policy. A state machine on the session's
- * loop: it asks DNS through dnsq and never blocks.
+ * (or of the HELO name for the null sender), DKIM of every signature and
+ * the ARC chain, at once, then DMARC over SPF's and DKIM's results (ARC
+ * decides nothing here: its arc= is for a forwarder's seal); the outcome
+ * as one Authentication-Results field (RFC 8601) and what to do with the
+ * message under the sender domain's DMARC policy. A state machine on the
+ * session's loop: it asks DNS through dnsq and never blocks.
  */
 #ifndef POSTERN_INBOUND_CHECK_H
 #define POSTERN_INBOUND_CHECK_H

@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "route.h"
+#include "../forward/srs.h"
 #include "../mail/addr.h"
 #include "../store/store.h"
+#include "../util/conf.h"
 #include "../util/str.h"
 
 int
@@ -21,8 +23,38 @@ route_folder(char *mailbox, size_t len, const char *folder)
 	return 0;
 }
 
+/* An SRS local part at a hosted domain: decoded, checked, and where
+ * the bounce goes into mailbox. */
+static int
+route_srs(const struct addr *a, time_t when, char *mailbox, size_t len)
+{
+	const struct srs_key *k = srs_key_current();
+	int64_t max = conf_current() ? conf_current()->srs_max_age
+				     : SRS_MAX_AGE_DEFAULT * 86400;
+
+	if (k == NULL) /* no key loaded: nothing of ours to decode */
+		return ROUTE_SRS_BAD;
+	switch (
+	    srs_reverse(k, a->local, when, (int)(max / 86400), mailbox, len)) {
+	case 0:
+		return ROUTE_SRS;
+	case SRS_EXPIRED:
+		return ROUTE_SRS_EXPIRED;
+	default:
+		mailbox[0] = '\0';
+		return ROUTE_SRS_BAD;
+	}
+}
+
 int
 route_rcpt(struct store *st, const char *rcpt, char *mailbox, size_t len)
+{
+	return route_rcpt_at(st, rcpt, time(NULL), mailbox, len);
+}
+
+int
+route_rcpt_at(struct store *st, const char *rcpt, time_t when, char *mailbox,
+    size_t len)
 {
 	struct store_domain d;
 	struct store_user u;
@@ -39,6 +71,9 @@ route_rcpt(struct store *st, const char *rcpt, char *mailbox, size_t len)
 		return ROUTE_REMOTE;
 	if (rc != 0)
 		return ROUTE_ERROR;
+	/* before the users: an SRS local part is never a mailbox's */
+	if (srs_is_srs(a.local))
+		return route_srs(&a, when, mailbox, len);
 	if ((rc = store_mailbox_user(st, &a, &u)) == STORE_NOTFOUND)
 		return ROUTE_NOUSER;
 	if (rc != 0)

@@ -30,6 +30,13 @@ qmsg_unload(struct qmsg *m)
 {
 	if (m->ld == NULL)
 		return;
+	/* the plans first: their count is the envelope's */
+	if (m->ld->fwd) {
+		int i;
+		for (i = 0; i < m->ld->env.nrcpt; i++)
+			fwd_plan_free(m->ld->fwd[i]);
+		free(m->ld->fwd);
+	}
 	spool_env_free(&m->ld->env);
 	free(m->ld->data);
 	free(m->ld->done);
@@ -65,20 +72,45 @@ struct load_job {
 	int rc, held, err;
 };
 
-/* Each recipient's route (mailbox or not), on the worker: the store. */
+const char *
+qload_rcpt_addr(const struct qload *ld, int i)
+{
+	if (ld->route != NULL && ld->route[i] == ROUTE_SRS)
+		return ld->mbox[i];
+	return ld->env.rcpts[i].addr;
+}
+
+int
+qload_rcpt_is_local(const struct qload *ld, int i)
+{
+	return ld->route != NULL && ld->route[i] != ROUTE_REMOTE &&
+	       ld->route[i] != ROUTE_SRS;
+}
+
+/* Each recipient's route (mailbox or not), on the worker: the store. An
+ * SRS address's age is judged at the message's arrival, as the MX
+ * judged it then: a bounce it took does not expire in the queue. */
 static int
 load_routes(struct qload *ld)
 {
 	int i, n = ld->env.nrcpt;
 
 	if ((ld->route = calloc((size_t)n, sizeof(*ld->route))) == NULL ||
-	    (ld->mbox = calloc((size_t)n, sizeof(*ld->mbox))) == NULL)
+	    (ld->mbox = calloc((size_t)n, sizeof(*ld->mbox))) == NULL ||
+	    (ld->fwd = calloc((size_t)n, sizeof(*ld->fwd))) == NULL)
 		return -1;
 	for (i = 0; i < n; i++)
-		if (!ld->done[i])
-			ld->route[i] = (signed char)route_rcpt(store_thread(),
-			    ld->env.rcpts[i].addr, ld->mbox[i],
-			    sizeof(ld->mbox[i]));
+		if (!ld->done[i]) {
+			ld->route[i] =
+			    (signed char)route_rcpt_at(store_thread(),
+				ld->env.rcpts[i].addr, (time_t)ld->env.time,
+				ld->mbox[i], sizeof(ld->mbox[i]));
+			/* before the Junk folder's name: junk is never
+			 * forwarded (forward.c) */
+			if (ld->route[i] == ROUTE_MAILBOX)
+				ld->fwd[i] = fwd_plan_load(store_thread(), ld,
+				    ld->mbox[i]);
+		}
 	if (ld->env.junk)
 		for (i = 0; i < n; i++)
 			if (ld->route[i] == ROUTE_MAILBOX)
@@ -321,6 +353,17 @@ qmsg_route_local(struct qmsg *m, struct qrcpt *r)
 		str_lcpy(r->text, "550 5.1.1 no mailbox here by this name",
 		    sizeof(r->text));
 		return;
+	case ROUTE_SRS_BAD:
+	case ROUTE_SRS_EXPIRED:
+		/* the MX took it: the SRS secret has changed since */
+		r->state = R_FAILED;
+		r->code = 550;
+		str_lcpy(r->text,
+		    ld->route[r->idx] == ROUTE_SRS_BAD
+			? "550 5.1.1 forged or malformed SRS address"
+			: "550 5.1.1 SRS address expired",
+		    sizeof(r->text));
+		return;
 	default:
 		r->state = R_DEFERRED;
 		r->code = 451;
@@ -328,6 +371,33 @@ qmsg_route_local(struct qmsg *m, struct qrcpt *r)
 		    sizeof(r->text));
 		return;
 	}
+}
+
+/* A mailbox whose user forwards: the copies are written by the
+ * forward job (no destination of its own), unless the message came
+ * through this forwarding before: a loop, bounced. */
+static void
+qmsg_route_forward(struct qmsg *m, struct qrcpt *r)
+{
+	const struct fwd_plan *p = m->ld->fwd[r->idx];
+
+	if (p->error) {
+		r->state = R_DEFERRED;
+		r->code = 451;
+		str_lcpy(r->text, "451 4.3.0 forwarding look-up failed",
+		    sizeof(r->text));
+		return;
+	}
+	if (p->loop) {
+		r->state = R_FAILED;
+		r->code = 550;
+		snprintf(r->text, sizeof(r->text),
+		    "550 5.4.6 routing loop detected: this message was "
+		    "forwarded by %.320s before",
+		    m->ld->mbox[r->idx]);
+		return;
+	}
+	r->forwarding = 1;
 }
 
 /* Loaded: each recipient's state and destination; then, unless its
@@ -351,8 +421,11 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		char key[ADDR_DOMAIN_MAX + 1];
 		r->idx = i;
 		r->state = ld->done[i] ? R_SENT : R_PENDING;
-		if (r->state == R_PENDING && ld->route &&
-		    ld->route[i] != ROUTE_REMOTE) {
+		if (r->state == R_PENDING && ld->fwd && ld->fwd[i]) {
+			qmsg_route_forward(m, r);
+			continue;
+		}
+		if (r->state == R_PENDING && qload_rcpt_is_local(ld, i)) {
 			qmsg_route_local(m, r);
 			continue;
 		}
@@ -362,11 +435,23 @@ qmsg_loaded(struct qmsg *m, int cleared, int is_signed)
 		str_lcpy(key,
 		    cf->delivery_mode == CONF_DELIVERY_SMARTHOST
 			? "smarthost"
-			: qmgr_domain_of(ld->env.rcpts[i].addr),
+			: qmgr_domain_of(qload_rcpt_addr(ld, i)),
 		    sizeof(key));
 		str_ascii_lower(key);
 		/* NULL (out of memory): that recipient is deferred */
 		r->dest = dest_get(key);
+		/* a forwarded copy: the target domain's hourly share */
+		if (ld->env.forwarded_by[0] && r->state == R_PENDING &&
+		    forward_rate_over(qmgr_domain_of(ld->env.rcpts[i].addr),
+			now, cf->forward_domain_hour)) {
+			r->state = R_DEFERRED;
+			r->code = 451;
+			snprintf(r->text, sizeof(r->text),
+			    "451 4.7.1 forwarding to %.255s: over %lld copies "
+			    "this hour, retried later",
+			    qmgr_domain_of(ld->env.rcpts[i].addr),
+			    (long long)cf->forward_domain_hour);
+		}
 	}
 	if (cleared) {
 		/* a destination it claimed at its start may be one it no
@@ -543,7 +628,7 @@ qmsg_deliver(struct qmsg *m)
 {
 	struct qload *ld = m->ld;
 	int capture = qmgr_conf()->delivery_mode == CONF_DELIVERY_CAPTURE;
-	int i, j, n, ncapture = 0;
+	int i, j, n, ncapture = 0, nforward = 0;
 
 	for (i = 0; i < ld->env.nrcpt; i++)
 		if (ld->r[i].state == R_PENDING) {
@@ -557,9 +642,14 @@ qmsg_deliver(struct qmsg *m)
 		if (ri->state != R_INFLIGHT || ri->grouped)
 			continue;
 		/* capture mode: all but the mailboxes' recipients */
-		if (capture && !(ld->route && ld->route[i] != ROUTE_REMOTE)) {
+		if (capture && !qload_rcpt_is_local(ld, i)) {
 			ri->grouped = ri->captured = 1;
 			ncapture++;
+			continue;
+		}
+		if (ri->forwarding) {
+			ri->grouped = 1;
+			nforward++;
 			continue;
 		}
 		if (ri->dest == NULL) {
@@ -595,7 +685,7 @@ qmsg_deliver(struct qmsg *m)
 				continue;
 			rj->grouped = 1;
 			v->idx[v->n] = j;
-			v->rcpts[v->n] = ld->env.rcpts[j].addr;
+			v->rcpts[v->n] = qload_rcpt_addr(ld, j);
 			v->n++;
 		}
 		v->d = ri->dest;
@@ -616,6 +706,10 @@ qmsg_deliver(struct qmsg *m)
 	if (ncapture > 0) {
 		m->groups++;
 		capture_submit(m);
+	}
+	if (nforward > 0) {
+		m->groups++;
+		forward_submit(m);
 	}
 	if (--m->groups == 0)
 		qmgr_attempt_end(m);
@@ -668,6 +762,9 @@ commit_job_run(struct worker_job *j, void *ctx)
 			str_lcpy(e.ip, "127.0.0.1", sizeof(e.ip));
 			str_lcpy(e.body, "7BIT", sizeof(e.body));
 			str_lcpy(r.addr, ld->env.from, sizeof(r.addr));
+			/* a forwarded copy's: to its original sender */
+			(void)forward_bounce_rcpt(store_thread(), r.addr,
+			    sizeof(r.addr));
 			e.nrcpt = 1;
 			e.rcpts = &r;
 			iov.iov_base = b.data;

@@ -43,7 +43,7 @@ capture_job_run(struct worker_job *j, void *ctx)
 	for (i = 0; i < ld->env.nrcpt; i++)
 		if (ld->r[i].captured &&
 		    buf_printf(&b, "X-Postern-Envelope-To: <%s>\r\n",
-			ld->env.rcpts[i].addr) == -1)
+			qload_rcpt_addr(ld, i)) == -1)
 			goto nomem;
 	if (buf_append(&b, ld->data, ld->len) == -1)
 		goto nomem;

@@ -382,6 +382,7 @@ qmgr_free(void)
 	}
 	qsched_free(&q.sched);
 	dest_free_all();
+	forward_rate_free();
 	tlspol_ctx_free(q.tlspol);
 	q.tlspol = NULL;
 	tlsrpt_stop(); /* the last counts to disk */

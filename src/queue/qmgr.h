@@ -40,6 +40,9 @@ void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));
  * sender's, is left as it is. 0 or -1. */
 int queue_sign(struct store *, const struct spool_env *, const char *hostname,
     char **msg, size_t *len);
+/* The RSA key that seals a forwarded copy's ARC set for domain (the
+ * worker's cached copy: not to be freed); NULL if it has none. */
+struct dkim_key *queue_arc_key(struct store *, const char *domain);
 /* A worker thread ends: free its cached keys. */
 void queue_sign_thread_end(void);
 

@@ -41,7 +41,8 @@ struct qrcpt {
 	enum qrcpt_state state;
 	int code;
 	int grouped;
-	int captured; /* in this attempt's capture job (capture mode) */
+	int captured;	/* in this attempt's capture job (capture mode) */
+	int forwarding; /* in this attempt's forward job (forward.c) */
 	struct qdest *dest;
 	char text[REPLY_TEXT_MAX];
 	char host[256];
@@ -62,7 +63,24 @@ struct qload {
 	 * found on the worker that loaded it; else NULL */
 	signed char *route;
 	char (*mbox)[ADDR_MAX + 1];
+	/* a mailbox whose user forwards: the plan (forward.c); else NULL */
+	struct fwd_plan **fwd;
 };
+
+/* A mailbox recipient's forwarding, found at load. */
+struct fwd_plan {
+	int n, only, loop; /* loop: it came through this forwarding */
+	int error;	   /* the store failed: deferred, asked again */
+	char domain[ADDR_DOMAIN_MAX + 1]; /* the user's: SRS, ARC */
+	char (*targets)[ADDR_MAX + 1];	  /* confirmed ones only */
+};
+
+/* The address recipient i is sent to outside: the one it was given,
+ * or for a bounce to an SRS address of ours, the one that decodes to. */
+const char *qload_rcpt_addr(const struct qload *, int i);
+/* 1 when recipient i is a hosted domain's own (a mailbox, or a failure
+ * known here), not sent to another server. */
+int qload_rcpt_is_local(const struct qload *, int i);
 
 /* A queued message, resident: about a hundred bytes and its pending
  * destinations, whatever its size or number of recipients. */
@@ -212,5 +230,23 @@ const char *qmgr_domain_of(const char *addr);
 void capture_submit(struct qmsg *);
 
 void qmgr_inflight_begin(void);
+
+/* forward.c */
+/* On a worker: the mailbox mbox, a recipient of a loaded message,
+ * forwards it (confirmed targets, no junk): its plan, else NULL. */
+struct fwd_plan *fwd_plan_load(struct store *, const struct qload *,
+    const char *mbox);
+void fwd_plan_free(struct fwd_plan *);
+/* m's recipients marked forwarding: their copies written to the spool
+ * (one of its groups). */
+void forward_submit(struct qmsg *);
+/* Count one copy to domain this clock hour: 1 if over max (it waits). */
+int forward_rate_over(const char *domain, int64_t now, int64_t max);
+void forward_rate_free(void);
+/* On a worker: the address a DSN to addr goes to. An SRS address of a
+ * domain of ours (a forwarded copy's sender) is decoded to the sender
+ * it stands for, so the bounce of a copy reaches the original sender.
+ * The number of decodings (0: addr unchanged). */
+int forward_bounce_rcpt(struct store *, char *addr, size_t len);
 
 #endif

@@ -322,3 +322,21 @@ queue_sign(struct store *st, const struct spool_env *env, const char *hostname,
 	}
 	return rc;
 }
+
+struct dkim_key *
+queue_arc_key(struct store *st, const char *domain)
+{
+	struct store_dkim_rows rows;
+	struct dkim_key *k = NULL;
+	size_t i;
+
+	if (store_dkim_signing(st, domain, &rows) != 0)
+		return NULL;
+	/* RFC 8617 knows rsa-sha256 alone; the rows list RSA first */
+	for (i = 0; i < rows.n && k == NULL; i++)
+		if (strcmp(rows.v[i].alg, "rsa") == 0)
+			k = sign_key(rows.v[i].path, DKIM_RSA, domain,
+			    rows.v[i].selector);
+	store_dkim_rows_free(&rows);
+	return k;
+}

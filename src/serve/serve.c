@@ -20,6 +20,7 @@
 
 #include "serve.h"
 #include "../auth/secret.h"
+#include "../forward/srs.h"
 #include "../http/server.h"
 #include "../policy/bruteforce.h"
 #include "../policy/quota.h"
@@ -76,6 +77,7 @@ static const struct service *const services[] = {
 
 static struct {
 	struct secret_keys keys;
+	struct srs_key srs;
 	struct conf *first; /* the caller's */
 	const struct conf *conf;
 	atomic_int stopping;
@@ -278,6 +280,12 @@ serve_prepare(struct conf *conf)
 		return -1;
 	}
 	secret_keys_set(&rt.keys);
+	/* made here for setups older than it; never logged */
+	if (srs_key_ensure(conf->srs_secret, &rt.srs, err, sizeof(err)) == -1) {
+		log_warnx("server.start error=\"%s\"", err);
+		return -1;
+	}
+	srs_key_set(&rt.srs);
 	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL) {
 		log_warnx("server.start error=\"%s\"", err);
 		return -1;

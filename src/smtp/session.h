@@ -21,6 +21,7 @@
 
 struct dnsq;
 struct inbound_check;
+struct rspamd_check;
 struct smtp_session;
 struct smtp_tx;
 struct spool_job;
@@ -79,6 +80,7 @@ struct smtp_session {
 	struct worker_job *job; /* pending, if any */
 	/* the MX's checks of a message, and the message that waits for them */
 	struct inbound_check *check;
+	struct rspamd_check *rspamd; /* then rspamd's, when [filter] asks */
 	struct spool_job *checked;
 	struct event *timer;	 /* AUTH failure delay */
 	struct event *greet;	 /* greet_wait, smtp listener */

@@ -6,7 +6,9 @@
  * can end one message and begin another, here or at the next hop. BDAT
  * chunks are read by count and held to the same rule. Then the sender
  * rule is applied to From:, the trace headers are added and the message
- * goes to the spool; the client hears 250 only when it is on disk.
+ * goes to the spool; the client hears 250 only when it is on disk. Mail
+ * to the mailboxes here from anyone is checked first (SPF, DKIM, DMARC,
+ * then rspamd when [filter] asks), the session waiting on its loop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +24,7 @@
 #include "session_int.h"
 #include "../inbound/authres.h"
 #include "../inbound/check.h"
+#include "../inbound/rspamd.h"
 #include "../mail/header.h"
 #include "../spool/spool.h"
 #include "../util/log.h"
@@ -169,6 +172,176 @@ spool_job_done(struct worker_job *j)
 	smtp_resume(s);
 }
 
+/* The message is not taken: the reply said why, the session goes on. */
+static void
+smtp_inbound_drop(struct smtp_session *s, struct spool_job *sj)
+{
+	spool_job_free(sj);
+	smtp_set_state(s, S_CMD);
+	smtp_resume(s);
+}
+
+/* One line per message rspamd was asked about: its action and score, or
+ * why there is none, and what became of the message. */
+static void
+log_rspamd(const struct smtp_session *s, const struct spool_job *sj,
+    enum rspamd_status st, const struct rspamd_verdict *v, const char *err,
+    const char *result)
+{
+	char a[LOG_VALUE_MAX], e[LOG_VALUE_MAX];
+
+	if (st == RSPAMD_DONE)
+		log_info("inbound.rspamd queue=%s session=%016llx ip=%s "
+			 "action=%s score=%.2f required=%.2f result=%s",
+		    sj->env.id, (unsigned long long)s->id, s->ip,
+		    log_value(a, sizeof(a), v->action_name), v->score,
+		    v->required, result);
+	else
+		log_info("inbound.rspamd queue=%s session=%016llx ip=%s "
+			 "action=- error=%s result=%s",
+		    sj->env.id, (unsigned long long)s->id, s->ip,
+		    log_value(e, sizeof(e), err), result);
+}
+
+/* The fields for the verdict on top of the message, and for "rewrite
+ * subject" the new Subject:. Rewriting breaks a DKIM signature that
+ * covers Subject: (most do); rspamd's action says it is worth it, and
+ * the message is junk by then. The fields added on top are covered by
+ * no signature, so they break none. */
+static void
+smtp_rspamd_edit(struct spool_job *sj, enum rspamd_status st,
+    const struct rspamd_verdict *v)
+{
+	struct buf head, msg;
+
+	if (st == RSPAMD_DONE && v->action == RSPAMD_REWRITE_SUBJECT) {
+		buf_init(&msg, sj->msg.len + 4 * RSPAMD_SUBJECT_MAX + 1024);
+		if (rspamd_subject_rewrite(sj->msg.data ? sj->msg.data : "",
+			sj->msg.len, v->subject[0] ? v->subject : NULL,
+			&msg) == 0) {
+			buf_free(&sj->msg);
+			sj->msg = msg;
+		} else {
+			buf_free(&msg);
+			log_warnx("inbound.rspamd_subject queue=%s "
+				  "error=\"out of memory\"",
+			    sj->env.id);
+		}
+	}
+	buf_init(&head, sj->head.len + 512);
+	if (rspamd_fields(&head, st, v) == 0 &&
+	    buf_append(&head, sj->head.data, sj->head.len) == 0) {
+		buf_free(&sj->head);
+		sj->head = head;
+	} else {
+		buf_free(&head);
+	}
+}
+
+/* rspamd's verdict is in (or it failed): refuse, defer, or on to the
+ * spool, as junk for the spam actions (so never forwarded). */
+static void
+smtp_rspamd_done(struct rspamd_check *rc, void *arg)
+{
+	struct smtp_session *s = arg;
+	struct spool_job *sj = s->checked;
+	enum rspamd_status st = rspamd_check_status(rc);
+	struct rspamd_verdict v = *rspamd_check_verdict(rc);
+	char err[160];
+
+	s->rspamd = NULL;
+	s->checked = NULL;
+	str_lcpy(err, rspamd_check_error(rc), sizeof(err));
+	/* done: nothing reads the message it sent any more (the
+	 * connection goes when this returns), so it may change now */
+	rspamd_check_free(rc);
+	if (st != RSPAMD_DONE) {
+		if (strcmp(conf_current()->filter_rspamd_fail, "open") != 0) {
+			log_rspamd(s, sj, st, &v, err, "tempfail");
+			smtp_reply(s, "451 4.7.1 The spam filter is not "
+				      "available, try again later");
+			smtp_inbound_drop(s, sj);
+			return;
+		}
+		log_rspamd(s, sj, st, &v, err, "skipped");
+	} else {
+		switch (v.action) {
+		case RSPAMD_REJECT:
+			log_rspamd(s, sj, st, &v, err, "reject");
+			smtp_reply(s, "550 5.7.1 Rejected as spam%s%s%s",
+			    v.text[0] ? " (" : "", v.text,
+			    v.text[0] ? ")" : "");
+			smtp_inbound_drop(s, sj);
+			return;
+		case RSPAMD_SOFT_REJECT:
+		case RSPAMD_GREYLIST:
+			log_rspamd(s, sj, st, &v, err, "tempfail");
+			smtp_reply(s, "451 4.7.1 %s, try again later%s%s%s",
+			    v.action == RSPAMD_GREYLIST ? "Greylisted"
+							: "Deferred by the "
+							  "spam filter",
+			    v.text[0] ? " (" : "", v.text,
+			    v.text[0] ? ")" : "");
+			smtp_inbound_drop(s, sj);
+			return;
+		default:
+			break;
+		}
+		if (rspamd_action_is_spam(v.action))
+			sj->env.junk = 1;
+		log_rspamd(s, sj, st, &v, err,
+		    sj->env.junk ? "junk" : "deliver");
+	}
+	smtp_rspamd_edit(sj, st, &v);
+	smtp_job_start(s, &sj->job, spool_job_run, spool_job_done);
+}
+
+/* After SPF, DKIM and DMARC: what rspamd says, the session waiting. It
+ * sees the message as it will be kept, our Received: and
+ * Authentication-Results: on top. */
+static void
+smtp_rspamd_check(struct smtp_session *s, struct spool_job *sj)
+{
+	const struct conf *c = conf_current();
+	struct rspamd_request rq;
+	struct iovec iov[2];
+	const char **rcpts;
+	int i;
+
+	if ((rcpts = calloc((size_t)sj->env.nrcpt + 1, sizeof(*rcpts))) !=
+	    NULL) {
+		for (i = 0; i < sj->env.nrcpt; i++)
+			rcpts[i] = sj->env.rcpts[i].addr;
+		iov[0].iov_base = sj->head.data;
+		iov[0].iov_len = sj->head.len;
+		iov[1].iov_base = sj->msg.data;
+		iov[1].iov_len = sj->msg.len;
+		memset(&rq, 0, sizeof(rq));
+		rq.base = s->rt.base;
+		rq.server = c->filter_rspamd;
+		rq.timeout = (int)c->filter_rspamd_timeout;
+		rq.queue_id = sj->env.id;
+		rq.client_ip = s->ip;
+		rq.helo = s->helo ? s->helo : "";
+		rq.mail_from = sj->env.from;
+		rq.mta_name = c->hostname;
+		rq.rcpts = rcpts;
+		rq.nrcpt = sj->env.nrcpt;
+		rq.msg = iov;
+		rq.nmsg = 2;
+		s->checked = sj;
+		smtp_set_state(s, S_WAIT);
+		s->rspamd = rspamd_check_start(&rq, smtp_rspamd_done, s);
+		free(rcpts);
+	}
+	if (s->rspamd == NULL) {
+		s->checked = NULL;
+		smtp_reply(s, "451 4.3.0 Cannot check the message now, try "
+			      "again later");
+		smtp_inbound_drop(s, sj);
+	}
+}
+
 /* The MX's checks are in: the verdict, then the spool. */
 static void
 smtp_inbound_done(struct inbound_check *ic, void *arg)
@@ -207,6 +380,10 @@ smtp_inbound_done(struct inbound_check *ic, void *arg)
 	}
 	sj->env.junk = act == INBOUND_JUNK;
 	inbound_check_free(ic);
+	if (conf_current()->filter_rspamd[0] != '\0') {
+		smtp_rspamd_check(s, sj);
+		return;
+	}
 	smtp_job_start(s, &sj->job, spool_job_run, spool_job_done);
 }
 
@@ -251,6 +428,9 @@ smtp_data_free_pending(struct smtp_session *s)
 {
 	inbound_check_free(s->check);
 	s->check = NULL;
+	/* before the message its connection still refers to */
+	rspamd_check_free(s->rspamd);
+	s->rspamd = NULL;
 	if (s->checked)
 		spool_job_free(s->checked);
 	s->checked = NULL;

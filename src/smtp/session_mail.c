@@ -548,17 +548,35 @@ smtp_rcpt_refused(struct smtp_session *s)
 struct mx_rcpt_job {
 	struct smtp_job job;
 	char to[ADDR_MAX + 1];
-	int route; /* ROUTE_* */
+	char mailbox[ADDR_MAX + 1]; /* ROUTE_SRS: where the bounce goes */
+	int route;		    /* ROUTE_* */
 };
+
+/* A bounce to an SRS address: one line, taken or not, and where to. */
+static void
+smtp_log_srs(struct smtp_session *s, const char *to, int route,
+    const char *dest)
+{
+	char a[LOG_ADDR_MAX], b[LOG_ADDR_MAX];
+
+	log_info("smtp.srs session=%016llx ip=%s to=<%s> result=%s%s%s%s",
+	    (unsigned long long)s->id, s->ip, log_addr(a, sizeof(a), to),
+	    route == ROUTE_SRS	     ? "ok"
+	    : route == ROUTE_SRS_BAD ? "forged"
+				     : "expired",
+	    route == ROUTE_SRS ? " bounce_to=<" : "",
+	    route == ROUTE_SRS ? log_addr(b, sizeof(b), dest) : "",
+	    route == ROUTE_SRS ? ">" : "");
+}
 
 static void
 mx_rcpt_job_run(struct worker_job *j, void *ctx)
 {
 	struct mx_rcpt_job *m = (struct mx_rcpt_job *)j;
-	char mailbox[ADDR_MAX + 1];
 
 	(void)ctx;
-	m->route = route_rcpt(store_thread(), m->to, mailbox, sizeof(mailbox));
+	m->route =
+	    route_rcpt(store_thread(), m->to, m->mailbox, sizeof(m->mailbox));
 }
 
 static void
@@ -572,8 +590,18 @@ mx_rcpt_job_done(struct worker_job *j)
 		return;
 	}
 	s->job = NULL;
+	if (m->route == ROUTE_SRS || m->route == ROUTE_SRS_BAD ||
+	    m->route == ROUTE_SRS_EXPIRED)
+		smtp_log_srs(s, m->to, m->route, m->mailbox);
 	switch (m->route) {
 	case ROUTE_MAILBOX:
+		s->tx->nrcpt++;
+		s->tx->inbound = 1;
+		smtp_reply(s, "250 2.1.5 Ok");
+		break;
+	case ROUTE_SRS:
+		/* a bounce to mail we forwarded: relayed to the address the
+		 * SRS address decodes to, checked as any inbound mail */
 		s->tx->nrcpt++;
 		s->tx->inbound = 1;
 		smtp_reply(s, "250 2.1.5 Ok");
@@ -582,6 +610,18 @@ mx_rcpt_job_done(struct worker_job *j)
 		smtp_refuse(s,
 		    "550 5.1.1 <%s>: Recipient address rejected: "
 		    "User unknown",
+		    m->to);
+		break;
+	case ROUTE_SRS_BAD:
+		smtp_refuse(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: "
+		    "forged or malformed SRS address",
+		    m->to);
+		break;
+	case ROUTE_SRS_EXPIRED:
+		smtp_refuse(s,
+		    "550 5.1.1 <%s>: Recipient address rejected: "
+		    "SRS address expired",
 		    m->to);
 		break;
 	case ROUTE_REMOTE:

@@ -237,6 +237,10 @@ spool_env_text(const struct spool_env *e, size_t msglen, char *buf, size_t len)
 		ADD("inbound 1\n");
 	if (e->junk)
 		ADD("junk 1\n");
+	if (e->forwarded_by[0])
+		ADD("forwarded-by <%s>\n", e->forwarded_by);
+	if (e->mailbox_only)
+		ADD("mailbox-only 1\n");
 	if (e->requiretls)
 		ADD("requiretls 1\n");
 	if (e->ret[0])
@@ -471,6 +475,12 @@ spool_parse(char *text, size_t len, struct spool_env *e, size_t *body)
 			e->inbound = atoi(sp) == 1;
 		else if (strcmp(p, "junk") == 0)
 			e->junk = atoi(sp) == 1;
+		else if (strcmp(p, "forwarded-by") == 0) {
+			if (spool_angle(sp, e->forwarded_by,
+				sizeof(e->forwarded_by)) == -1)
+				goto bad;
+		} else if (strcmp(p, "mailbox-only") == 0)
+			e->mailbox_only = atoi(sp) == 1;
 		else if (strcmp(p, "requiretls") == 0)
 			e->requiretls = atoi(sp) == 1;
 		else if (strcmp(p, "ret") == 0)

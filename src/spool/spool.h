@@ -39,6 +39,12 @@ struct spool_env {
 	int inbound;
 	/* 1: DMARC quarantine; its mailbox copies go to the Junk folder */
 	int junk;
+	/* a forwarded copy (queue/forward.c): the user whose forwarding
+	 * made it; "" in any other message */
+	char forwarded_by[ADDR_MAX + 1];
+	/* 1: the mailbox copy of a user who forwards and keeps a copy:
+	 * into the mailbox only, never forwarded again */
+	int mailbox_only;
 	char body[16]; /* 7BIT, 8BITMIME, BINARYMIME */
 	int smtputf8;
 	/* RFC 8689: delivered only over verified TLS, else bounced */

@@ -410,6 +410,53 @@ struct store_mailbox_change {
 int store_mailbox_usage_write(struct store *, int64_t user_id,
     const struct store_mailbox_change *, int64_t now);
 
+/* forwarding (store_forward.c): a user's targets, each confirmed by a
+ * token mailed to it (kept as its keyed hash) before anything goes
+ * there; keys are the targets' folded spellings */
+#define STORE_LIMIT (-4) /* a bounded count is reached */
+struct store_forward_row {
+	char *address;
+	int64_t created, confirmed, expires; /* confirmed 0: pending */
+};
+struct store_forward_rows {
+	struct store_forward_row *v;
+	size_t n;
+};
+void store_forward_rows_free(struct store_forward_rows *);
+/* A new pending target: STORE_EXISTS if the user has it, STORE_LIMIT
+ * if the user has max already. */
+int store_forward_add(struct store *, int64_t user_id, const char *address,
+    const char *key, const char *token_hash, int64_t now, int64_t expires,
+    int64_t max);
+/* A new token for a pending target: STORE_NOTFOUND if it is not one
+ * (absent, or confirmed already). */
+int store_forward_retoken(struct store *, int64_t user_id, const char *key,
+    const char *token_hash, int64_t expires);
+int store_forward_remove(struct store *, int64_t user_id, const char *key);
+/* Every target of a user, oldest first. */
+int store_forward_list(struct store *, int64_t user_id,
+    struct store_forward_rows *);
+/* The confirmed targets only: what the queue forwards to. */
+int store_forward_targets(struct store *, int64_t user_id,
+    struct store_strings *);
+/* forward-only (1) or keep a copy in the mailbox (0) */
+int store_forward_mode_set(struct store *, int64_t user_id, int only);
+int store_forward_mode_get(struct store *, int64_t user_id, int *only);
+/* The live (pending, unexpired) target a token's hash names: its user
+ * and address. */
+int store_forward_pending(struct store *, const char *token_hash, int64_t now,
+    int64_t *user_id, char *address, size_t len);
+/* Confirm it, once: the token is gone after. STORE_NOTFOUND if it is
+ * not live (used, expired, removed, never). */
+int store_forward_confirm(struct store *, const char *token_hash, int64_t now,
+    int64_t *user_id, char *address, size_t len);
+
+/* Confirmation links mailed for a user since a time (older ones are
+ * forgotten on the way), and one more. */
+int store_forward_link_count(struct store *, int64_t user_id, int64_t now,
+    int64_t since, int64_t *n);
+int store_forward_link_sent(struct store *, int64_t user_id, int64_t now);
+
 /* authentication events */
 /* The event into the authentication log: queued for the batch writer
  * in the server (authlog.h), else written at once (store_auth_insert). */

@@ -540,3 +540,37 @@ store_node_rows_free(struct store_node_rows *l)
 {
 	STORE_UNFETCH(l, node_cols);
 }
+
+static const struct store_col forward_cols[] = {
+	COL_S(struct store_forward_row, address),
+	COL_I(struct store_forward_row, created),
+	COL_I(struct store_forward_row, confirmed),
+	COL_I(struct store_forward_row, expires),
+};
+
+int
+store_forward_list(struct store *s, int64_t user_id,
+    struct store_forward_rows *l)
+{
+	return STORE_FETCH(l, forward_cols,
+	    db_query(s->db,
+		"SELECT address, created, confirmed, token_expires"
+		" FROM forward_target WHERE user_id = ? ORDER BY created, id",
+		"i", user_id));
+}
+
+void
+store_forward_rows_free(struct store_forward_rows *l)
+{
+	STORE_UNFETCH(l, forward_cols);
+}
+
+int
+store_forward_targets(struct store *s, int64_t user_id, struct store_strings *l)
+{
+	return STORE_FETCH(l, string_cols,
+	    db_query(s->db,
+		"SELECT address FROM forward_target WHERE user_id = ?"
+		" AND confirmed IS NOT NULL ORDER BY created, id",
+		"i", user_id));
+}

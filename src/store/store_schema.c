@@ -202,9 +202,30 @@ static const char *const store_migrations[] = {
 	" bytes INTEGER NOT NULL,"
 	" messages INTEGER NOT NULL,"
 	" updated INTEGER NOT NULL);",
-	/* 7: the forwarding branch's (this placeholder is replaced by it
-	 * when the branches are merged) */
-	"",
+	/* 7: forwarding (issue 14). A user's targets: the address as
+	 * given, its folded key (one row per target and user), the keyed
+	 * hash of the confirmation token (NULL once confirmed) and its
+	 * expiry; nothing is forwarded to a target before `confirmed`.
+	 * account.forward_only: 1, the mailbox keeps no copy;
+	 * forward_link: each confirmation mailed, for a daily bound, since a
+	 * stranger's mailbox is what it fills */
+	"ALTER TABLE account ADD COLUMN forward_only INTEGER NOT NULL"
+	" DEFAULT 0;"
+	"CREATE TABLE forward_target ("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" address TEXT NOT NULL,"
+	" address_key TEXT NOT NULL,"
+	" token_hash TEXT UNIQUE,"
+	" token_expires INTEGER,"
+	" confirmed INTEGER,"
+	" created INTEGER NOT NULL,"
+	" UNIQUE (user_id, address_key));"
+	"CREATE TABLE forward_link ("
+	" id INTEGER PRIMARY KEY,"
+	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" time INTEGER NOT NULL);"
+	"CREATE INDEX forward_link_user ON forward_link(user_id, time);",
 	/* 8: several nodes on one store. sync_seq numbers the changes the
 	 * nodes poll for (blocks, quota usage, failed logins): a writer
 	 * takes the next number under the row's lock, so numbers commit in

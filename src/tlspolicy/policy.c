@@ -456,13 +456,12 @@ sts_fetched(const struct httpc_resp *r, void *arg)
 	if (r->status != 200) {
 		p->sts_failure = r->tls_failed ? TLSRPT_STS_WEBPKI_INVALID
 					       : TLSRPT_STS_POLICY_FETCH_ERROR;
-		snprintf(p->sts_why, sizeof(p->sts_why), "%s",
-		    r->status  ? "HTTP status not 200"
-		    : r->error ? r->error
-			       : "fetch failed");
 		if (r->status)
 			snprintf(p->sts_why, sizeof(p->sts_why),
 			    "HTTP status %d", r->status);
+		else
+			snprintf(p->sts_why, sizeof(p->sts_why), "%s",
+			    r->error ? r->error : "fetch failed");
 	} else if (strncasecmp(r->content_type, "text/plain", 10) != 0 ||
 		   (r->content_type[10] != '\0' && r->content_type[10] != ';' &&
 		       r->content_type[10] != ' ')) {

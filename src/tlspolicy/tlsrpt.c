@@ -2,10 +2,10 @@
  * tlsrpt: the counts of RFC 8460 reports, kept per period (a UTC day),
  * per policy domain, per policy, with bounded failure details; their
  * files (tlsrpt_send.c writes and reads them); and a period's report as
- * JSON (RFC 8460 4). Every limit is counted past, never grown past: a
- * period counts TLSRPT_DOMAINS_MAX domains, a domain TLSRPT_POLICIES_MAX
- * policies (later ones add to its `dropped`), a policy keeps
- * TLSRPT_DETAILS_MAX failure details (the rest count in its summary).
+ * JSON (RFC 8460 4), gzipped, as a message (5.3). Every limit is counted past,
+ * never grown past: a period counts TLSRPT_DOMAINS_MAX domains, a domain
+ * TLSRPT_POLICIES_MAX policies (later ones add to its `dropped`), a policy
+ * keeps TLSRPT_DETAILS_MAX failure details (the rest count in its summary).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,10 +13,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include <zlib.h>
+
 #include "tlsrpt_int.h"
+#include "../util/base64.h"
 #include "../util/str.h"
 
 struct tr_period *tr_periods;
+int tr_counting;
 
 static const char *const tr_policy_names[] = { "no-policy-found", "sts",
 	"tlsa" };
@@ -90,14 +94,17 @@ tr_period_open(int64_t now)
 	struct tr_period *p, *last = NULL;
 	int64_t day = tr_day_start(now);
 
+	/* today's, not cut (one at most; it may begin a second after now,
+	 * after a cut of an empty one) */
 	for (p = tr_periods; p; p = p->next)
-		if (!p->gone && p->begin <= now && now < p->end)
+		if (!p->gone && !p->cut && p->end == day + 86400)
 			last = p;
 	if (last)
 		return last;
-	/* after a cut today, the fresh period began at the cut */
+	/* after a cut today, the fresh period begins at the cut: never
+	 * two periods of one begin (one folder) */
 	for (p = tr_periods; p; p = p->next)
-		if (!p->gone && p->end > day && p->end <= now)
+		if (p->cut && p->end > day && p->end < day + 86400)
 			day = p->end;
 	return tr_period_new(day, tr_day_start(now) + 86400, 0);
 }
@@ -171,6 +178,8 @@ tr_period_cut(int64_t now)
 	/* their files learn the end */
 	for (d = p->domains; d; d = d->next)
 		d->dirty = 1;
+	/* the fresh one at once: what comes next is counted from here */
+	(void)tr_period_open(now);
 }
 
 static struct tr_domain *
@@ -370,7 +379,7 @@ tlsrpt_record(const struct tlsrpt_policy *pol, const struct tlsrpt_session *s,
 	char name[TLSRPT_DOMAIN_MAX + 2];
 	struct tr_period *p;
 
-	if (pol == NULL || s == NULL || (int)s->result < 0 ||
+	if (!tr_counting || pol == NULL || s == NULL || (int)s->result < 0 ||
 	    (int)s->result >= TR_NRESULTS || (int)pol->type < 0 ||
 	    (int)pol->type > TLSRPT_POLICY_TLSA ||
 	    tr_domain_name(pol->domain, name, sizeof(name)) == -1)
@@ -653,4 +662,92 @@ tr_report_json(const struct tr_period *p, const struct tr_domain *d,
 	}
 	json_object_set_new(r, "policies", pols);
 	return r;
+}
+
+/* gzip */
+
+int
+tr_gzip(const void *in, size_t len, unsigned char **out, size_t *outlen)
+{
+	z_stream z;
+	size_t cap = len + len / 1000 + 64;
+	int rc;
+
+	memset(&z, 0, sizeof(z));
+	if ((*out = malloc(cap)) == NULL)
+		return -1;
+	/* 15 + 16: a gzip wrapper, not zlib's */
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+		Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(*out);
+		return -1;
+	}
+	z.next_in = (unsigned char *)(uintptr_t)in;
+	z.avail_in = (uInt)len;
+	z.next_out = *out;
+	z.avail_out = (uInt)cap;
+	rc = deflate(&z, Z_FINISH);
+	*outlen = z.total_out;
+	deflateEnd(&z);
+	if (rc != Z_STREAM_END) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* the message (RFC 8460 5.3) */
+
+int
+tr_mail_build(const struct tr_mail *m, struct buf *out)
+{
+	char date[64], start[32], end[32], boundary[80], *b64;
+	time_t t = (time_t)m->now;
+	struct tm tm;
+	size_t n, i;
+	int rc = 0;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	tr_datetime(m->begin, start);
+	tr_datetime(m->end, end);
+	snprintf(boundary, sizeof(boundary), "tlsrpt-%s", m->unique);
+	if ((b64 = malloc(BASE64_ENCODED_LEN(m->gzlen))) == NULL)
+		return -1;
+	n = base64_encode(b64, m->gz, m->gzlen);
+	rc |= buf_printf(out, "From: <%s>\r\nTo: <%s>\r\n", m->from, m->to);
+	rc |= buf_printf(out,
+	    "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\r\n",
+	    m->domain, m->submitter, m->report_id);
+	rc |= buf_printf(out, "Date: %s\r\nMessage-ID: <%s>\r\n", date,
+	    m->report_id);
+	rc |= buf_printf(out,
+	    "TLS-Report-Domain: %s\r\nTLS-Report-Submitter: %s\r\n", m->domain,
+	    m->submitter);
+	rc |= buf_printf(out, "Auto-Submitted: auto-generated\r\n");
+	rc |= buf_printf(out,
+	    "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+	    "report-type=\"tlsrpt\";\r\n\tboundary=\"%s\"\r\n\r\n",
+	    boundary);
+	rc |= buf_printf(out, "This is a MIME-encapsulated message.\r\n\r\n");
+	rc |= buf_printf(out,
+	    "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
+	    "This is an aggregate TLS report (RFC 8460) from %s\r\n"
+	    "for mail sent to %s from %s to %s.\r\n\r\n",
+	    boundary, m->submitter, m->domain, start, end);
+	rc |= buf_printf(out,
+	    "--%s\r\nContent-Type: application/tlsrpt+gzip\r\n"
+	    "Content-Transfer-Encoding: base64\r\n"
+	    "Content-Disposition: attachment;\r\n"
+	    "\tfilename=\"%s!%s!%lld!%lld!%s.json.gz\"\r\n\r\n",
+	    boundary, m->submitter, m->domain, (long long)m->begin,
+	    (long long)m->end, m->unique);
+	for (i = 0; rc == 0 && i < n; i += 76) {
+		rc |= buf_append(out, b64 + i, n - i < 76 ? n - i : 76);
+		rc |= buf_append(out, "\r\n", 2);
+	}
+	rc |= buf_printf(out, "\r\n--%s--\r\n", boundary);
+	free(b64);
+	return rc == 0 ? 0 : -1;
 }

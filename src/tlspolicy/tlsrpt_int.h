@@ -75,6 +75,9 @@ struct tr_meta {
 
 /* tlsrpt.c */
 extern struct tr_period *tr_periods;
+/* 1 while the reports run (tlsrpt_start; the unit tests): without
+ * them nothing would ever free the counts, so none are kept */
+extern int tr_counting;
 int64_t tr_day_start(int64_t t);
 /* The open period for now, made if there is none (NULL: no memory). */
 struct tr_period *tr_period_open(int64_t now);
@@ -97,7 +100,6 @@ int64_t tr_report_end(const struct tr_period *);
 /* Free every period (tests; the stop). */
 void tr_reset(void);
 
-/* tlsrpt_send.c */
 /* gzip (RFC 1952) of len bytes into *out (malloc'd). 0 or -1. */
 int tr_gzip(const void *in, size_t len, unsigned char **out, size_t *outlen);
 struct tr_mail {
@@ -112,5 +114,18 @@ struct tr_mail {
 };
 /* The report as a message (RFC 8460 5.3), CRLF lines. 0 or -1. */
 int tr_mail_build(const struct tr_mail *, struct buf *out);
+
+/* tlsrpt_file.c */
+struct workers_loop;
+/* Read DATA_DIR/tlsrpt/ back into memory; writes go through wl. */
+int tr_file_start(const char *data_dir, struct workers_loop *wl);
+/* Write the dirty domains and remove the reported periods (gone: freed
+ * here), on a worker; nothing if a batch is still on one. */
+void tr_file_save(void);
+/* The same, now, on this thread (the stop). */
+void tr_file_stop(void);
+/* The request of `postern tlsrpt send`, taken: 1 and its day ("today",
+ * "YYYY-MM-DD", "" for the finished days), or 0. */
+int tr_file_request(char *day, size_t len);
 
 #endif

@@ -1,10 +1,7 @@
 /*
- * tlsrpt_send: the life of the counts on the queue's loop. Every
- * TR_TICK seconds the domains counted since are written, each to
- * DATA_DIR/tlsrpt/<period>/<domain>.json (temp, fsync, rename, fsync of
- * the folder, on a worker; one batch at a time, so writes and removals
- * reach the disk in order): a crash loses at most a tick of counts. The
- * stop writes the rest. A start reads the folder back.
+ * tlsrpt_send: the reports, on the queue's loop. Every TR_TICK
+ * seconds a tick takes the request of `postern tlsrpt send`, sends what
+ * is due, and has the counts written (tlsrpt_file.c).
  *
  * Once a day, some random minutes after 00:00 UTC (RFC 8460 4.1), and
  * soon after a start, each domain of a finished period is reported: its
@@ -14,28 +11,20 @@
  * A failure is tried again later that day, TR_TRIES times in all. A
  * period whose domains are all done is removed, from memory and disk.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
 #include <sodium.h>
-#include <zlib.h>
 
 #include "mtasts.h"
 #include "tlsrpt_int.h"
 #include "../mail/addr.h"
 #include "../spool/spool.h"
-#include "../util/base64.h"
 #include "../util/conf.h"
 #include "../util/dnsq.h"
 #include "../util/httpc.h"
@@ -49,14 +38,19 @@
 #define TR_START_DELAY 60      /* after a start, plus up to as much again */
 #define TR_DAY_DELAY (15 * 60) /* after 00:00 UTC: up to this, random */
 #define TR_SENDS_MAX 16	       /* domains being reported at once */
-#define TR_FILE_MAX (4 << 20)  /* a counts file read back */
 #define TR_HTTP_TIMEOUT 60
 #define TR_MSG_MAX (16 << 20)
-#define TR_ROOT_MAX (CONF_PATH_MAX + 16) /* DATA_DIR/tlsrpt */
-#define TR_DIR_MAX (TR_ROOT_MAX + 40)	 /* .../<period> */
-#define TR_FPATH_MAX (TR_DIR_MAX + 300)	 /* .../<domain>.json */
+
+struct tr_job;
+
+/* one POST: which job, which rua */
+struct tr_post {
+	struct tr_job *s;
+	int i;
+};
 
 struct tr_job {
+	struct tr_post post[TLSRPT_RUA_MAX];
 	struct tr_period *p;
 	struct tr_domain *d;
 	uint64_t dns;
@@ -74,9 +68,7 @@ static struct {
 	struct workers_loop *wl;
 	struct event *tick;
 	SSL_CTX *https;
-	char root[TR_ROOT_MAX];
 	int64_t next_report;
-	int writing; /* a batch on a worker */
 	int nsends;
 	struct tr_job *sends;
 	int started;
@@ -88,474 +80,7 @@ tr_now(void)
 	return (int64_t)time(NULL);
 }
 
-/* gzip */
-
-int
-tr_gzip(const void *in, size_t len, unsigned char **out, size_t *outlen)
-{
-	z_stream z;
-	size_t cap = len + len / 1000 + 64;
-	int rc;
-
-	memset(&z, 0, sizeof(z));
-	if ((*out = malloc(cap)) == NULL)
-		return -1;
-	/* 15 + 16: a gzip wrapper, not zlib's */
-	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-		Z_DEFAULT_STRATEGY) != Z_OK) {
-		free(*out);
-		return -1;
-	}
-	z.next_in = (unsigned char *)(uintptr_t)in;
-	z.avail_in = (uInt)len;
-	z.next_out = *out;
-	z.avail_out = (uInt)cap;
-	rc = deflate(&z, Z_FINISH);
-	*outlen = z.total_out;
-	deflateEnd(&z);
-	if (rc != Z_STREAM_END) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-/* the message (RFC 8460 5.3) */
-
-int
-tr_mail_build(const struct tr_mail *m, struct buf *out)
-{
-	char date[64], start[32], end[32], boundary[80], *b64;
-	time_t t = (time_t)m->now;
-	struct tm tm;
-	size_t n, i;
-	int rc = 0;
-
-	gmtime_r(&t, &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	tr_datetime(m->begin, start);
-	tr_datetime(m->end, end);
-	snprintf(boundary, sizeof(boundary), "tlsrpt-%s", m->unique);
-	if ((b64 = malloc(BASE64_ENCODED_LEN(m->gzlen))) == NULL)
-		return -1;
-	n = base64_encode(b64, m->gz, m->gzlen);
-	rc |= buf_printf(out, "From: <%s>\r\nTo: <%s>\r\n", m->from, m->to);
-	rc |= buf_printf(out,
-	    "Subject: Report Domain: %s Submitter: %s Report-ID: <%s>\r\n",
-	    m->domain, m->submitter, m->report_id);
-	rc |= buf_printf(out, "Date: %s\r\nMessage-ID: <%s>\r\n", date,
-	    m->report_id);
-	rc |= buf_printf(out,
-	    "TLS-Report-Domain: %s\r\nTLS-Report-Submitter: %s\r\n", m->domain,
-	    m->submitter);
-	rc |= buf_printf(out, "Auto-Submitted: auto-generated\r\n");
-	rc |= buf_printf(out,
-	    "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
-	    "report-type=\"tlsrpt\";\r\n\tboundary=\"%s\"\r\n\r\n",
-	    boundary);
-	rc |= buf_printf(out, "This is a MIME-encapsulated message.\r\n\r\n");
-	rc |= buf_printf(out,
-	    "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n"
-	    "This is an aggregate TLS report (RFC 8460) from %s\r\n"
-	    "for mail sent to %s from %s to %s.\r\n\r\n",
-	    boundary, m->submitter, m->domain, start, end);
-	rc |= buf_printf(out,
-	    "--%s\r\nContent-Type: application/tlsrpt+gzip\r\n"
-	    "Content-Transfer-Encoding: base64\r\n"
-	    "Content-Disposition: attachment;\r\n"
-	    "\tfilename=\"%s!%s!%lld!%lld!%s.json.gz\"\r\n\r\n",
-	    boundary, m->submitter, m->domain, (long long)m->begin,
-	    (long long)m->end, m->unique);
-	for (i = 0; rc == 0 && i < n; i += 76) {
-		rc |= buf_append(out, b64 + i, n - i < 76 ? n - i : 76);
-		rc |= buf_append(out, "\r\n", 2);
-	}
-	rc |= buf_printf(out, "\r\n--%s--\r\n", boundary);
-	free(b64);
-	return rc == 0 ? 0 : -1;
-}
-
-/* files */
-
-struct tr_file {
-	char dir[32];
-	char name[TLSRPT_DOMAIN_MAX + 1];
-	int64_t begin;
-	char *text;
-	int failed;
-};
-
-struct tr_batch {
-	struct worker_job base;
-	char root[TR_ROOT_MAX];
-	struct tr_file *files;
-	int nfiles;
-	char (*rm)[32];
-	int nrm;
-};
-
-static int
-tr_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY), rc;
-
-	if (fd == -1)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* temp, fsync, rename: a file is its old counts or its new ones */
-static int
-tr_write_file(const char *root, const struct tr_file *f)
-{
-	char dir[TR_DIR_MAX], tmp[TR_FPATH_MAX], path[TR_FPATH_MAX];
-	size_t len = strlen(f->text), off = 0;
-	ssize_t w;
-	int fd, rc = -1;
-
-	snprintf(dir, sizeof(dir), "%s/%s", root, f->dir);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, f->name);
-	snprintf(path, sizeof(path), "%s/%s.json", dir, f->name);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return -1;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) ==
-	    -1)
-		return -1;
-	while (off < len && (w = write(fd, f->text + off, len - off)) > 0)
-		off += (size_t)w;
-	if (off == len && fsync(fd) == 0)
-		rc = 0;
-	close(fd);
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = -1;
-	if (rc == -1)
-		unlink(tmp);
-	return rc;
-}
-
-static void
-tr_remove_dir(const char *root, const char *name)
-{
-	char dir[TR_DIR_MAX], path[TR_FPATH_MAX];
-	struct dirent *e;
-	DIR *dp;
-
-	snprintf(dir, sizeof(dir), "%s/%s", root, name);
-	if ((dp = opendir(dir)) == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(dp);
-	rmdir(dir);
-}
-
-static void
-tr_batch_run(struct worker_job *j, void *ctx)
-{
-	struct tr_batch *b = (struct tr_batch *)j;
-	const char *last = NULL;
-	int i;
-
-	(void)ctx;
-	if (mkdir(b->root, 0700) == -1 && errno != EEXIST) {
-		for (i = 0; i < b->nfiles; i++)
-			b->files[i].failed = 1;
-		return;
-	}
-	for (i = 0; i < b->nfiles; i++) {
-		b->files[i].failed = tr_write_file(b->root, &b->files[i]) == -1;
-		/* the renames of a folder reach the disk with its fsync */
-		if (last && strcmp(last, b->files[i].dir) != 0) {
-			char dir[TR_DIR_MAX];
-
-			snprintf(dir, sizeof(dir), "%s/%s", b->root, last);
-			tr_fsync_dir(dir);
-		}
-		last = b->files[i].dir;
-	}
-	if (last) {
-		char dir[TR_DIR_MAX];
-
-		snprintf(dir, sizeof(dir), "%s/%s", b->root, last);
-		tr_fsync_dir(dir);
-	}
-	for (i = 0; i < b->nrm; i++)
-		tr_remove_dir(b->root, b->rm[i]);
-	tr_fsync_dir(b->root);
-}
-
-static void
-tr_batch_free(struct tr_batch *b)
-{
-	int i;
-
-	for (i = 0; i < b->nfiles; i++)
-		free(b->files[i].text);
-	free(b->files);
-	free(b->rm);
-	free(b);
-}
-
-static struct tr_domain *
-tr_find(int64_t begin, const char *name)
-{
-	struct tr_period *p;
-	struct tr_domain *d;
-
-	for (p = tr_periods; p; p = p->next)
-		if (p->begin == begin && !p->gone)
-			for (d = p->domains; d; d = d->next)
-				if (strcmp(d->name, name) == 0)
-					return d;
-	return NULL;
-}
-
-static void
-tr_batch_done(struct worker_job *j)
-{
-	struct tr_batch *b = (struct tr_batch *)j;
-	struct tr_domain *d;
-	int i, failed = 0;
-
-	for (i = 0; i < b->nfiles; i++)
-		if (b->files[i].failed) {
-			failed++;
-			/* written again at the next tick */
-			if ((d = tr_find(b->files[i].begin, b->files[i].name)))
-				d->dirty = 1;
-		}
-	if (failed)
-		log_warnx("tlsrpt.write dir=%s files=%d error=\"%s\"", b->root,
-		    failed, "cannot write the counts");
-	rt.writing = 0;
-	tr_batch_free(b);
-}
-
-/* What changed since the last batch: the dirty domains' files and the
- * folders of reported periods. NULL when nothing did. */
-static struct tr_batch *
-tr_batch_make(void)
-{
-	struct tr_period *p, *pn;
-	struct tr_domain *d;
-	struct tr_batch *b;
-	int nfiles = 0, nrm = 0;
-
-	for (p = tr_periods; p; p = p->next) {
-		if (p->gone) {
-			nrm++;
-			continue;
-		}
-		for (d = p->domains; d; d = d->next)
-			nfiles += d->dirty;
-	}
-	if (nfiles == 0 && nrm == 0)
-		return NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL ||
-	    (b->files = calloc((size_t)nfiles + 1, sizeof(*b->files))) ==
-		NULL ||
-	    (b->rm = calloc((size_t)nrm + 1, sizeof(*b->rm))) == NULL) {
-		if (b)
-			free(b->files);
-		free(b);
-		return NULL;
-	}
-	str_lcpy(b->root, rt.root, sizeof(b->root));
-	for (p = tr_periods; p; p = pn) {
-		pn = p->next;
-		if (p->gone) {
-			str_lcpy(b->rm[b->nrm++], p->dir, sizeof(*b->rm));
-			tr_period_free(p);
-			continue;
-		}
-		for (d = p->domains; d; d = d->next) {
-			struct tr_file *f = &b->files[b->nfiles];
-			json_t *o;
-
-			if (!d->dirty)
-				continue;
-			if ((o = tr_domain_to_json(p, d)) == NULL)
-				continue;
-			f->text = json_dumps(o, JSON_COMPACT);
-			json_decref(o);
-			if (f->text == NULL)
-				continue;
-			str_lcpy(f->dir, p->dir, sizeof(f->dir));
-			str_lcpy(f->name, d->name, sizeof(f->name));
-			f->begin = p->begin;
-			d->dirty = 0;
-			b->nfiles++;
-		}
-	}
-	return b;
-}
-
-static void
-tr_save(void)
-{
-	struct tr_batch *b;
-
-	if (rt.writing || (b = tr_batch_make()) == NULL)
-		return;
-	b->base.run = tr_batch_run;
-	b->base.done = tr_batch_done;
-	rt.writing = 1;
-	workers_submit(rt.wl, &b->base);
-}
-
-/* One file of counts back into memory. */
-static void
-tr_load_file(const char *path)
-{
-	json_error_t jerr;
-	struct stat st;
-	json_t *o;
-
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_size > TR_FILE_MAX) {
-		log_warnx("tlsrpt.load file=%s error=\"not a counts file\"",
-		    path);
-		return;
-	}
-	if ((o = json_load_file(path, 0, &jerr)) == NULL ||
-	    tr_domain_from_json(o) == -1)
-		log_warnx("tlsrpt.load file=%s error=\"malformed, skipped\"",
-		    path);
-	json_decref(o);
-}
-
-/* Every DATA_DIR/tlsrpt/<period>/<domain>.json: into fn. */
-static void
-tr_each_file(const char *root, void (*fn)(const char *path))
-{
-	char dir[TR_DIR_MAX], path[TR_FPATH_MAX];
-	struct dirent *e, *f;
-	DIR *dp, *fp;
-	size_t n;
-
-	if ((dp = opendir(root)) == NULL)
-		return;
-	while ((e = readdir(dp)) != NULL) {
-		if (e->d_name[0] == '.' || strcmp(e->d_name, "send") == 0)
-			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
-		if ((fp = opendir(dir)) == NULL)
-			continue;
-		while ((f = readdir(fp)) != NULL) {
-			n = strlen(f->d_name);
-			snprintf(path, sizeof(path), "%s/%s", dir, f->d_name);
-			if (f->d_name[0] == '.' && n > 4 &&
-			    strcmp(f->d_name + n - 4, ".tmp") == 0)
-				unlink(path); /* a write a crash cut short */
-			else if (f->d_name[0] != '.' && n > 5 &&
-				 strcmp(f->d_name + n - 5, ".json") == 0)
-				fn(path);
-		}
-		closedir(fp);
-	}
-	closedir(dp);
-}
-
-static json_t *tr_show_out;
-
-static void
-tr_show_file(const char *path)
-{
-	json_error_t jerr;
-	struct stat st;
-	json_t *o;
-
-	if (stat(path, &st) == -1 || st.st_size > TR_FILE_MAX ||
-	    (o = json_load_file(path, 0, &jerr)) == NULL)
-		return;
-	json_array_append_new(tr_show_out, o);
-}
-
-struct json_t *
-tlsrpt_show(const char *data_dir)
-{
-	char root[TR_ROOT_MAX];
-	json_t *out = json_object();
-
-	snprintf(root, sizeof(root), "%s/tlsrpt", data_dir);
-	if (out == NULL || (tr_show_out = json_array()) == NULL) {
-		json_decref(out);
-		return NULL;
-	}
-	tr_each_file(root, tr_show_file);
-	json_object_set_new(out, "domains", tr_show_out);
-	tr_show_out = NULL;
-	return out;
-}
-
-/* requests from the CLI */
-
-int
-tlsrpt_request(const char *data_dir, const char *day, char *err, size_t errlen)
-{
-	char root[TR_ROOT_MAX], path[TR_ROOT_MAX + 8];
-	struct tm tm;
-
-	if (day != NULL && strcmp(day, "today") != 0) {
-		memset(&tm, 0, sizeof(tm));
-		if (strlen(day) != 10 ||
-		    strptime(day, "%Y-%m-%d", &tm) == NULL) {
-			snprintf(err, errlen, "%s: not a day (YYYY-MM-DD)",
-			    day);
-			return -1;
-		}
-	}
-	snprintf(root, sizeof(root), "%s/tlsrpt", data_dir);
-	snprintf(path, sizeof(path), "%s/send", root);
-	if ((mkdir(root, 0700) == -1 && errno != EEXIST) ||
-	    str_write_file(path, day ? day : "", day ? strlen(day) : 0, 0600) ==
-		-1) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void tr_report_soon(int64_t now);
-
-static void
-tr_take_request(int64_t now)
-{
-	char path[TR_ROOT_MAX + 8], day[16] = "", today[16];
-	time_t t = (time_t)now;
-	struct tm tm;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/send", rt.root);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, day, sizeof(day) - 1);
-	close(fd);
-	unlink(path);
-	day[n > 0 ? n : 0] = '\0';
-	gmtime_r(&t, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
-	log_info("tlsrpt.request day=%s", day[0] ? day : "finished");
-	if (strcmp(day, "today") == 0 || strcmp(day, today) == 0)
-		tr_period_cut(now);
-	tr_report_soon(now);
-}
-
 /* sending */
-
-static void
-tr_report_soon(int64_t now)
-{
-	rt.next_report = now;
-}
 
 /* The next report time: some minutes after the next 00:00 UTC. */
 static void
@@ -632,7 +157,7 @@ tr_rua_done(struct tr_job *s, int i, int ok, const char *what)
 /* mailto: the message is written to the spool on a worker */
 struct tr_spool_job {
 	struct worker_job base;
-	struct tr_job *s; /* NULL: the stop let it go */
+	struct tr_job *s;
 	int rua;
 	struct buf msg;
 	char from[ADDR_MAX + 1], to[ADDR_MAX + 1];
@@ -677,11 +202,9 @@ tr_spool_done(struct worker_job *j)
 	struct tr_spool_job *sj = (struct tr_spool_job *)j;
 	char what[64];
 
-	if (sj->s != NULL) {
-		snprintf(what, sizeof(what), "queue=%s", sj->id);
-		tr_rua_done(sj->s, sj->rua, sj->rc == 0,
-		    sj->rc == 0 ? what : "cannot write to the spool");
-	}
+	snprintf(what, sizeof(what), "queue=%s", sj->id);
+	tr_rua_done(sj->s, sj->rua, sj->rc == 0,
+	    sj->rc == 0 ? what : "cannot write to the spool");
 	buf_free(&sj->msg);
 	free(sj);
 }
@@ -702,6 +225,8 @@ tr_mailto(const char *uri, char *out, size_t outlen, char *domain, size_t dlen)
 	return 0;
 }
 
+/* Each rua's start: 0 under way, -1 the rua is no usable address (it is
+ * skipped from now on), -2 it failed for now (tried again later). */
 static int
 tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
     const char *submitter, const char *from, int64_t now)
@@ -713,10 +238,15 @@ tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
 	char err[160];
 
 	if (sj == NULL)
-		return -1;
+		return -2;
+	if (addr_parse(from, &a, err, sizeof(err)) == -1) {
+		log_warnx("tlsrpt.send from=\"%s\" error=\"[tlsrpt] from: %s\"",
+		    from, err);
+		free(sj);
+		return -2;
+	}
 	if (tr_mailto(s->txt.rua[i], sj->to, sizeof(sj->to), fromdom,
-		sizeof(fromdom)) == -1 ||
-	    addr_parse(from, &a, err, sizeof(err)) == -1) {
+		sizeof(fromdom)) == -1) {
 		free(sj);
 		return -1;
 	}
@@ -738,7 +268,7 @@ tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
 	if (tr_mail_build(&m, &sj->msg) == -1) {
 		buf_free(&sj->msg);
 		free(sj);
-		return -1;
+		return -2;
 	}
 	sj->s = s;
 	sj->rua = i;
@@ -749,14 +279,6 @@ tr_send_mail(struct tr_job *s, int i, const char *unique, const char *report_id,
 	return 0;
 }
 
-/* The index of the request travels in a small struct per request. */
-struct tr_post {
-	struct tr_job *s;
-	int i;
-};
-
-static struct tr_post tr_posts[TR_SENDS_MAX * TLSRPT_RUA_MAX];
-
 static void
 tr_post_cb(const struct httpc_resp *r, void *arg)
 {
@@ -766,7 +288,6 @@ tr_post_cb(const struct httpc_resp *r, void *arg)
 	char what[300];
 
 	s->http[i] = NULL;
-	pp->s = NULL;
 	if (r->status >= 200 && r->status < 300) {
 		snprintf(what, sizeof(what), "status=%d", r->status);
 		tr_rua_done(s, i, 1, what);
@@ -830,19 +351,13 @@ tr_send_post(struct tr_job *s, int i)
 {
 	char host[256], path[TLSRPT_URI_MAX + 1];
 	struct httpc_req rq;
-	struct tr_post *pp = NULL;
-	int port, k;
+	int port;
 
-	if (rt.https == NULL || tr_https(s->txt.rua[i], host, sizeof(host),
-				    &port, path, sizeof(path)) == -1)
+	if (tr_https(s->txt.rua[i], host, sizeof(host), &port, path,
+		sizeof(path)) == -1)
 		return -1;
-	for (k = 0; k < (int)(sizeof(tr_posts) / sizeof(*tr_posts)); k++)
-		if (tr_posts[k].s == NULL) {
-			pp = &tr_posts[k];
-			break;
-		}
-	if (pp == NULL)
-		return -1;
+	if (rt.https == NULL) /* no CA certificates: logged at the start */
+		return -2;
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "POST";
 	rq.host = host;
@@ -855,12 +370,11 @@ tr_send_post(struct tr_job *s, int i)
 	rq.dns = rt.dns;
 	rq.max_body = 4096;
 	rq.timeout_s = TR_HTTP_TIMEOUT;
-	pp->s = s;
-	pp->i = i;
-	if ((s->http[i] = httpc_start(rt.base, &rq, tr_post_cb, pp)) == NULL) {
-		pp->s = NULL;
-		return -1;
-	}
+	s->post[i].s = s;
+	s->post[i].i = i;
+	if ((s->http[i] = httpc_start(rt.base, &rq, tr_post_cb, &s->post[i])) ==
+	    NULL)
+		return -2;
 	s->waiting++;
 	return 0;
 }
@@ -876,7 +390,7 @@ tr_send_report(struct tr_job *s)
 	struct tr_meta meta;
 	char *text;
 	json_t *r;
-	int i, bad = 0;
+	int i;
 	int64_t now = tr_now();
 
 	randombytes_buf(rnd, sizeof(rnd));
@@ -923,15 +437,14 @@ tr_send_report(struct tr_job *s)
 		else
 			rc = tr_send_post(s, i);
 		if (rc == -1) {
-			/* a rua we cannot use now will not do better later */
+			/* a rua we cannot use will not do better later */
 			log_warnx("tlsrpt.send domain=%s rua=%s "
-				  "error=\"unusable\"",
+				  "error=\"not a usable address\"",
 			    s->d->name, log_value(v, sizeof(v), s->txt.rua[i]));
 			s->d->rua_done |= 1u << i;
-			bad++;
-		}
+		} else if (rc == -2)
+			s->failed++; /* tried again later */
 	}
-	(void)bad;
 	if (--s->waiting == 0)
 		tr_send_end(s, s->failed > 0, "a rua failed");
 }
@@ -1012,6 +525,58 @@ tr_report(int64_t now)
 		tr_report_tomorrow(now);
 }
 
+/*
+ * `postern tlsrpt send`: "today" ends the day so far (its counts are
+ * reported, fresh ones begin); a day, or none, makes that day's (or
+ * every finished day's) reports due now, retries included.
+ */
+static void
+tr_request(int64_t now)
+{
+	char day[16], today[16];
+	struct tr_period *p;
+	struct tr_domain *d;
+	time_t t = (time_t)now;
+	struct tm tm;
+
+	if (!tr_file_request(day, sizeof(day)))
+		return;
+	gmtime_r(&t, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	log_info("tlsrpt.request day=%s", day[0] ? day : "finished");
+	if (strcmp(day, "today") == 0 || strcmp(day, today) == 0)
+		tr_period_cut(now);
+	for (p = tr_periods; p; p = p->next)
+		if (p->end <= now &&
+		    (day[0] == '\0' || strcmp(day, "today") == 0 ||
+			strncmp(p->dir, day, 10) == 0))
+			for (d = p->domains; d; d = d->next)
+				d->next_try = 0;
+	rt.next_report = now;
+}
+
+/* [tlsrpt] enabled = off: a finished period is dropped unreported. */
+static void
+tr_discard(int64_t now)
+{
+	struct tr_period *p;
+
+	for (p = tr_periods; p; p = p->next) {
+		struct tr_domain *d;
+
+		for (d = p->domains; d; d = d->next)
+			if (d->send == TR_BUSY)
+				break;
+		/* one being sent (turned off by a reload) ends first */
+		if (!p->gone && p->end <= now && d == NULL) {
+			log_info("tlsrpt.discard period=%s domains=%d "
+				 "reason=\"[tlsrpt] enabled = off\"",
+			    p->dir, p->ndomains);
+			p->gone = 1;
+		}
+	}
+}
+
 static void
 tr_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -1021,10 +586,12 @@ tr_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	tr_take_request(now);
-	if (strcmp(cf->tlsrpt_enabled, "on") == 0 && now >= rt.next_report)
+	tr_request(now);
+	if (strcmp(cf->tlsrpt_enabled, "on") != 0)
+		tr_discard(now);
+	else if (now >= rt.next_report)
 		tr_report(now);
-	tr_save();
+	tr_file_save();
 }
 
 static SSL_CTX *
@@ -1060,46 +627,36 @@ tlsrpt_start(struct event_base *base, struct dnsq *dns, struct workers_loop *wl)
 	rt.base = base;
 	rt.dns = dns;
 	rt.wl = wl;
-	snprintf(rt.root, sizeof(rt.root), "%s/tlsrpt", cf->data_dir);
-	if (mkdir(rt.root, 0700) == -1 && errno != EEXIST) {
-		log_warnx("tlsrpt.start dir=%s error=\"%s\"", rt.root,
-		    strerror(errno));
+	if (tr_file_start(cf->data_dir, wl) == -1) {
+		tr_reset();
 		return -1;
 	}
-	tr_each_file(rt.root, tr_load_file);
 	/* without a CA to check with, https reports wait for a restart;
 	 * mailto ones still go */
 	rt.https = tr_https_ctx(cf);
 	rt.next_report =
 	    now + TR_START_DELAY + (int64_t)randombytes_uniform(TR_START_DELAY);
+	rt.started = 1; /* tlsrpt_stop() frees what is made */
+	tr_counting = 1;
 	if ((rt.tick = event_new(base, -1, EV_PERSIST, tr_tick, NULL)) ==
 		NULL ||
 	    event_add(rt.tick, &tv) == -1)
 		return -1;
-	rt.started = 1;
 	return 0;
 }
 
-/* On the stop, nobody waits: the workers are stopped (no done() runs),
- * the loop is no more. What is dirty is written here, in order. */
 void
 tlsrpt_stop(void)
 {
-	struct tr_batch *b;
-	int i;
-
 	if (!rt.started)
 		return;
 	while (rt.sends)
 		tr_send_free(rt.sends);
-	for (i = 0; i < (int)(sizeof(tr_posts) / sizeof(*tr_posts)); i++)
-		tr_posts[i].s = NULL;
-	if ((b = tr_batch_make()) != NULL) {
-		tr_batch_run(&b->base, NULL);
-		tr_batch_free(b);
-	}
+	tr_file_stop();
 	tr_reset();
-	event_free(rt.tick);
+	tr_counting = 0;
+	if (rt.tick)
+		event_free(rt.tick);
 	SSL_CTX_free(rt.https);
 	memset(&rt, 0, sizeof(rt));
 }

@@ -3,6 +3,7 @@
  * parsing, defaults and the file that `postern init` writes, so a setting
  * is declared in one place.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -31,6 +33,7 @@ struct conf_key {
 };
 
 static int conf_check_lmtp(const char *, char *, size_t);
+static int conf_check_rspamd(const char *, char *, size_t);
 
 #define S(f) offsetof(struct conf, f), sizeof(((struct conf *)0)->f)
 #define I(f) offsetof(struct conf, f), 0
@@ -187,6 +190,30 @@ static const struct conf_key conf_keys[] = {
 	    "mailbox's quota and report its usage (its proxy dict); empty: "
 	    "off" },
 
+	{ "forward", "srs_secret", T_PATH, S(srs_secret), "data/srs.key", 0, 0,
+	    NULL,
+	    "the SRS secret (mode 0600, made at init or first start): one "
+	    "secret per line, the first signs, any decodes (postsrsd's file "
+	    "works)" },
+	{ "forward", "srs_max_age", T_DURATION, I(srs_max_age), "21d", 86400,
+	    365 * 86400, NULL,
+	    "a bounce to an SRS address older than this gets 550 5.1.1 (whole "
+	    "days)" },
+
+	{ "filter", "rspamd", T_STR, S(filter_rspamd), "", 0, 0, NULL,
+	    "rspamd's normal worker, IP:PORT ([IPv6]:PORT, localhost:PORT; "
+	    "Debian's listens on localhost:11333): mail received on the smtp "
+	    "listener for the mailboxes here is checked before the end of "
+	    "DATA is answered (empty: off)" },
+	{ "filter", "rspamd_timeout", T_DURATION, I(filter_rspamd_timeout),
+	    "10s", 1, 300, NULL,
+	    "time for rspamd's whole answer, connection included" },
+	{ "filter", "rspamd_fail", T_ENUM, S(filter_rspamd_fail), "tempfail", 0,
+	    0, "tempfail|open",
+	    "rspamd unreachable, too slow or its answer unusable: tempfail "
+	    "(451 4.7.1, the sender retries) or open (delivered, with "
+	    "X-Spam-Status: skipped)" },
+
 	{ "limits", "message_size", T_SIZE, I(message_size), "35M", 1024,
 	    (int64_t)1 << 32, NULL, "largest message accepted (SIZE)" },
 	{ "limits", "mx_connections_per_minute", T_INT,
@@ -288,6 +315,14 @@ static const struct conf_key conf_keys[] = {
 	{ "abuse", "notify", T_STR, S(abuse_notify), "", 0, 0, NULL,
 	    "the operator's address for block notices (empty: the user only)" },
 
+	{ "forward", "max_per_domain_per_hour", T_INT, I(forward_domain_hour),
+	    "1000", 1, 100000000, NULL,
+	    "forwarded copies handed to one target domain in a clock hour; "
+	    "more wait in the queue (deferred, retried), never dropped" },
+	{ "forward", "confirm_ttl", T_DURATION, I(forward_confirm_ttl), "7d",
+	    3600, 30 * 86400, NULL,
+	    "a forwarding target's confirmation link works this long, once" },
+
 	{ "tlsrpt", "enabled", T_ENUM, S(tlsrpt_enabled), "on", 0, 0, "on|off",
 	    "send daily TLS reports (RFC 8460) to the domains that ask for them "
 	    "in a _smtp._tls TXT record (off: counted, not sent)" },
@@ -363,6 +398,43 @@ conf_check_lmtp(const char *val, char *why, size_t whylen)
 	return 0;
 }
 
+/* IPv4:PORT, [IPv6]:PORT or localhost:PORT: an address, so that no
+ * session ever waits for a name to resolve; "" is off. */
+static int
+conf_check_rspamd(const char *val, char *why, size_t whylen)
+{
+	char host[INET6_ADDRSTRLEN + 2], *end;
+	const char *colon;
+	unsigned char a[16];
+	size_t n;
+	long port;
+
+	if (val[0] == '\0')
+		return 0;
+	colon = strrchr(val, ':');
+	n = colon ? (size_t)(colon - val) : 0;
+	if (colon == NULL || n == 0 || n >= sizeof(host))
+		goto bad;
+	memcpy(host, val, n);
+	host[n] = '\0';
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (errno || *end != '\0' || colon[1] == '\0' || port < 1 ||
+	    port > 65535)
+		goto bad;
+	if (strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, a) == 1)
+		return 0;
+	if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+		host[n - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, a) == 1)
+			return 0;
+	}
+bad:
+	snprintf(why, whylen,
+	    "not IP:PORT, [IPv6]:PORT or localhost:PORT (a port 1..65535)");
+	return -1;
+}
+
 static void
 conf_path_join(char *dst, size_t len, const char *dir, const char *val)
 {
@@ -387,6 +459,9 @@ conf_set(struct conf *c, const struct conf_key *k, const char *val, char *why,
 		}
 		if (k->off == offsetof(struct conf, mailbox_lmtp) &&
 		    conf_check_lmtp(val, why, whylen) == -1)
+			return -1;
+		if (k->off == offsetof(struct conf, filter_rspamd) &&
+		    conf_check_rspamd(val, why, whylen) == -1)
 			return -1;
 		str_lcpy(dst, val, k->len);
 		return 0;

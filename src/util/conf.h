@@ -89,6 +89,15 @@ struct conf {
 	/* [mailbox] */
 	char mailbox_lmtp[CONF_PATH_MAX]; /* "": off; unix:PATH or HOST:PORT */
 
+	/* [forward] */
+	char srs_secret[CONF_PATH_MAX]; /* the SRS secret file */
+	int64_t srs_max_age; /* seconds an SRS0 address is honoured */
+
+	/* [filter] */
+	char filter_rspamd[CONF_STR_MAX]; /* "": off; IP:PORT, localhost:PORT */
+	int64_t filter_rspamd_timeout;	  /* seconds for the whole round trip */
+	char filter_rspamd_fail[16];	  /* tempfail, open */
+
 	/* [limits] */
 	int64_t message_size;
 	int64_t recipients_per_message;
@@ -132,6 +141,10 @@ struct conf {
 	int64_t abuse_rejected_share; /* percent */
 	int64_t abuse_rejected_min;
 	char abuse_notify[CONF_STR_MAX]; /* operator address */
+
+	/* [forward] */
+	int64_t forward_domain_hour; /* copies per target domain an hour */
+	int64_t forward_confirm_ttl; /* seconds a confirmation link works */
 
 	/* [tlsrpt] */
 	char tlsrpt_enabled[8];		   /* on, off */

@@ -77,6 +77,7 @@ hc_finish(struct httpc *h, const char *error, int tls_failed)
 	struct httpc_resp r;
 
 	memset(&r, 0, sizeof(r));
+	r.connected = h->connected;
 	r.verify_result = h->verify_result;
 	r.content_type = "";
 	if (error != NULL) {
@@ -139,22 +140,22 @@ hc_addr_failed(struct httpc *h, const char *why, int tls_failed)
 	hc_try_next(h);
 }
 
+/* e: the OpenSSL error the bufferevent reported, or 0 */
 static void
-hc_tls_failed(struct httpc *h)
+hc_tls_failed(struct httpc *h, unsigned long e)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(h->bev);
-	unsigned long e = bufferevent_get_openssl_error(h->bev);
 	const char *r = e ? ERR_reason_error_string(e) : NULL;
 	char why[200];
 
 	h->verify_result = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
-	snprintf(why, sizeof(why), "TLS handshake failed: %s%s%s%s",
-	    r ? r : "connection closed",
-	    h->verify_result != X509_V_OK ? " (" : "",
-	    h->verify_result != X509_V_OK
-		? X509_verify_cert_error_string(h->verify_result)
-		: "",
-	    h->verify_result != X509_V_OK ? ")" : "");
+	if (h->verify_result != X509_V_OK)
+		snprintf(why, sizeof(why),
+		    "TLS handshake failed: certificate not verified (%s)",
+		    X509_verify_cert_error_string(h->verify_result));
+	else
+		snprintf(why, sizeof(why), "TLS handshake failed: %s",
+		    r ? r : "connection closed");
 	hc_addr_failed(h, why, 1);
 }
 
@@ -186,6 +187,7 @@ static void
 hc_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct httpc *h = arg;
+	unsigned long e = 0;
 
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
@@ -212,8 +214,8 @@ hc_event_cb(struct bufferevent *bev, short what, void *arg)
 	/* with TLS, CONNECTED comes after the handshake: an OpenSSL error
 	 * or a close before it is the handshake's failure */
 	if (h->tls && ((what & BEV_EVENT_EOF) ||
-			  bufferevent_get_openssl_error(h->bev) != 0)) {
-		hc_tls_failed(h);
+			  (e = bufferevent_get_openssl_error(h->bev)) != 0)) {
+		hc_tls_failed(h, e);
 		return;
 	}
 	hc_addr_failed(h,
@@ -356,7 +358,8 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 {
 	const char *s;
 	char port[8] = "";
-	int v6 = strchr(h->host, ':') != NULL;
+	int v6 = strchr(h->host, ':') != NULL, i;
+	size_t len = rq->bodylen;
 
 	if (rq->port != (rq->tls ? 443 : 80))
 		snprintf(port, sizeof(port), ":%d", rq->port);
@@ -377,9 +380,10 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 	    evbuffer_add_printf(h->req, "Content-Type: %s\r\n",
 		rq->content_type) < 0)
 		return -1;
+	for (i = 0; i < rq->nbodyv; i++)
+		len += rq->bodyv[i].iov_len;
 	if ((rq->body || strcmp(rq->method, "POST") == 0) &&
-	    evbuffer_add_printf(h->req, "Content-Length: %zu\r\n",
-		rq->bodylen) < 0)
+	    evbuffer_add_printf(h->req, "Content-Length: %zu\r\n", len) < 0)
 		return -1;
 	if (rq->headers &&
 	    evbuffer_add(h->req, rq->headers, strlen(rq->headers)) == -1)
@@ -388,6 +392,11 @@ hc_build(struct httpc *h, const struct httpc_req *rq)
 		return -1;
 	if (rq->bodylen && evbuffer_add(h->req, rq->body, rq->bodylen) == -1)
 		return -1;
+	for (i = 0; i < rq->nbodyv; i++)
+		if (rq->bodyv[i].iov_len > 0 &&
+		    evbuffer_add_reference(h->req, rq->bodyv[i].iov_base,
+			rq->bodyv[i].iov_len, NULL, NULL) == -1)
+			return -1;
 	return 0;
 }
 

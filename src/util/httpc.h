@@ -11,6 +11,7 @@
 #define POSTERN_HTTPC_H
 
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include <event2/event.h>
 #include <openssl/ssl.h>
@@ -28,6 +29,11 @@ struct httpc_req {
 	const char *content_type; /* POST: the body's type, else NULL */
 	const void *body;	  /* POST: sent as is, Content-Length */
 	size_t bodylen;
+	/* POST: more of the body after body, in pieces read in place, not
+	 * copied (a whole message for rspamd): they must stay until cb
+	 * runs or the request is cancelled */
+	const struct iovec *bodyv;
+	int nbodyv;
 	/* extra header lines, each ending CRLF, or NULL */
 	const char *headers;
 	/* NULL: plain HTTP; else HTTPS from this context, the peer's
@@ -42,6 +48,8 @@ struct httpc_resp {
 	int status;	    /* 0 when the request failed */
 	const char *error;  /* why it failed, for logs; NULL if it did not */
 	int tls_failed;	    /* 1: the TLS handshake or verification failed */
+	int connected;	    /* the request reached the peer: an error is in
+			       (or instead of) its answer */
 	long verify_result; /* X509_V_OK or OpenSSL's verification error */
 	const char *content_type; /* the value, or "" */
 	const char *body;	  /* status != 0: the body, NUL-terminated */

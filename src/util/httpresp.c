@@ -5,6 +5,7 @@
  * header field without a name, a folded line, a NUL or bare CR, two
  * different Content-Lengths, a transfer coding other than chunked.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +18,8 @@ httpresp_init(struct httpresp *r, size_t max_body)
 	memset(r, 0, sizeof(*r));
 	r->state = HR_STATUS;
 	r->content_length = -1;
+	if (max_body == SIZE_MAX) /* the NUL must fit */
+		max_body--;
 	r->max_body = max_body;
 	/* room for the terminating NUL */
 	buf_init(&r->body, max_body + 1);

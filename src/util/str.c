@@ -302,6 +302,25 @@ str_read_stdin(size_t max)
 }
 
 int
+str_ascii_ieq(const char *a, const char *b, size_t n)
+{
+	size_t i;
+	unsigned char x, y;
+
+	for (i = 0; i < n; i++) {
+		x = (unsigned char)a[i];
+		y = (unsigned char)b[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return 0;
+	}
+	return 1;
+}
+
+int
 str_write_file(const char *path, const void *data, size_t len, int mode)
 {
 	char tmp[4096];

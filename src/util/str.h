@@ -9,6 +9,9 @@
 
 size_t str_lcpy(char *dst, const char *src, size_t size);
 void str_ascii_lower(char *s);
+/* 1 if the first n bytes of a and b are equal, ASCII letters in any
+ * case (no locale, NUL a byte like any other). */
+int str_ascii_ieq(const char *a, const char *b, size_t n);
 /* FNV-1a of a string, for the in-memory tables keyed by text (client
  * address keys, queue ids, destinations); not for secrets. */
 uint64_t str_hash(const char *s);

@@ -421,3 +421,13 @@ def test_the_queue_is_listed_shown_held_released_flushed_and_deleted(srv, api):
         p = path % qid if "%s" in path else path + qid
         err(api.call(method, p, body={} if method == "POST" else None), 404)
     err(api.get("/api/v1/queue/not-an-id"), 404)
+
+
+def test_tls_reports_are_shown_and_asked_for_over_the_api(srv, api):
+    assert api.ok("GET", "/api/v1/tlsrpt") == {"domains": []}
+    r = api.ok("POST", "/api/v1/tlsrpt/send", {"today": True})
+    assert r == {"done": "send", "day": "today", "running": True}
+    assert "not a day" in err(api.call("POST", "/api/v1/tlsrpt/send",
+                                       body={"day": "yesterday"}), 400)
+    # the server took the request (and left nothing behind)
+    srv.wait_log(r"tlsrpt\.request day=today")

@@ -39,6 +39,7 @@ OPERATOR_CALLS = [
     ("GET", "/api/v1/queue/0123456789abcdef0123"), ("DELETE", "/api/v1/queue/0123456789abcdef0123"),
     ("POST", "/api/v1/queue/0123456789abcdef0123/hold"),
     ("POST", "/api/v1/queue/0123456789abcdef0123/release"),
+    ("GET", "/api/v1/tlsrpt"), ("POST", "/api/v1/tlsrpt/send"),
     ("GET", "/api/v1/api-keys"), ("POST", "/api/v1/api-keys"), ("DELETE", "/api/v1/api-keys/ops"),
 ]
 

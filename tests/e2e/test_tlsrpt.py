@@ -58,6 +58,7 @@ class ReportServer:
 
     def __init__(self, ctx):
         self.posts = []
+        self.status = []  # statuses to answer first, then 200
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -65,7 +66,7 @@ class ReportServer:
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
                 outer.posts.append((self.path, dict(self.headers.items()), body))
-                self.send_response(200)
+                self.send_response(outer.status.pop(0) if outer.status else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -249,3 +250,65 @@ def test_tlsrpt_send_refuses_a_day_that_is_not_one(delivery):
     assert rc != 0 and "not a day" in err
     rc, out, err = srv.cli_run("tlsrpt", "send", "--day", "2026-02-03", "--today")
     assert rc != 0 and "one or the other" in err
+
+
+def test_a_failed_https_report_is_tried_again_and_an_untrusted_one_never_sent(
+        delivery, tmp_path):
+    ca, ctx = make_ca(tmp_path / "ca")
+    _, other_ctx = make_ca(tmp_path / "other-ca")
+    web = ReportServer(ctx)
+    web.status = [503]  # the first POST fails
+    rogue = ReportServer(other_ctx)
+    try:
+        srv = delivery.server(delivery__tls_ca=str(ca))
+        delivery.mx("127.0.0.3")
+        delivery.dns.set(
+            "beta.test. MX 10 mx1.beta.test.", "mx1.beta.test. A 127.0.0.3",
+            "delta.test. MX 10 mx1.beta.test.",
+            '_smtp._tls.beta.test. TXT "v=TLSRPTv1;rua=https://127.0.0.1:%d/r"' % web.port,
+            '_smtp._tls.delta.test. TXT "v=TLSRPTv1;rua=https://127.0.0.1:%d/r"'
+            % rogue.port)
+        for to in ("b@beta.test", "d@delta.test"):
+            qid = delivery.submit(srv, to, make_message(to=to))
+            srv.wait_log(r"queue\.done queue=%s" % qid, timeout=20)
+        srv.cli("tlsrpt", "send", "--today")
+        srv.wait_log(r"tlsrpt\.retry domain=beta\.test .*tries=1 "
+                     r'error="a rua failed"')
+        srv.wait_log(r'tlsrpt\.send domain=beta\.test .*error="HTTP status 503"')
+        # a certificate the CA setting does not vouch for: nothing posted
+        srv.wait_log(r'tlsrpt\.send domain=delta\.test .*error="TLS handshake '
+                     r'failed: certificate not verified \(unable to get local issuer')
+        assert rogue.posts == []
+        assert len(web.posts) == 1
+        # the operator makes the day's reports due now: the retry goes
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        srv.cli("tlsrpt", "send", "--day", today)
+        srv.wait_log(r"tlsrpt\.sent domain=beta\.test .*status=200", timeout=20)
+        assert len(web.posts) == 2
+        assert json.loads(gzip.decompress(web.posts[1][2]))["policies"][0][
+            "summary"]["total-failure-session-count"] == 1
+        assert rogue.posts == []
+    finally:
+        web.stop()
+        rogue.stop()
+
+
+def test_with_reports_off_a_finished_day_is_dropped_and_nothing_sent(delivery):
+    srv = delivery.server(tlsrpt__enabled="off")
+    sink = delivery.mx("127.0.0.4")
+    delivery.mx("127.0.0.3")
+    delivery.dns.set(
+        "beta.test. MX 10 mx1.beta.test.", "mx1.beta.test. A 127.0.0.3",
+        "reports.test. MX 10 mx1.reports.test.", "mx1.reports.test. A 127.0.0.4",
+        '_smtp._tls.beta.test. TXT "v=TLSRPTv1; rua=mailto:reports@reports.test"')
+    qid = delivery.submit(srv, "b@beta.test", make_message(to="b@beta.test"))
+    srv.wait_log(r"queue\.done queue=%s" % qid, timeout=20)
+    wait_until(lambda: srv.cli("tlsrpt", "show")["domains"], 10, "the counts on disk")
+    srv.cli("tlsrpt", "send", "--today")
+    srv.wait_log(r"tlsrpt\.discard period=\d{4}-\d\d-\d\d domains=1 ")
+    wait_until(lambda: srv.cli("tlsrpt", "show")["domains"] == [], 10,
+               "the dropped counts to leave the disk")
+    time.sleep(2.5)
+    assert sink.received == []
+    assert "tlsrpt.sent" not in srv.log() and "_smtp._tls" not in \
+        delivery.dns.logfile.read_text()

@@ -32,7 +32,7 @@ struct srv {
 };
 
 struct result {
-	int done, calls, status, tls_failed;
+	int done, calls, status, tls_failed, connected;
 	long verify;
 	char error[256], body[256], ctype[64];
 	size_t len;
@@ -147,6 +147,7 @@ on_resp(const struct httpc_resp *r, void *arg)
 	httpc_cancel(res->self);
 	res->status = r->status;
 	res->tls_failed = r->tls_failed;
+	res->connected = r->connected;
 	res->verify = r->verify_result;
 	snprintf(res->error, sizeof(res->error), "%s",
 	    r->error ? r->error : "");
@@ -247,6 +248,70 @@ UNIT_TEST(test_httpc_posts_a_body_and_reads_a_chunked_answer)
 	event_base_free(base);
 }
 
+UNIT_TEST(test_httpc_posts_a_body_in_pieces_sent_as_they_are)
+{
+	struct event_base *base = event_base_new();
+	static const char head[] = "Received: x\r\n", msg[] = "\r\nbody\r\n";
+	struct iovec iov[3];
+	struct srv s;
+	struct result res;
+	struct httpc_req rq;
+	const char *got;
+
+	memset(&res, 0, sizeof(res));
+	srv_start(&s, NULL, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+	rq = req_get("127.0.0.1", s.port);
+	rq.method = "POST";
+	rq.path = "/checkv2";
+	rq.headers = "IP: 192.0.2.1\r\n";
+	rq.body = "A:";
+	rq.bodylen = 2;
+	iov[0].iov_base = (void *)head;
+	iov[0].iov_len = sizeof(head) - 1;
+	iov[1].iov_base = NULL; /* an empty piece is no piece */
+	iov[1].iov_len = 0;
+	iov[2].iov_base = (void *)msg;
+	iov[2].iov_len = sizeof(msg) - 1;
+	rq.bodyv = iov;
+	rq.nbodyv = 3;
+	CHECK(httpc_start(base, &rq, on_resp, &res) != NULL);
+	run_until(base, NULL, &res);
+	srv_stop(&s);
+	CHECK(res.calls == 1 && res.status == 200 && res.connected);
+	CHECK(strstr(s.got,
+		  "\r\nContent-Length: 23\r\nIP: 192.0.2.1\r\n\r\n") != NULL);
+	got = memmem(s.got, s.gotlen, "\r\n\r\n", 4);
+	CHECK(got != NULL && s.gotlen - (size_t)(got + 4 - s.got) == 23 &&
+	      memcmp(got + 4, "A:Received: x\r\n\r\nbody\r\n", 23) == 0);
+	event_base_free(base);
+}
+
+UNIT_TEST(test_httpc_says_whether_the_request_reached_the_peer)
+{
+	struct event_base *base = event_base_new();
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	struct result res;
+	struct httpc_req rq;
+	int fd;
+
+	/* a port nobody listens on: refused, never connected */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	close(fd);
+	memset(&res, 0, sizeof(res));
+	rq = req_get("127.0.0.1", ntohs(sin.sin_port));
+	CHECK(httpc_start(base, &rq, on_resp, &res) != NULL);
+	run_until(base, NULL, &res);
+	CHECK(res.calls == 1 && res.status == 0 && !res.connected);
+	CHECK(res.error[0] != '\0');
+	event_base_free(base);
+}
+
 UNIT_TEST(test_httpc_fails_a_body_longer_than_max_body)
 {
 	struct event_base *base = event_base_new();
@@ -283,7 +348,7 @@ UNIT_TEST(test_httpc_gives_up_at_its_deadline)
 	CHECK(res.self != NULL);
 	run_until(base, NULL, &res);
 	srv_stop(&s);
-	CHECK(res.calls == 1 && res.status == 0);
+	CHECK(res.calls == 1 && res.status == 0 && res.connected);
 	CHECK_STR(res.error, "timeout");
 	event_base_free(base);
 }
@@ -452,5 +517,6 @@ UNIT_TEST(test_httpc_https_to_a_certificate_for_another_name_fails)
 	CHECK(res.calls == 1 && res.status == 0);
 	CHECK(res.tls_failed == 1);
 	CHECK(res.verify == X509_V_ERR_HOSTNAME_MISMATCH);
-	CHECK(strstr(res.error, "TLS handshake failed") != NULL);
+	CHECK_STR(res.error, "TLS handshake failed: certificate not verified "
+			     "(hostname mismatch)");
 }

@@ -744,3 +744,71 @@ out:
 	store_close(src);
 	store_close(dst);
 }
+
+UNIT_TEST(test_a_forwarding_target_is_confirmed_once_and_only_then_forwarded_to)
+{
+	struct store *s = test_store();
+	struct store_domain d;
+	struct store_strings t;
+	struct store_forward_rows rows;
+	char addr[ADDR_MAX + 1];
+	int64_t id, who = 0;
+	int only = -1;
+
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_user_add(s, d.id, "alice", "alice", &id) == 0);
+	CHECK(store_forward_add(s, id, "Friend@target.test",
+		  "friend@target.test", "h1", 100, 200, 2) == 0);
+	/* one row per folded address; a bounded count */
+	CHECK(store_forward_add(s, id, "FRIEND@target.test",
+		  "friend@target.test", "h2", 100, 200, 2) == STORE_EXISTS);
+	CHECK(store_forward_add(s, id, "b@target.test", "b@target.test", "h3",
+		  100, 200, 2) == 0);
+	CHECK(store_forward_add(s, id, "c@target.test", "c@target.test", "h4",
+		  100, 200, 2) == STORE_LIMIT);
+	/* pending: nothing goes there */
+	CHECK(store_forward_targets(s, id, &t) == 0 && t.n == 0);
+	store_strings_free(&t);
+	/* a live token shows its target; an expired or unknown one not */
+	CHECK(
+	    store_forward_pending(s, "h1", 150, &who, addr, sizeof(addr)) == 0);
+	CHECK(who == id);
+	CHECK_STR(addr, "Friend@target.test");
+	CHECK(store_forward_pending(s, "h1", 200, &who, addr, sizeof(addr)) ==
+	      STORE_NOTFOUND);
+	CHECK(store_forward_confirm(s, "nope", 150, &who, addr, sizeof(addr)) ==
+	      STORE_NOTFOUND);
+	CHECK(store_forward_confirm(s, "h3", 250, &who, addr, sizeof(addr)) ==
+	      STORE_NOTFOUND);
+	/* a new token ends the old one */
+	CHECK(
+	    store_forward_retoken(s, id, "friend@target.test", "h5", 300) == 0);
+	CHECK(store_forward_confirm(s, "h1", 150, &who, addr, sizeof(addr)) ==
+	      STORE_NOTFOUND);
+	CHECK(
+	    store_forward_confirm(s, "h5", 150, &who, addr, sizeof(addr)) == 0);
+	CHECK_STR(addr, "Friend@target.test");
+	/* once */
+	CHECK(store_forward_confirm(s, "h5", 150, &who, addr, sizeof(addr)) ==
+	      STORE_NOTFOUND);
+	CHECK(store_forward_retoken(s, id, "friend@target.test", "h6", 300) ==
+	      STORE_NOTFOUND);
+	CHECK(store_forward_targets(s, id, &t) == 0 && t.n == 1);
+	CHECK_STR(t.v[0], "Friend@target.test");
+	store_strings_free(&t);
+	CHECK(store_forward_list(s, id, &rows) == 0 && rows.n == 2);
+	CHECK(rows.v[0].confirmed == 150 && rows.v[1].confirmed == 0);
+	store_forward_rows_free(&rows);
+	CHECK(store_forward_mode_get(s, id, &only) == 0 && only == 0);
+	CHECK(store_forward_mode_set(s, id, 1) == 0);
+	CHECK(store_forward_mode_get(s, id, &only) == 0 && only == 1);
+	CHECK(store_forward_remove(s, id, "friend@target.test") == 0);
+	CHECK(store_forward_remove(s, id, "friend@target.test") ==
+	      STORE_NOTFOUND);
+	/* the user's removal takes the rest */
+	CHECK(store_user_remove(s, id) == 0);
+	CHECK(store_forward_list(s, id, &rows) == 0 && rows.n == 0);
+	store_forward_rows_free(&rows);
+	store_close(s);
+}

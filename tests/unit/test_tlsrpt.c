@@ -22,6 +22,7 @@ static void
 rec(const struct tlsrpt_policy *p, enum tlsrpt_result r, const char *mx,
     const char *ip, int64_t when)
 {
+	tr_counting = 1;
 	struct tlsrpt_session s = { mx, ip, "192.0.2.1", r,
 		r == TLSRPT_SUCCESS ? NULL : "no STARTTLS in EHLO" };
 
@@ -132,6 +133,28 @@ UNIT_TEST(test_a_cut_ends_the_day_so_far_and_counts_start_afresh)
 	CHECK(!p->cut && p->begin == DAY + 200 && p->end == DAY + 86400);
 	CHECK_STR(p->dir, "2025-12-04T000320Z");
 	CHECK(p->domains->pol[0].ok == 2);
+	tr_reset();
+}
+
+UNIT_TEST(test_two_cuts_in_one_second_never_make_two_periods_of_one_begin)
+{
+	struct tr_period *p, *q;
+
+	tr_reset();
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 100);
+	tr_period_cut(DAY + 200);
+	tr_period_cut(DAY + 200);
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 200);
+	tr_period_cut(DAY + 200);
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 300);
+	for (p = tr_periods; p; p = p->next)
+		for (q = p->next; q; q = q->next) {
+			CHECK(p->begin != q->begin);
+			CHECK(strcmp(p->dir, q->dir) != 0);
+			CHECK(p->end <= q->begin);
+		}
+	/* every session counted once, in the order of the periods */
+	CHECK(tr_periods->domains->pol[0].ok == 1);
 	tr_reset();
 }
 
@@ -410,4 +433,35 @@ UNIT_TEST(test_the_report_mail_carries_the_gzip_as_rfc_8460_says)
 	}
 	buf_free(&b);
 	free(gz);
+}
+
+UNIT_TEST(test_the_counts_written_at_the_stop_are_read_back_at_the_start)
+{
+	char dir[] = "/tmp/postern-tlsrpt-XXXXXX", longname[256], cmd[128];
+	struct tlsrpt_policy p = none;
+	int i;
+
+	CHECK(mkdtemp(dir) != NULL);
+	tr_reset();
+	CHECK(tr_file_start(dir, NULL) == 0);
+	/* a name too long for a file name of its own (the 255 bytes) */
+	for (i = 0; i < TLSRPT_DOMAIN_MAX; i++)
+		longname[i] = (i % 50 == 40) ? '.' : 'a';
+	longname[TLSRPT_DOMAIN_MAX] = '\0';
+	rec(&none, TLSRPT_SUCCESS, NULL, NULL, DAY + 1);
+	rec(&none, TLSRPT_STARTTLS_NOT_SUPPORTED, "mx.example.org",
+	    "198.51.100.1", DAY + 2);
+	p.domain = longname;
+	rec(&p, TLSRPT_SUCCESS, NULL, NULL, DAY + 3);
+	tr_file_stop();
+	tr_reset();
+	CHECK(tr_file_start(dir, NULL) == 0);
+	CHECK(nperiods() == 1);
+	CHECK(dom("example.org") != NULL &&
+	      dom("example.org")->pol[0].ok == 1 &&
+	      dom("example.org")->pol[0].failed == 1);
+	CHECK(dom(longname) != NULL && dom(longname)->pol[0].ok == 1);
+	tr_reset();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
 }
