@@ -187,6 +187,9 @@ json_t *admin_list_apps(struct store *, int64_t user_id);
 json_t *admin_list_tokens(struct store *, int64_t user_id);
 json_t *admin_list_tos(struct store *, int64_t user_id);
 json_t *admin_list_relays(struct store *, int64_t domain_id);
+/* Each node's queue as it last published it (several nodes on one
+ * store); "this" marks the node named self. */
+json_t *admin_list_nodes(struct store *, const char *self, int64_t now);
 json_t *admin_list_auth(struct store *, const char *login, int64_t since,
     int failed_only, int64_t limit);
 json_t *admin_list_apikeys(struct store *);

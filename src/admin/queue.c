@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "admin.h"
@@ -205,7 +206,7 @@ admin_queue_list(struct admin_ctx *ctx, json_t *args, json_t **out,
     struct admin_err *err)
 {
 	struct admin_queue_walk w;
-	json_t *q;
+	json_t *q, *nodes;
 
 	(void)args;
 	w.ctx = ctx;
@@ -216,7 +217,14 @@ admin_queue_list(struct admin_ctx *ctx, json_t *args, json_t **out,
 		return admin_fail(err, 500, "cannot read the spool in %s",
 		    ctx->conf->data_dir);
 	}
-	*out = json_pack("{s:o}", "queue", q);
+	/* every node's queue on the store, each as it last published it
+	 * (its own messages stay on its own disk): counts, never ids, so
+	 * the answer is bounded whatever the queues hold */
+	if ((nodes = admin_list_nodes(ctx->store, conf_node_name(ctx->conf),
+		 (int64_t)time(NULL))) == NULL)
+		nodes = json_array();
+	*out = json_pack("{s:o,s:s,s:o}", "queue", q, "node",
+	    conf_node_name(ctx->conf), "nodes", nodes);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
  * time (0) and text that is not valid UTF-8.
  */
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -183,7 +184,7 @@ admin_list_auth(struct store *st, const char *login, int64_t since,
     int failed_only, int64_t limit)
 {
 	static const char *const k[] = { "time", "login", "ip", "mech", "kind",
-		"outcome", "reason" };
+		"outcome", "reason", "node" };
 	struct store_auth_rows l;
 	json_t *a;
 	size_t i;
@@ -195,7 +196,8 @@ admin_list_auth(struct store *st, const char *login, int64_t since,
 		ROWS_ADD(a, k, json_integer(l.v[i].time),
 		    rows_str(l.v[i].login), rows_str(l.v[i].ip),
 		    rows_str(l.v[i].mech), rows_str(l.v[i].kind),
-		    rows_str(l.v[i].outcome), rows_str(l.v[i].reason));
+		    rows_str(l.v[i].outcome), rows_str(l.v[i].reason),
+		    rows_str(l.v[i].node));
 	store_auth_rows_free(&l);
 	return a;
 }
@@ -217,5 +219,28 @@ admin_list_apikeys(struct store *st)
 		    json_integer(l.v[i].created), rows_time(l.v[i].last_used),
 		    rows_time(l.v[i].revoked));
 	store_apikey_rows_free(&l);
+	return a;
+}
+
+json_t *
+admin_list_nodes(struct store *st, const char *self, int64_t now)
+{
+	static const char *const k[] = { "node", "queued", "inflight",
+		"updated", "started", "age", "this" };
+	struct store_node_rows l;
+	json_t *a;
+	size_t i;
+
+	if (store_node_list(st, &l) != 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < l.n; i++)
+		ROWS_ADD(a, k, rows_str(l.v[i].node),
+		    json_integer(l.v[i].queued), json_integer(l.v[i].inflight),
+		    json_integer(l.v[i].updated), json_integer(l.v[i].started),
+		    json_integer(now - l.v[i].updated),
+		    json_boolean(
+			l.v[i].node && strcmp(l.v[i].node, self) == 0));
+	store_node_rows_free(&l);
 	return a;
 }

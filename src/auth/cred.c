@@ -212,7 +212,7 @@ cred_log_refused(struct store *st, const char *login, const char *ip,
 	char canon[ADDR_MAX + 1];
 	struct store_auth_event ev = { now,
 		cred_log_name(st, login, canon, sizeof(canon)), ip, mech, NULL,
-		"refused", reason };
+		"refused", reason, NULL };
 
 	return store_auth_log(st, &ev);
 }

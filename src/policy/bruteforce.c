@@ -25,6 +25,12 @@ struct bf_slot {
 	int64_t last;	       /* last failure */
 	int64_t refused_until; /* addresses only */
 	uint64_t link;	       /* logins: the account it found, hashed */
+	/* The name's id, the same on every node (BLAKE2b-128 of the name):
+	 * how the store knows it; and the link's. pend: failures counted
+	 * here and not yet added to the store's count. */
+	unsigned char id[BF_ID_LEN], link_id[BF_ID_LEN];
+	int64_t pend;
+	int has_link, dirty;
 };
 
 struct bf_table {
@@ -68,23 +74,35 @@ bf_init(void)
 	}
 }
 
+/* A slot's key from the name's id: SipHash under this process's key,
+ * so nobody can aim collisions at the table's probing. */
+static uint64_t
+bf_key_of(const unsigned char id[BF_ID_LEN])
+{
+	unsigned char out[crypto_shorthash_BYTES];
+	uint64_t h;
+
+	crypto_shorthash(out, id, BF_ID_LEN, bf_key);
+	memcpy(&h, out, sizeof(h));
+	return h ? h : 1;
+}
+
 /* Logins are counted by their canonical spelling (mail/addr.c), as they
  * are found: "Carol@other.org." fails for carol@other.org. What does not
- * canonicalise is counted as typed, without regard to ASCII case. */
+ * canonicalise is counted as typed, without regard to ASCII case. The
+ * id is the same on every node; the key is this process's. */
 static uint64_t
-bf_hash(const char *name)
+bf_hash_id(const char *name, unsigned char id[BF_ID_LEN])
 {
-	unsigned char buf[BF_NAME_MAX], out[crypto_shorthash_BYTES];
+	unsigned char buf[BF_NAME_MAX];
 	size_t n = strnlen(name, sizeof(buf)), i;
-	uint64_t h;
 
 	for (i = 0; i < n; i++)
 		buf[i] = (unsigned char)(name[i] >= 'A' && name[i] <= 'Z'
 					     ? name[i] + 32
 					     : name[i]);
-	crypto_shorthash(out, buf, n, bf_key);
-	memcpy(&h, out, sizeof(h));
-	return h ? h : 1;
+	crypto_generichash(id, BF_ID_LEN, buf, n, NULL, 0);
+	return bf_key_of(id);
 }
 
 static void
@@ -134,7 +152,13 @@ static struct bf_slot *
 bf_slot(struct bf_slot *tab, const struct bf_conf *c, const char *name,
     int64_t now, int create)
 {
-	return bf_slot_h(tab, c, bf_hash(name), now, create);
+	unsigned char id[BF_ID_LEN];
+	struct bf_slot *s =
+	    bf_slot_h(tab, c, bf_hash_id(name, id), now, create);
+
+	if (s && create)
+		memcpy(s->id, id, BF_ID_LEN);
+	return s;
 }
 
 static int64_t
@@ -229,36 +253,176 @@ bf_fail(struct bf_table *t, const struct bf_conf *c, const char *ip,
 {
 	struct bf_slot *a, *l, *la;
 	char key[BF_NAME_MAX], akey[BF_NAME_MAX];
+	unsigned char aid[BF_ID_LEN];
 	uint64_t ah = 0;
 
 	bf_login_key(login, key, sizeof(key));
 	if (account && *account) {
 		bf_login_key(account, akey, sizeof(akey));
-		ah = bf_hash(akey);
+		ah = bf_hash_id(akey, aid);
 	}
 	pthread_mutex_lock(&t->mu);
 	a = bf_slot(t->ips, c, ip, now, 1);
 	a->fails++;
+	a->pend++;
+	a->dirty = 1;
 	a->last = now;
 	/* no login named (a code step with a bad ticket): the address
 	 * only, or one shared "" entry would count everybody's failures */
 	l = *key ? bf_slot(t->logins, c, key, now, 1) : NULL;
 	if (l) {
 		l->fails++;
+		l->pend++;
+		l->dirty = 1;
 		l->last = now;
 	}
 	/* another name of the account (an alias): the account counts too,
 	 * and the name remembers it for the next verdict */
 	if (ah && (l == NULL || ah != l->key)) {
-		if (l)
+		if (l) {
 			l->link = ah;
+			memcpy(l->link_id, aid, BF_ID_LEN);
+			l->has_link = 1;
+		}
 		la = bf_slot_h(t->logins, c, ah, now, 1);
+		memcpy(la->id, aid, BF_ID_LEN);
 		la->fails++;
+		la->pend++;
+		la->dirty = 1;
 		la->last = now;
 	}
 	if (a->fails >= c->ip_refuse_after && now >= a->refused_until) {
 		a->refused_until = now + c->refuse_time;
 		a->fails = 0; /* after the refusal, it starts again */
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+/*
+ * Several nodes: each slot's new failures go to the store, which adds
+ * every node's (store_bf_add), and what the store holds comes back into
+ * the slots: a slot's count is the store's plus what is counted here
+ * and not yet sent, and an address the store refuses is refused here
+ * too. The exchange runs once a second off the loops (smtp/nodesync.c).
+ */
+struct bf_out {
+	int kind;
+	unsigned char id[BF_ID_LEN], link_id[BF_ID_LEN];
+	int has_link;
+	int64_t pend, last;
+};
+
+static struct bf_slot *
+bf_slot_id(struct bf_slot *tab, const struct bf_conf *c,
+    const unsigned char id[BF_ID_LEN], int64_t now, int create)
+{
+	struct bf_slot *s = bf_slot_h(tab, c, bf_key_of(id), now, create);
+
+	if (s && create)
+		memcpy(s->id, id, BF_ID_LEN);
+	return s;
+}
+
+static void
+bf_apply(struct bf_slot *s, int64_t fails, int64_t last, int64_t refused)
+{
+	s->fails = fails + s->pend;
+	if (last > s->last)
+		s->last = last;
+	if (refused > s->refused_until)
+		s->refused_until = refused;
+}
+
+int
+bf_exchange(struct bf_table *t, const struct bf_conf *c, int64_t now,
+    int (*fn)(void *, int kind, const unsigned char *id,
+	const unsigned char *link_id, int64_t pend, int64_t last,
+	int64_t *fails, int64_t *flast, int64_t *refused),
+    void *arg)
+{
+	struct bf_out *out = NULL, *o;
+	struct bf_slot *tab, *s;
+	size_t n = 0, cap = 0, i;
+	int64_t fails, flast, refused;
+	int k, rc = 0;
+
+	pthread_mutex_lock(&t->mu);
+	for (k = 0; k < 2; k++) {
+		tab = k == 0 ? t->ips : t->logins;
+		for (i = 0; i < BF_SLOTS; i++) {
+			s = &tab[i];
+			if (!s->dirty || s->key == 0)
+				continue;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				struct bf_out *no =
+				    realloc(out, nc * sizeof(*no));
+				if (no == NULL)
+					goto copied;
+				out = no;
+				cap = nc;
+			}
+			o = &out[n++];
+			o->kind = k;
+			memcpy(o->id, s->id, BF_ID_LEN);
+			memcpy(o->link_id, s->link_id, BF_ID_LEN);
+			o->has_link = s->has_link;
+			o->pend = s->pend;
+			o->last = s->last;
+			s->pend = 0;
+			s->dirty = 0;
+		}
+	}
+copied:
+	pthread_mutex_unlock(&t->mu);
+	for (i = 0; i < n && rc == 0; i++) {
+		o = &out[i];
+		if (fn(arg, o->kind, o->id, o->has_link ? o->link_id : NULL,
+			o->pend, o->last, &fails, &flast, &refused) != 0) {
+			rc = -1;
+			break;
+		}
+		pthread_mutex_lock(&t->mu);
+		if ((s = bf_slot_id(o->kind == 0 ? t->ips : t->logins, c, o->id,
+			 now, 0)) != NULL)
+			bf_apply(s, fails, flast, refused);
+		pthread_mutex_unlock(&t->mu);
+	}
+	if (rc != 0) { /* rolled back: every delta is still to be sent */
+		pthread_mutex_lock(&t->mu);
+		for (i = 0; i < n; i++) {
+			o = &out[i];
+			if ((s = bf_slot_id(o->kind == 0 ? t->ips : t->logins,
+				 c, o->id, now, 1)) != NULL) {
+				s->pend += o->pend;
+				s->dirty = 1;
+			}
+		}
+		pthread_mutex_unlock(&t->mu);
+	}
+	free(out);
+	return rc;
+}
+
+void
+bf_merge(struct bf_table *t, const struct bf_conf *c, int kind,
+    const unsigned char id[BF_ID_LEN], const unsigned char *link_id,
+    int64_t fails, int64_t last, int64_t refused, int64_t now)
+{
+	struct bf_slot *s;
+
+	/* a count that ended long ago and refuses nothing: nothing to do */
+	if (now - last >= c->window && refused <= now)
+		return;
+	pthread_mutex_lock(&t->mu);
+	if ((s = bf_slot_id(kind == 0 ? t->ips : t->logins, c, id, now, 1)) !=
+	    NULL) {
+		bf_apply(s, fails, last, refused);
+		if (link_id && kind == 1) {
+			memcpy(s->link_id, link_id, BF_ID_LEN);
+			s->link = bf_key_of(link_id);
+			s->has_link = 1;
+		}
 	}
 	pthread_mutex_unlock(&t->mu);
 }

@@ -34,6 +34,7 @@ struct bf_conf {
 };
 
 #define BF_SLOTS 16384 /* per table; 8-way probing, oldest replaced */
+#define BF_ID_LEN 16   /* a name's id, the same on every node */
 
 struct bf_table;
 extern struct bf_table *const bf_smtp;	/* SMTP passwords */
@@ -66,5 +67,23 @@ void bf_failed(const struct bf_conf *, const char *ip, const char *login,
     int64_t now);
 void bf_failed_account(const struct bf_conf *, const char *ip,
     const char *login, const char *account, int64_t now);
+
+/*
+ * Several nodes on one store: the failures counted here since the last
+ * exchange go to fn (kind 0 an address, 1 a login; link_id NULL or the
+ * account a login led to), which adds them to the store and says what
+ * it holds (all nodes together); those become the slots' counts, plus
+ * what was counted meanwhile. -1 when fn failed: the failures are kept
+ * to be sent again.
+ */
+int bf_exchange(struct bf_table *, const struct bf_conf *, int64_t now,
+    int (*fn)(void *, int kind, const unsigned char *id,
+	const unsigned char *link_id, int64_t pend, int64_t last,
+	int64_t *fails, int64_t *flast, int64_t *refused),
+    void *arg);
+/* A count another node added to (read from the store). */
+void bf_merge(struct bf_table *, const struct bf_conf *, int kind,
+    const unsigned char id[BF_ID_LEN], const unsigned char *link_id,
+    int64_t fails, int64_t last, int64_t refused, int64_t now);
 
 #endif

@@ -33,8 +33,15 @@ struct quota_entry {
 	int64_t ips_hour;
 	uint64_t ips[QUOTA_IPS_MAX];
 	int nips;
+	int64_t ips_shared; /* distinct addresses this hour, all nodes */
 	int blocked; /* QUOTA_B_*: by a rule here, or as the store says */
 	int dirty;
+	/* Counted here and not yet added to the store's counters (in the
+	 * order of quota_counters[]), and the messages accepted since this
+	 * owner's counts were last exchanged with the store: past
+	 * [quota] node_batch, MAIL waits for an exchange (QUOTA_STALE). */
+	int64_t pend[6];
+	int64_t unsynced;
 	struct quota_entry *next;
 };
 
@@ -99,12 +106,16 @@ quota_roll(struct quota_entry *e, int64_t now)
 	if (e->hour != h) {
 		e->hour = h;
 		e->msgs_hour = 0;
+		e->pend[0] = 0;
 		e->nips = 0;
+		e->ips_shared = 0;
 	}
 	if (e->day != d) {
 		e->day = d;
 		e->msgs_day = e->rcpts_day = 0;
 		e->excess = e->rc_ok = e->rc_refused = 0;
+		memset(e->pend + 1, 0, sizeof(e->pend) - sizeof(e->pend[0]));
+		e->unsynced = 0;
 	}
 }
 
@@ -147,8 +158,11 @@ quota_zero(struct quota_entry *e)
 	e->msgs_hour = e->msgs_day = e->rcpts_day = 0;
 	e->excess = e->rc_ok = e->rc_refused = 0;
 	e->nips = 0;
+	e->ips_shared = 0;
 	e->blocked = QUOTA_B_NONE;
-	e->dirty = 1;
+	memset(e->pend, 0, sizeof(e->pend));
+	e->unsynced = 0;
+	e->dirty = 0; /* the store's rows were deleted with the block */
 }
 
 void
@@ -212,13 +226,23 @@ enum quota_rc
 quota_check_mail(const struct quota_key *k, int64_t now, int64_t ttl,
     struct quota_verdict *v)
 {
+	return quota_check_mail_batch(k, now, ttl, 0, v);
+}
+
+enum quota_rc
+quota_check_mail_batch(const struct quota_key *k, int64_t now, int64_t ttl,
+    int64_t batch, struct quota_verdict *v)
+{
 	struct quota_entry *e;
 	enum quota_rc rc = QUOTA_STALE;
 
 	v->which = -1;
 	pthread_mutex_lock(&quota_mu);
+	/* past the batch, the other nodes' counts first: no node accepts
+	 * more than batch messages of an owner unseen by the others */
 	if ((e = quota_get(k, now)) != NULL && e->lim_at != 0 &&
-	    (ttl == 0 || now - e->lim_at < ttl))
+	    (ttl == 0 || now - e->lim_at < ttl) &&
+	    (batch == 0 || e->unsynced < batch))
 		rc = quota_fits(e, 0, v);
 	pthread_mutex_unlock(&quota_mu);
 	return rc;
@@ -256,6 +280,11 @@ quota_reserve(const struct quota_key *k, int nrcpt, int64_t now,
 		e->msgs_day++;
 		e->rcpts_day += nrcpt;
 		e->rc_ok += nrcpt;
+		e->pend[0]++;
+		e->pend[1]++;
+		e->pend[2] += nrcpt;
+		e->pend[4] += nrcpt;
+		e->unsynced++;
 		e->dirty = 1;
 	}
 	pthread_mutex_unlock(&quota_mu);
@@ -269,13 +298,19 @@ quota_release(const struct quota_key *k, int nrcpt, int64_t reserved)
 
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_find(k)) != NULL) {
-		if (e->hour == quota_hour_start(reserved) && e->msgs_hour > 0)
+		if (e->hour == quota_hour_start(reserved) && e->msgs_hour > 0) {
 			e->msgs_hour--;
+			e->pend[0]--;
+		}
 		if (e->day == quota_day_start(reserved) && e->msgs_day > 0) {
+			int64_t r = e->rcpts_day < nrcpt ? e->rcpts_day : nrcpt,
+				o = e->rc_ok < nrcpt ? e->rc_ok : nrcpt;
 			e->msgs_day--;
-			e->rcpts_day -=
-			    e->rcpts_day < nrcpt ? e->rcpts_day : nrcpt;
-			e->rc_ok -= e->rc_ok < nrcpt ? e->rc_ok : nrcpt;
+			e->rcpts_day -= r;
+			e->rc_ok -= o;
+			e->pend[1]--;
+			e->pend[2] -= r;
+			e->pend[4] -= o;
 		}
 		e->dirty = 1;
 	}
@@ -313,6 +348,7 @@ quota_excess(const struct quota_key *k, const struct quota_abuse *a,
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL) {
 		e->excess++;
+		e->pend[3]++;
 		e->dirty = 1;
 		if (a->excess_blocks && e->excess >= a->excess_blocks)
 			block = quota_trip(e);
@@ -325,20 +361,51 @@ int
 quota_login_from(const struct quota_key *k, const char *ip,
     const struct quota_abuse *a, int64_t now)
 {
+	return quota_login_from_new(k, ip, a, now, NULL);
+}
+
+int
+quota_login_from_new(const struct quota_key *k, const char *ip,
+    const struct quota_abuse *a, int64_t now, int *fresh)
+{
 	struct quota_entry *e;
 	uint64_t h;
 	int i, block = 0;
 
 	crypto_generichash((unsigned char *)&h, sizeof(h),
 	    (const unsigned char *)ip, strlen(ip), NULL, 0);
+	if (fresh)
+		*fresh = 0;
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL) {
 		for (i = 0; i < e->nips; i++)
 			if (e->ips[i] == h)
 				break;
-		if (i == e->nips && e->nips < QUOTA_IPS_MAX)
+		if (i == e->nips && e->nips < QUOTA_IPS_MAX) {
 			e->ips[e->nips++] = h;
-		if (a->ips_per_hour && e->nips > a->ips_per_hour)
+			if (fresh)
+				*fresh = 1;
+		}
+		if (a->ips_per_hour && (e->nips > a->ips_per_hour ||
+					   e->ips_shared > a->ips_per_hour))
+			block = quota_trip(e);
+	}
+	pthread_mutex_unlock(&quota_mu);
+	return block;
+}
+
+int
+quota_login_shared(const struct quota_key *k, int64_t n,
+    const struct quota_abuse *a, int64_t now)
+{
+	struct quota_entry *e;
+	int block = 0;
+
+	pthread_mutex_lock(&quota_mu);
+	if ((e = quota_get(k, now)) != NULL) {
+		if (n > e->ips_shared)
+			e->ips_shared = n;
+		if (a->ips_per_hour && e->ips_shared > a->ips_per_hour)
 			block = quota_trip(e);
 	}
 	pthread_mutex_unlock(&quota_mu);
@@ -354,10 +421,13 @@ quota_rcpt_result(const struct quota_key *k, int accepted, int refused,
 
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL) {
+		int64_t was = e->rc_ok;
 		e->rc_ok += accepted;
 		if (e->rc_ok < 0) /* counted accepted on another day */
 			e->rc_ok = 0;
+		e->pend[4] += e->rc_ok - was;
 		e->rc_refused += refused;
+		e->pend[5] += refused;
 		e->dirty = 1;
 		if (a->rejected_share && e->rc_refused >= a->rejected_min &&
 		    e->rc_refused * 100 >=
@@ -395,6 +465,20 @@ quota_counter(struct quota_entry *e, const char *name, int *hourly)
 	return NULL;
 }
 
+static const char *const quota_row_names[6] = { "messages_hour", "messages_day",
+	"recipients_day", "excess_day", "rcpt_ok_day", "rcpt_refused_day" };
+
+static int
+quota_counter_idx(const char *name)
+{
+	int j;
+
+	for (j = 0; j < 6; j++)
+		if (strcmp(name, quota_row_names[j]) == 0)
+			return j;
+	return -1;
+}
+
 int64_t
 quota_usage_now(const char *counter, int64_t window, int64_t n, int64_t now)
 {
@@ -405,25 +489,45 @@ quota_usage_now(const char *counter, int64_t window, int64_t n, int64_t now)
 		   : 0;
 }
 
+/* What the store (the nodes together) counted, plus what this node
+ * counted since and has not added yet. */
 void
 quota_load(const struct quota_key *k, const char *counter, int64_t window,
     int64_t n, int64_t now)
 {
 	struct quota_entry *e;
 	int64_t *p;
-	int hourly = 0;
+	int hourly = 0, j;
 
 	pthread_mutex_lock(&quota_mu);
 	if ((e = quota_get(k, now)) != NULL &&
 	    (p = quota_counter(e, counter, &hourly)) != NULL &&
-	    window == (hourly ? e->hour : e->day))
-		*p = n;
+	    window == (hourly ? e->hour : e->day) &&
+	    (j = quota_counter_idx(counter)) >= 0)
+		*p = n + e->pend[j];
+	pthread_mutex_unlock(&quota_mu);
+}
+
+void
+quota_set_blocked(const struct quota_key *k, int blocked, int64_t now)
+{
+	struct quota_entry *e;
+
+	pthread_mutex_lock(&quota_mu);
+	if ((e = blocked ? quota_get(k, now) : quota_find(k)) != NULL) {
+		if (blocked)
+			e->blocked = QUOTA_B_STORED;
+		else if (e->blocked == QUOTA_B_STORED)
+			quota_zero(e); /* lifted, on whichever node */
+	}
 	pthread_mutex_unlock(&quota_mu);
 }
 
 struct quota_row {
 	struct quota_key key;
-	int64_t hour, day, v[6];
+	int64_t hour, day, d[6]; /* the deltas */
+	int64_t t[6];		 /* the store's totals after them */
+	unsigned got;		 /* bit j: t[j] is of our window */
 	int gone;
 };
 
@@ -442,15 +546,38 @@ quota_forget(const struct quota_key *k)
 		}
 }
 
-/* Copy the changed owners under the lock; NULL with *n 0 if none. */
-static struct quota_row *
-quota_copy_dirty(size_t *np)
+/* Take an entry's unwritten counts into r; under the lock. */
+static void
+quota_take(struct quota_entry *e, struct quota_row *r)
 {
-	struct quota_row *rows = NULL, *r;
+	r->key = e->key;
+	r->hour = e->hour;
+	r->day = e->day;
+	memcpy(r->d, e->pend, sizeof(r->d));
+	memset(e->pend, 0, sizeof(e->pend));
+	r->gone = 0;
+	e->dirty = 0;
+	e->unsynced = 0;
+}
+
+/* Copy the changed owners (one, with only) under the lock; NULL with *n
+ * 0 if none. */
+static struct quota_row *
+quota_copy_dirty(const struct quota_key *only, size_t *np)
+{
+	struct quota_row *rows = NULL;
 	struct quota_entry *e;
 	size_t n = 0, cap = 0, i;
 
 	pthread_mutex_lock(&quota_mu);
+	if (only != NULL) {
+		if ((e = quota_find(only)) != NULL &&
+		    (rows = calloc(1, sizeof(*rows))) != NULL) {
+			quota_take(e, &rows[0]);
+			n = 1;
+		}
+		goto copied;
+	}
 	for (i = 0; i < QUOTA_BUCKETS; i++)
 		for (e = quota_tab[i]; e; e = e->next) {
 			if (!e->dirty)
@@ -464,18 +591,7 @@ quota_copy_dirty(size_t *np)
 				rows = nr;
 				cap = c;
 			}
-			r = &rows[n++];
-			r->key = e->key;
-			r->hour = e->hour;
-			r->day = e->day;
-			r->v[0] = e->msgs_hour;
-			r->v[1] = e->msgs_day;
-			r->v[2] = e->rcpts_day;
-			r->v[3] = e->excess;
-			r->v[4] = e->rc_ok;
-			r->v[5] = e->rc_refused;
-			r->gone = 0;
-			e->dirty = 0;
+			quota_take(e, &rows[n++]);
 		}
 copied:
 	pthread_mutex_unlock(&quota_mu);
@@ -484,29 +600,26 @@ copied:
 }
 
 /*
- * An owner fn reports gone (1: removed from the store) is forgotten and
- * never holds up the others; an error (-1) stops the batch, which the
- * caller rolls back, and every owner copied is written again next time.
+ * The deltas go to fn, which adds them to the store's counters and says
+ * what they hold now (all nodes together); each counter then becomes
+ * that total plus what was counted here meanwhile. An owner fn reports
+ * gone (1: removed from the store) is forgotten and never holds up the
+ * others; an error (-1) stops the batch, which the caller rolls back,
+ * and every delta copied is counted as unwritten again.
  */
-int
-quota_flush(
-    int (*fn)(void *, const struct quota_key *, const char *, int64_t, int64_t),
-    void *arg)
+static int
+quota_flush_rows(struct quota_row *rows, size_t n, quota_flush_fn fn, void *arg)
 {
-	static const char *const names[6] = { "messages_hour", "messages_day",
-		"recipients_day", "excess_day", "rcpt_ok_day",
-		"rcpt_refused_day" };
-	struct quota_row *rows;
 	struct quota_entry *e;
-	size_t n, i;
+	int64_t twin;
+	size_t i;
 	int j, rc = 0, r;
 
-	/* copy under the lock, write without it */
-	rows = quota_copy_dirty(&n);
 	for (i = 0; i < n && rc == 0; i++)
 		for (j = 0; j < 6; j++) {
-			r = fn(arg, &rows[i].key, names[j],
-			    j == 0 ? rows[i].hour : rows[i].day, rows[i].v[j]);
+			int64_t w = j == 0 ? rows[i].hour : rows[i].day;
+			r = fn(arg, &rows[i].key, quota_row_names[j], w,
+			    rows[i].d[j], &rows[i].t[j], &twin);
 			if (r == 1) {
 				rows[i].gone = 1;
 				break;
@@ -515,15 +628,60 @@ quota_flush(
 				rc = -1;
 				break;
 			}
+			/* the store may hold a later window (ours turned
+			 * on another node first): nothing to learn */
+			if (twin == w)
+				rows[i].got |= 1u << j;
 		}
 	pthread_mutex_lock(&quota_mu);
 	for (i = 0; i < n; i++) {
-		if (rows[i].gone)
+		if (rows[i].gone) {
 			quota_forget(&rows[i].key);
-		else if (rc != 0 && (e = quota_find(&rows[i].key)) != NULL)
-			e->dirty = 1; /* not written: mark them again */
+			continue;
+		}
+		if ((e = quota_find(&rows[i].key)) == NULL)
+			continue;
+		for (j = 0; j < 6; j++) {
+			int hourly = 0;
+			int64_t *p =
+			    quota_counter(e, quota_row_names[j], &hourly);
+			int64_t w = hourly ? rows[i].hour : rows[i].day;
+			if (w != (hourly ? e->hour : e->day))
+				continue; /* the window turned meanwhile */
+			if (rc != 0) {	  /* rolled back: count it again */
+				e->pend[j] += rows[i].d[j];
+				e->dirty = 1;
+			} else if (rows[i].got & (1u << j)) {
+				*p = rows[i].t[j] + e->pend[j];
+			}
+		}
 	}
 	pthread_mutex_unlock(&quota_mu);
+	return rc;
+}
+
+int
+quota_flush(quota_flush_fn fn, void *arg)
+{
+	struct quota_row *rows;
+	size_t n;
+	int rc;
+
+	rows = quota_copy_dirty(NULL, &n);
+	rc = quota_flush_rows(rows, n, fn, arg);
+	free(rows);
+	return rc;
+}
+
+int
+quota_flush_one(const struct quota_key *k, quota_flush_fn fn, void *arg)
+{
+	struct quota_row *rows;
+	size_t n;
+	int rc;
+
+	rows = quota_copy_dirty(k, &n);
+	rc = quota_flush_rows(rows, n, fn, arg);
 	free(rows);
 	return rc;
 }

@@ -70,6 +70,12 @@ void quota_set_limits(const struct quota_key *, const int64_t lim[QUOTA_N],
  * older than this are STALE (0: any age will do). */
 enum quota_rc quota_check_mail(const struct quota_key *, int64_t now,
     int64_t ttl, struct quota_verdict *);
+/* The same, and QUOTA_STALE once this node accepted batch messages of
+ * the owner since its counts were last exchanged with the store (0: no
+ * such rule): several nodes then pass a quota by at most (nodes - 1) x
+ * batch between them. */
+enum quota_rc quota_check_mail_batch(const struct quota_key *, int64_t now,
+    int64_t ttl, int64_t batch, struct quota_verdict *);
 /* RCPT: would nrcpt recipients in this message still fit? */
 enum quota_rc quota_check_rcpt(const struct quota_key *, int nrcpt, int64_t now,
     struct quota_verdict *);
@@ -87,6 +93,13 @@ int quota_excess(const struct quota_key *, const struct quota_abuse *,
     int64_t now);
 int quota_login_from(const struct quota_key *, const char *ip,
     const struct quota_abuse *, int64_t now);
+/* The same; *fresh 1 when this node had not seen ip for the owner this
+ * hour (then the store counts it for all nodes: quota_login_shared). */
+int quota_login_from_new(const struct quota_key *, const char *ip,
+    const struct quota_abuse *, int64_t now, int *fresh);
+/* n distinct addresses this hour on all nodes together (the store's). */
+int quota_login_shared(const struct quota_key *, int64_t n,
+    const struct quota_abuse *, int64_t now);
 /* accepted may be negative: recipients counted accepted at DATA that
  * their servers then refused. */
 int quota_rcpt_result(const struct quota_key *, int accepted, int refused,
@@ -95,17 +108,28 @@ int quota_rcpt_result(const struct quota_key *, int accepted, int refused,
  * says "not blocked", the operator lifted it. */
 void quota_block_stored(const struct quota_key *);
 
+/* What the store says of a block, polled: an owner blocked elsewhere
+ * is refused here; one the store says unblocked starts from zero. */
+void quota_set_blocked(const struct quota_key *, int blocked, int64_t now);
+
 /* Persistence. A counter row: "messages_hour", "messages_day",
  * "recipients_day", "excess_day", "rcpt_ok_day", "rcpt_refused_day". */
+/* The store's count n (what every node added) becomes the owner's, plus
+ * what this node counted and has not added yet. */
 void quota_load(const struct quota_key *, const char *counter, int64_t window,
     int64_t n, int64_t now);
-/* Each changed owner's counters, once, to fn; 0 or -1 when fn failed.
- * fn returns 0 written, -1 error, 1 the owner is gone (removed from the
+/* Each changed owner's new counts (deltas since the last flush), once,
+ * to fn, which adds delta to the store's counter and sets *total and
+ * *twindow to what the store then holds; 0 or -1 when fn failed. fn
+ * returns 0 written, -1 error, 1 the owner is gone (removed from the
  * store): its entry is forgotten and the others are written all the
  * same. */
-int quota_flush(int (*fn)(void *, const struct quota_key *, const char *counter,
-		    int64_t window, int64_t n),
-    void *arg);
+typedef int (*quota_flush_fn)(void *, const struct quota_key *,
+    const char *counter, int64_t window, int64_t delta, int64_t *total,
+    int64_t *twindow);
+int quota_flush(quota_flush_fn fn, void *arg);
+/* The same for one owner (also when nothing changed: its totals). */
+int quota_flush_one(const struct quota_key *, quota_flush_fn fn, void *arg);
 
 /* Usage for display, from stored rows: the count that applies now. */
 int64_t quota_usage_now(const char *counter, int64_t window, int64_t n,

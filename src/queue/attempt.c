@@ -298,6 +298,7 @@ qmsg_start(struct qmsg *m)
 	m->busy = 1;
 	m->attempts++;
 	q.inflight++;
+	qmgr_inflight_begin();
 }
 
 /* Remember the destinations of the pending recipients (interned). */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,22 @@
 #include "../util/str.h"
 
 struct qmgr q;
+
+/* What qmgr_stats() tells other threads: written on the queue's loop. */
+static _Atomic int64_t qmgr_nqueued, qmgr_ninflight;
+
+void
+qmgr_stats(int64_t *queued, int64_t *inflight)
+{
+	*queued = atomic_load(&qmgr_nqueued);
+	*inflight = atomic_load(&qmgr_ninflight);
+}
+
+void
+qmgr_inflight_begin(void)
+{
+	atomic_fetch_add(&qmgr_ninflight, 1);
+}
 
 int64_t
 qmgr_now(void)
@@ -67,6 +84,7 @@ qmsg_add(const char *id, int64_t when)
 		free(m);
 		return NULL;
 	}
+	atomic_store(&qmgr_nqueued, (int64_t)q.sched.count);
 	qsched_set(&q.sched, &m->node, when);
 	return m;
 }
@@ -76,6 +94,7 @@ qmsg_free(struct qmsg *m)
 {
 	qmsg_unpark(m);
 	qsched_remove(&q.sched, &m->node);
+	atomic_store(&qmgr_nqueued, (int64_t)q.sched.count);
 	qmsg_unload(m);
 	free(m->dests);
 	free(m);
@@ -120,6 +139,7 @@ qmgr_inflight_end(void)
 {
 	struct timeval now = { 0, 0 };
 
+	atomic_fetch_sub(&qmgr_ninflight, 1);
 	if (q.inflight-- >= QMGR_INFLIGHT_MAX && !q.stopping)
 		evtimer_add(q.timer, &now);
 }

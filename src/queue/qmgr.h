@@ -10,6 +10,7 @@
 #define POSTERN_QMGR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../policy/route.h"
 
@@ -26,6 +27,8 @@ void qmgr_free(void);
 void qmgr_notify(const char *id);
 /* Look at the spool again and retry everything now (any thread). */
 void qmgr_flush(void);
+/* Messages in the queue and being attempted now (any thread). */
+void qmgr_stats(int64_t *queued, int64_t *inflight);
 /* Tell fn (on a worker, with its thread context) how many recipients of
  * a message a login submitted were refused by their servers (5xx). */
 void qmgr_on_refused(void (*fn)(void *thread_ctx, const char *login, int n));

@@ -229,6 +229,8 @@ const char *qmgr_domain_of(const char *addr);
 /* capture.c */
 void capture_submit(struct qmsg *);
 
+void qmgr_inflight_begin(void);
+
 /* forward.c */
 /* On a worker: the mailbox mbox, a recipient of a loaded message,
  * forwards it (confirmed targets, no junk): its plan, else NULL. */

@@ -13,6 +13,8 @@
  * login's domain, else the MAIL FROM domain (a relay network's sender
  * was checked to be its user), else the host name (notices, DSNs).
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +54,128 @@ sign_key(const char *path, enum dkim_alg alg, const char *domain,
 	snprintf(sign_cache[i].path, sizeof(sign_cache[i].path), "%s", path);
 	sign_cache[i].key = k;
 	return k;
+}
+
+/*
+ * What the store last said of a domain and its signing keys, kept for
+ * when it cannot answer (its server away, several nodes on one
+ * PostgreSQL): the queue keeps delivering queued mail then, and signs
+ * it as it would have, rather than sending it unsigned (which DMARC
+ * would refuse downstream). Bounded: SIGN_MEMO names, a name in
+ * one of 8 slots after its hash; one lock, taken only around copies.
+ */
+#define SIGN_MEMO 256
+#define SIGN_MEMO_KEYS 4
+static struct sign_memo {
+	char name[ADDR_DOMAIN_MAX + 1];
+	int rc; /* store_domain_get's: 0 or STORE_NOTFOUND */
+	struct store_domain d;
+	int have_keys;
+	size_t nkeys;
+	struct {
+		char selector[64], alg[16], path[1024];
+	} keys[SIGN_MEMO_KEYS];
+} sign_memo[SIGN_MEMO];
+static pthread_mutex_t sign_memo_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* A name's slot: one of 8 after its hash; a new name takes a free one,
+ * else the first. Under the lock. */
+static struct sign_memo *
+sign_memo_find(const char *name, int create)
+{
+	uint64_t h = 1469598103934665603ull;
+	struct sign_memo *m, *free_slot = NULL;
+	const char *p;
+	size_t i;
+
+	for (p = name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (i = 0; i < 8; i++) {
+		m = &sign_memo[(h + i) % SIGN_MEMO];
+		if (strcmp(m->name, name) == 0 && m->name[0])
+			return m;
+		if (free_slot == NULL && m->name[0] == '\0')
+			free_slot = m;
+	}
+	if (!create)
+		return NULL;
+	m = free_slot ? free_slot : &sign_memo[h % SIGN_MEMO];
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	return m;
+}
+
+static int
+sign_domain_get(struct store *st, const char *name, struct store_domain *d)
+{
+	struct sign_memo *m;
+	int rc = store_domain_get(st, name, d);
+
+	pthread_mutex_lock(&sign_memo_mu);
+	if (rc == 0 || rc == STORE_NOTFOUND) {
+		if ((m = sign_memo_find(name, 1)) != NULL) {
+			m->rc = rc;
+			if (rc == 0)
+				m->d = *d;
+		}
+	} else if ((m = sign_memo_find(name, 0)) != NULL) {
+		rc = m->rc; /* the store is away: as it last said */
+		if (rc == 0)
+			*d = m->d;
+	}
+	pthread_mutex_unlock(&sign_memo_mu);
+	return rc;
+}
+
+static int
+sign_rows(struct store *st, const char *name, struct store_dkim_rows *rows)
+{
+	struct sign_memo *m;
+	size_t i;
+	int rc = store_dkim_signing(st, name, rows);
+
+	pthread_mutex_lock(&sign_memo_mu);
+	if (rc == 0) {
+		if ((m = sign_memo_find(name, 1)) != NULL) {
+			m->have_keys = 1;
+			m->nkeys = 0;
+			for (i = 0; i < rows->n && m->nkeys < SIGN_MEMO_KEYS;
+			     i++) {
+				snprintf(m->keys[m->nkeys].selector,
+				    sizeof(m->keys[0].selector), "%s",
+				    rows->v[i].selector);
+				snprintf(m->keys[m->nkeys].alg,
+				    sizeof(m->keys[0].alg), "%s",
+				    rows->v[i].alg);
+				snprintf(m->keys[m->nkeys].path,
+				    sizeof(m->keys[0].path), "%s",
+				    rows->v[i].path);
+				m->nkeys++;
+			}
+		}
+	} else if ((m = sign_memo_find(name, 0)) != NULL && m->have_keys &&
+		   (rows->v = calloc(m->nkeys ? m->nkeys : 1,
+			sizeof(*rows->v))) != NULL) {
+		rows->n = 0;
+		for (i = 0; i < m->nkeys; i++) {
+			struct store_dkim_row *r = &rows->v[rows->n++];
+			r->selector = strdup(m->keys[i].selector);
+			r->alg = strdup(m->keys[i].alg);
+			r->path = strdup(m->keys[i].path);
+			r->name = strdup(name);
+			if (!r->selector || !r->alg || !r->path || !r->name)
+				break;
+		}
+		rc = i == m->nkeys ? 0 : STORE_FAIL;
+		if (rc != 0)
+			store_dkim_rows_free(rows);
+		else
+			log_info("dkim.keys domain=%s from=memory "
+				 "reason=\"store unavailable\"",
+			    name);
+	}
+	pthread_mutex_unlock(&sign_memo_mu);
+	return rc;
 }
 
 void
@@ -122,7 +246,7 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 		return 0;
 	}
 	/* a domain that is not ours has no key: nothing to withhold */
-	if ((rc = store_domain_get(st, a->domain, &fd)) == STORE_FAIL)
+	if ((rc = sign_domain_get(st, a->domain, &fd)) == STORE_FAIL)
 		return -1;
 	if (rc != 0)
 		return 0;
@@ -130,7 +254,7 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 		allowed[0] = '\0';
 		goto foreign;
 	}
-	if ((rc = store_domain_get(st, allowed, &ad)) == STORE_FAIL)
+	if ((rc = sign_domain_get(st, allowed, &ad)) == STORE_FAIL)
 		return -1;
 	if (rc != 0 || ad.id != fd.id)
 		goto foreign;
@@ -138,7 +262,7 @@ sign_domain(struct store *st, const struct spool_env *env, const char *hostname,
 	for (i = 1; i < n; i++) {
 		if (addr_parse(addrs[i], &o, err, sizeof(err)) == -1)
 			goto foreign;
-		if ((rc = store_domain_get(st, o.domain, &fd)) == STORE_FAIL)
+		if ((rc = sign_domain_get(st, o.domain, &fd)) == STORE_FAIL)
 			return -1;
 		if (rc != 0 || fd.id != ad.id)
 			goto foreign;
@@ -167,7 +291,7 @@ queue_sign(struct store *st, const struct spool_env *env, const char *hostname,
 	if ((rc = sign_domain(st, env, hostname, *msg, *len, &a)) != 1)
 		return rc;
 	rc = 0;
-	if (store_dkim_signing(st, a.domain, &rows) != 0)
+	if (sign_rows(st, a.domain, &rows) != 0)
 		return -1;
 	for (i = 0; i < rows.n && nk < DKIM_MAX_KEYS; i++) {
 		const struct store_dkim_row *r = &rows.v[i];

@@ -27,6 +27,7 @@
 #include "../policy/quota.h"
 #include "../queue/qmgr.h"
 #include "../smtp/guard.h"
+#include "../smtp/nodesync.h"
 #include "../smtp/server.h"
 #include "../spool/spool.h"
 #include "../store/authlog.h"
@@ -92,10 +93,14 @@ static struct {
 static struct store *
 serve_store_open(const struct conf *c, char *err, size_t errlen)
 {
-	return store_open(c->store_driver,
+	struct store *st = store_open(c->store_driver,
 	    strcmp(c->store_driver, "sqlite") == 0 ? c->store_path
 						   : c->store_conninfo,
 	    err, errlen);
+
+	if (st && store_set_timeout(st, c->store_timeout * 1000) != 0)
+		log_warnx("server.store error=\"cannot set the timeout\"");
+	return st;
 }
 
 /* Each worker thread: its own store connection, found by store_thread(). */
@@ -349,6 +354,11 @@ serve_run(struct conf *conf)
 	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL ||
 	    authlog_start(st) == -1)
 		fatal("server.start error=\"cannot start the auth log\"");
+	/* several nodes in step (quota counts, blocks, failed logins), on a
+	 * handle of its own; alone, the same passes */
+	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL ||
+	    nodesync_start(st) == -1)
+		fatal("server.start error=\"cannot start the node sync\"");
 	/* the main thread's store: the services' ticks and their start */
 	if ((st = serve_store_open(conf, err, sizeof(err))) == NULL)
 		fatal("server.start error=\"%s\"", err);
@@ -373,14 +383,14 @@ serve_run(struct conf *conf)
 		serve_tick_cb(-1, 0, NULL);
 		/* a connection per worker, per password-lane thread (once
 		 * the first login password is checked), the auth log's
-		 * writer's and this thread's: the node's whole pool, at
-		 * most (ARCHITECTURE.md) */
+		 * writer's, the node sync's and this thread's: the node's
+		 * whole pool, at most (ARCHITECTURE.md) */
 		log_info("server.start hostname=%s smtp=%s submission=%s "
 			 "submissions=%s workers=%d store=%s "
 			 "store_connections_max=%d",
 		    conf->hostname, conf->listen_smtp, conf->listen_submission,
 		    conf->listen_submissions, nworkers, conf->store_driver,
-		    nworkers + pwlane_threads() + 2);
+		    nworkers + pwlane_threads() + 3);
 	} else {
 		for (i = started - 1; i >= 0; i--)
 			if (services[i]->stop)
@@ -391,6 +401,7 @@ serve_run(struct conf *conf)
 	for (i = started - 1; i >= 0; i--)
 		if (services[i]->join)
 			services[i]->join();
+	nodesync_stop(); /* the last counts: the smtp service's free */
 	workers_stop();
 	spool_on_queued(NULL); /* nothing is written from here on */
 	authlog_stop(); /* the last jobs' events are queued: written now */

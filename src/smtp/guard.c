@@ -7,6 +7,7 @@
  * straight into the spool, from the null sender, so they are delivered
  * and signed by the queue and can never bounce or loop.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,23 @@
 #include "../util/conf.h"
 #include "../util/log.h"
 #include "../util/str.h"
+
+static _Atomic int64_t guard_seen_at;
+
+void
+guard_store_seen(int64_t now)
+{
+	atomic_store(&guard_seen_at, now);
+}
+
+int
+guard_store_stale(int64_t now)
+{
+	int64_t seen = atomic_load(&guard_seen_at);
+
+	/* 0: the sync thread has not run (unit tests, the start) */
+	return seen != 0 && now - seen > conf_current()->store_stale_after;
+}
 
 void
 guard_abuse_conf(const struct conf *c, struct quota_abuse *a)
@@ -243,12 +261,13 @@ guard_refused(void *ctx, const char *login, int n)
 
 struct guard_flushing {
 	struct store *st;
-	int begun; /* a transaction only when there is something to write */
+	int begun;   /* a transaction only when there is something to write */
+	int64_t seq; /* the number of this flush ("usage") */
 };
 
 static int
 guard_put(void *arg, const struct quota_key *k, const char *counter,
-    int64_t window, int64_t n)
+    int64_t window, int64_t delta, int64_t *total, int64_t *twindow)
 {
 	struct guard_flushing *f = arg;
 
@@ -256,9 +275,11 @@ guard_put(void *arg, const struct quota_key *k, const char *counter,
 		if (store_begin(f->st) == -1)
 			return -1;
 		f->begun = 1;
+		if ((f->seq = store_seq_next(f->st, "usage")) < 0)
+			return -1;
 	}
-	switch (store_usage_put(f->st, k->user_id, k->domain_id, counter,
-	    window, n)) {
+	switch (store_usage_add(f->st, k->user_id, k->domain_id, counter,
+	    window, delta, f->seq, total, twindow)) {
 	case 0:
 		return 0;
 	case STORE_NOTFOUND: /* removed: forget it, write the others */
@@ -268,18 +289,61 @@ guard_put(void *arg, const struct quota_key *k, const char *counter,
 	}
 }
 
+static int
+guard_flush_end(struct store *st, struct guard_flushing *f, int rc)
+{
+	if (rc == 0 && (!f->begun || store_commit(st) == 0))
+		return 0;
+	log_warnx("quota.flush error=\"%s\"", store_errmsg(st));
+	if (f->begun)
+		store_rollback(st);
+	return -1;
+}
+
 int
 guard_flush(struct store *st)
 {
-	struct guard_flushing f = { st, 0 };
+	struct guard_flushing f = { st, 0, 0 };
 
-	if (quota_flush(guard_put, &f) == 0 &&
-	    (!f.begun || store_commit(st) == 0))
-		return 0;
-	log_warnx("quota.flush error=\"%s\"", store_errmsg(st));
-	if (f.begun)
-		store_rollback(st);
-	return -1;
+	return guard_flush_end(st, &f, quota_flush(guard_put, &f));
+}
+
+int
+guard_sync_owner(struct store *st, const struct quota_key *k)
+{
+	struct guard_flushing f = { st, 0, 0 };
+
+	return guard_flush_end(st, &f, quota_flush_one(k, guard_put, &f));
+}
+
+int
+guard_pull(struct store *st, int64_t *usage_seq, int64_t *block_seq,
+    int64_t now)
+{
+	struct store_usage_rows rows;
+	struct store_block_rows b;
+	size_t i;
+
+	if (store_usage_since(st, *usage_seq, &rows) != 0)
+		return -1;
+	for (i = 0; i < rows.n; i++) {
+		const struct store_usage_row *r = &rows.v[i];
+		struct quota_key k = { r->user_id, r->domain_id };
+		quota_load(&k, r->counter, r->window, r->n, now);
+		if (r->seq > *usage_seq)
+			*usage_seq = r->seq;
+	}
+	store_usage_rows_free(&rows);
+	if (store_blocks_since(st, *block_seq, &b) != 0)
+		return -1;
+	for (i = 0; i < b.n; i++) {
+		struct quota_key k = { b.v[i].user_id, 0 };
+		quota_set_blocked(&k, (int)b.v[i].blocked, now);
+		if (b.v[i].seq > *block_seq)
+			*block_seq = b.v[i].seq;
+	}
+	store_block_rows_free(&b);
+	return 0;
 }
 
 int

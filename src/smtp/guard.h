@@ -36,8 +36,20 @@ void guard_block_submit(struct workers_loop *, const struct quota_key *,
  * servers (the queue's callback, qmgr_on_refused). */
 void guard_refused(void *thread_ctx, const char *login, int n);
 #define GUARD_REFUSED_REASON "a high share of refused recipients"
-/* Changed usage to the store (behind the loops), and back at start. */
+/* Changed usage added to the store's counters (behind the loops), the
+ * totals back; and the whole of it at start. */
 int guard_flush(struct store *);
 int guard_load(struct store *, int64_t now);
+/* The store answered at now (the sync thread, every second). */
+void guard_store_seen(int64_t now);
+/* Not for longer than [store] stale_after: 1. */
+int guard_store_stale(int64_t now);
+/* worker: one owner's counts exchanged with the store now (MAIL, once
+ * this node accepted [quota] node_batch of its messages unseen). */
+int guard_sync_owner(struct store *, const struct quota_key *);
+/* What other nodes wrote after the numbers seen (moved on): usage, and
+ * blocks set or lifted. */
+int guard_pull(struct store *, int64_t *usage_seq, int64_t *block_seq,
+    int64_t now);
 
 #endif

@@ -510,8 +510,8 @@ smtp_svc_free(void)
 }
 
 /*
- * Once a second: quota usage written behind the loops; once an hour
- * (and at start), the authentication log pruned.
+ * Once an hour (and at start), the authentication log pruned. (Quota
+ * usage is written behind the loops by the node sync: nodesync.c.)
  */
 static void
 smtp_svc_tick(int64_t now)
@@ -519,7 +519,6 @@ smtp_svc_tick(int64_t now)
 	static int64_t pruned;
 	struct store *st = store_thread();
 
-	guard_flush(st);
 	if (now - pruned < 3600)
 		return;
 	pruned = now;

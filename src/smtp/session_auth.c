@@ -17,6 +17,7 @@
 #include "session_int.h"
 #include "../auth/cred.h"
 #include "../auth/secret.h"
+#include "../store/store.h"
 #include "../store/thread.h"
 #include "../util/log.h"
 #include "../util/str.h"
@@ -78,13 +79,22 @@ auth_job_owner(struct auth_job *a, void *ctx, int64_t now)
 	struct quota_abuse ab;
 	struct quota_key k;
 	char reason[128];
+	int64_t n = 0;
+	int fresh = 0;
 
 	quota_key_set(&k, a->r.id->user_id, a->r.id->domain_id);
 	guard_limits(st, c, &k, now);
 	guard_abuse_conf(c, &ab);
-	/* an IPv6 client's privacy addresses are one place, its /64 */
-	if (!quota_login_from(&k, a->ipkey, &ab, now))
-		return;
+	/* an IPv6 client's privacy addresses are one place, its /64; an
+	 * address new here this hour is counted in the store for every
+	 * node (a write only then, not at every login) */
+	if (!quota_login_from_new(&k, a->ipkey, &ab, now, &fresh)) {
+		if (!fresh || k.user_id == 0 || ab.ips_per_hour == 0 ||
+		    store_login_ip_add(st, k.user_id, quota_hour_start(now),
+			a->ipkey, &n) != 0 ||
+		    !quota_login_shared(&k, n, &ab, now))
+			return;
+	}
 	snprintf(reason, sizeof(reason),
 	    "logins from more than %lld addresses in one hour",
 	    (long long)ab.ips_per_hour);

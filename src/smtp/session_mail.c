@@ -167,8 +167,12 @@ limits_job_run(struct worker_job *j, void *ctx)
 {
 	struct limits_job *l = (struct limits_job *)j;
 
+	/* the limits, and the owner's counts added to the nodes' and the
+	 * others' learned: MAIL comes here when either is due */
 	l->rc = guard_limits(store_thread(), conf_current(), &l->key,
 	    (int64_t)time(NULL));
+	if (l->rc == 0)
+		l->rc = guard_sync_owner(store_thread(), &l->key);
 }
 
 static void
@@ -199,7 +203,8 @@ smtp_mail_quota(struct smtp_session *s, int64_t ttl)
 	struct limits_job *l;
 	enum quota_rc rc;
 
-	rc = quota_check_mail(&tx->qk, (int64_t)time(NULL), ttl, &v);
+	rc = quota_check_mail_batch(&tx->qk, (int64_t)time(NULL), ttl,
+	    conf_current()->quota_node_batch, &v);
 	if (rc == QUOTA_OK) {
 		smtp_reply(s, "250 2.1.0 Ok");
 		return;
@@ -227,11 +232,25 @@ struct cred_job {
 	int rc;
 };
 
+/*
+ * Without the node sync's word from the store for [store] stale_after, a
+ * block set on another node meanwhile may be unknown here: every MAIL
+ * then asks the store itself (the credential, the limits and the block
+ * of its sender), and gets 451 4.3.0 if it cannot: no sender is taken
+ * unchecked, and one that can be checked is not held up by a sync pass
+ * still waiting for the store's answer.
+ */
+static int64_t
+smtp_quota_ttl(void)
+{
+	return guard_store_stale((int64_t)time(NULL)) ? 1 : SMTP_QUOTA_TTL;
+}
+
 static int
 smtp_cred_stale(struct smtp_session *s)
 {
 	return s->cred == NULL ||
-	       (int64_t)time(NULL) - s->cred_checked >= SMTP_QUOTA_TTL;
+	       (int64_t)time(NULL) - s->cred_checked >= smtp_quota_ttl();
 }
 
 static void
@@ -269,7 +288,7 @@ cred_job_done(struct worker_job *j)
 	} else {
 		s->cred_checked = (int64_t)time(NULL);
 		if (s->tx)
-			smtp_mail_quota(s, SMTP_QUOTA_TTL);
+			smtp_mail_quota(s, smtp_quota_ttl());
 	}
 	if (s->job == NULL) /* else the limits job resumes it */
 		smtp_resume(s);
@@ -446,7 +465,7 @@ smtp_cmd_mail(struct smtp_session *s, char *arg)
 			if (smtp_cred_stale(s))
 				smtp_cred_check(s);
 			else
-				smtp_mail_quota(s, SMTP_QUOTA_TTL);
+				smtp_mail_quota(s, smtp_quota_ttl());
 			return;
 		}
 		smtp_tx_free(s);

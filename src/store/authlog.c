@@ -64,14 +64,16 @@ authlog_insert(struct store *st, const struct authlog_rec *r)
 	struct store_auth_event e = { r->time, authlog_field(r, r->login, 1),
 		authlog_field(r, r->ip, 2), authlog_field(r, r->mech, 4),
 		authlog_field(r, r->kind, 8), authlog_field(r, r->outcome, 16),
-		authlog_field(r, r->reason, 32) };
+		authlog_field(r, r->reason, 32), NULL };
 
 	return store_auth_insert(st, &e);
 }
 
 /* One transaction for the batch; if it fails, each event alone, so one
- * bad row costs only itself. */
-static void
+ * bad row costs only itself. -1 when not even the first event alone
+ * could be written: the store is away, and the batch is kept for the
+ * next try (nothing was written). */
+static int
 authlog_write(struct store *st, const struct authlog_rec *b, size_t n)
 {
 	size_t i;
@@ -80,22 +82,53 @@ authlog_write(struct store *st, const struct authlog_rec *b, size_t n)
 		for (i = 0; i < n && authlog_insert(st, &b[i]) == 0; i++)
 			;
 		if (i == n && store_commit(st) == 0)
-			return;
+			return 0;
 		store_rollback(st);
 	}
+	if (n > 0 && authlog_insert(st, &b[0]) != 0) {
+		log_warnx("auth.log error=\"%s\" kept=%zu", store_errmsg(st),
+		    n);
+		return -1;
+	}
 	log_warnx("auth.log error=\"%s\" retry=one_by_one", store_errmsg(st));
-	for (i = 0; i < n; i++)
+	for (i = 1; i < n; i++)
 		if (authlog_insert(st, &b[i]) != 0)
 			log_warnx("auth.log error=\"%s\"", store_errmsg(st));
+	return 0;
 }
+
+/* Put a batch the store did not take back in front of the queue, as
+ * much as fits; under the lock. What does not fit is lost (and said). */
+static void
+authlog_requeue(const struct authlog_rec *b, size_t n)
+{
+	size_t room = AUTHLOG_QUEUE_MAX - al.n, k = n < room ? n : room, i;
+
+	for (i = 0; i < k; i++) {
+		al.head = (al.head + AUTHLOG_QUEUE_MAX - 1) % AUTHLOG_QUEUE_MAX;
+		al.q[al.head] = b[k - 1 - i];
+	}
+	al.n += k;
+	if (k < n)
+		log_warnx("auth.log error=\"queue full\" lost=%zu", n - k);
+}
+
+static void authlog_pause(long ms);
 
 static void
 authlog_linger(void)
 {
+	authlog_pause(AUTHLOG_LINGER_MS);
+}
+
+static void
+authlog_pause(long ms)
+{
 	struct timespec until;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += AUTHLOG_LINGER_MS * 1000000L;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000L;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
@@ -113,6 +146,7 @@ authlog_main(void *arg)
 	struct authlog_rec *batch = malloc(sizeof(*batch) * AUTHLOG_QUEUE_MAX);
 	size_t n;
 	uint64_t upto;
+	int away;
 
 	(void)arg;
 	if (batch == NULL)
@@ -129,8 +163,19 @@ authlog_main(void *arg)
 		al.n = 0;
 		upto = al.queued;
 		pthread_mutex_unlock(&al.mu);
-		authlog_write(al.st, batch, n);
+		away = authlog_write(al.st, batch, n) == -1;
 		pthread_mutex_lock(&al.mu);
+		if (away && !al.stopping) {
+			/* kept, and tried again after a second: a sync
+			 * does not wait for a store that is away */
+			authlog_requeue(batch, n);
+			al.done = al.queued - al.n;
+			pthread_cond_broadcast(&al.written);
+			authlog_pause(1000);
+			continue;
+		}
+		if (away)
+			log_warnx("auth.log error=\"stopping\" lost=%zu", n);
 		al.done = upto;
 		pthread_cond_broadcast(&al.written);
 		/* Let the next batch gather: an event queued meanwhile wakes
@@ -233,8 +278,14 @@ authlog_sync(void)
 	if (al.running && al.done < want) {
 		al.syncing++;
 		pthread_cond_signal(&al.wake);
-		while (al.done < want)
-			pthread_cond_wait(&al.written, &al.mu);
+		struct timespec until;
+		/* not forever: while the store is away the writer keeps
+		 * what it could not write, and a reader will fail anyway */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		while (al.done < want && pthread_cond_timedwait(&al.written,
+					     &al.mu, &until) != ETIMEDOUT)
+			;
 		al.syncing--;
 	}
 	pthread_mutex_unlock(&al.mu);

@@ -309,6 +309,12 @@ db_changes(struct db *db)
 }
 
 const char *
+db_driver(struct db *db)
+{
+	return db->be->name;
+}
+
+const char *
 db_errmsg(struct db *db)
 {
 	return db->be->errmsg(db->conn);

@@ -86,6 +86,8 @@ int db_exec(struct db *, const char *sql, const char *fmt, ...);
 /* The first column of the first row as an integer; -1 if none. */
 int64_t db_scalar(struct db *, const char *sql, const char *fmt, ...);
 int64_t db_changes(struct db *);
+/* The backend's name: "sqlite", ... */
+const char *db_driver(struct db *);
 const struct db_backend *db_backend(struct db *);
 const char *db_errmsg(struct db *);
 int db_begin(struct db *);

@@ -12,6 +12,7 @@
 #include "authlog.h"
 #include "store.h"
 #include "store_impl.h"
+#include "../util/conf.h"
 #include "../util/str.h"
 
 const char *const store_quota_names[STORE_QUOTA_N] = { "messages_per_hour",
@@ -50,6 +51,24 @@ store_close(struct store *s)
 		return;
 	db_close(s->db);
 	free(s);
+}
+
+/*
+ * How long one query may wait for a locked SQLite file (its busy
+ * timeout), so that a node whose store is held answers 451 after this,
+ * not after SQLite's default. PostgreSQL: its connections are made
+ * again after a failure (db_pg.c) and would lose a SET; a bound goes in
+ * the conninfo (connect_timeout, options='-c statement_timeout=...').
+ */
+int
+store_set_timeout(struct store *s, int64_t ms)
+{
+	char sql[64];
+
+	if (strcmp(db_driver(s->db), "sqlite") != 0)
+		return 0;
+	snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %lld", (long long)ms);
+	return db_exec_once(s->db, sql) == DB_ERROR ? STORE_FAIL : 0;
 }
 
 const char *
@@ -336,22 +355,56 @@ store_user_alias_remove(struct store *s, int64_t user_id, const char *local_key)
 	return db_changes(s->db) == 1 ? 0 : STORE_NOTFOUND;
 }
 
+/*
+ * A block or unblock takes the next number of the "block" sequence in
+ * the same transaction: every node polls for numbers after the last it
+ * saw (store_blocks_since), so a change made anywhere reaches them all.
+ */
+static int
+store_block_set(struct store *s, int64_t user_id, const char *reason,
+    int64_t now, int only_unblocked)
+{
+	int64_t seq;
+	int rc;
+
+	if (db_begin(s->db) == -1)
+		return STORE_FAIL;
+	if ((seq = store_seq_next(s, "block")) < 0)
+		goto fail;
+	if (reason)
+		rc = db_exec(s->db,
+		    "UPDATE account SET blocked_reason = ?, blocked_at = ?,"
+		    " block_seq = ? WHERE id = ? AND (? = 0 OR"
+		    " blocked_reason IS NULL)",
+		    "siiii", reason, now, seq, user_id,
+		    (int64_t)only_unblocked);
+	else
+		rc = db_exec(s->db,
+		    "UPDATE account SET blocked_reason = NULL, blocked_at = NULL,"
+		    " block_seq = ? WHERE id = ?",
+		    "ii", seq, user_id);
+	if (rc != DB_DONE)
+		goto fail;
+	rc = (int)db_changes(s->db);
+	if (db_commit(s->db) == -1)
+		goto fail;
+	return rc;
+fail:
+	db_rollback(s->db);
+	return STORE_FAIL;
+}
+
 int
 store_user_block(struct store *s, int64_t user_id, const char *reason,
     int64_t now)
 {
-	return store_rc(db_exec(s->db,
-	    "UPDATE account SET blocked_reason = ?, blocked_at = ? WHERE id = ?",
-	    "sii", reason, now, user_id));
+	return store_block_set(s, user_id, reason, now, 0) < 0 ? STORE_FAIL : 0;
 }
 
 int
 store_user_unblock(struct store *s, int64_t user_id)
 {
-	return store_rc(db_exec(s->db,
-	    "UPDATE account SET blocked_reason = NULL, blocked_at = NULL"
-	    " WHERE id = ?",
-	    "i", user_id));
+	return store_block_set(s, user_id, NULL, 0, 0) < 0 ? STORE_FAIL : 0;
 }
 
 /* login password */
@@ -1096,9 +1149,15 @@ store_usage_put(struct store *s, int64_t user_id, int64_t domain_id,
 int
 store_usage_reset(struct store *s, int64_t user_id, int64_t domain_id)
 {
-	return store_rc(db_exec(s->db,
+	int rc = db_exec(s->db,
 	    "DELETE FROM quota_usage WHERE user_id = ? OR domain_id = ?", "II",
-	    user_id, domain_id));
+	    user_id, domain_id);
+
+	/* and the login addresses of the hour, counted by every node */
+	if (rc == DB_DONE && user_id)
+		rc = db_exec(s->db, "DELETE FROM login_ip WHERE user_id = ?",
+		    "i", user_id);
+	return store_rc(rc);
 }
 
 int
@@ -1106,12 +1165,9 @@ store_user_autoblock(struct store *s, int64_t user_id, const char *reason,
     int64_t now)
 {
 	/* one UPDATE that only an unblocked row matches: one winner */
-	if (db_exec(s->db,
-		"UPDATE account SET blocked_reason = ?, blocked_at = ?"
-		" WHERE id = ? AND blocked_reason IS NULL",
-		"sii", reason, now, user_id) != DB_DONE)
-		return STORE_FAIL;
-	return db_changes(s->db) == 1;
+	int rc = store_block_set(s, user_id, reason, now, 1);
+
+	return rc < 0 ? STORE_FAIL : rc == 1;
 }
 
 /* authentication events */
@@ -1136,10 +1192,11 @@ store_auth_insert(struct store *s, const struct store_auth_event *e)
 	pthread_mutex_lock(&mu);
 	rc = store_rc(db_exec(s->db,
 	    "INSERT INTO auth_event (time, login, ip, mech, kind, outcome,"
-	    " reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+	    " reason, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	    "isssss"
-	    "s",
-	    e->time, e->login, e->ip, e->mech, e->kind, e->outcome, e->reason));
+	    "ss",
+	    e->time, e->login, e->ip, e->mech, e->kind, e->outcome, e->reason,
+	    e->node ? e->node : conf_node_name(conf_current())));
 	pthread_mutex_unlock(&mu);
 	return rc;
 }

@@ -44,6 +44,7 @@ struct store_user {
 struct store_auth_event {
 	int64_t time;
 	const char *login, *ip, *mech, *kind, *outcome, *reason;
+	const char *node; /* NULL: conf_node_name() of the config in force */
 };
 
 /*
@@ -152,6 +153,7 @@ struct store_usage_row {
 	int64_t user_id, domain_id; /* one of them is 0 */
 	char *counter;
 	int64_t window, n;
+	int64_t seq; /* the change that last wrote it (sync_seq "usage") */
 };
 struct store_usage_rows {
 	struct store_usage_row *v;
@@ -163,6 +165,7 @@ struct store_auth_row {
 	int64_t time;
 	char *login, *ip, *mech, *outcome;
 	char *kind, *reason; /* NULL if not recorded */
+	char *node;	     /* the node that logged it; NULL before 8 */
 };
 struct store_auth_rows {
 	struct store_auth_row *v;
@@ -184,6 +187,8 @@ struct store *store_open(const char *driver, const char *target, char *err,
     size_t errlen);
 void store_close(struct store *);
 const char *store_errmsg(struct store *);
+/* How long a query waits for a busy or slow store, milliseconds. */
+int store_set_timeout(struct store *, int64_t ms);
 int store_schema_version(struct store *);
 int store_begin(struct store *);
 /* Several reads as one snapshot: one transaction, not one per query
@@ -494,6 +499,78 @@ int store_cred_live(struct store *, const char *kind, int64_t owner,
  * use this one call). */
 int store_login_password_replace(struct store *, int64_t user_id,
     const char *hash, int64_t now);
+
+/*
+ * Several nodes on one store (store_nodes.c). The nodes poll for what
+ * changed after the last number they saw of a sequence ("block",
+ * "usage", "bf"); a writer takes the next number inside its
+ * transaction (store_seq_next), so the numbers commit in order.
+ */
+int64_t store_seq_next(struct store *, const char *name); /* -1: error */
+
+struct store_block_row {
+	int64_t user_id, domain_id, blocked, seq;
+};
+struct store_block_rows {
+	struct store_block_row *v;
+	size_t n;
+};
+void store_block_rows_free(struct store_block_rows *);
+/* Users blocked or unblocked after seq, in the order of the changes. */
+int store_blocks_since(struct store *, int64_t seq, struct store_block_rows *);
+
+/* Add n to an owner's counter in window (a row of an older window starts
+ * again from n; a row of a newer one is left alone), stamped seq. The
+ * row after it in *total and *twindow. STORE_NOTFOUND: owner gone. */
+int store_usage_add(struct store *, int64_t user_id, int64_t domain_id,
+    const char *counter, int64_t window, int64_t n, int64_t seq, int64_t *total,
+    int64_t *twindow);
+/* Usage rows written after seq. */
+int store_usage_since(struct store *, int64_t seq, struct store_usage_rows *);
+
+/* Failed logins: tab 0 SMTP passwords, 1 the login password; kind 0 a
+ * client address, 1 a login; hash the hex BLAKE2b-128 of the name. */
+struct store_bf_row {
+	int64_t tab, kind;
+	char *hash, *link; /* link: NULL, or the account's hash */
+	int64_t fails, last_fail, refused_until, seq;
+};
+struct store_bf_rows {
+	struct store_bf_row *v;
+	size_t n;
+};
+void store_bf_rows_free(struct store_bf_rows *);
+/* Add fails failures at last_fail (a count older than since, and not
+ * refused now, starts again); an address whose count reaches
+ * refuse_after (0: never) is refused until now + refuse_time and its
+ * count starts again. The row after it in *out (its text NULL). */
+int store_bf_add(struct store *, int64_t tab, int64_t kind, const char *hash,
+    const char *link, int64_t fails, int64_t last_fail, int64_t since,
+    int64_t now, int64_t refuse_after, int64_t refuse_time, int64_t seq,
+    struct store_bf_row *out);
+int store_bf_since(struct store *, int64_t seq, struct store_bf_rows *);
+/* Forget counts whose last failure is before `before` and not refused. */
+int store_bf_prune(struct store *, int64_t before, int64_t now);
+
+/* A login address of a user in an hour (any node): the distinct
+ * addresses of that hour so far in *n. Older hours: pruned. */
+int store_login_ip_add(struct store *, int64_t user_id, int64_t hour,
+    const char *ip, int64_t *n);
+int store_login_ip_prune(struct store *, int64_t before);
+
+/* Each node's queue as it last published it. */
+struct store_node_row {
+	char *node;
+	int64_t started, updated, queued, inflight, store_ok;
+};
+struct store_node_rows {
+	struct store_node_row *v;
+	size_t n;
+};
+void store_node_rows_free(struct store_node_rows *);
+int store_node_put(struct store *, const char *node, int64_t started,
+    int64_t now, int64_t queued, int64_t inflight);
+int store_node_list(struct store *, struct store_node_rows *);
 
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);

@@ -374,6 +374,7 @@ static const struct store_col usage_cols[] = {
 	COL_S(struct store_usage_row, counter),
 	COL_I(struct store_usage_row, window),
 	COL_I(struct store_usage_row, n),
+	COL_I(struct store_usage_row, seq),
 };
 
 int
@@ -383,7 +384,7 @@ store_usage_list(struct store *s, int64_t user_id, int64_t domain_id,
 	/* user_id, domain_id NULL read as 0 */
 	return STORE_FETCH(l, usage_cols,
 	    db_query(s->db,
-		"SELECT user_id, domain_id, counter, \"window\", n"
+		"SELECT user_id, domain_id, counter, \"window\", n, seq"
 		" FROM quota_usage WHERE (? = 0 AND ? = 0)"
 		" OR (? <> 0 AND user_id = ?) OR (? <> 0 AND domain_id = ?)",
 		"iiiiii", user_id, domain_id, user_id, user_id, domain_id,
@@ -404,6 +405,7 @@ static const struct store_col auth_cols[] = {
 	COL_S(struct store_auth_row, kind),
 	COL_S(struct store_auth_row, outcome),
 	COL_S(struct store_auth_row, reason),
+	COL_S(struct store_auth_row, node),
 };
 
 int
@@ -413,7 +415,7 @@ store_auth_list(struct store *s, const char *login, int64_t since,
 	authlog_sync(); /* what this process queued is in the table */
 	return STORE_FETCH(l, auth_cols,
 	    db_query(s->db,
-		"SELECT time, login, ip, mech, kind, outcome, reason"
+		"SELECT time, login, ip, mech, kind, outcome, reason, node"
 		" FROM auth_event WHERE (CAST(? AS TEXT) IS NULL"
 		" OR lower(login) = lower(?))"
 		" AND time >= ?"
@@ -449,6 +451,94 @@ void
 store_apikey_rows_free(struct store_apikey_rows *l)
 {
 	STORE_UNFETCH(l, apikey_cols);
+}
+
+/* several nodes */
+
+int
+store_usage_since(struct store *s, int64_t seq, struct store_usage_rows *l)
+{
+	return STORE_FETCH(l, usage_cols,
+	    db_query(s->db,
+		"SELECT user_id, domain_id, counter, \"window\", n, seq"
+		" FROM quota_usage WHERE seq > ? ORDER BY seq",
+		"i", seq));
+}
+
+static const struct store_col block_cols[] = {
+	COL_I(struct store_block_row, user_id),
+	COL_I(struct store_block_row, domain_id),
+	COL_I(struct store_block_row, blocked),
+	COL_I(struct store_block_row, seq),
+};
+
+int
+store_blocks_since(struct store *s, int64_t seq, struct store_block_rows *l)
+{
+	return STORE_FETCH(l, block_cols,
+	    db_query(s->db,
+		"SELECT id, domain_id,"
+		" CASE WHEN blocked_reason IS NULL THEN 0 ELSE 1 END, block_seq"
+		" FROM account WHERE block_seq > ? ORDER BY block_seq",
+		"i", seq));
+}
+
+void
+store_block_rows_free(struct store_block_rows *l)
+{
+	STORE_UNFETCH(l, block_cols);
+}
+
+static const struct store_col bf_cols[] = {
+	COL_I(struct store_bf_row, tab),
+	COL_I(struct store_bf_row, kind),
+	COL_S(struct store_bf_row, hash),
+	COL_S(struct store_bf_row, link),
+	COL_I(struct store_bf_row, fails),
+	COL_I(struct store_bf_row, last_fail),
+	COL_I(struct store_bf_row, refused_until),
+	COL_I(struct store_bf_row, seq),
+};
+
+int
+store_bf_since(struct store *s, int64_t seq, struct store_bf_rows *l)
+{
+	return STORE_FETCH(l, bf_cols,
+	    db_query(s->db,
+		"SELECT tab, kind, hash, link, fails, last_fail, refused_until,"
+		" seq FROM bf_count WHERE seq > ? ORDER BY seq",
+		"i", seq));
+}
+
+void
+store_bf_rows_free(struct store_bf_rows *l)
+{
+	STORE_UNFETCH(l, bf_cols);
+}
+
+static const struct store_col node_cols[] = {
+	COL_S(struct store_node_row, node),
+	COL_I(struct store_node_row, started),
+	COL_I(struct store_node_row, updated),
+	COL_I(struct store_node_row, queued),
+	COL_I(struct store_node_row, inflight),
+	COL_I(struct store_node_row, store_ok),
+};
+
+int
+store_node_list(struct store *s, struct store_node_rows *l)
+{
+	return STORE_FETCH(l, node_cols,
+	    db_query(s->db,
+		"SELECT node, started, updated, queued, inflight, store_ok"
+		" FROM node_status ORDER BY node",
+		""));
+}
+
+void
+store_node_rows_free(struct store_node_rows *l)
+{
+	STORE_UNFETCH(l, node_cols);
 }
 
 static const struct store_col forward_cols[] = {

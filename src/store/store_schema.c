@@ -226,6 +226,46 @@ static const char *const store_migrations[] = {
 	" user_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
 	" time INTEGER NOT NULL);"
 	"CREATE INDEX forward_link_user ON forward_link(user_id, time);",
+	/* 8: several nodes on one store. sync_seq numbers the changes the
+	 * nodes poll for (blocks, quota usage, failed logins): a writer
+	 * takes the next number under the row's lock, so numbers commit in
+	 * order and "everything after n" misses nothing. bf_count: failed
+	 * logins per address and per login (hash: BLAKE2b-128 of the name),
+	 * added to by every node. node_status: each node's queue, as it
+	 * publishes it. auth_event.node: the node that logged the attempt */
+	"CREATE TABLE sync_seq (name TEXT PRIMARY KEY, n BIGINT NOT NULL);"
+	"INSERT INTO sync_seq (name, n) VALUES ('block', 0);"
+	"INSERT INTO sync_seq (name, n) VALUES ('usage', 0);"
+	"INSERT INTO sync_seq (name, n) VALUES ('bf', 0);"
+	"ALTER TABLE account ADD COLUMN block_seq BIGINT NOT NULL DEFAULT 0;"
+	"CREATE INDEX account_block_seq ON account(block_seq);"
+	"ALTER TABLE quota_usage ADD COLUMN seq BIGINT NOT NULL DEFAULT 0;"
+	"CREATE INDEX quota_usage_seq ON quota_usage(seq);"
+	"CREATE TABLE bf_count ("
+	" tab BIGINT NOT NULL,"
+	" kind BIGINT NOT NULL,"
+	" hash TEXT NOT NULL,"
+	" fails BIGINT NOT NULL,"
+	" last_fail BIGINT NOT NULL,"
+	" refused_until BIGINT NOT NULL,"
+	" link TEXT,"
+	" seq BIGINT NOT NULL,"
+	" PRIMARY KEY (tab, kind, hash));"
+	"CREATE INDEX bf_count_seq ON bf_count(seq);"
+	"CREATE INDEX bf_count_last ON bf_count(last_fail);"
+	"ALTER TABLE auth_event ADD COLUMN node TEXT;"
+	"CREATE TABLE node_status ("
+	" node TEXT PRIMARY KEY,"
+	" started BIGINT NOT NULL,"
+	" updated BIGINT NOT NULL,"
+	" queued BIGINT NOT NULL,"
+	" inflight BIGINT NOT NULL,"
+	" store_ok BIGINT NOT NULL);"
+	"CREATE TABLE login_ip ("
+	" user_id BIGINT NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" hour BIGINT NOT NULL,"
+	" ip TEXT NOT NULL,"
+	" PRIMARY KEY (user_id, hour, ip));",
 };
 
 #define NMIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

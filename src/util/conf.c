@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,9 @@ static const struct conf_key conf_keys[] = {
 	    0, NULL, "32 random bytes, mode 0600; seals SMTP passwords" },
 	{ "server", "workers", T_INT, I(workers), "0", 0, 64, NULL,
 	    "worker threads for hashing, store and fsync (0: one per core)" },
+	{ "server", "node_name", T_STR, S(node_name), "", 0, 0, NULL,
+	    "this node's name in the authentication log and the queue list of "
+	    "several nodes on one store (empty: the machine's host name)" },
 
 	{ "listen", "smtp", T_STR, S(listen_smtp), "127.0.0.1:2525", 0, 0, NULL,
 	    "port 25 style: relay networks, no AUTH" },
@@ -98,6 +102,14 @@ static const struct conf_key conf_keys[] = {
 	{ "store", "conninfo", T_STR, S(store_conninfo), "", 0, 0, NULL,
 	    "PostgreSQL connection string (driver = postgresql); a password "
 	    "goes in a passfile (~/.pgpass), not here" },
+	{ "store", "timeout", T_DURATION, I(store_timeout), "10s", 1, 600, NULL,
+	    "how long a query waits for a locked SQLite file before the server "
+	    "answers 451 (PostgreSQL: connect_timeout and statement_timeout in "
+	    "the conninfo)" },
+	{ "store", "stale_after", T_DURATION, I(store_stale_after), "60s", 2,
+	    86400, NULL,
+	    "without the store this long, refuse (451) all new mail: blocks "
+	    "set meanwhile on other nodes cannot be known" },
 
 	{ "delivery", "mode", T_CHOICE, S(delivery_mode), "mx", 0, 0,
 	    "mx|smarthost|capture",
@@ -283,6 +295,11 @@ static const struct conf_key conf_keys[] = {
 	    "recipients of accepted messages per UTC day (0: unlimited)" },
 	{ "quota", "recipients_per_message", T_INT, I(quota_rcpts_msg), "0", 0,
 	    100000, NULL, "recipients in one message (0: only [limits])" },
+	{ "quota", "node_batch", T_INT, I(quota_node_batch), "5", 1, 10000,
+	    NULL,
+	    "messages of one sender a node accepts before it adds them to the "
+	    "counters the nodes share (with N nodes a quota may be passed by "
+	    "at most (N-1) x this)" },
 
 	{ "abuse", "quota_excess_blocks", T_INT, I(abuse_excess_blocks), "20",
 	    0, 1000000, NULL,
@@ -621,6 +638,27 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 out:
 	fclose(f);
 	return rc;
+}
+
+static char conf_host[256];
+
+static void
+conf_host_read(void)
+{
+	if (gethostname(conf_host, sizeof(conf_host) - 1) == -1 ||
+	    conf_host[0] == '\0')
+		str_lcpy(conf_host, "localhost", sizeof(conf_host));
+}
+
+const char *
+conf_node_name(const struct conf *c)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	if (c != NULL && c->node_name[0] != '\0')
+		return c->node_name;
+	pthread_once(&once, conf_host_read);
+	return conf_host;
 }
 
 const char *

@@ -29,7 +29,8 @@ struct conf {
 	char user[CONF_STR_MAX]; /* drop root to this user */
 	char data_dir[CONF_PATH_MAX];
 	char master_key[CONF_PATH_MAX];
-	int64_t workers; /* 0: one per core */
+	int64_t workers;	      /* 0: one per core */
+	char node_name[CONF_STR_MAX]; /* "": conf_node_name() asks the host */
 
 	/* [listen]: "ADDR:PORT[, ADDR:PORT]", empty = off */
 	char listen_smtp[CONF_STR_MAX];
@@ -56,6 +57,8 @@ struct conf {
 	char store_driver[32];		/* sqlite or postgresql */
 	char store_path[CONF_PATH_MAX]; /* sqlite file */
 	char store_conninfo[1024]; /* libpq keywords or URI: paths of certs */
+	int64_t store_stale_after; /* seconds without the store: refuse */
+	int64_t store_timeout;	   /* seconds one query may wait */
 
 	/* [delivery] */
 	enum conf_delivery delivery_mode; /* mx, smarthost, capture */
@@ -130,6 +133,7 @@ struct conf {
 	int64_t quota_msgs_day;
 	int64_t quota_rcpts_day;
 	int64_t quota_rcpts_msg;
+	int64_t quota_node_batch; /* unshared messages per sender per node */
 
 	/* [abuse]: automatic blocks, 0 = off */
 	int64_t abuse_excess_blocks;
@@ -177,6 +181,9 @@ int conf_write_default(const struct conf *, const char *path);
  * may hold the pointer for the length of one piece of work.
  */
 const struct conf *conf_current(void);
+/* The node's name: [server] node_name, else the machine's host name
+ * (never empty; "" config gives the host name, read once). */
+const char *conf_node_name(const struct conf *);
 void conf_publish(const struct conf *);
 
 #endif

@@ -1,5 +1,7 @@
 /* test_bruteforce: a login's failures count under its one spelling and,
  * once an alias found its account, for the account. */
+#include <string.h>
+
 #include "unit.h"
 #include "policy/bruteforce.h"
 
@@ -90,4 +92,80 @@ UNIT_TEST(test_bruteforce_login_table_refuses_the_failing_address_only)
 	/* after the window, forgotten */
 	CHECK(bf_verdict(bf_login, &web, "198.51.100.7", "alice@example.org",
 		  T0 + 901) == 0);
+}
+
+/* A store of one counter per name, adding what each "node" sends. */
+static struct {
+	unsigned char id[BF_ID_LEN];
+	int kind;
+	int64_t fails;
+} shared[8];
+static int nshared;
+
+static int
+shared_add(void *arg, int kind, const unsigned char *id,
+    const unsigned char *link_id, int64_t pend, int64_t last, int64_t *fails,
+    int64_t *flast, int64_t *refused)
+{
+	int i;
+
+	(void)arg;
+	(void)link_id;
+	for (i = 0; i < nshared; i++)
+		if (shared[i].kind == kind &&
+		    memcmp(shared[i].id, id, BF_ID_LEN) == 0)
+			break;
+	if (i == nshared) {
+		memcpy(shared[i].id, id, BF_ID_LEN);
+		shared[i].kind = kind;
+		shared[i].fails = 0;
+		nshared++;
+	}
+	shared[i].fails += pend;
+	*fails = shared[i].fails;
+	*flast = last;
+	*refused = 0;
+	return 0;
+}
+
+UNIT_TEST(test_failures_counted_on_another_node_slow_an_address_here)
+{
+	struct bf_conf c = conf;
+	int i;
+
+	c.ip_slow_after = 3;
+	bf_init();
+	nshared = 0;
+	/* two failures here, sent; then the other node's two come back */
+	bf_failed(&c, "198.51.100.9", "dave@example.org", T0);
+	bf_failed(&c, "198.51.100.9", "dave@example.org", T0);
+	CHECK(bf_check(&c, "198.51.100.9", "dave@example.org", T0) == 0);
+	CHECK(bf_exchange(bf_smtp, &c, T0, shared_add, NULL) == 0);
+	CHECK(nshared == 2); /* the address and the login */
+	for (i = 0; i < nshared; i++)
+		if (shared[i].kind == 0)
+			bf_merge(bf_smtp, &c, 0, shared[i].id, NULL,
+			    shared[i].fails + 2, T0, 0, T0);
+	/* four in all: slowed as the fourth failure of one node would be */
+	CHECK(bf_check(&c, "198.51.100.9", "dave@example.org", T0) == 200);
+	/* nothing new to send: the exchange sends nothing */
+	CHECK(bf_exchange(bf_smtp, &c, T0, shared_add, NULL) == 0);
+	CHECK(shared[0].fails == 2 && shared[1].fails == 2);
+}
+
+UNIT_TEST(test_an_address_the_store_refuses_is_refused_here)
+{
+	unsigned char id[BF_ID_LEN];
+
+	bf_init();
+	nshared = 0;
+	bf_failed(&conf, "198.51.100.10", "erin@example.org", T0);
+	CHECK(bf_exchange(bf_smtp, &conf, T0, shared_add, NULL) == 0);
+	memcpy(id, shared[0].kind == 0 ? shared[0].id : shared[1].id,
+	    BF_ID_LEN);
+	bf_merge(bf_smtp, &conf, 0, id, NULL, 0, T0, T0 + 900, T0);
+	CHECK(
+	    bf_check(&conf, "198.51.100.10", "erin@example.org", T0 + 1) == -1);
+	CHECK(
+	    bf_check(&conf, "198.51.100.11", "erin@example.org", T0 + 1) == 0);
 }

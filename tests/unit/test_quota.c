@@ -194,11 +194,12 @@ UNIT_TEST(test_quota_refused_recipient_share)
 
 static int
 flush_row(void *arg, const struct quota_key *k, const char *counter,
-    int64_t window, int64_t n)
+    int64_t window, int64_t n, int64_t *total, int64_t *twindow)
 {
 	int *rows = arg;
 
-	(void)window;
+	*total = n;
+	*twindow = window;
 	if (k->user_id == 8 && strcmp(counter, "messages_day") == 0 && n == 2)
 		rows[0]++;
 	rows[1]++;
@@ -231,13 +232,13 @@ UNIT_TEST(test_quota_usage_is_flushed_once_and_loads_back)
 /* user 9 was removed from the store: the writer says so with 1 */
 static int
 flush_gone(void *arg, const struct quota_key *k, const char *counter,
-    int64_t window, int64_t n)
+    int64_t window, int64_t n, int64_t *total, int64_t *twindow)
 {
 	int *rows = arg;
 
 	(void)counter;
-	(void)window;
-	(void)n;
+	*total = n;
+	*twindow = window;
 	if (k->user_id == 9) {
 		rows[0]++;
 		return 1;
@@ -312,4 +313,95 @@ UNIT_TEST(test_bruteforce_tables_stay_bounded_under_many_addresses)
 	/* the oldest was replaced: memory did not grow, nothing broke */
 	CHECK(bf_check(&c, "192.0.2.1", "b", T0 + 10) == 0);
 	CHECK(bf_check(&c, ip, "b", T0 + 4 * BF_SLOTS) == 100);
+}
+
+/* A store the "other node" already added 5 messages to today. */
+static int64_t other_day = 5;
+
+static int
+flush_shared(void *arg, const struct quota_key *k, const char *counter,
+    int64_t window, int64_t n, int64_t *total, int64_t *twindow)
+{
+	(void)arg;
+	(void)k;
+	*twindow = window;
+	if (strcmp(counter, "messages_day") == 0) {
+		other_day += n; /* added, never overwritten */
+		*total = other_day;
+	} else {
+		*total = n;
+	}
+	return 0;
+}
+
+UNIT_TEST(test_quota_another_nodes_messages_count_after_an_exchange)
+{
+	struct quota_key k = { 11, 0 };
+	struct quota_verdict v;
+
+	quota_init();
+	other_day = 5;
+	limits(&k, 0, 8, 0, 0, T0);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK);
+	/* the deltas go out (2), the total comes back (7) */
+	CHECK(quota_flush(flush_shared, NULL) == 0);
+	CHECK(other_day == 7);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK); /* the 8th */
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OVER);
+	CHECK(v.which == QUOTA_MSGS_DAY);
+	/* the store's count read back keeps what is not sent yet */
+	quota_load(&k, "messages_day", quota_day_start(T0), 7, T0);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OVER);
+	quota_free();
+}
+
+UNIT_TEST(test_quota_mail_waits_for_an_exchange_after_the_node_batch)
+{
+	struct quota_key k = { 12, 0 };
+	struct quota_verdict v;
+
+	quota_init();
+	limits(&k, 0, 0, 0, 0, T0);
+	CHECK(quota_check_mail_batch(&k, T0, 0, 2, &v) == QUOTA_OK);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK);
+	CHECK(quota_check_mail_batch(&k, T0, 0, 2, &v) == QUOTA_OK);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK);
+	/* two messages unseen by the other nodes: ask the store first */
+	CHECK(quota_check_mail_batch(&k, T0, 0, 2, &v) == QUOTA_STALE);
+	CHECK(quota_flush_one(&k, flush_shared, NULL) == 0);
+	CHECK(quota_check_mail_batch(&k, T0, 0, 2, &v) == QUOTA_OK);
+	quota_free();
+}
+
+UNIT_TEST(test_quota_a_block_polled_from_the_store_refuses_and_its_lift_resets)
+{
+	struct quota_key k = { 13, 0 };
+	struct quota_verdict v;
+
+	quota_init();
+	limits(&k, 0, 0, 0, 0, T0);
+	CHECK(quota_reserve(&k, 1, T0, &v) == QUOTA_OK);
+	quota_set_blocked(&k, 1, T0);
+	CHECK(quota_check_mail(&k, T0, 0, &v) == QUOTA_BLOCKED);
+	quota_set_blocked(&k, 0, T0);
+	CHECK(quota_check_mail(&k, T0, 0, &v) == QUOTA_OK);
+	quota_free();
+}
+
+UNIT_TEST(test_quota_addresses_counted_by_all_nodes_trip_the_rule)
+{
+	struct quota_abuse a = { 0, 3, 0, 1 };
+	struct quota_key k = { 14, 0 };
+	int fresh = 0;
+
+	quota_init();
+	CHECK(quota_login_from_new(&k, "192.0.2.1", &a, T0, &fresh) == 0 &&
+	      fresh == 1);
+	CHECK(quota_login_from_new(&k, "192.0.2.1", &a, T0, &fresh) == 0 &&
+	      fresh == 0);
+	/* the store says the other nodes saw three more */
+	CHECK(quota_login_shared(&k, 3, &a, T0) == 0);
+	CHECK(quota_login_shared(&k, 4, &a, T0) == 1);
+	quota_free();
 }

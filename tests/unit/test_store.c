@@ -429,11 +429,11 @@ UNIT_TEST(test_auth_list_is_newest_first_and_filters)
 	struct store *s = test_store();
 	static const struct store_auth_event ev[] = {
 		{ 100, "alice@example.org", "192.0.2.1", "PLAIN",
-		    STORE_CRED_SMTP, "ok", NULL },
+		    STORE_CRED_SMTP, "ok", NULL, "node-a" },
 		{ 200, "Alice@example.org", "192.0.2.2", "LOGIN", NULL, "fail",
-		    "wrong password" },
+		    "wrong password", "node-a" },
 		{ 300, "bob@example.org", "192.0.2.3", "PLAIN", NULL, "fail",
-		    "no such user" },
+		    "no such user", "node-b" },
 	};
 	static const struct {
 		const char *label, *login;
@@ -492,7 +492,8 @@ authlog_producer(void *arg)
 
 	for (i = 0; i < 500; i++) {
 		struct store_auth_event e = { 1700000000 + base + i, login,
-			"192.0.2.1", "PLAIN", "smtp_password", "failed", NULL };
+			"192.0.2.1", "PLAIN", "smtp_password", "failed", NULL,
+			NULL };
 		snprintf(login, sizeof(login), "user%d@example.org", base + i);
 		if (authlog_queue(&e) == -1)
 			return arg; /* a full queue: the caller writes */
@@ -507,7 +508,7 @@ UNIT_TEST(test_auth_events_are_written_in_batches_and_none_is_lost)
 	int bases[4] = { 0, 1000, 2000, 3000 }, i, full = 0;
 	struct store_auth_rows l;
 	struct store_auth_event late = { 1700009999, "late@example.org",
-		"192.0.2.9", "panel", NULL, "ok", NULL };
+		"192.0.2.9", "panel", NULL, "ok", NULL, NULL };
 
 	w = unit_store_reopen("/tmp/postern-unit.db");
 	CHECK(s != NULL && w != NULL);
@@ -595,6 +596,107 @@ UNIT_TEST(test_mailbox_usage_is_counted_by_dovecot_then_added_to)
 	/* a user who is gone */
 	CHECK(store_mailbox_usage_write(s, id + 1, &set, 1) == STORE_NOTFOUND);
 	CHECK(store_user_remove(s, id) == 0);
+	store_close(s);
+}
+
+UNIT_TEST(test_two_nodes_add_their_counts_and_both_count)
+{
+	struct store *s = test_store();
+	struct store *t = unit_store_reopen("/tmp/postern-unit.db");
+	struct store_domain d;
+	struct store_usage_rows l;
+	int64_t id, tot = 0, win = 0, seq1, seq2;
+
+	CHECK(s != NULL && t != NULL);
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_user_add(s, d.id, "alice", "alice", &id) == 0);
+	/* node 1 adds 3, node 2 adds 2: 5, whatever the order */
+	CHECK(store_begin(s) == 0);
+	CHECK((seq1 = store_seq_next(s, "usage")) > 0);
+	CHECK(store_usage_add(s, id, 0, "messages_day", 86400, 3, seq1, &tot,
+		  &win) == 0 &&
+	      tot == 3 && win == 86400);
+	CHECK(store_commit(s) == 0);
+	CHECK(store_begin(t) == 0);
+	CHECK((seq2 = store_seq_next(t, "usage")) == seq1 + 1);
+	CHECK(store_usage_add(t, id, 0, "messages_day", 86400, 2, seq2, &tot,
+		  &win) == 0 &&
+	      tot == 5);
+	CHECK(store_commit(t) == 0);
+	/* a count of an older window is not written over a newer one; a
+	 * newer window starts again */
+	CHECK(store_usage_add(s, id, 0, "messages_day", 0, 9, seq2, &tot,
+		  &win) == 0 &&
+	      tot == 5 && win == 86400);
+	CHECK(store_usage_add(s, id, 0, "messages_day", 172800, 1, seq2, &tot,
+		  &win) == 0 &&
+	      tot == 1 && win == 172800);
+	/* the other node reads what changed after the number it saw */
+	CHECK(store_usage_since(t, seq1, &l) == 0 && l.n == 1 &&
+	      l.v[0].n == 1 && l.v[0].seq == seq2);
+	store_usage_rows_free(&l);
+	CHECK(store_usage_add(s, 999, 0, "messages_day", 86400, 1, seq2, &tot,
+		  &win) == STORE_NOTFOUND);
+	store_close(t);
+	store_close(s);
+}
+
+UNIT_TEST(test_a_block_is_numbered_for_the_other_nodes_to_find)
+{
+	struct store *s = test_store();
+	struct store_domain d;
+	struct store_block_rows b;
+	int64_t id, seen;
+
+	CHECK(s != NULL);
+	CHECK(store_domain_add(s, "example.org") == 0);
+	CHECK(store_domain_get(s, "example.org", &d) == 0);
+	CHECK(store_user_add(s, d.id, "alice", "alice", &id) == 0);
+	CHECK(store_blocks_since(s, 0, &b) == 0 && b.n == 0);
+	store_block_rows_free(&b);
+	CHECK(store_user_block(s, id, "spam", 100) == 0);
+	CHECK(store_blocks_since(s, 0, &b) == 0 && b.n == 1 &&
+	      b.v[0].user_id == id && b.v[0].blocked == 1);
+	seen = b.v[0].seq;
+	store_block_rows_free(&b);
+	CHECK(store_user_autoblock(s, id, "again", 101) == 0); /* already */
+	CHECK(store_user_unblock(s, id) == 0);
+	CHECK(store_blocks_since(s, seen, &b) == 0 && b.n == 1 &&
+	      b.v[0].blocked == 0 && b.v[0].seq > seen);
+	store_block_rows_free(&b);
+	CHECK(store_user_autoblock(s, id, "rule", 102) == 1);
+	store_close(s);
+}
+
+UNIT_TEST(test_failed_logins_add_up_and_refuse_an_address_once)
+{
+	struct store *s = test_store();
+	struct store_bf_row r;
+	struct store_bf_rows l;
+	const char *h = "00112233445566778899aabbccddeeff";
+
+	CHECK(s != NULL);
+	CHECK(store_bf_add(s, 0, 0, h, NULL, 3, 1000, 100, 1000, 6, 900, 1,
+		  &r) == 0 &&
+	      r.fails == 3 && r.refused_until == 0);
+	/* another node's 3: six, refused from now, the count starts again */
+	CHECK(store_bf_add(s, 0, 0, h, NULL, 3, 1001, 101, 1001, 6, 900, 2,
+		  &r) == 0 &&
+	      r.fails == 0 && r.refused_until == 1901);
+	CHECK(store_bf_since(s, 1, &l) == 0 && l.n == 1 &&
+	      l.v[0].refused_until == 1901 && l.v[0].seq == 2);
+	store_bf_rows_free(&l);
+	/* a count past its window starts again (not while refused) */
+	CHECK(store_bf_add(s, 0, 1, h, NULL, 2, 1000, 100, 1000, 0, 900, 3,
+		  &r) == 0 &&
+	      r.fails == 2);
+	CHECK(store_bf_add(s, 0, 1, h, NULL, 1, 5000, 4000, 5000, 0, 900, 4,
+		  &r) == 0 &&
+	      r.fails == 1);
+	CHECK(store_bf_prune(s, 6000, 6000) == 0);
+	CHECK(store_bf_since(s, 0, &l) == 0 && l.n == 0);
+	store_bf_rows_free(&l);
 	store_close(s);
 }
 
