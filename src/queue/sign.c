@@ -66,10 +66,16 @@ sign_key(const char *path, enum dkim_alg alg, const char *domain,
  */
 #define SIGN_MEMO 256
 #define SIGN_MEMO_KEYS 4
+/* An answer this young is used without asking again: a busy queue asks
+ * the store of a domain once every few seconds, not three times a
+ * message (a round trip each on PostgreSQL); a domain removed or a key
+ * rotated reaches the signer within this long. */
+#define SIGN_FRESH 5
 static struct sign_memo {
 	char name[ADDR_DOMAIN_MAX + 1];
 	int rc; /* store_domain_get's: 0 or STORE_NOTFOUND */
 	struct store_domain d;
+	time_t d_at, keys_at; /* when the store said so */
 	int have_keys;
 	size_t nkeys;
 	struct {
@@ -109,12 +115,25 @@ static int
 sign_domain_get(struct store *st, const char *name, struct store_domain *d)
 {
 	struct sign_memo *m;
-	int rc = store_domain_get(st, name, d);
+	time_t now = time(NULL);
+	int rc;
 
+	pthread_mutex_lock(&sign_memo_mu);
+	if ((m = sign_memo_find(name, 0)) != NULL && m->d_at != 0 &&
+	    now - m->d_at < SIGN_FRESH && now >= m->d_at) {
+		rc = m->rc;
+		if (rc == 0)
+			*d = m->d;
+		pthread_mutex_unlock(&sign_memo_mu);
+		return rc;
+	}
+	pthread_mutex_unlock(&sign_memo_mu);
+	rc = store_domain_get(st, name, d);
 	pthread_mutex_lock(&sign_memo_mu);
 	if (rc == 0 || rc == STORE_NOTFOUND) {
 		if ((m = sign_memo_find(name, 1)) != NULL) {
 			m->rc = rc;
+			m->d_at = now;
 			if (rc == 0)
 				m->d = *d;
 		}
@@ -127,16 +146,53 @@ sign_domain_get(struct store *st, const char *name, struct store_domain *d)
 	return rc;
 }
 
+/* The memo's keys of name as rows (malloc'd); 0, or -1. Under the lock. */
+static int
+sign_memo_rows(const struct sign_memo *m, const char *name,
+    struct store_dkim_rows *rows)
+{
+	size_t i;
+
+	if ((rows->v = calloc(m->nkeys ? m->nkeys : 1, sizeof(*rows->v))) ==
+	    NULL)
+		return -1;
+	rows->n = 0;
+	for (i = 0; i < m->nkeys; i++) {
+		struct store_dkim_row *r = &rows->v[rows->n++];
+		r->selector = strdup(m->keys[i].selector);
+		r->alg = strdup(m->keys[i].alg);
+		r->path = strdup(m->keys[i].path);
+		r->name = strdup(name);
+		if (!r->selector || !r->alg || !r->path || !r->name) {
+			store_dkim_rows_free(rows);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int
 sign_rows(struct store *st, const char *name, struct store_dkim_rows *rows)
 {
 	struct sign_memo *m;
+	time_t now = time(NULL);
 	size_t i;
-	int rc = store_dkim_signing(st, name, rows);
+	int rc;
 
+	pthread_mutex_lock(&sign_memo_mu);
+	if ((m = sign_memo_find(name, 0)) != NULL && m->have_keys &&
+	    m->keys_at != 0 && now - m->keys_at < SIGN_FRESH &&
+	    now >= m->keys_at) {
+		rc = sign_memo_rows(m, name, rows) == 0 ? 0 : STORE_FAIL;
+		pthread_mutex_unlock(&sign_memo_mu);
+		return rc;
+	}
+	pthread_mutex_unlock(&sign_memo_mu);
+	rc = store_dkim_signing(st, name, rows);
 	pthread_mutex_lock(&sign_memo_mu);
 	if (rc == 0) {
 		if ((m = sign_memo_find(name, 1)) != NULL) {
+			m->keys_at = now;
 			m->have_keys = 1;
 			m->nkeys = 0;
 			for (i = 0; i < rows->n && m->nkeys < SIGN_MEMO_KEYS;
@@ -153,23 +209,9 @@ sign_rows(struct store *st, const char *name, struct store_dkim_rows *rows)
 				m->nkeys++;
 			}
 		}
-	} else if ((m = sign_memo_find(name, 0)) != NULL && m->have_keys &&
-		   (rows->v = calloc(m->nkeys ? m->nkeys : 1,
-			sizeof(*rows->v))) != NULL) {
-		rows->n = 0;
-		for (i = 0; i < m->nkeys; i++) {
-			struct store_dkim_row *r = &rows->v[rows->n++];
-			r->selector = strdup(m->keys[i].selector);
-			r->alg = strdup(m->keys[i].alg);
-			r->path = strdup(m->keys[i].path);
-			r->name = strdup(name);
-			if (!r->selector || !r->alg || !r->path || !r->name)
-				break;
-		}
-		rc = i == m->nkeys ? 0 : STORE_FAIL;
-		if (rc != 0)
-			store_dkim_rows_free(rows);
-		else
+	} else if ((m = sign_memo_find(name, 0)) != NULL && m->have_keys) {
+		rc = sign_memo_rows(m, name, rows) == 0 ? 0 : STORE_FAIL;
+		if (rc == 0)
 			log_info("dkim.keys domain=%s from=memory "
 				 "reason=\"store unavailable\"",
 			    name);

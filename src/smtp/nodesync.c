@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,7 +37,17 @@ static struct {
 	int64_t usage_seq, block_seq, bf_seq;
 	int64_t started, published, pruned;
 	int lost; /* the last pass failed: said once, and when it is back */
+	int peers_told;
 } ns = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+
+/* other nodes seen (nodesync_peers); 1 until a pass has looked */
+static atomic_int ns_peers = 1;
+
+int
+nodesync_peers(void)
+{
+	return atomic_load(&ns_peers);
+}
 
 struct nodesync_bf {
 	struct store *st;
@@ -165,6 +176,26 @@ nodesync_publish(const struct conf *conf, int64_t now)
 	return 0;
 }
 
+/* Are there others? Each pass: a node that joins is known within one. */
+static int
+nodesync_others(const struct conf *conf, int64_t now)
+{
+	int64_t n;
+	int peers, was;
+
+	if (store_node_others(ns.st, conf_node_name(conf),
+		now - NODESYNC_PEER_AGE, &n) != 0)
+		return -1;
+	peers = n > 0;
+	was = atomic_exchange(&ns_peers, peers);
+	if (was != peers || !ns.peers_told) {
+		log_info("nodes.peers node=%s others=%lld",
+		    conf_node_name(conf), (long long)n);
+		ns.peers_told = 1;
+	}
+	return 0;
+}
+
 /* One pass; 0 if the store answered every part of it. */
 static int
 nodesync_pass(int64_t now)
@@ -180,6 +211,8 @@ nodesync_pass(int64_t now)
 	if (rc == 0 && nodesync_bf(conf, now) != 0)
 		rc = -1;
 	if (rc == 0 && nodesync_publish(conf, now) != 0)
+		rc = -1;
+	if (rc == 0 && nodesync_others(conf, now) != 0)
 		rc = -1;
 	if (rc == 0) {
 		guard_store_seen(now);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "guard.h"
+#include "nodesync.h"
 #include "parse.h"
 #include "session_int.h"
 #include "../auth/cred.h"
@@ -203,8 +204,11 @@ smtp_mail_quota(struct smtp_session *s, int64_t ttl)
 	struct limits_job *l;
 	enum quota_rc rc;
 
+	/* a node alone keeps its counts between the sync's passes, as one
+	 * node always did; with others, it exchanges them after node_batch
+	 * messages of a sender (the bound on overshoot) */
 	rc = quota_check_mail_batch(&tx->qk, (int64_t)time(NULL), ttl,
-	    conf_current()->quota_node_batch, &v);
+	    nodesync_peers() ? conf_current()->quota_node_batch : 0, &v);
 	if (rc == QUOTA_OK) {
 		smtp_reply(s, "250 2.1.0 Ok");
 		return;

@@ -571,6 +571,9 @@ void store_node_rows_free(struct store_node_rows *);
 int store_node_put(struct store *, const char *node, int64_t started,
     int64_t now, int64_t queued, int64_t inflight);
 int store_node_list(struct store *, struct store_node_rows *);
+/* How many other nodes wrote their row since then. */
+int store_node_others(struct store *, const char *node, int64_t since,
+    int64_t *n);
 
 /* schema (store_schema.c) */
 int store_schema_migrate(struct store *, char *err, size_t errlen);

@@ -184,6 +184,19 @@ store_node_put(struct store *s, const char *node, int64_t started, int64_t now,
 }
 
 int
+store_node_others(struct store *s, const char *node, int64_t since, int64_t *n)
+{
+	int64_t v = db_scalar(s->db,
+	    "SELECT count(*) FROM node_status WHERE node <> ? AND updated >= ?",
+	    "si", node, since);
+
+	if (v < 0)
+		return STORE_FAIL;
+	*n = v;
+	return 0;
+}
+
+int
 store_login_ip_add(struct store *s, int64_t user_id, int64_t hour,
     const char *ip, int64_t *n)
 {

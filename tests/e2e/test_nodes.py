@@ -134,6 +134,10 @@ def cluster(tmp_path, store_backend):
         a.key = a.cli("api-key", "add", "ops")["key"]
         a.start()
         b.start()
+        # each has seen the other (its quota counts are exchanged after
+        # node_batch messages from then on; a node alone keeps them)
+        for n in (a, b):
+            n.wait_log(r"nodes\.peers node=\S+ others=1", timeout=10)
         return a, b
 
     yield make
