@@ -41,6 +41,8 @@
 #                         BENCH_PARTS=queue BENCH_QUEUE_N=50000 sh scripts/bench.sh
 #   BENCH_PARTS=forward   (not by default) postern as the MX of a user who
 #                         forwards (SRS, ARC) to smtp-sink: scripts/bench_forward.sh
+#   BENCH_PARTS=nodes     (not by default; BENCH_STORE=postgresql) two nodes
+#                         on one PostgreSQL store against one: scripts/bench_nodes.sh
 #   BENCH_PARTS=inbound   (not by default) postern as the MX of a hosted
 #                         domain delivering over LMTP into Dovecot, against
 #                         Postfix delivering to the same Dovecot, in one run:
@@ -97,6 +99,8 @@ die() { say "error: $*"; exit 1; }
 . "$ROOT/scripts/bench_inbound.sh"
 # the forwarding part (functions only; forward_part runs it)
 . "$ROOT/scripts/bench_forward.sh"
+# the two-node part (functions only; nodes_part runs it)
+. "$ROOT/scripts/bench_nodes.sh"
 
 cleanup() {
 	for p in $BGPIDS; do kill "$p" 2>/dev/null || true; done
@@ -104,6 +108,7 @@ cleanup() {
 	inbound_cleanup
 	[ -z "$SINKPID" ] || kill "$SINKPID" 2>/dev/null || true
 	[ -z "${QSINKPID:-}" ] || kill "$QSINKPID" 2>/dev/null || true
+	[ -z "${SPID2:-}" ] || kill "$SPID2" 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -526,6 +531,10 @@ esac
 
 case " $PARTS " in *" forward "*)
 	forward_part ;;
+esac
+
+case " $PARTS " in *" nodes "*)
+	nodes_part ;;
 esac
 
 # --- the queue at scale ----------------------------------------------------------
