@@ -328,25 +328,43 @@ forward_token_hash(struct admin_ctx *ctx, const char *token,
 	"this link is not valid (any more): ask for the address to be "        \
 	"added again"
 
-int
-forward_confirm_show(struct admin_ctx *ctx, const char *token, json_t **out,
-    struct admin_err *err)
+/* The pending target a link's token names (confirm: and confirm it):
+ * 0 with the user and target, else the error is in err. */
+static int
+forward_token_use(struct admin_ctx *ctx, const char *token, int confirm,
+    struct store_user *u, char *target, size_t len, struct admin_err *err)
 {
-	char hash[SECRET_HASH_HEX], target[ADDR_MAX + 1];
-	struct store_user u;
-	int64_t user_id;
+	char hash[SECRET_HASH_HEX];
+	int64_t user_id, now = (int64_t)time(NULL);
 	int rc;
 
 	if (forward_token_hash(ctx, token, hash) == -1)
 		return admin_fail(err, 410, FORWARD_GONE);
-	rc = store_forward_pending(ctx->store, hash, (int64_t)time(NULL),
-	    &user_id, target, sizeof(target));
+	/* found by its keyed hash: what a guess learns from the timing is
+	 * about a hash it cannot aim, never about a token */
+	rc = confirm ? store_forward_confirm(ctx->store, hash, now, &user_id,
+			   target, len)
+		     : store_forward_pending(ctx->store, hash, now, &user_id,
+			   target, len);
 	if (rc == 0)
-		rc = store_user_by_id(ctx->store, user_id, &u);
+		rc = store_user_by_id(ctx->store, user_id, u);
 	if (rc == STORE_NOTFOUND)
 		return admin_fail(err, 410, FORWARD_GONE);
 	if (rc != 0)
 		return admin_store_fail(ctx, err);
+	return 0;
+}
+
+int
+forward_confirm_show(struct admin_ctx *ctx, const char *token, json_t **out,
+    struct admin_err *err)
+{
+	char target[ADDR_MAX + 1];
+	struct store_user u;
+
+	if (forward_token_use(ctx, token, 0, &u, target, sizeof(target), err) ==
+	    -1)
+		return -1;
 	*out = json_pack("{s:s++,s:s}", "address", u.local, "@", u.domain,
 	    "target", target);
 	return 0;
@@ -356,23 +374,12 @@ int
 forward_confirm(struct admin_ctx *ctx, const char *token, json_t **out,
     struct admin_err *err)
 {
-	char hash[SECRET_HASH_HEX], target[ADDR_MAX + 1], la[LOG_ADDR_MAX];
+	char target[ADDR_MAX + 1], la[LOG_ADDR_MAX];
 	struct store_user u;
-	int64_t user_id;
-	int rc;
 
-	if (forward_token_hash(ctx, token, hash) == -1)
-		return admin_fail(err, 410, FORWARD_GONE);
-	/* found by its keyed hash: what a guess learns from the timing is
-	 * about a hash it cannot aim, never about a token */
-	rc = store_forward_confirm(ctx->store, hash, (int64_t)time(NULL),
-	    &user_id, target, sizeof(target));
-	if (rc == 0)
-		rc = store_user_by_id(ctx->store, user_id, &u);
-	if (rc == STORE_NOTFOUND)
-		return admin_fail(err, 410, FORWARD_GONE);
-	if (rc != 0)
-		return admin_store_fail(ctx, err);
+	if (forward_token_use(ctx, token, 1, &u, target, sizeof(target), err) ==
+	    -1)
+		return -1;
 	log_info("forward.confirm user=%s@%s target=<%s> ip=%s", u.local,
 	    u.domain, log_addr(la, sizeof(la), target),
 	    ctx->ip ? ctx->ip : "-");

@@ -28,6 +28,7 @@
 #include "../store/store.h"
 #include "../util/buf.h"
 #include "../util/log.h"
+#include "../util/str.h"
 
 /* Parsed keys, per worker thread: a PEM parse per message is wasted. */
 #define SIGN_CACHE 16
@@ -89,13 +90,10 @@ static pthread_mutex_t sign_memo_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct sign_memo *
 sign_memo_find(const char *name, int create)
 {
-	uint64_t h = 1469598103934665603ull;
+	uint64_t h = str_hash(name);
 	struct sign_memo *m, *free_slot = NULL;
-	const char *p;
 	size_t i;
 
-	for (p = name; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	for (i = 0; i < 8; i++) {
 		m = &sign_memo[(h + i) % SIGN_MEMO];
 		if (strcmp(m->name, name) == 0 && m->name[0])

@@ -468,7 +468,9 @@ class Server:
                 pytest.fail("postern serve exited (rc %s) at start:\n%s" % (rc, self.log()),
                             pytrace=False)
             try:
-                c = SmtpClient(self.ports["submission"], timeout=5)
+                # a subclass may listen elsewhere on loopback (test_nodes)
+                c = SmtpClient(self.ports["submission"],
+                               host=getattr(self, "host", "127.0.0.1"), timeout=5)
             except (OSError, ConnectionClosed):
                 if time.monotonic() > deadline:
                     pytest.fail("postern serve does not accept connections:\n%s" % self.log(),

@@ -22,7 +22,7 @@ import fixtures_pg
 from abuse_helpers import auth_plain, transaction
 from fixtures_delivery import Mx
 from fixtures_http import Api
-from fixtures_smtp import (ConnectionClosed, Server, SmtpClient, _open_clients,
+from fixtures_smtp import (Server, SmtpClient, _open_clients,
                            free_port, make_message, queue_id, tls_client_context)
 
 # each test on the shared SQLite file, and again on PostgreSQL if installed
@@ -64,38 +64,6 @@ class Node(Server):
             else:
                 self.conf_set("store", "path", str(store_of.data / "postern.db"))
         self.db = (store_of or self).data / "postern.db"
-
-    def start(self, verbose=True):
-        assert self.proc is None, "already running"
-        import subprocess
-        from fixtures_smtp import POSTERN_BIN
-        self.runs += 1
-        self.logfile = self.dir / ("server-%d.log" % self.runs)
-        self.logs.append(self.logfile)
-        with open(self.logfile, "wb") as log:
-            self.proc = subprocess.Popen(
-                [POSTERN_BIN, "-c", str(self.conf), "serve"] + (["-v"] if verbose else []),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.cwd,
-                env=self._serve_env())
-        deadline = time.monotonic() + 20
-        while True:
-            if self.proc.poll() is not None:
-                rc, self.proc = self.proc.returncode, None
-                pytest.fail("postern serve exited (rc %s) at start:\n%s" % (rc, self.log()),
-                            pytrace=False)
-            try:
-                c = SmtpClient(self.ports["submission"], host=self.host, timeout=5)
-            except (OSError, ConnectionClosed):
-                if time.monotonic() > deadline:
-                    pytest.fail("postern serve does not accept connections:\n%s" % self.log(),
-                                pytrace=False)
-                time.sleep(0.02)
-                continue
-            c.cmd("QUIT")
-            c.closed_by_server(5)
-            c.close()
-            _open_clients.remove(c)
-            return self
 
     def client(self, kind="submission", **kw):
         c = SmtpClient(self.ports[kind], host=self.host, implicit_tls=(kind == "submissions"),

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures_delivery import Mx, _MxHandler, attempts, bounces, parse_message, wait_until
+from fixtures_delivery import Mx, _MxHandler, attempts, wait_until
 from fixtures_smtp import _open_clients, tls_client_context
 
 STS_HOST = "127.0.0.7"
